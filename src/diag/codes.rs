@@ -1,0 +1,114 @@
+//! The registry of diagnostic codes: one enum, never renumbered, never reused.
+//!
+//! Codes are grouped by stage: M1xx syntax and structure, M2xx source records and rules, M3xx
+//! targets and types, M4xx transforms and tables, M5xx apply-time, M6xx schema files. The long
+//! explanation of each code lives in `docs/errors.md` (printed by `mapctl explain`); a test fails
+//! when a code has no entry there or no golden test case.
+
+use super::Severity;
+
+macro_rules! codes {
+    ($($variant:ident => ($severity:ident, $title:literal),)*) => {
+        /// A stable diagnostic code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $(
+                #[doc = $title]
+                $variant,
+            )*
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as written in output and docs, e.g. `"M201"`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => stringify!($variant),)*
+                }
+            }
+
+            /// The severity a diagnostic with this code has.
+            pub fn severity(self) -> Severity {
+                match self {
+                    $(Code::$variant => Severity::$severity,)*
+                }
+            }
+
+            /// A one-line title.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $title,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    M101 => (Error, "syntax error"),
+    M102 => (Error, "invalid escape sequence in a string"),
+    M103 => (Error, "number literal out of range"),
+    M104 => (Error, "item declared more than once"),
+    M105 => (Error, "required item missing"),
+    M106 => (Error, "name declared more than once"),
+    M107 => (Error, "invalid regular expression"),
+    M108 => (Error, "limit exceeded"),
+    M109 => (Error, "unknown record"),
+    M110 => (Error, "path reads or writes the wrong record"),
+    M111 => (Error, "owner clause outside sync back"),
+    M201 => (Error, "unknown source field"),
+    M202 => (Error, "path steps into a value that has no fields or items"),
+    M203 => (Error, "invalid array search"),
+    M204 => (Error, "required target fed by a value that may be absent"),
+    M205 => (Error, "unknown stage"),
+    M206 => (Error, "compared value is not one of the field's values"),
+    M207 => (Error, "never-transfer field read by a rule"),
+    M208 => (Error, "comparison between incompatible types"),
+    M209 => (Error, "trigger does not name a stage"),
+    M210 => (Warning, "rules for a stage the trigger never fires on"),
+    M211 => (Error, "invalid join"),
+    M301 => (Error, "unknown target field"),
+    M302 => (Error, "target assigned more than once"),
+    M303 => (Error, "required target field not provided"),
+    M304 => (Error, "type mismatch"),
+    M305 => (Error, "value is not one of the target field's values"),
+    M306 => (Error, "value breaks a constraint of the target field"),
+    M307 => (Warning, "lossy conversion"),
+    M308 => (Error, "select without otherwise on a required field"),
+    M309 => (Warning, "unreachable branch"),
+    M310 => (Error, "field flows both ways without an owner"),
+    M311 => (Error, "target field read before it is written"),
+    M312 => (Warning, "unchecked value into an enumerated field"),
+    M401 => (Error, "unknown transform"),
+    M402 => (Error, "wrong arguments to a transform"),
+    M403 => (Error, "transform cannot take this input"),
+    M404 => (Error, "unknown table"),
+    M405 => (Warning, "unused table"),
+    M406 => (Error, "table key is not one of the source field's values"),
+    M407 => (Error, "table key listed twice"),
+    M408 => (Error, "table file cannot be loaded"),
+    M409 => (Warning, "table does not cover every source value"),
+    M601 => (Error, "file cannot be read"),
+    M602 => (Error, "schema is not valid JSON or YAML"),
+    M603 => (Error, "not a valid JSON Schema"),
+    M604 => (Error, "remote reference refused"),
+    M605 => (Error, "unresolved reference"),
+    M606 => (Warning, "unknown JSON Schema dialect"),
+    M607 => (Error, "file outside the mapping's folder"),
+}
+
+impl Code {
+    /// Parses `"M201"` (any case) into a code.
+    pub fn parse(text: &str) -> Option<Code> {
+        let upper = text.trim().to_ascii_uppercase();
+        Code::ALL.iter().copied().find(|c| c.as_str() == upper)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,296 @@
+//! Rendering diagnostics: human (miette), JSON and GitHub workflow annotations.
+//!
+//! This is the only place that turns [`Diagnostic`] values into text. Positions are 1-based lines
+//! and columns counted in Unicode scalar values; file names are the display names recorded in the
+//! [`SourceMap`] (relative to the working folder where possible).
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde_json::{Value, json};
+
+use super::{Diagnostic, Label, Severity};
+use crate::source::{FileId, SourceMap, Span};
+
+/// How human output looks.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanStyle {
+    /// Use ANSI colours.
+    pub color: bool,
+    /// Wrap at this many columns.
+    pub width: usize,
+}
+
+impl HumanStyle {
+    /// The deterministic style used by golden tests: no colour, 100 columns.
+    pub fn plain() -> HumanStyle {
+        HumanStyle {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// Renders diagnostics the way `mapctl check` prints them for people.
+pub fn human(sources: &SourceMap, diagnostics: &[Diagnostic], style: HumanStyle) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false)
+        .without_syntax_highlighting();
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let report = MietteReport::build(sources, diagnostic);
+        if handler.render_report(&mut out, &report).is_err() {
+            out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
+        }
+    }
+    out
+}
+
+/// One line summarising counts, e.g. `2 errors, 1 warning in 1 file`.
+pub fn summary_line(diagnostics: &[Diagnostic], files: usize) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    format!(
+        "{}, {} in {}",
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        plural(files, "file")
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// A diagnostic as a miette report: labels in the primary file inline, labels in other files
+/// (schemas, table files) as related reports with their own source.
+struct MietteReport {
+    message: String,
+    code: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: NamedSource<Arc<str>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<MietteReport>,
+}
+
+impl MietteReport {
+    fn build(sources: &SourceMap, diagnostic: &Diagnostic) -> MietteReport {
+        let primary_file = diagnostic.primary.span.file;
+        let mut labels = vec![labeled(&diagnostic.primary, true)];
+        let mut others: Vec<(FileId, Vec<&Label>)> = Vec::new();
+        for label in &diagnostic.secondary {
+            if label.span.file == primary_file {
+                labels.push(labeled(label, false));
+            } else if let Some((_, group)) = others.iter_mut().find(|(f, _)| *f == label.span.file)
+            {
+                group.push(label);
+            } else {
+                others.push((label.span.file, vec![label]));
+            }
+        }
+        let related = others
+            .into_iter()
+            .map(|(file, group)| MietteReport {
+                message: group[0].message.clone(),
+                code: String::new(),
+                severity: miette::Severity::Advice,
+                help: None,
+                source: named_source(sources, file),
+                labels: group.iter().map(|l| labeled(l, false)).collect(),
+                related: Vec::new(),
+            })
+            .collect();
+        MietteReport {
+            message: diagnostic.message.clone(),
+            code: diagnostic.code.to_string(),
+            severity: match diagnostic.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+            },
+            help: diagnostic.help.clone(),
+            source: named_source(sources, primary_file),
+            labels,
+            related,
+        }
+    }
+}
+
+fn named_source(sources: &SourceMap, file: FileId) -> NamedSource<Arc<str>> {
+    let file = sources.get(file);
+    NamedSource::new(&file.name, file.text.clone())
+}
+
+fn labeled(label: &Label, primary: bool) -> LabeledSpan {
+    let span = SourceSpan::new(label.span.start.into(), label.span.len());
+    let text = (!label.message.is_empty()).then(|| label.message.clone());
+    if primary {
+        LabeledSpan::new_primary_with_span(text, span)
+    } else {
+        LabeledSpan::new_with_span(text, span)
+    }
+}
+
+impl fmt::Debug for MietteReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for MietteReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for MietteReport {}
+
+impl miette::Diagnostic for MietteReport {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+/// Line and column range of a span, 1-based, columns in Unicode scalar values.
+pub fn position(sources: &SourceMap, span: Span) -> Position {
+    let file = sources.get(span.file);
+    let (line, column) = file.line_col(span.start);
+    let (end_line, end_column) = file.line_col(span.end);
+    Position {
+        file: file.name.clone(),
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+/// A resolved location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// Display name of the file.
+    pub file: String,
+    /// 1-based start line.
+    pub line: usize,
+    /// 1-based start column.
+    pub column: usize,
+    /// 1-based end line.
+    pub end_line: usize,
+    /// 1-based end column (exclusive).
+    pub end_column: usize,
+}
+
+/// One diagnostic as a JSON object (the stable machine-readable form).
+pub fn json_diagnostic(sources: &SourceMap, diagnostic: &Diagnostic) -> Value {
+    let at = position(sources, diagnostic.primary.span);
+    let mut labels = vec![json_label(sources, &diagnostic.primary, true)];
+    labels.extend(
+        diagnostic
+            .secondary
+            .iter()
+            .map(|l| json_label(sources, l, false)),
+    );
+    json!({
+        "code": diagnostic.code.as_str(),
+        "severity": diagnostic.severity.as_str(),
+        "message": diagnostic.message,
+        "file": at.file,
+        "line": at.line,
+        "column": at.column,
+        "end_line": at.end_line,
+        "end_column": at.end_column,
+        "labels": labels,
+        "help": diagnostic.help,
+    })
+}
+
+fn json_label(sources: &SourceMap, label: &Label, primary: bool) -> Value {
+    let at = position(sources, label.span);
+    json!({
+        "file": at.file,
+        "line": at.line,
+        "column": at.column,
+        "end_line": at.end_line,
+        "end_column": at.end_column,
+        "message": label.message,
+        "primary": primary,
+    })
+}
+
+/// GitHub Actions workflow commands (`::error file=...,line=...::message`), one per diagnostic.
+pub fn github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let at = position(sources, diagnostic.primary.span);
+        let mut text = format!("{}: {}", diagnostic.primary.message, diagnostic.message);
+        if let Some(help) = &diagnostic.help {
+            text.push_str("\nhelp: ");
+            text.push_str(help);
+        }
+        out.push_str(&format!(
+            "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+            diagnostic.severity.as_str(),
+            escape_property(&at.file),
+            at.line,
+            at.column,
+            at.end_line,
+            at.end_column,
+            escape_property(&format!(
+                "{} {}",
+                diagnostic.code,
+                diagnostic.code.title()
+            )),
+            escape_data(&text)
+        ));
+    }
+    out
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}

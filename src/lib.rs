@@ -1,0 +1,12 @@
+//! mapctl: a checked mapping language for the CRM-to-PSA handoff.
+//!
+//! The pipeline: text -> parse tree -> AST with spans ([`syntax`]) -> checked [`check::Program`]
+//! ([`check`], using [`schema`] and [`transforms`]) -> evaluation. Diagnostics are plain data
+//! ([`diag`]) rendered only at the edge ([`cli`]). See ARCHITECTURE.md.
+#![forbid(unsafe_code)]
+
+pub mod diag;
+pub mod schema;
+pub mod value;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,246 @@
+//! Reading schema and table files: path policy, size limit, JSON/YAML parsing, dialect and
+//! meta-schema validation. Every failure is a diagnostic; nothing here fetches from a network.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::locate;
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, SourceMap, Span};
+
+/// Largest schema or table file read, in bytes.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The text formats a data file can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+impl Format {
+    /// The format a file name suggests (YAML for `.yaml`/`.yml`, JSON otherwise).
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml") => Format::Yaml,
+            _ => Format::Json,
+        }
+    }
+}
+
+/// Joins `relative` onto `base_dir`, refusing absolute paths and, when `root` is given, paths
+/// that leave it. `named_at` is where the path is written, for the diagnostic.
+pub fn resolve_path(
+    base_dir: &Path,
+    relative: &str,
+    root: Option<&Path>,
+    named_at: Span,
+) -> Result<PathBuf, Diagnostic> {
+    let candidate = Path::new(relative);
+    if candidate.is_absolute() || relative.starts_with('\\') || relative.contains(':') {
+        return Err(Diagnostic::new(
+            Code::M607,
+            named_at,
+            format!("`{relative}` is not a relative path"),
+            "absolute path refused",
+        )
+        .with_help("name files relative to the mapping file, e.g. \"schemas/deal.schema.json\""));
+    }
+    let joined = normalise(&base_dir.join(candidate));
+    if let Some(root) = root
+        && !joined.starts_with(normalise(root))
+    {
+        return Err(Diagnostic::new(
+            Code::M607,
+            named_at,
+            format!("`{relative}` points outside `{}`", root.display()),
+            "path leaves the schema's folder",
+        )
+        .with_help("keep referenced schema files in the same folder tree as the schema that names them"));
+    }
+    Ok(joined)
+}
+
+/// Removes `.` and resolves `..` lexically (without touching the file system).
+pub fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Reads a file into the source map, or explains why it cannot be read.
+pub fn read_text(
+    sources: &mut SourceMap,
+    path: &Path,
+    named_at: Span,
+    what: &str,
+) -> Result<FileId, Diagnostic> {
+    if let Some(id) = sources.find(path) {
+        return Ok(id);
+    }
+    let cannot_read = |reason: String| {
+        Diagnostic::new(
+            Code::M601,
+            named_at,
+            format!("cannot read {what} `{}`: {reason}", path.display()),
+            "named here",
+        )
+        .with_help("check the path: it is relative to the file that names it")
+    };
+    let metadata = std::fs::metadata(path).map_err(|e| cannot_read(io_reason(&e)))?;
+    if !metadata.is_file() {
+        return Err(cannot_read("not a regular file".into()));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(cannot_read(format!(
+            "it is {} bytes, more than the limit of {MAX_FILE_BYTES}",
+            metadata.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| cannot_read(io_reason(&e)))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        cannot_read(format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    Ok(sources.add(path, display_name(path), Arc::from(text)))
+}
+
+/// A short description of an I/O error.
+pub fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// A path as shown to users: relative to the working folder when it is inside it.
+pub fn display_name(path: &Path) -> String {
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(normalise(&cwd)).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    shown.display().to_string()
+}
+
+/// Parses a JSON or YAML document held in `file`.
+pub fn parse_document(sources: &SourceMap, file: FileId, named_at: Span) -> Result<Value, Diagnostic> {
+    let source = sources.get(file);
+    let text: &str = &source.text;
+    let format = Format::of(&source.path);
+    let parsed = match format {
+        Format::Json => serde_json::from_str::<Value>(text).map_err(|e| {
+            let at = source.offset_of(e.line(), e.column());
+            (at, e.to_string())
+        }),
+        Format::Yaml => serde_yaml::from_str::<Value>(text).map_err(|e| {
+            let at = e.location().map_or(0, |l| l.index());
+            (at, e.to_string())
+        }),
+    };
+    parsed.map_err(|(at, reason)| {
+        let kind = if format == Format::Json { "JSON" } else { "YAML" };
+        let at = at.min(text.len());
+        Diagnostic::new(
+            Code::M602,
+            Span::new(file, at, (at + 1).min(text.len())),
+            format!("`{}` is not valid {kind}: {reason}", source.name),
+            format!("invalid {kind} here"),
+        )
+        .with_label(named_at, "the file is named here")
+        .with_help(format!("fix the {kind} syntax; a validator or `python3 -m json.tool` shows the exact problem"))
+    })
+}
+
+/// Checks `$schema` and validates the document against its meta-schema.
+pub fn validate_schema_document(
+    sources: &SourceMap,
+    file: FileId,
+    value: &Value,
+    named_at: Span,
+) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let mut to_validate = std::borrow::Cow::Borrowed(value);
+    if let Some(dialect) = value.get("$schema") {
+        let known = dialect
+            .as_str()
+            .is_some_and(|uri| jsonschema::Draft::from_schema_uri(uri) != jsonschema::Draft::Unknown);
+        if !known {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::M606,
+                    span_at(sources, file, "/$schema"),
+                    format!("unknown JSON Schema dialect {dialect}"),
+                    "not a dialect mapctl knows",
+                )
+                .with_label(named_at, "schema named here")
+                .with_help("use \"https://json-schema.org/draft/2020-12/schema\" or \"http://json-schema.org/draft-07/schema#\"; mapctl reads this file as 2020-12"),
+            );
+            if let Value::Object(map) = value {
+                let mut copy = map.clone();
+                copy.remove("$schema");
+                to_validate = std::borrow::Cow::Owned(Value::Object(copy));
+            }
+        }
+    }
+    if !matches!(to_validate.as_ref(), Value::Object(_) | Value::Bool(_)) {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::M603,
+                Span::new(file, 0, 1),
+                "a JSON Schema must be an object or a boolean",
+                "not a schema",
+            )
+            .with_label(named_at, "schema named here")
+            .with_help("the file should start with `{` and describe the record with \"type\" and \"properties\""),
+        );
+        return diagnostics;
+    }
+    let Ok(validator) = jsonschema::meta::validator_for(&to_validate) else {
+        return diagnostics;
+    };
+    for error in validator.iter_errors(&to_validate).take(10) {
+        let pointer = error.instance_path().as_str().to_string();
+        diagnostics.push(
+            Diagnostic::new(
+                Code::M603,
+                span_at(sources, file, &pointer),
+                format!("invalid JSON Schema: {error}"),
+                "breaks the JSON Schema meta-schema",
+            )
+            .with_label(named_at, "schema named here")
+            .with_help("fix this keyword so that the file is a valid JSON Schema"),
+        );
+    }
+    diagnostics
+}
+
+/// The span of the JSON pointer in a file, or the file's first byte when it cannot be found.
+pub fn span_at(sources: &SourceMap, file: FileId, pointer: &str) -> Span {
+    let source = sources.get(file);
+    let found = match Format::of(&source.path) {
+        Format::Json => locate::json(&source.text, pointer),
+        Format::Yaml => locate::yaml(&source.text, pointer),
+    };
+    match found {
+        Some((start, end)) => Span::new(file, start, end),
+        None => Span::new(file, 0, source.text.len().min(1)),
+    }
+}

@@ -1,0 +1,14 @@
+//! Schemas: loading JSON Schema files (JSON or YAML) and answering the checker's questions.
+//!
+//! `load.rs` reads files under the path policy and validates them against their meta-schema;
+//! `model.rs` compiles them into an arena of nodes with `$ref`s resolved; `flat.rs` folds the
+//! combinators into effective constraints; `locate.rs` finds a JSON pointer in a file so that
+//! diagnostics can point into the schema. Nothing here knows about mappings.
+
+pub mod flat;
+pub mod load;
+pub mod locate;
+pub mod model;
+
+pub use flat::{Additional, Dnf, Flat, Flattener};
+pub use model::{LoadContext, Node, NodeId, SchemaSet};

@@ -1,0 +1,453 @@
+//! Compiling schema documents into an arena of [`Node`]s, resolving `$ref`s.
+//!
+//! Each subschema at a (document, JSON pointer) becomes one node, created once and memoised, so
+//! `$ref` cycles are just edges back to an existing node. Compilation runs off a work list rather
+//! than by recursion, so neither deep nesting nor long `$ref` chains can exhaust the stack.
+//! Remote references are refused (M604); relative file references are read only when they stay
+//! inside the folder of the schema the mapping named.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::load::{self, span_at};
+use super::locate::escape_segment;
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, SourceMap, Span};
+use crate::value::Kinds;
+
+/// Index of a node in a [`SchemaSet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+/// Index of a document in a [`SchemaSet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DocId(pub u32);
+
+/// One loaded schema document.
+#[derive(Debug)]
+pub struct Doc {
+    /// The file it was read from.
+    pub file: FileId,
+    /// Its path.
+    pub path: PathBuf,
+    /// Its parsed content.
+    pub value: Value,
+    /// The folder relative references must stay inside.
+    pub root_dir: PathBuf,
+    /// Its `$id`, if any.
+    pub id: Option<String>,
+}
+
+/// The keywords of one subschema that the checker uses.
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    /// The document it is in.
+    pub doc: Option<DocId>,
+    /// Its JSON pointer in that document.
+    pub pointer: String,
+    /// `true`/`false` schemas.
+    pub boolean: Option<bool>,
+    /// From `type` (and `nullable`); `None` when unconstrained.
+    pub kinds: Option<Kinds>,
+    /// `enum`.
+    pub enum_values: Option<Vec<Value>>,
+    /// `const`.
+    pub const_value: Option<Value>,
+    /// `format`.
+    pub format: Option<String>,
+    /// `pattern`.
+    pub pattern: Option<String>,
+    /// `maxLength`.
+    pub max_length: Option<u64>,
+    /// `minLength`.
+    pub min_length: Option<u64>,
+    /// `minimum`.
+    pub minimum: Option<f64>,
+    /// `maximum`.
+    pub maximum: Option<f64>,
+    /// `exclusiveMinimum` (numeric form).
+    pub exclusive_minimum: Option<f64>,
+    /// `exclusiveMaximum` (numeric form).
+    pub exclusive_maximum: Option<f64>,
+    /// `properties`, in document order.
+    pub properties: Vec<(String, NodeId)>,
+    /// `required`.
+    pub required: Vec<String>,
+    /// `additionalProperties`.
+    pub additional: Option<NodeId>,
+    /// `items` (single schema form).
+    pub items: Option<NodeId>,
+    /// `allOf`.
+    pub all_of: Vec<NodeId>,
+    /// `anyOf` and `oneOf`.
+    pub any_of: Vec<NodeId>,
+    /// `$ref`.
+    pub reference: Option<NodeId>,
+    /// `title`.
+    pub title: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// True when `default` is given.
+    pub has_default: bool,
+}
+
+/// All schema documents of one mapping and their compiled nodes.
+#[derive(Debug, Default)]
+pub struct SchemaSet {
+    /// Loaded documents.
+    pub docs: Vec<Doc>,
+    /// Compiled nodes.
+    pub nodes: Vec<Node>,
+    memo: HashMap<(u32, String), NodeId>,
+    queue: VecDeque<NodeId>,
+}
+
+/// What compiling needs from the outside: files and somewhere to put diagnostics.
+pub struct LoadContext<'a> {
+    /// The run's files.
+    pub sources: &'a mut SourceMap,
+    /// Problems found.
+    pub diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl SchemaSet {
+    /// An empty set.
+    pub fn new() -> SchemaSet {
+        SchemaSet::default()
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    /// The document with this id.
+    pub fn doc(&self, id: DocId) -> &Doc {
+        &self.docs[id.0 as usize]
+    }
+
+    /// Where a node is written, when known.
+    pub fn span_of(&self, sources: &SourceMap, id: NodeId) -> Option<Span> {
+        let node = self.node(id);
+        let doc = self.doc(node.doc?);
+        Some(span_at(sources, doc.file, &node.pointer))
+    }
+
+    /// The span of a keyword of a node (e.g. its `required` list entry).
+    pub fn span_of_keyword(&self, sources: &SourceMap, id: NodeId, suffix: &str) -> Option<Span> {
+        let node = self.node(id);
+        let doc = self.doc(node.doc?);
+        Some(span_at(sources, doc.file, &format!("{}{suffix}", node.pointer)))
+    }
+
+    /// Loads the schema file a mapping names (`relative` to `base_dir`) and compiles it.
+    pub fn load_root(
+        &mut self,
+        ctx: &mut LoadContext<'_>,
+        base_dir: &Path,
+        relative: &str,
+        named_at: Span,
+    ) -> Option<NodeId> {
+        let path = match load::resolve_path(base_dir, relative, None, named_at) {
+            Ok(path) => path,
+            Err(diagnostic) => {
+                ctx.diagnostics.push(diagnostic);
+                return None;
+            }
+        };
+        let root_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let doc = self.load_doc(ctx, &path, root_dir, named_at)?;
+        let root = self.node_at(doc, "");
+        self.drain(ctx);
+        Some(root)
+    }
+
+    fn load_doc(
+        &mut self,
+        ctx: &mut LoadContext<'_>,
+        path: &Path,
+        root_dir: PathBuf,
+        named_at: Span,
+    ) -> Option<DocId> {
+        if let Some(index) = self.docs.iter().position(|d| d.path == path) {
+            return Some(DocId(index as u32));
+        }
+        let loaded = load::read_text(ctx.sources, path, named_at, "schema file")
+            .and_then(|file| Ok((file, load::parse_document(ctx.sources, file, named_at)?)));
+        let (file, value) = match loaded {
+            Ok(found) => found,
+            Err(diagnostic) => {
+                ctx.diagnostics.push(diagnostic);
+                return None;
+            }
+        };
+        let problems = load::validate_schema_document(ctx.sources, file, &value, named_at);
+        let invalid = problems.iter().any(Diagnostic::is_error);
+        ctx.diagnostics.extend(problems);
+        if invalid {
+            return None;
+        }
+        let id = value.get("$id").and_then(Value::as_str).map(strip_fragment);
+        self.docs.push(Doc {
+            file,
+            path: path.to_path_buf(),
+            value,
+            root_dir,
+            id,
+        });
+        Some(DocId((self.docs.len() - 1) as u32))
+    }
+
+    /// The node for (doc, pointer), created (and queued for compilation) on first use.
+    fn node_at(&mut self, doc: DocId, pointer: &str) -> NodeId {
+        if let Some(id) = self.memo.get(&(doc.0, pointer.to_string())) {
+            return *id;
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node {
+            doc: Some(doc),
+            pointer: pointer.to_string(),
+            ..Node::default()
+        });
+        self.memo.insert((doc.0, pointer.to_string()), id);
+        self.queue.push_back(id);
+        id
+    }
+
+    fn drain(&mut self, ctx: &mut LoadContext<'_>) {
+        while let Some(id) = self.queue.pop_front() {
+            self.compile(ctx, id);
+        }
+    }
+
+    /// Fills in the keywords of a queued node.
+    fn compile(&mut self, ctx: &mut LoadContext<'_>, id: NodeId) {
+        let (doc, pointer) = {
+            let node = self.node(id);
+            (node.doc.unwrap_or(DocId(0)), node.pointer.clone())
+        };
+        let Some(value) = self.doc(doc).value.pointer(&pointer).cloned() else {
+            return;
+        };
+        let mut node = keywords_of(&value);
+        node.doc = Some(doc);
+        node.pointer = pointer.clone();
+        if let Value::Object(map) = &value {
+            if let Some(Value::Object(properties)) = map.get("properties") {
+                for name in properties.keys() {
+                    let child = format!("{pointer}/properties/{}", escape_segment(name));
+                    node.properties.push((name.clone(), self.node_at(doc, &child)));
+                }
+            }
+            if map.get("additionalProperties").is_some_and(is_schema) {
+                node.additional = Some(self.node_at(doc, &format!("{pointer}/additionalProperties")));
+            }
+            if map.get("items").is_some_and(is_schema) {
+                node.items = Some(self.node_at(doc, &format!("{pointer}/items")));
+            }
+            node.all_of = self.children(doc, &pointer, map, "allOf");
+            node.any_of = self.children(doc, &pointer, map, "anyOf");
+            node.any_of.extend(self.children(doc, &pointer, map, "oneOf"));
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                let at = span_at(ctx.sources, self.doc(doc).file, &format!("{pointer}/$ref"));
+                node.reference = self.resolve_ref(ctx, doc, reference, at);
+            }
+        }
+        self.nodes[id.0 as usize] = node;
+    }
+
+    fn children(
+        &mut self,
+        doc: DocId,
+        pointer: &str,
+        map: &serde_json::Map<String, Value>,
+        keyword: &str,
+    ) -> Vec<NodeId> {
+        let count = map.get(keyword).and_then(Value::as_array).map_or(0, Vec::len);
+        (0..count)
+            .map(|i| self.node_at(doc, &format!("{pointer}/{keyword}/{i}")))
+            .collect()
+    }
+
+    /// Resolves a `$ref` written in `doc` at span `at`.
+    fn resolve_ref(
+        &mut self,
+        ctx: &mut LoadContext<'_>,
+        doc: DocId,
+        reference: &str,
+        at: Span,
+    ) -> Option<NodeId> {
+        let (resource, fragment) = match reference.split_once('#') {
+            Some((resource, fragment)) => (resource, fragment),
+            None => (reference, ""),
+        };
+        let fragment = percent_decode(fragment);
+        let target_doc = if resource.is_empty() {
+            doc
+        } else if has_scheme(resource) {
+            match self.docs.iter().position(|d| d.id.as_deref() == Some(resource)) {
+                Some(index) => DocId(index as u32),
+                None => {
+                    ctx.diagnostics.push(remote_ref(reference, at));
+                    return None;
+                }
+            }
+        } else {
+            let (base_dir, root_dir) = {
+                let current = self.doc(doc);
+                let base = current.path.parent().map(Path::to_path_buf).unwrap_or_default();
+                (base, current.root_dir.clone())
+            };
+            let path = match load::resolve_path(&base_dir, resource, Some(&root_dir), at) {
+                Ok(path) => path,
+                Err(diagnostic) => {
+                    ctx.diagnostics.push(diagnostic);
+                    return None;
+                }
+            };
+            self.load_doc(ctx, &path, root_dir, at)?
+        };
+        let pointer = if fragment.is_empty() || fragment.starts_with('/') {
+            Some(fragment.clone())
+        } else {
+            find_anchor(&self.doc(target_doc).value, &fragment)
+        };
+        match pointer.filter(|p| self.doc(target_doc).value.pointer(p).is_some()) {
+            Some(pointer) => Some(self.node_at(target_doc, &pointer)),
+            None => {
+                ctx.diagnostics.push(
+                    Diagnostic::new(
+                        Code::M605,
+                        at,
+                        format!("`$ref` \"{reference}\" does not resolve"),
+                        "nothing at this reference",
+                    )
+                    .with_help("check the JSON pointer after `#` (e.g. \"#/$defs/lookup\") and the file name before it"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn remote_ref(reference: &str, at: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::M604,
+        at,
+        format!("remote reference \"{reference}\" refused"),
+        "mapctl never fetches schemas",
+    )
+    .with_help("download the referenced schema next to this one and reference it by a relative path")
+}
+
+fn is_schema(value: &Value) -> bool {
+    matches!(value, Value::Object(_) | Value::Bool(_))
+}
+
+fn has_scheme(text: &str) -> bool {
+    match text.split_once(':') {
+        Some((scheme, _)) => {
+            !scheme.is_empty()
+                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }
+        None => false,
+    }
+}
+
+fn strip_fragment(uri: &str) -> String {
+    uri.split('#').next().unwrap_or(uri).to_string()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The pointer of the subschema with `"$anchor": name`, searched without recursion.
+fn find_anchor(root: &Value, name: &str) -> Option<String> {
+    let mut stack = vec![(root, String::new())];
+    while let Some((value, pointer)) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if map.get("$anchor").and_then(Value::as_str) == Some(name) {
+                    return Some(pointer);
+                }
+                for (key, child) in map {
+                    stack.push((child, format!("{pointer}/{}", escape_segment(key))));
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    stack.push((child, format!("{pointer}/{i}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The scalar keywords of a subschema.
+fn keywords_of(value: &Value) -> Node {
+    let mut node = Node::default();
+    let map = match value {
+        Value::Bool(b) => {
+            node.boolean = Some(*b);
+            return node;
+        }
+        Value::Object(map) => map,
+        _ => return node,
+    };
+    node.kinds = match map.get("type") {
+        Some(Value::String(name)) => Kinds::from_type_name(name),
+        Some(Value::Array(names)) => Some(
+            names
+                .iter()
+                .filter_map(|n| n.as_str().and_then(Kinds::from_type_name))
+                .fold(Kinds::NONE, Kinds::or),
+        ),
+        _ => None,
+    };
+    if map.get("nullable") == Some(&Value::Bool(true)) {
+        node.kinds = node.kinds.map(|k| k.or(Kinds::NULL));
+    }
+    node.enum_values = map.get("enum").and_then(Value::as_array).cloned();
+    node.const_value = map.get("const").cloned();
+    node.format = text(map, "format");
+    node.pattern = text(map, "pattern");
+    node.title = text(map, "title");
+    node.description = text(map, "description");
+    node.max_length = map.get("maxLength").and_then(Value::as_u64);
+    node.min_length = map.get("minLength").and_then(Value::as_u64);
+    node.minimum = map.get("minimum").and_then(Value::as_f64);
+    node.maximum = map.get("maximum").and_then(Value::as_f64);
+    node.exclusive_minimum = map.get("exclusiveMinimum").and_then(Value::as_f64);
+    node.exclusive_maximum = map.get("exclusiveMaximum").and_then(Value::as_f64);
+    node.has_default = map.contains_key("default");
+    node.required = map
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    node
+}
+
+fn text(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    map.get(key).and_then(Value::as_str).map(str::to_string)
+}

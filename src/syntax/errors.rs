@@ -1,0 +1,248 @@
+//! Turning pest errors into readable M101 diagnostics.
+//!
+//! Every grammar rule has a human name here; the match has no `_` arm, so adding a rule to the
+//! grammar without naming it fails to compile.
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use super::parser::{Rule, TOP_LEVEL_KEYWORDS};
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span, clamp_to_char_boundary};
+
+/// Builds the diagnostic for a failed item that started at byte `base`.
+pub(crate) fn syntax_error(text: &str, file: FileId, base: usize, error: &Error<Rule>) -> Diagnostic {
+    let at = base
+        + match error.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+    let at = clamp_to_char_boundary(text, at);
+    let found = found_token(text, at);
+    let span = Span::new(file, at, at + found.len());
+    let (message, label) = match &error.variant {
+        ErrorVariant::ParsingError {
+            positives,
+            negatives,
+        } => describe_expectation(positives, negatives, &found),
+        ErrorVariant::CustomError { message } => (
+            format!("the parser gave up: {message}"),
+            "parsing stopped here".to_string(),
+        ),
+    };
+    Diagnostic::new(Code::M101, span, message, label).with_help(item_help(text, base))
+}
+
+fn describe_expectation(positives: &[Rule], negatives: &[Rule], found: &str) -> (String, String) {
+    let found_words = if found.is_empty() {
+        "the end of the file".to_string()
+    } else {
+        format!("`{}`", found.escape_debug())
+    };
+    if positives.is_empty() && negatives.contains(&Rule::keyword) {
+        return (
+            format!("{found_words} is a reserved word and cannot be used as a name here"),
+            "reserved word".to_string(),
+        );
+    }
+    let mut expected: Vec<&str> = Vec::new();
+    let items = positives.iter().filter(|r| is_item_keyword(**r)).count();
+    if items >= 3 {
+        expected.push("the start of an item (`mapping`, `source`, `target`, `trigger`, `require`, `never`, `table`, `map`, `select`, `sync` or `checklist`)");
+    }
+    for rule in positives {
+        if items >= 3 && is_item_keyword(*rule) {
+            continue;
+        }
+        let name = rule_name(*rule);
+        if !expected.contains(&name) {
+            expected.push(name);
+        }
+    }
+    let list = match expected.len() {
+        0 => "something else".to_string(),
+        1 => expected[0].to_string(),
+        n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+    };
+    (
+        format!("unexpected {found_words}"),
+        format!("expected {list}"),
+    )
+}
+
+fn is_item_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_mapping
+            | Rule::kw_source
+            | Rule::kw_target
+            | Rule::kw_trigger
+            | Rule::kw_require
+            | Rule::kw_never
+            | Rule::kw_table
+            | Rule::kw_map
+            | Rule::kw_select
+            | Rule::kw_sync
+            | Rule::kw_checklist
+    )
+}
+
+/// The token at `at`, as the user would name it: a word, a string start, or one character.
+fn found_token(text: &str, at: usize) -> String {
+    let rest = &text[at..];
+    let Some(first) = rest.chars().next() else {
+        return String::new();
+    };
+    if first.is_alphanumeric() || first == '_' {
+        return rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+    }
+    for op in ["==", "!=", ">=", "<=", "=>", "??"] {
+        if rest.starts_with(op) {
+            return op.to_string();
+        }
+    }
+    first.to_string()
+}
+
+/// A reminder of the syntax of the item that failed, chosen by its first word.
+fn item_help(text: &str, base: usize) -> String {
+    let word: String = text[base..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let example = match word.as_str() {
+        "mapping" => "mapping hubspot_to_accelo",
+        "source" => {
+            "source deal = schema \"schemas/deal.schema.json\"   (related records add: join on company.id == deal.company_id)"
+        }
+        "target" => "target project = schema \"schemas/job.schema.json\"",
+        "trigger" => "trigger when deal.properties.dealstage == \"closedwon\"",
+        "require" => {
+            "require at stage \"closedwon\" { deal.properties.amount | number > 0  \"amount must be final\" }"
+        }
+        "never" => "never transfer { deal.properties.internal_rate_card }",
+        "table" => {
+            "table billing { \"retainer\" => \"retainer\"  _ => \"time_and_materials\" }   or   table owners = file \"owners.csv\""
+        }
+        "map" => "map { project.title = deal.properties.dealname | trim }",
+        "select" => {
+            "select project.template { when project.budget >= 100000 => \"Enterprise\"  otherwise => \"Standard\" }"
+        }
+        "sync" => "sync back { deal.properties.project_status = project.standing }",
+        "checklist" => "checklist { \"Debrief call held\" }",
+        _ => {
+            return format!(
+                "a mapping is a list of items, each starting with one of: {}; see docs/language.md",
+                TOP_LEVEL_KEYWORDS.join(", ")
+            );
+        }
+    };
+    format!("the `{word}` item is written like: {example}")
+}
+
+/// The name of a grammar rule in words, for "expected ..." lists.
+fn rule_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::WHITESPACE => "whitespace",
+        Rule::COMMENT => "a comment",
+        Rule::file => "a mapping file",
+        Rule::item_at | Rule::item => "an item",
+        Rule::cond_atom => "a condition",
+        Rule::primary | Rule::argument | Rule::literal => "a value",
+        Rule::segment => "a field name",
+        Rule::bracket => "an index or a search",
+        Rule::ws | Rule::ident_char => "a character",
+        Rule::header => "`mapping NAME`",
+        Rule::source_decl => "a source declaration",
+        Rule::join_clause => "`join on ...`",
+        Rule::target_decl => "a target declaration",
+        Rule::trigger_decl => "a trigger",
+        Rule::require_block => "a require block",
+        Rule::require_rule => "a required condition",
+        Rule::never_block => "a never transfer block",
+        Rule::table_decl => "a table",
+        Rule::table_body => "`{` with table rows",
+        Rule::table_file => "`= file \"...\"`",
+        Rule::table_row => "a table row (`\"key\" => \"value\"`)",
+        Rule::map_block => "a map block",
+        Rule::assignment => "an assignment (`project.field = value`)",
+        Rule::owner_clause => "`owner psa`",
+        Rule::owner_name => "`psa` or `crm`",
+        Rule::select_block => "a select block",
+        Rule::when_arm => "`when CONDITION => VALUE`",
+        Rule::otherwise_arm => "`otherwise => VALUE`",
+        Rule::sync_block => "a sync back block",
+        Rule::checklist_block => "a checklist",
+        Rule::condition | Rule::disjunction | Rule::conjunction | Rule::negation => "a condition",
+        Rule::test => "a test",
+        Rule::compare_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
+        Rule::literal_list => "a list (`[\"a\", \"b\"]`)",
+        Rule::expr | Rule::pipeline => "a value",
+        Rule::call => "a transform name",
+        Rule::boolean => "`true` or `false`",
+        Rule::number => "a number",
+        Rule::string | Rule::string_inner | Rule::template | Rule::template_text => "a string",
+        Rule::escape => "an escape sequence",
+        Rule::interpolation => "`{...}`",
+        Rule::path | Rule::record_ref => "a path (such as `deal.properties.amount`)",
+        Rule::field_name => "a field name",
+        Rule::index => "an array index",
+        Rule::search => "a search (`[key == value]`)",
+        Rule::name | Rule::record_name | Rule::ident => "a name",
+        Rule::wildcard => "`_`",
+        Rule::keyword => "a keyword",
+        Rule::kw_mapping => "`mapping`",
+        Rule::kw_source => "`source`",
+        Rule::kw_target => "`target`",
+        Rule::kw_schema => "`schema`",
+        Rule::kw_join => "`join`",
+        Rule::kw_on => "`on`",
+        Rule::kw_trigger => "`trigger`",
+        Rule::kw_when => "`when`",
+        Rule::kw_require => "`require`",
+        Rule::kw_at => "`at`",
+        Rule::kw_stage => "`stage`",
+        Rule::kw_never => "`never`",
+        Rule::kw_transfer => "`transfer`",
+        Rule::kw_table => "`table`",
+        Rule::kw_file => "`file`",
+        Rule::kw_map => "`map`",
+        Rule::kw_select => "`select`",
+        Rule::kw_otherwise => "`otherwise`",
+        Rule::kw_sync => "`sync`",
+        Rule::kw_back => "`back`",
+        Rule::kw_checklist => "`checklist`",
+        Rule::kw_owner => "`owner`",
+        Rule::kw_psa => "`psa`",
+        Rule::kw_crm => "`crm`",
+        Rule::kw_and => "`and`",
+        Rule::kw_or => "`or`",
+        Rule::kw_not => "`not`",
+        Rule::kw_in => "`in`",
+        Rule::kw_matches => "`matches`",
+        Rule::kw_true => "`true`",
+        Rule::kw_false => "`false`",
+        Rule::kw_null | Rule::null => "`null`",
+        Rule::op_eq | Rule::p_eq => "`==`",
+        Rule::op_ne => "`!=`",
+        Rule::op_ge => "`>=`",
+        Rule::op_le => "`<=`",
+        Rule::op_gt => "`>`",
+        Rule::op_lt => "`<`",
+        Rule::p_assign => "`=`",
+        Rule::p_arrow => "`=>`",
+        Rule::p_coalesce => "`??`",
+        Rule::p_pipe => "`|`",
+        Rule::p_comma => "`,`",
+        Rule::p_dot => "`.`",
+        Rule::p_open_brace => "`{`",
+        Rule::p_close_brace => "`}`",
+        Rule::p_open_paren => "`(`",
+        Rule::p_close_paren => "`)`",
+        Rule::p_open_bracket => "`[`",
+        Rule::p_close_bracket => "`]`",
+    }
+}

@@ -1,0 +1,546 @@
+//! Lowering pest parse trees into the AST. Decodes string escapes and numbers; reports M102/M103.
+
+use pest::iterators::Pair;
+
+use super::ast::*;
+use super::parser::{Rule, to_span};
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+
+/// Converts parse trees of one file into AST nodes, collecting diagnostics.
+pub(crate) struct Lowerer {
+    file: FileId,
+    base: usize,
+    /// Problems found while lowering (bad escapes, numbers out of range) and syntax errors.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+type P<'a> = Pair<'a, Rule>;
+
+/// The children of a pair without keywords and punctuation.
+fn inner(pair: P<'_>) -> impl Iterator<Item = P<'_>> {
+    pair.into_inner().filter(|p| !is_token(p.as_rule()))
+}
+
+fn is_token(rule: Rule) -> bool {
+    let name = format!("{rule:?}");
+    name.starts_with("kw_") || name.starts_with("p_")
+}
+
+impl Lowerer {
+    /// A lowerer for `file`.
+    pub fn new(file: FileId) -> Lowerer {
+        Lowerer {
+            file,
+            base: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn span(&self, pair: &P<'_>) -> Span {
+        to_span(self.file, self.base, pair.as_span())
+    }
+
+    /// Lowers one top-level item parsed from the text starting at byte `base`.
+    pub fn item(&mut self, pair: P<'_>, base: usize) -> Option<Item> {
+        self.base = base;
+        let span = self.span(&pair);
+        let item = match pair.as_rule() {
+            Rule::header => Item::Header(self.ident(inner(pair).next()?)),
+            Rule::source_decl => Item::Source(self.record(pair, span)?),
+            Rule::target_decl => Item::Target(self.record(pair, span)?),
+            Rule::trigger_decl => Item::Trigger(Trigger {
+                condition: self.condition(inner(pair).next()?)?,
+                span,
+            }),
+            Rule::require_block => Item::Require(self.require_block(pair, span)?),
+            Rule::never_block => Item::NeverTransfer(NeverBlock {
+                paths: inner(pair).filter_map(|p| self.path(p)).collect(),
+                span,
+            }),
+            Rule::table_decl => Item::Table(self.table(pair, span)?),
+            Rule::map_block => Item::Map(MapBlock {
+                assignments: inner(pair).filter_map(|p| self.assignment(p)).collect(),
+                span,
+            }),
+            Rule::select_block => Item::Select(self.select(pair, span)?),
+            Rule::sync_block => Item::SyncBack(SyncBlock {
+                assignments: inner(pair).filter_map(|p| self.assignment(p)).collect(),
+                span,
+            }),
+            Rule::checklist_block => Item::Checklist(ChecklistBlock {
+                items: inner(pair).map(|p| self.string(p)).collect(),
+                span,
+            }),
+            _ => return None,
+        };
+        Some(item)
+    }
+
+    fn ident(&self, pair: P<'_>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn record(&mut self, pair: P<'_>, span: Span) -> Option<RecordDecl> {
+        let mut parts = inner(pair);
+        let name = self.ident(parts.next()?);
+        let schema = self.string(parts.next()?);
+        let join = parts.next().and_then(|p| self.join(p));
+        Some(RecordDecl {
+            name,
+            schema,
+            join,
+            span,
+        })
+    }
+
+    fn join(&mut self, pair: P<'_>) -> Option<Join> {
+        let span = self.span(&pair);
+        let mut parts = inner(pair);
+        let key = self.path(parts.next()?)?;
+        let equals = self.path(parts.next()?)?;
+        Some(Join { key, equals, span })
+    }
+
+    fn require_block(&mut self, pair: P<'_>, span: Span) -> Option<RequireBlock> {
+        let mut parts = inner(pair);
+        let stage = self.string(parts.next()?);
+        let rules = parts
+            .filter_map(|rule| {
+                let span = self.span(&rule);
+                let mut rule_parts = inner(rule);
+                let condition = self.condition(rule_parts.next()?)?;
+                let message = rule_parts.next().map(|m| self.string(m));
+                Some(RequireRule {
+                    condition,
+                    message,
+                    span,
+                })
+            })
+            .collect();
+        Some(RequireBlock { stage, rules, span })
+    }
+
+    fn table(&mut self, pair: P<'_>, span: Span) -> Option<TableDecl> {
+        let mut parts = inner(pair);
+        let name = self.ident(parts.next()?);
+        let body_pair = parts.next()?;
+        let body = match body_pair.as_rule() {
+            Rule::table_file => TableBody::File(self.string(inner(body_pair).next()?)),
+            _ => TableBody::Inline(inner(body_pair).filter_map(|r| self.table_row(r)).collect()),
+        };
+        Some(TableDecl { name, body, span })
+    }
+
+    fn table_row(&mut self, pair: P<'_>) -> Option<TableRow> {
+        let span = self.span(&pair);
+        let mut literals: Vec<Literal> = Vec::new();
+        for part in inner(pair) {
+            if part.as_rule() != Rule::wildcard {
+                literals.push(self.literal(part)?);
+            }
+        }
+        let value = literals.pop()?;
+        Some(TableRow {
+            keys: literals,
+            value,
+            span,
+        })
+    }
+
+    fn assignment(&mut self, pair: P<'_>) -> Option<Assignment> {
+        let span = self.span(&pair);
+        let mut parts = inner(pair);
+        let target = self.path(parts.next()?)?;
+        let value = self.expr(parts.next()?)?;
+        let owner = parts.next().and_then(|clause| {
+            let name = inner(clause).next()?;
+            Some(self.ident(name.into_inner().next()?))
+        });
+        Some(Assignment {
+            target,
+            value,
+            owner,
+            span,
+        })
+    }
+
+    fn select(&mut self, pair: P<'_>, span: Span) -> Option<SelectBlock> {
+        let mut parts = inner(pair);
+        let target = self.path(parts.next()?)?;
+        let mut arms = Vec::new();
+        let mut otherwise = None;
+        for part in parts {
+            let arm_span = self.span(&part);
+            match part.as_rule() {
+                Rule::when_arm => {
+                    let mut pieces = inner(part);
+                    let condition = self.condition(pieces.next()?)?;
+                    let value = self.expr(pieces.next()?)?;
+                    arms.push(WhenArm {
+                        condition,
+                        value,
+                        span: arm_span,
+                    });
+                }
+                _ => {
+                    let value = self.expr(inner(part).next()?)?;
+                    otherwise = Some(Otherwise {
+                        value,
+                        span: arm_span,
+                    });
+                }
+            }
+        }
+        Some(SelectBlock {
+            target,
+            arms,
+            otherwise,
+            span,
+        })
+    }
+
+    fn condition(&mut self, pair: P<'_>) -> Option<Cond> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::condition => self.condition(inner(pair).next()?),
+            Rule::disjunction => {
+                let mut parts: Vec<Cond> = Vec::new();
+                for part in inner(pair) {
+                    parts.push(self.condition(part)?);
+                }
+                Some(single_or(parts, span, CondKind::Or))
+            }
+            Rule::conjunction => {
+                let mut parts: Vec<Cond> = Vec::new();
+                for part in inner(pair) {
+                    parts.push(self.condition(part)?);
+                }
+                Some(single_or(parts, span, CondKind::And))
+            }
+            Rule::negation => {
+                let negated = pair.clone().into_inner().any(|p| p.as_rule() == Rule::kw_not);
+                let operand = self.condition(inner(pair).next()?)?;
+                if negated {
+                    Some(Cond {
+                        kind: CondKind::Not(Box::new(operand)),
+                        span,
+                    })
+                } else {
+                    Some(operand)
+                }
+            }
+            Rule::test => self.test(pair, span),
+            _ => None,
+        }
+    }
+
+    fn test(&mut self, pair: P<'_>, span: Span) -> Option<Cond> {
+        let mut parts = inner(pair);
+        let value = self.expr(parts.next()?)?;
+        let Some(operator) = parts.next() else {
+            return Some(Cond {
+                kind: CondKind::Present(value),
+                span,
+            });
+        };
+        let kind = match operator.as_rule() {
+            Rule::compare_op => {
+                let op_span = self.span(&operator);
+                let op = match operator.into_inner().next()?.as_rule() {
+                    Rule::op_eq => CompareOp::Eq,
+                    Rule::op_ne => CompareOp::Ne,
+                    Rule::op_ge => CompareOp::Ge,
+                    Rule::op_le => CompareOp::Le,
+                    Rule::op_gt => CompareOp::Gt,
+                    _ => CompareOp::Lt,
+                };
+                let right = self.expr(parts.next()?)?;
+                CondKind::Compare {
+                    left: value,
+                    op,
+                    op_span,
+                    right,
+                }
+            }
+            Rule::literal_list => {
+                let mut list = Vec::new();
+                for literal in inner(operator) {
+                    list.push(self.literal(literal)?);
+                }
+                CondKind::In { value, list }
+            }
+            _ => CondKind::Matches {
+                value,
+                pattern: self.string(operator),
+            },
+        };
+        Some(Cond { kind, span })
+    }
+
+    fn expr(&mut self, pair: P<'_>) -> Option<Expr> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::expr => {
+                let mut alternatives: Vec<Expr> = Vec::new();
+                for part in inner(pair) {
+                    alternatives.push(self.expr(part)?);
+                }
+                if alternatives.len() == 1 {
+                    alternatives.pop()
+                } else {
+                    Some(Expr {
+                        kind: ExprKind::Coalesce(alternatives),
+                        span,
+                    })
+                }
+            }
+            Rule::pipeline => {
+                let mut parts = inner(pair);
+                let input = self.expr(parts.next()?)?;
+                let mut calls = Vec::new();
+                for call in parts {
+                    calls.push(self.call(call)?);
+                }
+                if calls.is_empty() {
+                    Some(input)
+                } else {
+                    Some(Expr {
+                        kind: ExprKind::Pipeline {
+                            input: Box::new(input),
+                            calls,
+                        },
+                        span,
+                    })
+                }
+            }
+            Rule::path => Some(Expr {
+                kind: ExprKind::Path(self.path(pair)?),
+                span,
+            }),
+            Rule::template => Some(self.template(pair, span)),
+            _ => Some(Expr {
+                kind: ExprKind::Literal(self.literal(pair)?),
+                span,
+            }),
+        }
+    }
+
+    fn template(&mut self, pair: P<'_>, span: Span) -> Expr {
+        let mut parts = Vec::new();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::template_text => {
+                    let text = self.decode(part.as_str(), self.span(&part));
+                    parts.push(TemplatePart::Text(text));
+                }
+                Rule::interpolation => {
+                    if let Some(expr) = inner(part).next().and_then(|e| self.expr(e)) {
+                        parts.push(TemplatePart::Expr(expr));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let kind = match parts.as_slice() {
+            [] => ExprKind::Literal(Literal {
+                kind: LitKind::Str(String::new()),
+                span,
+            }),
+            [TemplatePart::Text(text)] => ExprKind::Literal(Literal {
+                kind: LitKind::Str(text.clone()),
+                span,
+            }),
+            _ => ExprKind::Template(parts),
+        };
+        Expr { kind, span }
+    }
+
+    fn call(&mut self, pair: P<'_>) -> Option<Call> {
+        let span = self.span(&pair);
+        let mut parts = inner(pair);
+        let name = self.ident(parts.next()?);
+        let mut args = Vec::new();
+        for arg in parts {
+            if arg.as_rule() == Rule::name {
+                args.push(Arg::Name(self.ident(arg)));
+            } else {
+                args.push(Arg::Literal(self.literal(arg)?));
+            }
+        }
+        Some(Call { name, args, span })
+    }
+
+    fn path(&mut self, pair: P<'_>) -> Option<Path> {
+        let span = self.span(&pair);
+        let mut parts = inner(pair);
+        let root = self.ident(parts.next()?);
+        let mut segments = Vec::new();
+        for part in parts {
+            let segment_span = self.span(&part);
+            let kind = match part.as_rule() {
+                Rule::field_name => SegmentKind::Field(part.as_str().to_string()),
+                Rule::string => SegmentKind::Field(self.string(part).value),
+                Rule::index => match part.as_str().parse::<usize>() {
+                    Ok(i) => SegmentKind::Index(i),
+                    Err(_) => {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::M103,
+                                segment_span,
+                                "array index is too large",
+                                "index out of range",
+                            )
+                            .with_help("use an index below 2^64"),
+                        );
+                        return None;
+                    }
+                },
+                _ => {
+                    let mut pieces = inner(part);
+                    let key_pair = pieces.next()?;
+                    let key_span = self.span(&key_pair);
+                    let key = if key_pair.as_rule() == Rule::string {
+                        self.string(key_pair).value
+                    } else {
+                        key_pair.as_str().to_string()
+                    };
+                    let value = self.literal(pieces.next()?)?;
+                    SegmentKind::Search {
+                        key,
+                        key_span,
+                        value,
+                    }
+                }
+            };
+            segments.push(Segment {
+                kind,
+                span: segment_span,
+            });
+        }
+        Some(Path {
+            root,
+            segments,
+            span,
+        })
+    }
+
+    fn literal(&mut self, pair: P<'_>) -> Option<Literal> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::string => LitKind::Str(self.string(pair).value),
+            Rule::template => {
+                let text = pair.as_str();
+                let inner_text = &text[1..text.len() - 1];
+                LitKind::Str(self.decode(inner_text, span))
+            }
+            Rule::boolean => LitKind::Bool(pair.as_str() == "true"),
+            Rule::null => LitKind::Null,
+            Rule::number => LitKind::Num(self.number(pair.as_str(), span)?),
+            _ => return None,
+        };
+        Some(Literal { kind, span })
+    }
+
+    fn number(&mut self, text: &str, span: Span) -> Option<serde_json::Number> {
+        if let Ok(i) = text.parse::<i64>() {
+            return Some(i.into());
+        }
+        let parsed = text.parse::<f64>().ok().filter(|f| f.is_finite());
+        match parsed.and_then(serde_json::Number::from_f64) {
+            Some(n) => Some(n),
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::M103,
+                        span,
+                        format!("number `{text}` is out of range"),
+                        "cannot be represented",
+                    )
+                    .with_help("numbers must fit a 64-bit float (about ±1.8e308)"),
+                );
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, pair: P<'_>) -> StrLit {
+        let span = self.span(&pair);
+        let raw = pair.as_str();
+        let body = raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(raw);
+        let value = self.decode(body, Span::new(self.file, span.start + 1, span.end - 1));
+        StrLit { value, span }
+    }
+
+    /// Decodes backslash escapes in `raw`, which starts at `span.start`.
+    fn decode(&mut self, raw: &str, span: Span) -> String {
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let Some((_, escaped)) = chars.next() else {
+                break;
+            };
+            let decoded = match escaped {
+                'n' => Some('\n'),
+                't' => Some('\t'),
+                'r' => Some('\r'),
+                '"' => Some('"'),
+                '\\' => Some('\\'),
+                '/' => Some('/'),
+                '{' => Some('{'),
+                '}' => Some('}'),
+                'u' => {
+                    let hex: String = raw[i + 2..].chars().take(4).collect();
+                    for _ in 0..hex.len() {
+                        chars.next();
+                    }
+                    u32::from_str_radix(&hex, 16)
+                        .ok()
+                        .filter(|_| hex.len() == 4)
+                        .and_then(char::from_u32)
+                }
+                _ => None,
+            };
+            match decoded {
+                Some(ch) => out.push(ch),
+                None => {
+                    let end = chars.peek().map_or(raw.len(), |(j, _)| *j);
+                    let at = Span::new(self.file, span.start + i, span.start + end);
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::M102,
+                            at,
+                            format!("invalid escape sequence `{}`", &raw[i..end]),
+                            "not a valid escape",
+                        )
+                        .with_help(
+                            "valid escapes are \\n \\t \\r \\\" \\\\ \\/ \\{ \\} and \\uXXXX (not a surrogate)",
+                        ),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+fn single_or(mut parts: Vec<Cond>, span: Span, make: fn(Vec<Cond>) -> CondKind) -> Cond {
+    if parts.len() == 1 {
+        parts.pop().unwrap_or_else(|| unreachable!("one element"))
+    } else {
+        Cond {
+            kind: make(parts),
+            span,
+        }
+    }
+}

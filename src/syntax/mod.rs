@@ -1,0 +1,17 @@
+//! Syntax: mapping text -> typed AST with spans. Never sees a schema.
+//!
+//! [`parse`] first measures the text against the limits (size, nesting depth), then parses it one
+//! top-level item at a time with the pest grammar in `grammar/mapping.pest`. When an item fails to
+//! parse, the error becomes a diagnostic and parsing resumes at the next line that starts a new
+//! item, so one typo does not hide every other problem. Parse trees are lowered into the AST in
+//! `lower.rs`; pest types never leave this module.
+
+pub mod ast;
+mod errors;
+mod limits;
+mod lower;
+mod parser;
+
+pub use limits::Limits;
+pub use parser::{KEYWORDS, TOP_LEVEL_KEYWORDS, parse};
+

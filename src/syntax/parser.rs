@@ -1,0 +1,151 @@
+//! The pest parser and the recovering loop that parses one top-level item at a time.
+
+use pest::Parser as _;
+
+use super::ast::MappingFile;
+use super::errors::syntax_error;
+use super::limits::{self, Limits};
+use super::lower::Lowerer;
+use crate::diag::Diagnostic;
+use crate::source::{FileId, Span};
+
+/// The parser generated from `grammar/mapping.pest`.
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/mapping.pest"]
+pub(crate) struct MappingParser;
+
+/// Words that start a top-level item; parsing resumes at a line starting with one of them.
+pub const TOP_LEVEL_KEYWORDS: &[&str] = &[
+    "mapping",
+    "source",
+    "target",
+    "trigger",
+    "require",
+    "never",
+    "table",
+    "map",
+    "select",
+    "sync",
+    "checklist",
+];
+
+/// Every reserved word of the language.
+pub const KEYWORDS: &[&str] = &[
+    "mapping",
+    "source",
+    "target",
+    "schema",
+    "join",
+    "on",
+    "trigger",
+    "when",
+    "require",
+    "at",
+    "stage",
+    "never",
+    "transfer",
+    "table",
+    "file",
+    "map",
+    "select",
+    "otherwise",
+    "sync",
+    "back",
+    "checklist",
+    "owner",
+    "and",
+    "or",
+    "not",
+    "in",
+    "matches",
+    "true",
+    "false",
+    "null",
+];
+
+/// Parses a mapping file into its AST, collecting every syntax error.
+pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Diagnostic>) {
+    if let Some(diagnostic) = limits::check(text, file, limits) {
+        let ast = MappingFile {
+            items: Vec::new(),
+            has_syntax_errors: true,
+        };
+        return (ast, vec![diagnostic]);
+    }
+    let mut lowerer = Lowerer::new(file);
+    let mut ast = MappingFile::default();
+    let mut pos = skip_trivia(text, 0);
+    while pos < text.len() {
+        match MappingParser::parse(Rule::item_at, &text[pos..]) {
+            Ok(mut pairs) => {
+                let item = pairs
+                    .next()
+                    .and_then(|item_at| item_at.into_inner().next());
+                let Some(item) = item else { break };
+                let end = pos + item.as_span().end();
+                if let Some(lowered) = lowerer.item(item, pos) {
+                    ast.items.push(lowered);
+                }
+                pos = skip_trivia(text, end.max(pos + 1));
+            }
+            Err(error) => {
+                ast.has_syntax_errors = true;
+                lowerer
+                    .diagnostics
+                    .push(syntax_error(text, file, pos, &error));
+                pos = skip_trivia(text, next_item_start(text, pos));
+            }
+        }
+    }
+    let mut diagnostics = lowerer.diagnostics;
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        ast.has_syntax_errors = true;
+    }
+    crate::diag::sort(&mut diagnostics);
+    (ast, diagnostics)
+}
+
+/// Converts a pest span (relative to `base`) into a [`Span`]: the only such conversion.
+pub(crate) fn to_span(file: FileId, base: usize, span: pest::Span<'_>) -> Span {
+    Span::new(file, base + span.start(), base + span.end())
+}
+
+/// Skips whitespace and comments from `pos`.
+fn skip_trivia(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
+            b'#' => {
+                while pos < bytes.len() && bytes[pos] != b'\n' {
+                    pos += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    pos
+}
+
+/// The start of the first line after the one holding `from` whose first word starts an item.
+fn next_item_start(text: &str, from: usize) -> usize {
+    let mut line_start = match text[from..].find('\n') {
+        Some(i) => from + i + 1,
+        None => return text.len(),
+    };
+    while line_start < text.len() {
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let line = text[line_start..line_end].trim_start();
+        let word: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if TOP_LEVEL_KEYWORDS.contains(&word.as_str()) {
+            return line_start;
+        }
+        line_start = line_end + 1;
+    }
+    text.len()
+}
