@@ -10,3 +10,4 @@ pub mod schema;
 pub mod value;
 pub mod source;
 pub mod syntax;
+pub mod transforms;

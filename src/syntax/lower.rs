@@ -359,13 +359,18 @@ impl Lowerer {
         Expr { kind, span }
     }
 
+    /// Lowers a `call` pair parsed on its own.
+    pub fn call_pair(&mut self, pair: P<'_>) -> Option<Call> {
+        self.call(pair)
+    }
+
     fn call(&mut self, pair: P<'_>) -> Option<Call> {
         let span = self.span(&pair);
         let mut parts = inner(pair);
         let name = self.ident(parts.next()?);
         let mut args = Vec::new();
         for arg in parts {
-            if arg.as_rule() == Rule::name {
+            if arg.as_rule() == Rule::name || arg.as_rule() == Rule::transform_name {
                 args.push(Arg::Name(self.ident(arg)));
             } else {
                 args.push(Arg::Literal(self.literal(arg)?));

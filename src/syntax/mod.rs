@@ -13,5 +13,5 @@ mod lower;
 mod parser;
 
 pub use limits::Limits;
-pub use parser::{KEYWORDS, TOP_LEVEL_KEYWORDS, parse};
+pub use parser::{KEYWORDS, TOP_LEVEL_KEYWORDS, parse, parse_call};
 

@@ -149,3 +149,19 @@ fn next_item_start(text: &str, from: usize) -> usize {
     }
     text.len()
 }
+
+/// Parses a transform call written on its own (`round(2)`, `date("%d.%m.%Y")`) and returns its
+/// literal arguments as JSON; `None` when it does not parse or has a non-literal argument.
+pub fn parse_call(text: &str) -> Option<Vec<serde_json::Value>> {
+    let call = MappingParser::parse(Rule::call_at, text).ok()?.next()?.into_inner().next()?;
+    let mut lowerer = Lowerer::new(FileId(0));
+    let lowered = lowerer.call_pair(call)?;
+    lowered
+        .args
+        .iter()
+        .map(|arg| match arg {
+            super::ast::Arg::Literal(literal) => Some(literal.kind.to_json()),
+            super::ast::Arg::Name(_) => None,
+        })
+        .collect()
+}

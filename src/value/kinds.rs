@@ -77,38 +77,38 @@ impl Kinds {
     }
 
     /// Union.
-    pub fn or(self, other: Kinds) -> Kinds {
+    pub const fn or(self, other: Kinds) -> Kinds {
         Kinds(self.0 | other.0)
     }
 
     /// Intersection.
-    pub fn and(self, other: Kinds) -> Kinds {
+    pub const fn and(self, other: Kinds) -> Kinds {
         Kinds(self.0 & other.0)
     }
 
     /// `self` without the kinds in `other`.
-    pub fn without(self, other: Kinds) -> Kinds {
+    pub const fn without(self, other: Kinds) -> Kinds {
         Kinds(self.0 & !other.0)
     }
 
     /// True when every kind in `self` is in `other`.
-    pub fn within(self, other: Kinds) -> bool {
+    pub const fn within(self, other: Kinds) -> bool {
         self.0 & !other.0 == 0
     }
 
     /// True when the sets share a kind.
-    pub fn intersects(self, other: Kinds) -> bool {
+    pub const fn intersects(self, other: Kinds) -> bool {
         self.0 & other.0 != 0
     }
 
     /// True for the empty set.
-    pub fn is_none(self) -> bool {
+    pub const fn is_none(self) -> bool {
         self.0 == 0
     }
 
     /// True when the set has exactly the given single kind or subset of it.
-    pub fn contains(self, other: Kinds) -> bool {
-        other.within(self)
+    pub const fn contains(self, other: Kinds) -> bool {
+        other.0 & !self.0 == 0
     }
 
     /// The names of the kinds, for messages ("string or null").
