@@ -5,6 +5,8 @@
 //! ([`diag`]) rendered only at the edge ([`cli`]). See ARCHITECTURE.md.
 #![forbid(unsafe_code)]
 
+pub mod check;
+pub mod cli;
 pub mod diag;
 pub mod schema;
 pub mod value;

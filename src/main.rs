@@ -1,2 +1,6 @@
+//! The `mapctl` binary: see `mapctl --help`.
 #![forbid(unsafe_code)]
-fn main() {}
+
+fn main() -> std::process::ExitCode {
+    mapctl::cli::run()
+}

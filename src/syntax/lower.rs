@@ -38,7 +38,7 @@ impl Lowerer {
     }
 
     fn span(&self, pair: &P<'_>) -> Span {
-        to_span(self.file, self.base, pair.as_span())
+        to_span(self.file, self.base, pair)
     }
 
     /// Lowers one top-level item parsed from the text starting at byte `base`.

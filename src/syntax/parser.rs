@@ -1,6 +1,7 @@
 //! The pest parser and the recovering loop that parses one top-level item at a time.
 
 use pest::Parser as _;
+use pest::iterators::Pair;
 
 use super::ast::MappingFile;
 use super::errors::syntax_error;
@@ -105,9 +106,21 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Dia
     (ast, diagnostics)
 }
 
-/// Converts a pest span (relative to `base`) into a [`Span`]: the only such conversion.
-pub(crate) fn to_span(file: FileId, base: usize, span: pest::Span<'_>) -> Span {
-    Span::new(file, base + span.start(), base + span.end())
+/// The [`Span`] of a parse-tree node parsed from text starting at `base`: the only conversion
+/// from pest positions.
+///
+/// pest includes the whitespace skipped before a trailing optional part (`rule?`, `rule*`) in a
+/// node's span, so the end is taken from the node's last token instead: tokens and atomic rules
+/// end exactly where their text ends.
+pub(crate) fn to_span(file: FileId, base: usize, pair: &Pair<'_, Rule>) -> Span {
+    let start = pair.as_span().start();
+    let mut end = pair.as_span().end();
+    let mut last = pair.clone().into_inner().last();
+    while let Some(child) = last {
+        end = child.as_span().end();
+        last = child.into_inner().last();
+    }
+    Span::new(file, base + start, base + end.max(start))
 }
 
 /// Skips whitespace and comments from `pos`.

@@ -1,0 +1,113 @@
+//! `sync back` rules: they write the primary CRM record (M110) from the target record; a CRM
+//! field that also feeds a forward rule needs `owner psa` (M310), and `owner crm` is refused
+//! (M111) because it would make the rule do nothing.
+
+use super::compat::Field;
+use super::exprs::Scope;
+use super::paths::Allowed;
+use super::program::{PathStep, RecordRef, SyncWrite};
+use super::Checker;
+use crate::diag::{Code, Diagnostic};
+use crate::syntax::ast::{Assignment, Item, MappingFile};
+
+impl Checker<'_> {
+    /// Checks every sync back rule.
+    pub(crate) fn check_sync_back(&mut self, ast: &MappingFile) -> Vec<SyncWrite> {
+        let mut out: Vec<SyncWrite> = Vec::new();
+        let mut seen: Vec<(Vec<String>, crate::source::Span)> = Vec::new();
+        for item in &ast.items {
+            let Item::SyncBack(block) = item else { continue };
+            for assignment in &block.assignments {
+                let Some(write) = self.sync_rule(assignment) else { continue };
+                if let Some((_, first)) = seen.iter().find(|(fields, _)| *fields == write.target) {
+                    let first = *first;
+                    self.report(
+                        Diagnostic::new(Code::M302, assignment.target.span, format!("`{}` is synced back twice", write.display), "written again here")
+                            .with_label(first, "first written here")
+                            .with_help("keep one sync back rule per CRM field"),
+                    );
+                    continue;
+                }
+                seen.push((write.target.clone(), assignment.target.span));
+                out.push(write);
+            }
+        }
+        out
+    }
+
+    fn sync_rule(&mut self, assignment: &Assignment) -> Option<SyncWrite> {
+        let resolved = self.resolve_path(&assignment.target, Allowed::Source);
+        let value = self.expr(&assignment.value, Scope::Back);
+        let (resolved, (cexpr, info)) = (resolved?, value?);
+        if resolved.cpath.record != RecordRef::Source(0) {
+            let primary = self.records.iter().find(|r| r.role == RecordRef::Source(0)).map(|r| r.name.clone()).unwrap_or_default();
+            self.report(
+                Diagnostic::new(Code::M110, assignment.target.root.span, format!("sync back writes the primary record `{primary}` only"), "not the primary record")
+                    .with_help("sync back rules update the deal the project came from; related records are not written"),
+            );
+            return None;
+        }
+        let mut fields = Vec::new();
+        for step in &resolved.cpath.steps {
+            match step {
+                PathStep::Field(name) => fields.push(name.clone()),
+                _ => {
+                    self.report(
+                        Diagnostic::new(Code::M110, assignment.target.span, "sync back paths name fields only", "cannot write through an index or search")
+                            .with_help("name the CRM field to update, e.g. `deal.properties.project_status`"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let name = fields.last().cloned().unwrap_or_default();
+        let declared = resolved.parent.as_ref().and_then(|p| self.property_span(p, &name));
+        let field = Field {
+            display: &resolved.cpath.display,
+            flat: &resolved.flat,
+            declared,
+        };
+        self.check_compat(&assignment.value, &info, &field);
+        self.check_ownership(assignment, &resolved.read)?;
+        Some(SyncWrite {
+            target: fields,
+            display: resolved.cpath.display.clone(),
+            value: cexpr,
+            origin: self.origin(assignment.span),
+        })
+    }
+
+    fn check_ownership(&mut self, assignment: &Assignment, written: &super::types::Read) -> Option<()> {
+        match assignment.owner.as_ref().map(|o| o.name.as_str()) {
+            Some("psa") => return Some(()),
+            Some(_) => {
+                let span = assignment.owner.as_ref().map_or(assignment.span, |o| o.span);
+                self.report(
+                    Diagnostic::new(Code::M111, span, "`owner crm` on a sync back rule means it never writes", "the CRM cannot own a field the PSA writes back")
+                        .with_help("declare `owner psa` to let the PSA win, or delete the rule to keep the CRM in charge"),
+                );
+                return None;
+            }
+            None => {}
+        }
+        let forward = self
+            .forward_reads
+            .iter()
+            .find(|r| r.overlaps(written.record, &written.fields))
+            .map(|r| (r.span, r.display.clone()));
+        if let Some((span, display)) = forward {
+            self.report(
+                Diagnostic::new(
+                    Code::M310,
+                    assignment.target.span,
+                    format!("`{}` is synced back from the PSA, but it also feeds the PSA through `{display}`", written.display),
+                    "flows back here",
+                )
+                .with_label(span, "flows forward here")
+                .with_help("each system would overwrite the other: add `owner psa` to this rule to let the PSA win, or delete the rule to keep the CRM in charge"),
+            );
+            return None;
+        }
+        Some(())
+    }
+}

@@ -1,0 +1,101 @@
+//! What the checker knows about a value: its kinds, the finite set of values it can take (with
+//! where each is written), constraints carried from the schema, whether it may be absent or fail,
+//! and which source paths it reads.
+
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use super::program::RecordRef;
+use crate::schema::Flat;
+use crate::source::Span;
+use crate::value::Kinds;
+
+/// A value the expression may produce, and where it is written (table row, literal), if known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownValue {
+    /// The value.
+    pub value: Value,
+    /// Where it is written in the mapping.
+    pub span: Option<Span>,
+}
+
+/// One path read by an expression or condition.
+#[derive(Debug, Clone)]
+pub struct Read {
+    /// The record read.
+    pub record: RecordRef,
+    /// Field names (`None` for index and search steps, which match any element).
+    pub fields: Vec<Option<String>>,
+    /// As written.
+    pub display: String,
+    /// Where it is written.
+    pub span: Span,
+}
+
+impl Read {
+    /// True when one path is a prefix of the other (so reading one reads part of the other).
+    pub fn overlaps(&self, record: RecordRef, fields: &[Option<String>]) -> bool {
+        self.record == record
+            && self
+                .fields
+                .iter()
+                .zip(fields)
+                .all(|(a, b)| a.is_none() || b.is_none() || a == b)
+    }
+}
+
+/// The static type of an expression.
+#[derive(Debug, Clone)]
+pub struct Ty {
+    /// What it may be.
+    pub kinds: Kinds,
+    /// The values it can take, when finite and known.
+    pub values: Option<Vec<KnownValue>>,
+    /// Schema constraints when the value comes straight from a schema field.
+    pub schema: Option<Rc<Flat>>,
+    /// The longest string it can be, when known.
+    pub max_length: Option<u64>,
+    /// The constant value, for literals.
+    pub constant: Option<Value>,
+}
+
+impl Ty {
+    /// A type with only kinds known.
+    pub fn of(kinds: Kinds) -> Ty {
+        Ty {
+            kinds,
+            values: None,
+            schema: None,
+            max_length: None,
+            constant: None,
+        }
+    }
+
+    /// The type of a literal written at `span`.
+    pub fn literal(value: &Value, span: Span) -> Ty {
+        Ty {
+            kinds: Kinds::of_json(value),
+            values: Some(vec![KnownValue {
+                value: value.clone(),
+                span: Some(span),
+            }]),
+            schema: None,
+            max_length: value.as_str().map(|s| s.chars().count() as u64),
+            constant: Some(value.clone()),
+        }
+    }
+}
+
+/// What an expression produces, as far as the checker can tell.
+#[derive(Debug, Clone)]
+pub struct ExprInfo {
+    /// Its type.
+    pub ty: Ty,
+    /// True when it may produce nothing at the trigger stage.
+    pub may_be_absent: bool,
+    /// True when a transform may fail on real data.
+    pub may_fail: bool,
+    /// The paths it reads.
+    pub reads: Vec<Read>,
+}

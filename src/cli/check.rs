@@ -1,0 +1,187 @@
+//! `mapctl check [PATHS...]`: check mapping files and render the diagnostics.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use super::{ColorChoice, EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use crate::check::{self, CheckOutput};
+use crate::diag::render::{self, HumanStyle};
+use crate::diag::{Diagnostic, Severity};
+use crate::source::SourceMap;
+use crate::syntax::Limits;
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable reports with source excerpts (on stderr).
+    Human,
+    /// One JSON document (on stdout).
+    Json,
+    /// GitHub Actions workflow annotations (on stdout).
+    Github,
+}
+
+/// Arguments of `mapctl check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Mapping files or folders (searched for `*.map`); none means the current folder.
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Largest mapping file accepted, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_mapping_bytes)]
+    pub max_mapping_bytes: usize,
+}
+
+/// One checked file and its source map.
+struct Checked {
+    sources: SourceMap,
+    output: CheckOutput,
+}
+
+/// Runs `mapctl check`.
+pub fn run(args: &CheckArgs) -> u8 {
+    let files = match collect_files(&args.paths) {
+        Ok(files) => files,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_CANNOT_RUN;
+        }
+    };
+    let limits = Limits {
+        max_mapping_bytes: args.max_mapping_bytes,
+        ..Limits::default()
+    };
+    let mut checked = Vec::with_capacity(files.len());
+    let mut cannot_run = false;
+    for file in &files {
+        let mut sources = SourceMap::new();
+        match check::check_file(&mut sources, file, &limits) {
+            Ok(output) => checked.push(Checked { sources, output }),
+            Err(check::CannotRun(message)) => {
+                eprintln!("error: {message}");
+                cannot_run = true;
+            }
+        }
+    }
+    match args.format {
+        Format::Human => print_human(&checked, args.color.enabled_for_stderr()),
+        Format::Json => print_json(&checked),
+        Format::Github => print_github(&checked),
+    }
+    if cannot_run {
+        return EXIT_CANNOT_RUN;
+    }
+    let all: Vec<&Diagnostic> = checked.iter().flat_map(|c| &c.output.diagnostics).collect();
+    let failing = all
+        .iter()
+        .any(|d| d.severity == Severity::Error || args.deny_warnings);
+    if failing { EXIT_PROBLEMS } else { EXIT_OK }
+}
+
+/// The mapping files named by `paths` (folders searched recursively), sorted.
+fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let roots = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let mut files = Vec::new();
+    for root in &roots {
+        let metadata = std::fs::metadata(root)
+            .map_err(|e| format!("cannot read `{}`: {}", root.display(), crate::schema::load::io_reason(&e)))?;
+        if metadata.is_dir() {
+            find_maps(root, &mut files, 0)?;
+        } else {
+            files.push(root.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    if files.is_empty() {
+        return Err(format!(
+            "no `*.map` files found in {}",
+            roots.iter().map(|r| format!("`{}`", r.display())).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(files)
+}
+
+fn find_maps(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), String> {
+    if depth > 32 {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let hidden = name.to_string_lossy().starts_with('.') || name == "target";
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() && !hidden {
+            find_maps(&path, out, depth + 1)?;
+        } else if kind.is_file() && path.extension().is_some_and(|e| e == "map") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn print_human(checked: &[Checked], color: bool) {
+    let style = HumanStyle {
+        color,
+        width: terminal_width(),
+    };
+    let stderr = std::io::stderr();
+    let mut out = stderr.lock();
+    let mut all = Vec::new();
+    for c in checked {
+        let rendered = render::human(&c.sources, &c.output.diagnostics, style);
+        let _ = out.write_all(rendered.as_bytes());
+        if c.output.diagnostics.is_empty() {
+            let _ = writeln!(out, "{}: ok", c.sources.get(c.output.file).name);
+        }
+        all.extend(c.output.diagnostics.iter().cloned());
+    }
+    let _ = writeln!(out, "{}", render::summary_line(&all, checked.len()));
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100).clamp(60, 200)
+}
+
+fn print_json(checked: &[Checked]) {
+    let mut diagnostics = Vec::new();
+    let mut files = Vec::new();
+    let (mut errors, mut warnings) = (0, 0);
+    for c in checked {
+        files.push(c.sources.get(c.output.file).name.clone());
+        for d in &c.output.diagnostics {
+            match d.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+            diagnostics.push(render::json_diagnostic(&c.sources, d));
+        }
+    }
+    let document = json!({
+        "version": 1,
+        "files": files,
+        "diagnostics": diagnostics,
+        "summary": {"files": checked.len(), "errors": errors, "warnings": warnings},
+    });
+    println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+}
+
+fn print_github(checked: &[Checked]) {
+    let mut out = String::new();
+    for c in checked {
+        out.push_str(&render::github(&c.sources, &c.output.diagnostics));
+    }
+    print!("{out}");
+}

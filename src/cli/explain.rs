@@ -1,0 +1,46 @@
+//! `mapctl explain CODE`: prints a code's entry from `docs/errors.md` (compiled in).
+
+use clap::Args;
+
+use super::{EXIT_CANNOT_RUN, EXIT_OK};
+use crate::diag::Code;
+
+/// The error reference, compiled into the binary.
+pub const ERRORS_MD: &str = include_str!("../../docs/errors.md");
+
+/// Arguments of `mapctl explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A diagnostic code such as M204.
+    pub code: String,
+}
+
+/// Runs `mapctl explain`.
+pub fn run(args: &ExplainArgs) -> u8 {
+    let Some(code) = Code::parse(&args.code) else {
+        eprintln!(
+            "error: `{}` is not a mapctl diagnostic code; codes look like M204 (see `docs/errors.md`)",
+            args.code
+        );
+        return EXIT_CANNOT_RUN;
+    };
+    match entry(code) {
+        Some(text) => {
+            println!("{}", text.trim_end());
+            EXIT_OK
+        }
+        None => {
+            eprintln!("error: no explanation is written for {code} yet");
+            EXIT_CANNOT_RUN
+        }
+    }
+}
+
+/// The section of `docs/errors.md` for `code`: from its `## CODE` heading to the next heading.
+pub fn entry(code: Code) -> Option<&'static str> {
+    let heading = format!("## {}", code.as_str());
+    let start = ERRORS_MD.find(&format!("\n{heading}"))? + 1;
+    let rest = &ERRORS_MD[start..];
+    let end = rest[heading.len()..].find("\n## ").map_or(rest.len(), |i| i + heading.len() + 1);
+    Some(&rest[..end])
+}

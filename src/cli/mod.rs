@@ -1,0 +1,74 @@
+//! The command line: parse arguments, call a stage, render its results. The only place (with
+//! the language server) that prints.
+
+mod check;
+mod explain;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Declarative, checked CRM-to-PSA handoff.
+#[derive(Debug, Parser)]
+#[command(name = "mapctl", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check mappings against their CRM and PSA schemas and report every problem.
+    Check(check::CheckArgs),
+    /// Explain a diagnostic code (e.g. `mapctl explain M204`).
+    Explain(explain::ExplainArgs),
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output written to stderr.
+    pub fn enabled_for_stderr(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
+/// Exit code: everything fine.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: problems found (errors, or warnings with `--deny-warnings`).
+pub const EXIT_PROBLEMS: u8 = 1;
+/// Exit code: could not run (bad arguments, unreadable input).
+pub const EXIT_CANNOT_RUN: u8 = 2;
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { EXIT_CANNOT_RUN } else { EXIT_OK };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Explain(args) => explain::run(&args),
+    };
+    ExitCode::from(code)
+}
