@@ -61,11 +61,15 @@ impl Checker<'_> {
         }
         let target = self.target_field(&assignment.target);
         let value = self.expr(&assignment.value, Scope::Forward);
-        let (target, (cexpr, info)) = (target?, value?);
+        let target = target?;
+        // Claim the field even when the value has an error, so that M303 does not follow.
+        let may_be_absent = value.as_ref().is_none_or(|(_, info)| info.may_be_absent);
+        let claimed = self.claim(&target, assignment.target.span, may_be_absent);
+        let (cexpr, info) = value?;
         self.forward_reads.extend(info.reads.iter().cloned());
         self.check_compat(&assignment.value, &info, &target.as_field());
         self.check_absence(&assignment.value, &info, &target);
-        if !self.claim(&target, assignment.target.span, info.may_be_absent) {
+        if !claimed {
             return None;
         }
         Some(Write {

@@ -90,8 +90,10 @@ impl MietteReport {
         let primary_file = diagnostic.primary.span.file;
         let mut labels = vec![labeled(&diagnostic.primary, true)];
         let mut others: Vec<(FileId, Vec<&Label>)> = Vec::new();
+        let primary_line = line_of(sources, diagnostic.primary.span);
         for label in &diagnostic.secondary {
-            if label.span.file == primary_file {
+            let near = primary_line.abs_diff(line_of(sources, label.span)) <= NEAR_LINES;
+            if label.span.file == primary_file && near {
                 labels.push(labeled(label, false));
             } else if let Some((_, group)) = others.iter_mut().find(|(f, _)| *f == label.span.file)
             {
@@ -125,6 +127,14 @@ impl MietteReport {
             related,
         }
     }
+}
+
+/// Labels this many lines or fewer from the primary label share its excerpt; farther ones get
+/// their own, so that an excerpt never shows the whole file between two labels.
+const NEAR_LINES: usize = 4;
+
+fn line_of(sources: &SourceMap, span: Span) -> usize {
+    sources.get(span.file).line_col(span.start).0
 }
 
 fn named_source(sources: &SourceMap, file: FileId) -> NamedSource<Arc<str>> {
