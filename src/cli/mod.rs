@@ -49,6 +49,8 @@ impl ColorChoice {
     }
 }
 
+pub use explain::entry as explain_entry;
+
 /// Exit code: everything fine.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: problems found (errors, or warnings with `--deny-warnings`).

@@ -384,3 +384,40 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         examples: &[ex("default(0)", "null", "0"), ex("default(0)", "5", "5")],
     },
 ];
+
+/// The transform reference as Markdown (the section of `docs/language.md` between the
+/// `transforms:start` and `transforms:end` markers is this text; a test keeps them equal).
+pub fn markdown() -> String {
+    let mut out = String::new();
+    out.push_str("| transform | takes -> gives | can fail |\n| --- | --- | --- |\n");
+    for decl in TRANSFORMS {
+        let signature = decl.signature();
+        let (call, types) = signature.split_once(" : ").unwrap_or((&signature, ""));
+        out.push_str(&format!(
+            "| `{call}` | {types} | {} |\n",
+            if decl.can_fail { "yes" } else { "no" }
+        ));
+    }
+    for decl in TRANSFORMS {
+        out.push_str(&format!("\n### `{}`\n\n{}\n", decl.name, decl.doc));
+        if decl.examples.is_empty() {
+            continue;
+        }
+        out.push_str("\n| input | transforms | result |\n| --- | --- | --- |\n");
+        for example in decl.examples {
+            let call = if decl.input == Kinds::DATES {
+                format!("date \\| {}", example.call)
+            } else {
+                example.call.to_string()
+            };
+            let result = example.output.map_or("fails (the deal is rejected)".to_string(), |o| format!("`{o}`"));
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} |\n",
+                example.input,
+                call,
+                result.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}

@@ -113,6 +113,12 @@ impl Kinds {
 
     /// The names of the kinds, for messages ("string or null").
     pub fn describe(self) -> String {
+        if self.contains(Kinds::ANY) {
+            return "any value".to_string();
+        }
+        if self.contains(Kinds::JSON) {
+            return "any JSON value".to_string();
+        }
         let mut names: Vec<&str> = Vec::new();
         if self.contains(Kinds::NUMBER) {
             names.push("number");
