@@ -34,7 +34,11 @@ impl Span {
 
     /// The smallest span covering both `self` and `other` (same file).
     pub fn to(self, other: Span) -> Span {
-        Span::new(self.file, self.start.min(other.start), self.end.max(other.end))
+        Span::new(
+            self.file,
+            self.start.min(other.start),
+            self.end.max(other.end),
+        )
     }
 
     /// Length in bytes.

@@ -52,7 +52,11 @@ fn copy_dir(from: &Path, to: &Path) {
 fn shipped_mapping_checks_clean() {
     let out = mapctl(&["check", "mappings/hubspot_to_accelo.map"], &root());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("0 errors, 0 warnings"), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 errors, 0 warnings"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -63,7 +67,8 @@ fn every_shipped_mapping_checks_clean_with_warnings_denied() {
 
 #[test]
 fn renamed_source_field_is_caught_with_a_suggestion() {
-    let dir = edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let dir =
+        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
     let out = mapctl(&["check", "hubspot_to_accelo.map"], dir.path());
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
@@ -74,12 +79,18 @@ fn renamed_source_field_is_caught_with_a_suggestion() {
 
 #[test]
 fn renamed_trigger_stage_lists_the_stage_ids() {
-    let dir = edited_copy(|m| m.replace("dealstage == \"closedwon\"", "dealstage == \"closed_won\""));
+    let dir =
+        edited_copy(|m| m.replace("dealstage == \"closedwon\"", "dealstage == \"closed_won\""));
     let out = mapctl(&["check", "hubspot_to_accelo.map"], dir.path());
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(shown.contains("M205"), "{shown}");
-    for stage in ["appointmentscheduled", "contractsent", "closedwon", "closedlost"] {
+    for stage in [
+        "appointmentscheduled",
+        "contractsent",
+        "closedwon",
+        "closedlost",
+    ] {
         assert!(shown.contains(stage), "stage {stage} not listed:\n{shown}");
     }
 }
@@ -102,7 +113,12 @@ fn deleting_a_required_field_rule_points_into_the_schema() {
 
 #[test]
 fn never_transfer_field_in_a_template_is_refused() {
-    let dir = edited_copy(|m| m.replace("{deal.properties.description ?? \"\"}", "{deal.properties.internal_rate_card ?? \"\"}"));
+    let dir = edited_copy(|m| {
+        m.replace(
+            "{deal.properties.description ?? \"\"}",
+            "{deal.properties.internal_rate_card ?? \"\"}",
+        )
+    });
     let out = mapctl(&["check", "hubspot_to_accelo.map"], dir.path());
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
@@ -111,8 +127,12 @@ fn never_transfer_field_in_a_template_is_refused() {
 
 #[test]
 fn json_format_is_one_parseable_document() {
-    let dir = edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
-    let out = mapctl(&["check", "--format", "json", "hubspot_to_accelo.map"], dir.path());
+    let dir =
+        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let out = mapctl(
+        &["check", "--format", "json", "hubspot_to_accelo.map"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let document: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(document["version"], 1);
@@ -122,38 +142,69 @@ fn json_format_is_one_parseable_document() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["file"], "hubspot_to_accelo.map");
     for key in ["line", "column", "end_line", "end_column"] {
-        assert!(first[key].as_u64().is_some_and(|n| n > 0), "{key} missing in {first}");
+        assert!(
+            first[key].as_u64().is_some_and(|n| n > 0),
+            "{key} missing in {first}"
+        );
     }
     assert_eq!(first["help"], "did you mean `dealname`?");
-    assert!(first["labels"].as_array().is_some_and(|l| l.len() >= 2), "labels: {first}");
+    assert!(
+        first["labels"].as_array().is_some_and(|l| l.len() >= 2),
+        "labels: {first}"
+    );
 }
 
 #[test]
 fn github_format_prints_workflow_annotations() {
-    let dir = edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
-    let out = mapctl(&["check", "--format", "github", "hubspot_to_accelo.map"], dir.path());
+    let dir =
+        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let out = mapctl(
+        &["check", "--format", "github", "hubspot_to_accelo.map"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("::error file=hubspot_to_accelo.map,line="), "{stdout}");
+    assert!(
+        stdout.starts_with("::error file=hubspot_to_accelo.map,line="),
+        "{stdout}"
+    );
     assert!(stdout.contains("title=M201"), "{stdout}");
 }
 
 #[test]
 fn no_colour_when_not_on_a_terminal() {
-    let dir = edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let dir =
+        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
     let out = mapctl(&["check", "hubspot_to_accelo.map"], dir.path());
-    assert!(!text(&out).contains('\u{1b}'), "ANSI escapes in piped output");
-    let forced = mapctl(&["check", "--color", "always", "hubspot_to_accelo.map"], dir.path());
-    assert!(text(&forced).contains('\u{1b}'), "--color always should colour");
+    assert!(
+        !text(&out).contains('\u{1b}'),
+        "ANSI escapes in piped output"
+    );
+    let forced = mapctl(
+        &["check", "--color", "always", "hubspot_to_accelo.map"],
+        dir.path(),
+    );
+    assert!(
+        text(&forced).contains('\u{1b}'),
+        "--color always should colour"
+    );
 }
 
 #[test]
 fn warnings_fail_only_with_deny_warnings() {
-    let dir = edited_copy(|m| m.replace("table job_types {", "table unused_rows {\n  \"a\" => \"b\"\n}\n\ntable job_types {"));
+    let dir = edited_copy(|m| {
+        m.replace(
+            "table job_types {",
+            "table unused_rows {\n  \"a\" => \"b\"\n}\n\ntable job_types {",
+        )
+    });
     let relaxed = mapctl(&["check", "hubspot_to_accelo.map"], dir.path());
     assert_eq!(relaxed.status.code(), Some(0), "{}", text(&relaxed));
     assert!(text(&relaxed).contains("M405"));
-    let strict = mapctl(&["check", "--deny-warnings", "hubspot_to_accelo.map"], dir.path());
+    let strict = mapctl(
+        &["check", "--deny-warnings", "hubspot_to_accelo.map"],
+        dir.path(),
+    );
     assert_eq!(strict.status.code(), Some(1));
 }
 
@@ -161,7 +212,11 @@ fn warnings_fail_only_with_deny_warnings() {
 fn missing_file_cannot_run() {
     let out = mapctl(&["check", "no/such/file.map"], &root());
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("cannot read `no/such/file.map`"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot read `no/such/file.map`"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -61,14 +61,19 @@ fn check_cases_match_their_expected_rendering() {
 fn every_code_has_a_golden_case() {
     let mut rendered = String::new();
     for case in cases() {
-        rendered.push_str(&std::fs::read_to_string(case.with_extension("expected")).unwrap_or_default());
+        rendered.push_str(
+            &std::fs::read_to_string(case.with_extension("expected")).unwrap_or_default(),
+        );
     }
     let missing: Vec<&str> = Code::ALL
         .iter()
         .filter(|code| !rendered.lines().any(|line| line.trim() == code.as_str()))
         .map(|code| code.as_str())
         .collect();
-    assert!(missing.is_empty(), "codes without a golden case in tests/check: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes without a golden case in tests/check: {missing:?}"
+    );
 }
 
 #[test]
@@ -89,5 +94,9 @@ fn every_code_has_a_documentation_entry() {
             None => missing.push(format!("{code}: no `{heading}` heading")),
         }
     }
-    assert!(missing.is_empty(), "docs/errors.md is incomplete:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "docs/errors.md is incomplete:\n{}",
+        missing.join("\n")
+    );
 }

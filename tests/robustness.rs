@@ -15,7 +15,11 @@ fn check_text(text: &str) -> usize {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check/fuzz_input.map");
     let file = sources.add(&path, "fuzz_input.map".into(), text.into());
     let output = check_source(&mut sources, file, &Limits::default());
-    let rendered = mapctl::diag::render::human(&sources, &output.diagnostics, mapctl::diag::render::HumanStyle::plain());
+    let rendered = mapctl::diag::render::human(
+        &sources,
+        &output.diagnostics,
+        mapctl::diag::render::HumanStyle::plain(),
+    );
     let json: Vec<_> = output
         .diagnostics
         .iter()
@@ -25,13 +29,82 @@ fn check_text(text: &str) -> usize {
 }
 
 const TOKENS: &[&str] = &[
-    "mapping", "source", "target", "schema", "join", "on", "trigger", "when", "require", "at", "stage",
-    "never", "transfer", "table", "file", "map", "select", "otherwise", "sync", "back", "checklist",
-    "owner", "psa", "and", "or", "not", "in", "matches", "true", "false", "null", "deal", "job", "project",
-    ".properties", ".amount", ".dealname", "[0]", "[id == 3]", "=", "==", "!=", ">=", "<", "=>", "??", "|",
-    "trim", "number", "lookup(t)", "default(0)", "round(2)", "date(\"%Y\")", "(", ")", "{", "}", "[", "]", ",",
-    "\"closedwon\"", "\"schemas/crm_deal.schema.json\"", "\"a {deal.x} b\"", "\"\\q\"", "42", "-1.5", "1e400",
-    "_", "#c\n", "\n", " ", "\"", "\\", "é", "\u{202e}", "\u{0}",
+    "mapping",
+    "source",
+    "target",
+    "schema",
+    "join",
+    "on",
+    "trigger",
+    "when",
+    "require",
+    "at",
+    "stage",
+    "never",
+    "transfer",
+    "table",
+    "file",
+    "map",
+    "select",
+    "otherwise",
+    "sync",
+    "back",
+    "checklist",
+    "owner",
+    "psa",
+    "and",
+    "or",
+    "not",
+    "in",
+    "matches",
+    "true",
+    "false",
+    "null",
+    "deal",
+    "job",
+    "project",
+    ".properties",
+    ".amount",
+    ".dealname",
+    "[0]",
+    "[id == 3]",
+    "=",
+    "==",
+    "!=",
+    ">=",
+    "<",
+    "=>",
+    "??",
+    "|",
+    "trim",
+    "number",
+    "lookup(t)",
+    "default(0)",
+    "round(2)",
+    "date(\"%Y\")",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "\"closedwon\"",
+    "\"schemas/crm_deal.schema.json\"",
+    "\"a {deal.x} b\"",
+    "\"\\q\"",
+    "42",
+    "-1.5",
+    "1e400",
+    "_",
+    "#c\n",
+    "\n",
+    " ",
+    "\"",
+    "\\",
+    "é",
+    "\u{202e}",
+    "\u{0}",
 ];
 
 fn token_soup(seed: u64, count: usize) -> String {
@@ -87,7 +160,11 @@ fn ten_thousand_lines_of_random_bytes_finish() {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        bytes.push(if i % 40 == 39 { b'\n' } else { (state >> 24) as u8 });
+        bytes.push(if i % 40 == 39 {
+            b'\n'
+        } else {
+            (state >> 24) as u8
+        });
     }
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.lines().count() >= 10_000);

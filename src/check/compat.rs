@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
+use super::Checker;
 use super::exprs::{conversion_hint, input_description};
 use super::suggest;
 use super::types::ExprInfo;
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::source::Span;
@@ -29,11 +29,22 @@ impl Checker<'_> {
         if !self.kinds_fit(value, info, field) {
             return;
         }
-        if kinds.contains(Kinds::FRAC) && target.contains(Kinds::INT) && !target.contains(Kinds::FRAC) {
+        if kinds.contains(Kinds::FRAC)
+            && target.contains(Kinds::INT)
+            && !target.contains(Kinds::FRAC)
+        {
             self.report(lossy(value, field, "a fractional number is written into an integer field; the fraction is rounded away", "round(0)"));
         }
-        if kinds.intersects(Kinds::DATETIME) && target.intersects(Kinds::STRING) && field.flat.format.as_deref() == Some("date") {
-            self.report(lossy(value, field, "a date-time is written into a date field; the time of day is dropped", "date"));
+        if kinds.intersects(Kinds::DATETIME)
+            && target.intersects(Kinds::STRING)
+            && field.flat.format.as_deref() == Some("date")
+        {
+            self.report(lossy(
+                value,
+                field,
+                "a date-time is written into a date field; the time of day is dropped",
+                "date",
+            ));
         }
         if let Some(limit) = field.flat.max_length
             && kinds.intersects(Kinds::STRING)
@@ -48,11 +59,19 @@ impl Checker<'_> {
                 &help_call,
             ));
         }
-        if let Some(constant) = &info.ty.constant {
-            self.check_constant(value, constant, field);
-        } else if let Some(values) = &info.ty.values {
+        for literal in info.ty.literals.clone() {
+            self.check_constant(
+                value,
+                &literal.value,
+                literal.span.unwrap_or(value.span),
+                field,
+            );
+        }
+        if let Some(values) = &info.ty.values {
             for known in values.clone() {
-                self.check_enum_member(value, &known.value, known.span, field);
+                if !info.ty.literals.contains(&known) {
+                    self.check_enum_member(value, &known.value, known.span, field);
+                }
             }
         } else if field.flat.non_null_enum().is_some() && kinds.intersects(Kinds::STRING) {
             let allowed = enum_list(field.flat);
@@ -81,7 +100,10 @@ impl Checker<'_> {
             accepted = accepted.or(Kinds::FRAC);
         }
         if kinds.intersects(accepted) || kinds.contains(Kinds::JSON) {
-            if kinds.intersects(Kinds::DATES) && !target.intersects(Kinds::DATES) && !kinds.intersects(target) {
+            if kinds.intersects(Kinds::DATES)
+                && !target.intersects(Kinds::DATES)
+                && !kinds.intersects(target)
+            {
                 return self.iso_date_fits_pattern(value, field);
             }
             return true;
@@ -89,16 +111,28 @@ impl Checker<'_> {
         let value_text = input_description(value);
         let help = match conversion_hint(kinds, target) {
             Some(hint) => format!("convert it: `{} = {value_text} | {hint}`", field.display),
-            None => format!("write a {} into `{}`", target.without(Kinds::NULL).describe(), field.display),
+            None => format!(
+                "write {} into `{}`",
+                target.without(Kinds::NULL).a(),
+                field.display
+            ),
         };
         self.report(
             Diagnostic::new(
                 Code::M304,
                 value.span,
-                format!("`{}` is {}, but this value is {}", field.display, target.without(Kinds::NULL).describe(), kinds.describe()),
-                format!("this is {}", kinds.describe()),
+                format!(
+                    "`{}` is {}, but this value is {}",
+                    field.display,
+                    target.without(Kinds::NULL).a(),
+                    kinds.a()
+                ),
+                format!("this is {}", kinds.a()),
             )
-            .with_optional_label(field.declared, format!("declared as {} here", target.without(Kinds::NULL).describe()))
+            .with_optional_label(
+                field.declared,
+                format!("declared as {} here", target.without(Kinds::NULL).a()),
+            )
             .with_help(help),
         );
         false
@@ -127,20 +161,26 @@ impl Checker<'_> {
         true
     }
 
-    fn check_constant(&mut self, value: &Expr, constant: &Value, field: &Field<'_>) {
+    fn check_constant(&mut self, value: &Expr, constant: &Value, at: Span, field: &Field<'_>) {
         if constant.is_null() {
             return;
         }
-        self.check_enum_member(value, constant, Some(value.span), field);
+        self.check_enum_member(value, constant, Some(at), field);
         let flat = field.flat;
         let mut broken = Vec::new();
         if let Some(text) = constant.as_str() {
             let length = text.chars().count() as u64;
             if flat.max_length.is_some_and(|m| length > m) {
-                broken.push(format!("it is {length} characters, more than maxLength {}", flat.max_length.unwrap_or(0)));
+                broken.push(format!(
+                    "it is {length} characters, more than maxLength {}",
+                    flat.max_length.unwrap_or(0)
+                ));
             }
             if flat.min_length.is_some_and(|m| length < m) {
-                broken.push(format!("it is {length} characters, fewer than minLength {}", flat.min_length.unwrap_or(0)));
+                broken.push(format!(
+                    "it is {length} characters, fewer than minLength {}",
+                    flat.min_length.unwrap_or(0)
+                ));
             }
             for pattern in &flat.patterns {
                 if build_regex(pattern).is_ok_and(|r| !r.is_match(text)) {
@@ -164,8 +204,12 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(
                     Code::M306,
-                    value.span,
-                    format!("{constant} cannot be written into `{}`: {}", field.display, broken.join("; ")),
+                    at,
+                    format!(
+                        "{constant} cannot be written into `{}`: {}",
+                        field.display,
+                        broken.join("; ")
+                    ),
                     "breaks the field's constraints",
                 )
                 .with_optional_label(field.declared, "the field is declared here")
@@ -174,7 +218,13 @@ impl Checker<'_> {
         }
     }
 
-    fn check_enum_member(&mut self, value: &Expr, member: &Value, span: Option<Span>, field: &Field<'_>) {
+    fn check_enum_member(
+        &mut self,
+        value: &Expr,
+        member: &Value,
+        span: Option<Span>,
+        field: &Field<'_>,
+    ) {
         let Some(allowed) = field.flat.non_null_enum() else {
             return;
         };
@@ -182,9 +232,15 @@ impl Checker<'_> {
             return;
         }
         let strings: Vec<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
-        let close = member.as_str().and_then(|m| suggest::closest(m, strings.iter().copied()));
+        let close = member
+            .as_str()
+            .and_then(|m| suggest::closest(m, strings.iter().copied()));
         let help = match close {
-            Some(close) => format!("did you mean \"{close}\"? `{}` accepts {}", field.display, enum_list(field.flat)),
+            Some(close) => format!(
+                "did you mean \"{close}\"? `{}` accepts {}",
+                field.display,
+                enum_list(field.flat)
+            ),
             None => format!("`{}` accepts {}", field.display, enum_list(field.flat)),
         };
         let at = span.unwrap_or(value.span);
@@ -195,16 +251,30 @@ impl Checker<'_> {
             "not in the field's list",
         );
         if at != value.span {
-            diagnostic = diagnostic.with_label(value.span, format!("written into `{}` here", field.display));
+            diagnostic =
+                diagnostic.with_label(value.span, format!("written into `{}` here", field.display));
         }
-        self.report(diagnostic.with_optional_label(field.declared, "the values are listed here").with_help(help));
+        self.report(
+            diagnostic
+                .with_optional_label(field.declared, "the values are listed here")
+                .with_help(help),
+        );
     }
 }
 
 fn lossy(value: &Expr, field: &Field<'_>, what: &str, call: &str) -> Diagnostic {
-    Diagnostic::new(Code::M307, value.span, format!("lossy write into `{}`: {what}", field.display), "data may be lost here")
-        .with_optional_label(field.declared, "the field is declared here")
-        .with_help(format!("make it explicit: `{} = {} | {call}`", field.display, input_description(value)))
+    Diagnostic::new(
+        Code::M307,
+        value.span,
+        format!("lossy write into `{}`: {what}", field.display),
+        "data may be lost here",
+    )
+    .with_optional_label(field.declared, "the field is declared here")
+    .with_help(format!(
+        "make it explicit: `{} = {} | {call}`",
+        field.display,
+        input_description(value)
+    ))
 }
 
 fn enum_list(flat: &Flat) -> String {

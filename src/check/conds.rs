@@ -1,27 +1,25 @@
 //! Checking and compiling conditions: comparisons between compatible types (M208), literals that
 //! are values of the compared field (M205 for stages, M206 otherwise), regexes (M107), and which
-//! source paths a condition proves present when it holds.
+//! source paths a condition proves present when it holds ([`implied_by`]).
 
 use serde_json::Value;
 
+use super::Checker;
 use super::exprs::{Scope, conversion_hint, input_description};
 use super::program::CCond;
 use super::suggest;
 use super::types::{ExprInfo, Read};
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use crate::syntax::ast::{CompareOp, Cond, CondKind, Expr, ExprKind, LitKind, Literal};
 use crate::transforms::build_regex;
 use crate::value::Kinds;
 
-/// What a condition reads and what it proves present when it holds.
+/// What a condition reads.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CondInfo {
     /// Paths read.
     pub reads: Vec<Read>,
-    /// Display forms of source paths that are present whenever the condition holds.
-    pub implies: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -33,37 +31,35 @@ impl Checker<'_> {
                 let mut compiled = Vec::with_capacity(parts.len());
                 let mut info = CondInfo::default();
                 let mut ok = true;
-                for (index, part) in parts.iter().enumerate() {
+                for part in parts {
                     let Some((c, part_info)) = self.cond(part, scope) else {
                         ok = false;
                         continue;
                     };
                     compiled.push(c);
                     info.reads.extend(part_info.reads);
-                    if is_and {
-                        info.implies.extend(part_info.implies);
-                    } else if index == 0 {
-                        info.implies = part_info.implies;
-                    } else {
-                        info.implies.retain(|p| part_info.implies.contains(p));
-                    }
                 }
-                let compiled = if is_and { CCond::And(compiled) } else { CCond::Or(compiled) };
+                let compiled = if is_and {
+                    CCond::And(compiled)
+                } else {
+                    CCond::Or(compiled)
+                };
                 ok.then_some((compiled, info))
             }
             CondKind::Not(inner) => {
-                let (c, inner_info) = self.cond(inner, scope)?;
-                let info = CondInfo {
-                    reads: inner_info.reads,
-                    implies: Vec::new(),
-                };
+                let (c, info) = self.cond(inner, scope)?;
                 Some((CCond::Not(Box::new(c)), info))
             }
             CondKind::Present(expr) => {
                 let (c, info) = self.expr(expr, scope)?;
-                Some((CCond::Present(c), cond_info(expr, info)))
+                Some((CCond::Present(c), cond_info(info)))
             }
-            CondKind::Compare { left, op, op_span, right } => self.compare(left, *op, *op_span, right, scope),
+            CondKind::Compare {
+                left,
+                op,
+                op_span,
+                right,
+            } => self.compare(left, *op, *op_span, right, scope),
             CondKind::In { value, list } => self.membership(value, list, scope),
             CondKind::Matches { value, pattern } => {
                 let (c, info) = self.expr(value, scope)?;
@@ -73,7 +69,7 @@ impl Checker<'_> {
                         Diagnostic::new(
                             Code::M208,
                             value.span,
-                            format!("`matches` tests text, but `{}` is {}", input_description(value), kinds.describe()),
+                            format!("`matches` tests text, but `{}` is {}", input_description(value), kinds.a()),
                             "not a string",
                         )
                         .with_help("compare numbers with `<`, `>`, `==`, or turn the value into text with `| string`"),
@@ -84,18 +80,25 @@ impl Checker<'_> {
                     Ok(regex) => regex,
                     Err(reason) => {
                         self.report(
-                            Diagnostic::new(Code::M107, pattern.span, "invalid regular expression", reason.lines().last().unwrap_or("").trim().to_string())
+                            Diagnostic::new(Code::M107, pattern.span, "invalid regular expression", regex_reason(&reason))
                                 .with_help("patterns use the `regex` crate's syntax (no look-around or back-references); escape `\\` as `\\\\` in mapping strings"),
                         );
                         return None;
                     }
                 };
-                Some((CCond::Matches(c, regex), cond_info(value, info)))
+                Some((CCond::Matches(c, regex), cond_info(info)))
             }
         }
     }
 
-    fn compare(&mut self, left: &Expr, op: CompareOp, op_span: Span, right: &Expr, scope: Scope) -> Option<(CCond, CondInfo)> {
+    fn compare(
+        &mut self,
+        left: &Expr,
+        op: CompareOp,
+        op_span: Span,
+        right: &Expr,
+        scope: Scope,
+    ) -> Option<(CCond, CondInfo)> {
         let lhs = self.expr(left, scope);
         let rhs = self.expr(right, scope);
         let ((lc, linfo), (rc, rinfo)) = (lhs?, rhs?);
@@ -116,14 +119,17 @@ impl Checker<'_> {
             self.check_literal_value(left, &linfo, right);
             self.check_literal_value(right, &rinfo, left);
         }
-        let mut info = cond_info(left, linfo);
-        let right_info = cond_info(right, rinfo);
-        info.reads.extend(right_info.reads);
-        info.implies.extend(right_info.implies);
+        let mut info = cond_info(linfo);
+        info.reads.extend(rinfo.reads);
         Some((CCond::Compare(lc, op, rc), info))
     }
 
-    fn membership(&mut self, value: &Expr, list: &[Literal], scope: Scope) -> Option<(CCond, CondInfo)> {
+    fn membership(
+        &mut self,
+        value: &Expr,
+        list: &[Literal],
+        scope: Scope,
+    ) -> Option<(CCond, CondInfo)> {
         let (c, info) = self.expr(value, scope)?;
         let mut values = Vec::with_capacity(list.len());
         let mut ok = true;
@@ -135,7 +141,12 @@ impl Checker<'_> {
                     Diagnostic::new(
                         Code::M208,
                         literal.span,
-                        format!("`{}` is {}, but the list holds {}", input_description(value), info.ty.kinds.without(Kinds::NULL).describe(), kinds.describe()),
+                        format!(
+                            "`{}` is {}, but the list holds {}",
+                            input_description(value),
+                            info.ty.kinds.without(Kinds::NULL).a(),
+                            kinds.a()
+                        ),
                         "can never be equal",
                     )
                     .with_help("list values of the same type as the field"),
@@ -146,7 +157,7 @@ impl Checker<'_> {
             self.check_value(value, &info, &json, literal.span);
             values.push(json);
         }
-        ok.then(|| (CCond::In(c, values), cond_info(value, info)))
+        ok.then(|| (CCond::In(c, values), cond_info(info)))
     }
 
     /// When `other` is a literal, checks it is a value `subject` can take.
@@ -160,14 +171,20 @@ impl Checker<'_> {
         let Some(known) = &info.ty.values else {
             return;
         };
-        if known.is_empty() || known.iter().any(|k| super::tables::same_key(&k.value, value)) {
+        if known.is_empty()
+            || known
+                .iter()
+                .any(|k| super::tables::same_key(&k.value, value))
+        {
             return;
         }
         let described = input_description(subject);
         let is_stage = self.stages.stage_display.as_deref() == Some(described.as_str());
         let names: Vec<String> = known.iter().map(|k| k.value.to_string()).collect();
         let strings: Vec<&str> = known.iter().filter_map(|k| k.value.as_str()).collect();
-        let close = value.as_str().and_then(|v| suggest::closest(v, strings.iter().copied()));
+        let close = value
+            .as_str()
+            .and_then(|v| suggest::closest(v, strings.iter().copied()));
         let list = names.join(", ");
         let (code, message, label, help) = if is_stage {
             (
@@ -188,22 +205,42 @@ impl Checker<'_> {
             .ty
             .schema
             .as_ref()
-            .and_then(|flat| flat.origin.iter().find(|n| self.schemas.node(**n).enum_values.is_some()).copied())
+            .and_then(|flat| {
+                flat.origin
+                    .iter()
+                    .find(|n| self.schemas.node(**n).enum_values.is_some())
+                    .copied()
+            })
             .and_then(|node| self.schemas.span_of_keyword(self.sources, node, "/enum"));
         self.report(
             Diagnostic::new(code, span, message, label)
-                .with_optional_label(declared, "the values are listed here")
+                .with_optional_label(
+                    declared,
+                    if is_stage {
+                        "the stages are listed here"
+                    } else {
+                        "the values are listed here"
+                    },
+                )
                 .with_help(help),
         );
     }
 }
 
 fn did_you_mean(close: Option<&str>) -> String {
-    close.map(|c| format!("; did you mean \"{c}\"?")).unwrap_or_default()
+    close
+        .map(|c| format!("; did you mean \"{c}\"?"))
+        .unwrap_or_default()
 }
 
 fn is_null_literal(expr: &Expr) -> bool {
-    matches!(&expr.kind, ExprKind::Literal(Literal { kind: LitKind::Null, .. }))
+    matches!(
+        &expr.kind,
+        ExprKind::Literal(Literal {
+            kind: LitKind::Null,
+            ..
+        })
+    )
 }
 
 /// True when values of these kinds can be compared with `op`.
@@ -212,47 +249,123 @@ fn comparable(op: CompareOp, left: Kinds, right: Kinds) -> bool {
     if both(Kinds::NUMBER) || both(Kinds::DATES) {
         return true;
     }
-    !op.is_ordering() && (both(Kinds::STRING) || both(Kinds::BOOL) || both(Kinds::OBJECT) || both(Kinds::ARRAY))
+    !op.is_ordering()
+        && (both(Kinds::STRING) || both(Kinds::BOOL) || both(Kinds::OBJECT) || both(Kinds::ARRAY))
         || left.contains(Kinds::JSON)
         || right.contains(Kinds::JSON)
 }
 
-fn incomparable(left: &Expr, linfo: &ExprInfo, op: CompareOp, op_span: Span, right: &Expr, rinfo: &ExprInfo) -> Diagnostic {
-    let (lk, rk) = (linfo.ty.kinds.without(Kinds::NULL), rinfo.ty.kinds.without(Kinds::NULL));
-    let help = match (conversion_hint(lk, rk), conversion_hint(rk, lk)) {
+fn incomparable(
+    left: &Expr,
+    linfo: &ExprInfo,
+    op: CompareOp,
+    op_span: Span,
+    right: &Expr,
+    rinfo: &ExprInfo,
+) -> Diagnostic {
+    let (lk, rk) = (
+        linfo.ty.kinds.without(Kinds::NULL),
+        rinfo.ty.kinds.without(Kinds::NULL),
+    );
+    // Compared with a number, read text as any number (`| number`), not only as an integer.
+    let widen = |k: Kinds| {
+        if k.intersects(Kinds::NUMBER) {
+            k.or(Kinds::NUMBER)
+        } else {
+            k
+        }
+    };
+    let help = match (
+        conversion_hint(lk, widen(rk)),
+        conversion_hint(rk, widen(lk)),
+    ) {
         (Some(hint), _) if !matches!(left.kind, ExprKind::Literal(_)) => {
-            format!("convert the left side: `{} | {hint} {} {}`", input_description(left), op.as_str(), input_description(right))
+            format!(
+                "convert the left side: `{} | {hint} {} {}`",
+                input_description(left),
+                op.as_str(),
+                input_description(right)
+            )
         }
         (_, Some(hint)) if !matches!(right.kind, ExprKind::Literal(_)) => {
-            format!("convert the right side: `{} {} {} | {hint}`", input_description(left), op.as_str(), input_description(right))
+            format!(
+                "convert the right side: `{} {} {} | {hint}`",
+                input_description(left),
+                op.as_str(),
+                input_description(right)
+            )
         }
-        _ if op.is_ordering() => "`<`, `<=`, `>`, `>=` compare numbers or dates: convert with `| number` or `| date`".to_string(),
+        _ if op.is_ordering() => {
+            "`<`, `<=`, `>`, `>=` compare numbers or dates: convert with `| number` or `| date`"
+                .to_string()
+        }
         _ => "compare values of the same type".to_string(),
     };
     Diagnostic::new(
         Code::M208,
         op_span,
-        format!("cannot compare {} with {} using `{}`", lk.describe(), rk.describe(), op.as_str()),
-        format!("`{}` is {}, `{}` is {}", input_description(left), lk.describe(), input_description(right), rk.describe()),
+        format!(
+            "cannot compare {} with {} using `{}`",
+            lk.a(),
+            rk.a(),
+            op.as_str()
+        ),
+        format!(
+            "`{}` is {}, `{}` is {}",
+            input_description(left),
+            lk.a(),
+            input_description(right),
+            rk.a()
+        ),
     )
-    .with_label(left.span, lk.describe())
-    .with_label(right.span, rk.describe())
+    .with_label(left.span, lk.a())
+    .with_label(right.span, rk.a())
     .with_help(help)
 }
 
-/// The condition info of a single test on `expr`.
-fn cond_info(expr: &Expr, info: ExprInfo) -> CondInfo {
-    CondInfo {
-        reads: info.reads,
-        implies: implied_paths(expr),
-    }
+/// The condition info of a single test.
+fn cond_info(info: ExprInfo) -> CondInfo {
+    CondInfo { reads: info.reads }
 }
 
 /// Paths that must be present for a test on `expr` to hold: the path a plain pipeline reads.
 fn implied_paths(expr: &Expr) -> Vec<String> {
     match &expr.kind {
         ExprKind::Path(path) => vec![path.display()],
-        ExprKind::Pipeline { input, calls } if !calls.iter().any(|c| c.name.name == "default") => implied_paths(input),
+        ExprKind::Pipeline { input, calls } if !calls.iter().any(|c| c.name.name == "default") => {
+            implied_paths(input)
+        }
         _ => Vec::new(),
+    }
+}
+
+/// The useful line of a `regex` compile error, without its "error: " prefix.
+pub(crate) fn regex_reason(reason: &str) -> String {
+    let line = reason.lines().last().unwrap_or(reason).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// Source paths that are present whenever `cond` holds, read from its syntax alone (so a rule
+/// with a type error still counts as requiring its field, and adds no follow-on M204).
+pub(crate) fn implied_by(cond: &Cond) -> Vec<String> {
+    match &cond.kind {
+        CondKind::And(parts) => parts.iter().flat_map(implied_by).collect(),
+        CondKind::Or(parts) => {
+            let mut common = parts.first().map(implied_by).unwrap_or_default();
+            for part in &parts[1..] {
+                let these = implied_by(part);
+                common.retain(|p| these.contains(p));
+            }
+            common
+        }
+        CondKind::Not(_) => Vec::new(),
+        CondKind::Present(value) | CondKind::In { value, .. } | CondKind::Matches { value, .. } => {
+            implied_paths(value)
+        }
+        CondKind::Compare { left, right, .. } => {
+            let mut paths = implied_paths(left);
+            paths.extend(implied_paths(right));
+            paths
+        }
     }
 }

@@ -3,11 +3,11 @@
 
 use std::rc::Rc;
 
+use super::Checker;
 use super::paths::Allowed;
 use super::program::{CExpr, CPart, RecordRef};
 use super::suggest;
 use super::types::{ExprInfo, KnownValue, Ty};
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::syntax::ast::{Arg, Call, Expr, ExprKind, LitKind, Path, TemplatePart};
@@ -54,7 +54,8 @@ impl Checker<'_> {
             Scope::Back => Allowed::Target,
         };
         let resolved = self.resolve_path(path, allowed)?;
-        let may_be_absent = if resolved.cpath.record == RecordRef::Target && scope == Scope::Forward {
+        let may_be_absent = if resolved.cpath.record == RecordRef::Target && scope == Scope::Forward
+        {
             self.written_before(&resolved.read.fields, path)?
         } else {
             resolved.may_be_absent && !self.is_guaranteed(&resolved.cpath.display)
@@ -80,6 +81,7 @@ impl Checker<'_> {
                 max_length: flat.max_length,
                 schema: Some(flat),
                 constant: None,
+                literals: Vec::new(),
             },
             may_be_absent,
             may_fail: false,
@@ -92,7 +94,8 @@ impl Checker<'_> {
     pub(crate) fn is_guaranteed(&self, display: &str) -> bool {
         self.stages.guaranteed.iter().any(|g| {
             g == display
-                || (g.starts_with(display) && matches!(g.as_bytes().get(display.len()), Some(b'.' | b'[')))
+                || (g.starts_with(display)
+                    && matches!(g.as_bytes().get(display.len()), Some(b'.' | b'[')))
         })
     }
 
@@ -140,14 +143,15 @@ impl Checker<'_> {
                             Diagnostic::new(
                                 Code::M304,
                                 expr.span,
-                                format!("{} cannot be written into text", info.ty.kinds.describe()),
-                                format!("this is {}", info.ty.kinds.describe()),
+                                format!("{} cannot be written into text", info.ty.kinds.a()),
+                                format!("this is {}", info.ty.kinds.a()),
                             )
                             .with_help("interpolate a single field, or turn a list into text with `| join(\", \")`"),
                         );
                         ok = false;
                     }
-                    may_fail |= info.may_fail || !info.ty.kinds.within(Kinds::SCALAR.or(Kinds::NULL));
+                    may_fail |=
+                        info.may_fail || !info.ty.kinds.within(Kinds::SCALAR.or(Kinds::NULL));
                     reads.extend(info.reads);
                     compiled.push(CPart::Expr(cexpr));
                 }
@@ -191,7 +195,12 @@ impl Checker<'_> {
         merged.map(|info| (CExpr::Coalesce(compiled), info))
     }
 
-    fn pipeline(&mut self, input: &Expr, calls: &[Call], scope: Scope) -> Option<(CExpr, ExprInfo)> {
+    fn pipeline(
+        &mut self,
+        input: &Expr,
+        calls: &[Call],
+        scope: Scope,
+    ) -> Option<(CExpr, ExprInfo)> {
         let (cinput, mut info) = self.expr(input, scope)?;
         let mut steps = Vec::with_capacity(calls.len());
         let mut names = Vec::with_capacity(calls.len());
@@ -203,7 +212,10 @@ impl Checker<'_> {
             let step = match Step::compile(decl, &args) {
                 Ok(step) => step,
                 Err(reason) => {
-                    self.report(Diagnostic::new(Code::M402, call.span, reason, "cannot compile").with_help(decl.signature()));
+                    self.report(
+                        Diagnostic::new(Code::M402, call.span, reason, "cannot compile")
+                            .with_help(decl.signature()),
+                    );
                     return None;
                 }
             };
@@ -234,7 +246,11 @@ impl Checker<'_> {
             Some(close) => format!("did you mean `{close}`?"),
             None => format!(
                 "the transforms are: {}",
-                TRANSFORMS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+                TRANSFORMS
+                    .iter()
+                    .map(|t| t.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         self.report(
@@ -261,7 +277,11 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::M402,
                     call.span,
-                    format!("`{}` takes {expected}, but {given} {} given", decl.name, if given == 1 { "is" } else { "are" }),
+                    format!(
+                        "`{}` takes {expected}, but {given} {} given",
+                        decl.name,
+                        if given == 1 { "is" } else { "are" }
+                    ),
                     "wrong number of arguments",
                 )
                 .with_help(format!("write it as `{}`", decl.signature())),
@@ -279,19 +299,42 @@ impl Checker<'_> {
         ok.then_some(values)
     }
 
-    fn transform_arg(&mut self, decl: &TransformDecl, kind: ParamKind, arg: &Arg) -> Option<ArgValue> {
+    fn transform_arg(
+        &mut self,
+        decl: &TransformDecl,
+        kind: ParamKind,
+        arg: &Arg,
+    ) -> Option<ArgValue> {
         let bad = |this: &mut Self, why: String| {
             this.report(
-                Diagnostic::new(Code::M402, arg.span(), format!("`{}` needs {} here", decl.name, kind.describe()), why)
-                    .with_help(format!("write it as `{}`", decl.signature())),
+                Diagnostic::new(
+                    Code::M402,
+                    arg.span(),
+                    format!("`{}` needs {} here", decl.name, kind.describe()),
+                    why,
+                )
+                .with_help(format!("write it as `{}`", decl.signature())),
             );
             None
         };
         let literal = match arg {
-            Arg::Name(name) if kind == ParamKind::Table => return self.table_arg(name).map(ArgValue::Table),
-            Arg::Name(name) => return bad(self, format!("`{}` is a name, not a literal", name.name)),
+            Arg::Name(name) if kind == ParamKind::Table => {
+                return self.table_arg(name).map(ArgValue::Table);
+            }
+            Arg::Name(name) => {
+                return bad(self, format!("`{}` is a name, not a literal", name.name));
+            }
             Arg::Literal(literal) if kind == ParamKind::Table => {
-                return bad(self, format!("{} is a literal; write the table's name without quotes", literal.kind.display()));
+                if let LitKind::Str(name) = &literal.kind {
+                    self.mark_table_used(name);
+                }
+                return bad(
+                    self,
+                    format!(
+                        "{} is a literal; write the table's name without quotes",
+                        literal.kind.display()
+                    ),
+                );
             }
             Arg::Literal(literal) => literal,
         };
@@ -302,45 +345,80 @@ impl Checker<'_> {
                 _ => bad(self, format!("must be a whole number from {min} to {max}")),
             },
             (ParamKind::Int { .. }, _) => bad(self, "not a whole number".to_string()),
-            (ParamKind::Str, LitKind::Str(_)) | (ParamKind::Literal, _) => Some(ArgValue::Json(value)),
+            (ParamKind::Str, LitKind::Str(_)) | (ParamKind::Literal, _) => {
+                Some(ArgValue::Json(value))
+            }
             (ParamKind::Regex, LitKind::Str(pattern)) => match build_regex(pattern) {
                 Ok(_) => Some(ArgValue::Json(value)),
                 Err(reason) => {
                     self.report(
-                        Diagnostic::new(Code::M107, literal.span, "invalid regular expression", first_line(&reason))
+                        Diagnostic::new(Code::M107, literal.span, "invalid regular expression", super::conds::regex_reason(&reason))
                             .with_help("patterns use the `regex` crate's syntax (no look-around or back-references); escape `\\` as `\\\\` in mapping strings"),
                     );
                     None
                 }
             },
-            (ParamKind::DateFormat, LitKind::Str(format)) if dates::is_valid_format(format) => Some(ArgValue::Json(value)),
-            (ParamKind::DateFormat, LitKind::Str(_)) => bad(self, "not a valid strftime format".to_string()),
-            _ => bad(self, format!("{} is the wrong kind of value", literal.kind.display())),
+            (ParamKind::DateFormat, LitKind::Str(format)) if dates::is_valid_format(format) => {
+                Some(ArgValue::Json(value))
+            }
+            (ParamKind::DateFormat, LitKind::Str(_)) => {
+                bad(self, "not a valid strftime format".to_string())
+            }
+            _ => bad(
+                self,
+                format!("{} is the wrong kind of value", literal.kind.display()),
+            ),
         }
     }
 
-    fn check_transform_input(&mut self, decl: &TransformDecl, call: &Call, info: &ExprInfo, described: &str) -> Option<()> {
+    fn check_transform_input(
+        &mut self,
+        decl: &TransformDecl,
+        call: &Call,
+        info: &ExprInfo,
+        described: &str,
+    ) -> Option<()> {
         let kinds = info.ty.kinds.without(Kinds::NULL);
         if decl.input.contains(Kinds::ANY) || kinds.intersects(decl.input) || kinds.is_none() {
             return Some(());
         }
+        let already = matches!(decl.output, Output::Fixed(out) if kinds.within(out));
         let help = match conversion_hint(kinds, decl.input) {
-            Some(hint) => format!("convert it first: `{described} | {hint} | {}`", call_text(call)),
-            None => format!("`{}` takes {}", decl.name, decl.input.describe()),
+            _ if already => format!(
+                "`{described}` is already {}: remove `| {}`",
+                kinds.a(),
+                call_text(call)
+            ),
+            Some(hint) => format!(
+                "convert it first: `{described} | {hint} | {}`",
+                call_text(call)
+            ),
+            None => format!("`{}` takes {}", decl.name, decl.input.a()),
         };
         self.report(
             Diagnostic::new(
                 Code::M403,
                 call.name.span,
-                format!("`{}` takes {}, but `{described}` is {}", decl.name, decl.input.describe(), kinds.describe()),
-                format!("cannot take {}", kinds.describe()),
+                format!(
+                    "`{}` takes {}, but `{described}` is {}",
+                    decl.name,
+                    decl.input.a(),
+                    kinds.a()
+                ),
+                format!("cannot take {}", kinds.a()),
             )
             .with_help(help),
         );
         None
     }
 
-    fn after_transform(&self, decl: &TransformDecl, call: &Call, args: &[ArgValue], info: ExprInfo) -> ExprInfo {
+    fn after_transform(
+        &self,
+        decl: &TransformDecl,
+        call: &Call,
+        args: &[ArgValue],
+        info: ExprInfo,
+    ) -> ExprInfo {
         let partial = !info.ty.kinds.without(Kinds::NULL).within(decl.input);
         let mut next = ExprInfo {
             ty: Ty::of(Kinds::ANY),
@@ -366,7 +444,9 @@ impl Checker<'_> {
                 next.may_be_absent = false;
                 next.may_fail = false;
                 match args.first() {
-                    Some(ArgValue::Json(value)) => union_ty(&info.ty, &Ty::literal(value, call.args[0].span())),
+                    Some(ArgValue::Json(value)) => {
+                        union_ty(&info.ty, &Ty::literal(value, call.args[0].span()))
+                    }
                     _ => info.ty.clone(),
                 }
             }
@@ -376,7 +456,9 @@ impl Checker<'_> {
                 ArgValue::Json(v) => v.as_u64(),
                 ArgValue::Table(_) => None,
             }),
-            "trim" | "lower" | "upper" | "collapse_whitespace" | "company_name" => info.ty.max_length,
+            "trim" | "lower" | "upper" | "collapse_whitespace" | "company_name" => {
+                info.ty.max_length
+            }
             _ => next.ty.max_length,
         };
         next
@@ -395,6 +477,7 @@ impl Checker<'_> {
                 max_length: flat.max_length,
                 schema: Some(flat),
                 constant: None,
+                literals: Vec::new(),
             },
             None if ty.kinds == Kinds::ARRAY => Ty::of(Kinds::STRING),
             None => Ty::of(Kinds::ANY),
@@ -407,7 +490,11 @@ pub(crate) fn union_ty(a: &Ty, b: &Ty) -> Ty {
     let values = match (&a.values, &b.values) {
         (Some(x), Some(y)) => {
             let mut all = x.clone();
-            all.extend(y.iter().filter(|v| !x.iter().any(|w| w.value == v.value)).cloned());
+            all.extend(
+                y.iter()
+                    .filter(|v| !x.iter().any(|w| w.value == v.value))
+                    .cloned(),
+            );
             Some(all)
         }
         _ => None,
@@ -418,6 +505,7 @@ pub(crate) fn union_ty(a: &Ty, b: &Ty) -> Ty {
         schema: None,
         max_length: a.max_length.zip(b.max_length).map(|(x, y)| x.max(y)),
         constant: None,
+        literals: a.literals.iter().chain(&b.literals).cloned().collect(),
     }
 }
 
@@ -482,8 +570,4 @@ pub(crate) fn input_description(expr: &Expr) -> String {
         ExprKind::Template(_) => "the text".to_string(),
         ExprKind::Coalesce(_) => "the value".to_string(),
     }
-}
-
-fn first_line(text: &str) -> String {
-    text.lines().last().unwrap_or(text).trim().to_string()
 }

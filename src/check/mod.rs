@@ -60,7 +60,11 @@ pub struct CheckOutput {
 pub struct CannotRun(pub String);
 
 /// Reads and checks the mapping file at `path`.
-pub fn check_file(sources: &mut SourceMap, path: &Path, limits: &Limits) -> Result<CheckOutput, CannotRun> {
+pub fn check_file(
+    sources: &mut SourceMap,
+    path: &Path,
+    limits: &Limits,
+) -> Result<CheckOutput, CannotRun> {
     let bytes = std::fs::read(path).map_err(|e| {
         CannotRun(format!(
             "cannot read mapping `{}`: {}",
@@ -75,11 +79,20 @@ pub fn check_file(sources: &mut SourceMap, path: &Path, limits: &Limits) -> Resu
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     let absolute = crate::schema::load::normalise(
-        &std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf()),
+        &std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf()),
     );
-    let file = sources.add(&absolute, crate::schema::load::display_name(&absolute), Arc::from(text));
+    let file = sources.add(
+        &absolute,
+        crate::schema::load::display_name(&absolute),
+        Arc::from(text),
+    );
     Ok(check_source(sources, file, limits))
 }
 
@@ -143,6 +156,8 @@ pub(crate) struct StageInfo {
     pub trigger_stages: Vec<String>,
     /// Source paths guaranteed present at every trigger stage.
     pub guaranteed: HashSet<String>,
+    /// True when the trigger names a stage that does not exist (stage-based checks are skipped).
+    pub stage_invalid: bool,
 }
 
 /// The state shared by all passes.
@@ -162,7 +177,12 @@ pub(crate) struct Checker<'s> {
 }
 
 impl<'s> Checker<'s> {
-    fn new(sources: &'s mut SourceMap, file: FileId, base_dir: PathBuf, syntax_errors: bool) -> Self {
+    fn new(
+        sources: &'s mut SourceMap,
+        file: FileId,
+        base_dir: PathBuf,
+        syntax_errors: bool,
+    ) -> Self {
         Checker {
             sources,
             file,

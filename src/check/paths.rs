@@ -6,10 +6,10 @@
 
 use std::rc::Rc;
 
+use super::Checker;
 use super::program::{CPath, PathStep, RecordRef};
 use super::suggest;
 use super::types::Read;
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Additional, Flat};
 use crate::syntax::ast::{Path, Segment, SegmentKind};
@@ -150,9 +150,12 @@ impl Checker<'_> {
                     Some(dnf) => self.flattener.dnf(&self.schemas, &dnf.clone()),
                     None => match (&flat.additional, flat.properties.is_empty()) {
                         (Additional::Any, true) => Rc::new(Flat::any()),
-                        (Additional::Typed(dnf), true) => self.flattener.dnf(&self.schemas, &dnf.clone()),
+                        (Additional::Typed(dnf), true) => {
+                            self.flattener.dnf(&self.schemas, &dnf.clone())
+                        }
                         _ => {
-                            let diagnostic = self.unknown_field(segment, name, &parent_display, flat, role);
+                            let diagnostic =
+                                self.unknown_field(segment, name, &parent_display, flat, role);
                             self.report(diagnostic);
                             return None;
                         }
@@ -165,13 +168,18 @@ impl Checker<'_> {
                 let items = self.items_of(segment, &parent_display, flat)?;
                 Some((items, PathStep::Index(*i), false))
             }
-            SegmentKind::Search { key, key_span, value } => {
+            SegmentKind::Search {
+                key,
+                key_span,
+                value,
+            } => {
                 let items = self.items_of(segment, &parent_display, flat)?;
                 let key_flat = match items.properties.get(key) {
                     Some(dnf) => self.flattener.dnf(&self.schemas, &dnf.clone()),
                     None if items.properties.is_empty() => Rc::new(Flat::any()),
                     None => {
-                        let names: Vec<&str> = items.properties.keys().map(String::as_str).collect();
+                        let names: Vec<&str> =
+                            items.properties.keys().map(String::as_str).collect();
                         let mut diagnostic = Diagnostic::new(
                             Code::M203,
                             *key_span,
@@ -181,7 +189,10 @@ impl Checker<'_> {
                         if let Some(close) = suggest::closest(key, names.iter().copied()) {
                             diagnostic = diagnostic.with_help(format!("did you mean `{close}`?"));
                         } else {
-                            diagnostic = diagnostic.with_help(format!("elements have: {}", crate::diag::quoted_list(&names, "and")));
+                            diagnostic = diagnostic.with_help(format!(
+                                "elements have: {}",
+                                crate::diag::quoted_list(&names, "and")
+                            ));
                         }
                         self.report(diagnostic);
                         return None;
@@ -190,7 +201,8 @@ impl Checker<'_> {
                 let literal = value.kind.to_json();
                 let literal_kinds = Kinds::of_json(&literal);
                 let comparable = key_flat.kinds.intersects(literal_kinds)
-                    || (literal_kinds.intersects(Kinds::NUMBER) && key_flat.kinds.intersects(Kinds::NUMBER));
+                    || (literal_kinds.intersects(Kinds::NUMBER)
+                        && key_flat.kinds.intersects(Kinds::NUMBER));
                 if !comparable {
                     self.report(
                         Diagnostic::new(
@@ -198,12 +210,15 @@ impl Checker<'_> {
                             value.span,
                             format!(
                                 "`{key}` is {}, but it is searched for {}",
-                                key_flat.kinds.without(Kinds::NULL).describe(),
-                                literal_kinds.describe()
+                                key_flat.kinds.without(Kinds::NULL).a(),
+                                literal_kinds.a()
                             ),
                             "can never match",
                         )
-                        .with_help(format!("search for a value of the key's type, e.g. `[{key} == {}]`", example_of(key_flat.kinds))),
+                        .with_help(format!(
+                            "search for a value of the key's type, e.g. `[{key} == {}]`",
+                            example_of(key_flat.kinds)
+                        )),
                     );
                     return None;
                 }
@@ -219,7 +234,12 @@ impl Checker<'_> {
         }
     }
 
-    fn items_of(&mut self, segment: &Segment, parent_display: &str, flat: &Rc<Flat>) -> Option<Rc<Flat>> {
+    fn items_of(
+        &mut self,
+        segment: &Segment,
+        parent_display: &str,
+        flat: &Rc<Flat>,
+    ) -> Option<Rc<Flat>> {
         if !flat.kinds.intersects(Kinds::ARRAY) {
             self.report(not_a_container(segment, parent_display, flat, "elements"));
             return None;
@@ -230,7 +250,14 @@ impl Checker<'_> {
         })
     }
 
-    fn unknown_field(&self, segment: &Segment, name: &str, parent_display: &str, flat: &Flat, role: RecordRef) -> Diagnostic {
+    fn unknown_field(
+        &self,
+        segment: &Segment,
+        name: &str,
+        parent_display: &str,
+        flat: &Flat,
+        role: RecordRef,
+    ) -> Diagnostic {
         let code = match role {
             RecordRef::Target => Code::M301,
             RecordRef::Source(_) => Code::M201,
@@ -240,28 +267,44 @@ impl Checker<'_> {
             Some(close) => format!("did you mean `{close}`?"),
             None => {
                 let shown: Vec<&str> = names.iter().copied().take(12).collect();
-                let more = if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
+                let more = if names.len() > shown.len() {
+                    format!(" and {} more", names.len() - shown.len())
+                } else {
+                    String::new()
+                };
                 format!(
                     "`{parent_display}` has {}{more}; if the field is new, add it to the schema",
                     crate::diag::quoted_list(&shown, "and")
                 )
             }
         };
-        let declared = flat.origin.first().and_then(|node| self.schemas.span_of_keyword(self.sources, *node, "/properties"));
+        let declared = flat
+            .origin
+            .iter()
+            .filter(|node| !self.schemas.node(**node).properties.is_empty())
+            .find_map(|node| {
+                self.schemas
+                    .span_of_keyword(self.sources, *node, "/properties")
+            });
         Diagnostic::new(
             code,
             segment.span,
             format!("`{parent_display}` has no field `{name}`"),
             "not in the schema",
         )
-        .with_optional_label(declared, format!("the fields of `{parent_display}` are declared here"))
+        .with_optional_label(
+            declared,
+            format!("the fields of `{parent_display}` are declared here"),
+        )
         .with_help(help)
     }
 }
 
 fn wrong_record_help(allowed: Allowed) -> &'static str {
     match allowed {
-        Allowed::Source => "conditions, required facts and never-transfer lists are about the CRM records; sync back rules write the CRM record",
+        Allowed::Source => {
+            "conditions, required facts and never-transfer lists are about the CRM records; sync back rules write the CRM record"
+        }
         Allowed::Target => "map and select write the target record; sync back rules read it",
         Allowed::Any => "",
     }
@@ -271,8 +314,11 @@ fn not_a_container(segment: &Segment, parent_display: &str, flat: &Flat, what: &
     Diagnostic::new(
         Code::M202,
         segment.span,
-        format!("`{parent_display}` is {}, so it has no {what}", flat.kinds.without(Kinds::NULL).describe()),
-        format!("cannot step into {}", flat.kinds.without(Kinds::NULL).describe()),
+        format!(
+            "`{parent_display}` is {}, so it has no {what}",
+            flat.kinds.without(Kinds::NULL).a()
+        ),
+        format!("cannot step into {}", flat.kinds.without(Kinds::NULL).a()),
     )
     .with_help(match what {
         "fields" => "remove this step, or check the schema: the value is not an object",

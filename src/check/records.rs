@@ -58,9 +58,12 @@ impl Checker<'_> {
             sources: self.sources,
             diagnostics: &mut self.diagnostics,
         };
-        let root = self
-            .schemas
-            .load_root(&mut context, &self.base_dir, &decl.schema.value, decl.schema.span);
+        let root = self.schemas.load_root(
+            &mut context,
+            &self.base_dir,
+            &decl.schema.value,
+            decl.schema.span,
+        );
         let schema_path = crate::schema::load::normalise(&self.base_dir.join(&decl.schema.value));
         self.records.push(RecordInfo {
             name: decl.name.name.clone(),
@@ -81,10 +84,26 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::M211,
                     join.key.root.span,
-                    format!("the left side of the join must be a field of `{}`", decl.name.name),
+                    format!(
+                        "the left side of the join must be a field of `{}`",
+                        decl.name.name
+                    ),
                     format!("`{}` is not the record being joined", join.key.root.name),
                 )
-                .with_help(format!("write `join on {}.id == deal.company_id`: the joined record's key on the left", decl.name.name)),
+                .with_help(if join.equals.root.name == decl.name.name {
+                    format!(
+                        "swap the sides: `join on {} == {}`",
+                        join.equals.display(),
+                        join.key.display()
+                    )
+                } else {
+                    format!(
+                        "the left side is the key inside `{}`, e.g. `join on {}.id == {}`",
+                        decl.name.name,
+                        decl.name.name,
+                        join.equals.display()
+                    )
+                }),
             );
             return;
         }
@@ -107,7 +126,8 @@ impl Checker<'_> {
         };
         let scalar = Kinds::STRING.or(Kinds::NUMBER).or(Kinds::BOOL);
         let (left, right) = (key.flat.kinds.and(scalar), equals.flat.kinds.and(scalar));
-        if !left.intersects(right) && !(left.intersects(Kinds::NUMBER) && right.intersects(Kinds::NUMBER)) {
+        let both_numbers = left.intersects(Kinds::NUMBER) && right.intersects(Kinds::NUMBER);
+        if !(left.intersects(right) || both_numbers) {
             self.report(
                 Diagnostic::new(
                     Code::M211,
@@ -115,13 +135,15 @@ impl Checker<'_> {
                     format!(
                         "join compares `{}` ({}) with `{}` ({})",
                         key.cpath.display,
-                        key.flat.kinds.describe(),
+                        key.flat.kinds.a(),
                         equals.cpath.display,
-                        equals.flat.kinds.describe()
+                        equals.flat.kinds.a()
                     ),
                     "the two keys can never be equal",
                 )
-                .with_help("join on fields of the same type (both ids as strings, or both as numbers)"),
+                .with_help(
+                    "join on fields of the same type (both ids as strings, or both as numbers)",
+                ),
             );
             return;
         }

@@ -4,14 +4,16 @@
 
 use std::collections::HashSet;
 
+use super::Checker;
 use super::conds::CondInfo;
 use super::exprs::Scope;
 use super::paths::Allowed;
 use super::program::{CCond, Requirement};
 use super::suggest;
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
-use crate::syntax::ast::{CompareOp, Cond, CondKind, ExprKind, Item, LitKind, MappingFile, Path, RequireBlock};
+use crate::syntax::ast::{
+    CompareOp, Cond, CondKind, ExprKind, Item, LitKind, MappingFile, Path, RequireBlock,
+};
 
 impl Checker<'_> {
     /// Checks the trigger and every require block.
@@ -29,14 +31,19 @@ impl Checker<'_> {
                 self.stages.stage_path = self.resolve_path(path, Allowed::Source).map(|r| r.cpath);
                 self.stages.trigger_stages = stages.clone();
             }
-            if let Some((compiled, info)) = self.cond(&trigger.condition, Scope::Sources) {
+            trigger_implies = super::conds::implied_by(&trigger.condition);
+            let before = self.diagnostics.len();
+            let compiled = self.cond(&trigger.condition, Scope::Sources);
+            self.stages.stage_invalid = self.diagnostics[before..]
+                .iter()
+                .any(|d| d.code == Code::M205);
+            if let Some((compiled, _)) = compiled {
                 if stage.is_none() {
                     self.report(
                         Diagnostic::new(Code::M209, trigger.condition.span, "the trigger does not compare a stage field", "no `FIELD == \"stage\"` here")
                             .with_help("write the trigger as `deal.properties.dealstage == \"closedwon\"` (add other conditions with `and`); require blocks and stage checks rely on it"),
                     );
                 }
-                trigger_implies = info.implies;
                 compiled_trigger = Some(compiled);
             }
         }
@@ -48,14 +55,23 @@ impl Checker<'_> {
                 implied_by_stage.push((block.stage.value.clone(), implied));
             }
         }
-        self.stages.guaranteed = guaranteed(&trigger_implies, &self.stages.trigger_stages, &implied_by_stage);
+        self.stages.guaranteed = guaranteed(
+            &trigger_implies,
+            &self.stages.trigger_stages,
+            &implied_by_stage,
+        );
         (compiled_trigger, requirements)
     }
 
-    fn check_require_block(&mut self, block: &RequireBlock, out: &mut Vec<Requirement>) -> Vec<String> {
+    fn check_require_block(
+        &mut self,
+        block: &RequireBlock,
+        out: &mut Vec<Requirement>,
+    ) -> Vec<String> {
         self.check_stage_name(block);
         let mut implied = Vec::new();
         for rule in &block.rules {
+            implied.extend(super::conds::implied_by(&rule.condition));
             let Some((condition, info)) = self.cond(&rule.condition, Scope::Sources) else {
                 continue;
             };
@@ -64,8 +80,7 @@ impl Checker<'_> {
                 Some(message) => message.value.clone(),
                 None => generated_message(&rule.condition, &self.origin(rule.condition.span).text),
             };
-            let CondInfo { reads, implies } = info;
-            implied.extend(implies);
+            let CondInfo { reads, .. } = info;
             let mut fields: Vec<String> = Vec::new();
             for read in reads {
                 if !fields.contains(&read.display) {
@@ -93,21 +108,37 @@ impl Checker<'_> {
                 && !values.contains(&stage.value)
             {
                 let close = suggest::closest(&stage.value, values.iter().map(String::as_str));
-                let list = values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+                let list = values
+                    .iter()
+                    .map(|v| format!("\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let help = match close {
                     Some(close) => format!("the stages are {list}; did you mean \"{close}\"?"),
                     None => format!("the stages are {list}"),
                 };
                 self.report(
-                    Diagnostic::new(Code::M205, stage.span, format!("unknown stage \"{}\"", stage.value), format!("not a stage of `{display}`"))
-                        .with_optional_label(declared, "the stages are listed here")
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::M205,
+                        stage.span,
+                        format!("unknown stage \"{}\"", stage.value),
+                        format!("not a stage of `{display}`"),
+                    )
+                    .with_optional_label(declared, "the stages are listed here")
+                    .with_help(help),
                 );
                 return;
             }
         }
-        if !self.stages.trigger_stages.is_empty() && !self.stages.trigger_stages.contains(&stage.value) {
-            let stages = self.stages.trigger_stages.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+        let trigger_known = !self.stages.trigger_stages.is_empty() && !self.stages.stage_invalid;
+        if trigger_known && !self.stages.trigger_stages.contains(&stage.value) {
+            let stages = self
+                .stages
+                .trigger_stages
+                .iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
             self.report(
                 Diagnostic::new(
                     Code::M210,
@@ -121,10 +152,17 @@ impl Checker<'_> {
     }
 
     /// The non-null enum values of the stage field, with where they are declared.
-    fn stage_values(&mut self, _display: &str) -> Option<(Vec<String>, Option<crate::source::Span>)> {
+    fn stage_values(
+        &mut self,
+        _display: &str,
+    ) -> Option<(Vec<String>, Option<crate::source::Span>)> {
         let path = self.stages.stage_path.clone()?;
         let record = match path.record {
-            super::program::RecordRef::Source(i) => self.records.iter().filter(|r| matches!(r.role, super::program::RecordRef::Source(_))).nth(i)?,
+            super::program::RecordRef::Source(i) => self
+                .records
+                .iter()
+                .filter(|r| matches!(r.role, super::program::RecordRef::Source(_)))
+                .nth(i)?,
             super::program::RecordRef::Target => return None,
         };
         let mut flat = self.flattener.node(&self.schemas, record.root?);
@@ -137,7 +175,11 @@ impl Checker<'_> {
             let dnf = flat.properties.get(name)?.clone();
             flat = self.flattener.dnf(&self.schemas, &dnf);
         }
-        let values: Vec<String> = flat.non_null_enum()?.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let values: Vec<String> = flat
+            .non_null_enum()?
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         let declared = flat
             .origin
             .iter()
@@ -152,8 +194,14 @@ impl Checker<'_> {
 fn stage_comparison(cond: &Cond) -> Option<(Path, Vec<String>)> {
     match &cond.kind {
         CondKind::And(parts) => parts.iter().find_map(stage_comparison),
-        CondKind::Compare { left, op: CompareOp::Eq, right, .. } => match (&left.kind, &right.kind) {
-            (ExprKind::Path(path), ExprKind::Literal(literal)) | (ExprKind::Literal(literal), ExprKind::Path(path)) => match &literal.kind {
+        CondKind::Compare {
+            left,
+            op: CompareOp::Eq,
+            right,
+            ..
+        } => match (&left.kind, &right.kind) {
+            (ExprKind::Path(path), ExprKind::Literal(literal))
+            | (ExprKind::Literal(literal), ExprKind::Path(path)) => match &literal.kind {
                 LitKind::Str(stage) => Some((path.clone(), vec![stage.clone()])),
                 _ => None,
             },
@@ -177,11 +225,19 @@ fn stage_comparison(cond: &Cond) -> Option<(Path, Vec<String>)> {
 }
 
 /// Paths present at every trigger stage: implied by the trigger, or by the rules of each stage.
-fn guaranteed(trigger: &[String], stages: &[String], by_stage: &[(String, Vec<String>)]) -> HashSet<String> {
+fn guaranteed(
+    trigger: &[String],
+    stages: &[String],
+    by_stage: &[(String, Vec<String>)],
+) -> HashSet<String> {
     let mut set: HashSet<String> = trigger.iter().cloned().collect();
     let mut common: Option<HashSet<String>> = None;
     for stage in stages {
-        let at_stage: HashSet<String> = by_stage.iter().filter(|(s, _)| s == stage).flat_map(|(_, paths)| paths.iter().cloned()).collect();
+        let at_stage: HashSet<String> = by_stage
+            .iter()
+            .filter(|(s, _)| s == stage)
+            .flat_map(|(_, paths)| paths.iter().cloned())
+            .collect();
         common = Some(match common {
             None => at_stage,
             Some(previous) => previous.intersection(&at_stage).cloned().collect(),

@@ -58,16 +58,37 @@ pub(crate) fn census(checker: &mut Checker<'_>, ast: &MappingFile) -> Census {
     if !checker.syntax_errors {
         let top = Span::new(checker.file, 0, 0);
         let missing = [
-            (first_seen[0].is_none(), "the `mapping NAME` header", "start the file with `mapping hubspot_to_accelo`"),
-            (sources == 0, "a source record", "declare the CRM record: `source deal = schema \"schemas/deal.schema.json\"`"),
-            (first_seen[2].is_none(), "a target record", "declare the PSA record: `target project = schema \"schemas/project.schema.json\"`"),
-            (first_seen[1].is_none(), "a trigger", "say which deals are handed off: `trigger when deal.properties.dealstage == \"closedwon\"`"),
+            (
+                first_seen[0].is_none(),
+                "`mapping NAME` header",
+                "start the file with `mapping hubspot_to_accelo`",
+            ),
+            (
+                sources == 0,
+                "source record",
+                "declare the CRM record: `source deal = schema \"schemas/deal.schema.json\"`",
+            ),
+            (
+                first_seen[2].is_none(),
+                "target record",
+                "declare the PSA record: `target project = schema \"schemas/project.schema.json\"`",
+            ),
+            (
+                first_seen[1].is_none(),
+                "trigger",
+                "say which deals are handed off: `trigger when deal.properties.dealstage == \"closedwon\"`",
+            ),
         ];
         for (is_missing, what, help) in missing {
             if is_missing {
                 checker.report(
-                    Diagnostic::new(Code::M105, top, format!("the mapping has no {what}"), format!("{what} is missing"))
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::M105,
+                        top,
+                        format!("the mapping has no {what}"),
+                        format!("no {what} in this file"),
+                    )
+                    .with_help(help),
                 );
             }
         }

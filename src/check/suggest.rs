@@ -38,7 +38,10 @@ mod tests {
         let fields = ["dealname", "dealstage", "amount", "closedate"];
         assert_eq!(closest("dealnme", fields), Some("dealname"));
         assert_eq!(closest("AMOUNT", fields), Some("amount"));
-        assert_eq!(closest("closed_won", ["closedwon", "closedlost"]), Some("closedwon"));
+        assert_eq!(
+            closest("closed_won", ["closedwon", "closedlost"]),
+            Some("closedwon")
+        );
         assert_eq!(closest("budget", fields), None);
     }
 }

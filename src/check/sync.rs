@@ -2,11 +2,11 @@
 //! field that also feeds a forward rule needs `owner psa` (M310), and `owner crm` is refused
 //! (M111) because it would make the rule do nothing.
 
+use super::Checker;
 use super::compat::Field;
 use super::exprs::Scope;
 use super::paths::Allowed;
 use super::program::{PathStep, RecordRef, SyncWrite};
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{Assignment, Item, MappingFile};
 
@@ -16,15 +16,24 @@ impl Checker<'_> {
         let mut out: Vec<SyncWrite> = Vec::new();
         let mut seen: Vec<(Vec<String>, crate::source::Span)> = Vec::new();
         for item in &ast.items {
-            let Item::SyncBack(block) = item else { continue };
+            let Item::SyncBack(block) = item else {
+                continue;
+            };
             for assignment in &block.assignments {
-                let Some(write) = self.sync_rule(assignment) else { continue };
+                let Some(write) = self.sync_rule(assignment) else {
+                    continue;
+                };
                 if let Some((_, first)) = seen.iter().find(|(fields, _)| *fields == write.target) {
                     let first = *first;
                     self.report(
-                        Diagnostic::new(Code::M302, assignment.target.span, format!("`{}` is synced back twice", write.display), "written again here")
-                            .with_label(first, "first written here")
-                            .with_help("keep one sync back rule per CRM field"),
+                        Diagnostic::new(
+                            Code::M302,
+                            assignment.target.span,
+                            format!("`{}` is synced back twice", write.display),
+                            "written again here",
+                        )
+                        .with_label(first, "first written here")
+                        .with_help("keep one sync back rule per CRM field"),
                     );
                     continue;
                 }
@@ -40,7 +49,12 @@ impl Checker<'_> {
         let value = self.expr(&assignment.value, Scope::Back);
         let (resolved, (cexpr, info)) = (resolved?, value?);
         if resolved.cpath.record != RecordRef::Source(0) {
-            let primary = self.records.iter().find(|r| r.role == RecordRef::Source(0)).map(|r| r.name.clone()).unwrap_or_default();
+            let primary = self
+                .records
+                .iter()
+                .find(|r| r.role == RecordRef::Source(0))
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
             self.report(
                 Diagnostic::new(Code::M110, assignment.target.root.span, format!("sync back writes the primary record `{primary}` only"), "not the primary record")
                     .with_help("sync back rules update the deal the project came from; related records are not written"),
@@ -53,15 +67,25 @@ impl Checker<'_> {
                 PathStep::Field(name) => fields.push(name.clone()),
                 _ => {
                     self.report(
-                        Diagnostic::new(Code::M110, assignment.target.span, "sync back paths name fields only", "cannot write through an index or search")
-                            .with_help("name the CRM field to update, e.g. `deal.properties.project_status`"),
+                        Diagnostic::new(
+                            Code::M110,
+                            assignment.target.span,
+                            "sync back paths name fields only",
+                            "cannot write through an index or search",
+                        )
+                        .with_help(
+                            "name the CRM field to update, e.g. `deal.properties.project_status`",
+                        ),
                     );
                     return None;
                 }
             }
         }
         let name = fields.last().cloned().unwrap_or_default();
-        let declared = resolved.parent.as_ref().and_then(|p| self.property_span(p, &name));
+        let declared = resolved
+            .parent
+            .as_ref()
+            .and_then(|p| self.property_span(p, &name));
         let field = Field {
             display: &resolved.cpath.display,
             flat: &resolved.flat,
@@ -77,11 +101,18 @@ impl Checker<'_> {
         })
     }
 
-    fn check_ownership(&mut self, assignment: &Assignment, written: &super::types::Read) -> Option<()> {
+    fn check_ownership(
+        &mut self,
+        assignment: &Assignment,
+        written: &super::types::Read,
+    ) -> Option<()> {
         match assignment.owner.as_ref().map(|o| o.name.as_str()) {
             Some("psa") => return Some(()),
             Some(_) => {
-                let span = assignment.owner.as_ref().map_or(assignment.span, |o| o.span);
+                let span = assignment
+                    .owner
+                    .as_ref()
+                    .map_or(assignment.span, |o| o.span);
                 self.report(
                     Diagnostic::new(Code::M111, span, "`owner crm` on a sync back rule means it never writes", "the CRM cannot own a field the PSA writes back")
                         .with_help("declare `owner psa` to let the PSA win, or delete the rule to keep the CRM in charge"),
@@ -96,11 +127,16 @@ impl Checker<'_> {
             .find(|r| r.overlaps(written.record, &written.fields))
             .map(|r| (r.span, r.display.clone()));
         if let Some((span, display)) = forward {
+            let route = if display == written.display {
+                "a forward rule reads it".to_string()
+            } else {
+                format!("it also feeds the PSA through `{display}`")
+            };
             self.report(
                 Diagnostic::new(
                     Code::M310,
                     assignment.target.span,
-                    format!("`{}` is synced back from the PSA, but it also feeds the PSA through `{display}`", written.display),
+                    format!("`{}` is synced back from the PSA, but {route}", written.display),
                     "flows back here",
                 )
                 .with_label(span, "flows forward here")

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::Checker;
 use super::suggest;
 use super::types::{ExprInfo, KnownValue, Ty};
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::load::{self, span_at};
 use crate::source::{FileId, Span};
@@ -38,7 +38,11 @@ impl TableInfo {
         if self.broken {
             return Ty::of(Kinds::ANY);
         }
-        let kinds = self.values.iter().map(|(v, _)| Kinds::of_json(v)).fold(Kinds::NONE, Kinds::or);
+        let kinds = self
+            .values
+            .iter()
+            .map(|(v, _)| Kinds::of_json(v))
+            .fold(Kinds::NONE, Kinds::or);
         let max_length = self
             .values
             .iter()
@@ -58,6 +62,7 @@ impl TableInfo {
             schema: None,
             max_length,
             constant: None,
+            literals: Vec::new(),
         }
     }
 }
@@ -70,9 +75,14 @@ impl Checker<'_> {
             if let Some(first) = self.tables.iter().find(|t| t.table.name == decl.name.name) {
                 let first_span = first.name_span;
                 self.report(
-                    Diagnostic::new(Code::M106, decl.name.span, format!("table `{}` is declared twice", decl.name.name), "second declaration")
-                        .with_label(first_span, "first declared here")
-                        .with_help("merge the rows into one table, or rename one of them"),
+                    Diagnostic::new(
+                        Code::M106,
+                        decl.name.span,
+                        format!("table `{}` is declared twice", decl.name.name),
+                        "second declaration",
+                    )
+                    .with_label(first_span, "first declared here")
+                    .with_help("merge the rows into one table, or rename one of them"),
                 );
                 continue;
             }
@@ -107,17 +117,34 @@ impl Checker<'_> {
                 continue;
             }
             for key in &row.keys {
-                self.add_row(&mut info, key.kind.to_json(), key.span, value.clone(), row.value.span);
+                self.add_row(
+                    &mut info,
+                    key.kind.to_json(),
+                    key.span,
+                    value.clone(),
+                    row.value.span,
+                );
             }
         }
         info
     }
 
-    fn add_default(&mut self, info: &mut TableInfo, value: Value, value_span: Span, row_span: Span) {
+    fn add_default(
+        &mut self,
+        info: &mut TableInfo,
+        value: Value,
+        value_span: Span,
+        row_span: Span,
+    ) {
         if info.table.default.is_some() {
             self.report(
-                Diagnostic::new(Code::M407, row_span, format!("table `{}` has two `_` rows", info.table.name), "second default row")
-                    .with_help("keep one `_` row: it is used for every key without a row"),
+                Diagnostic::new(
+                    Code::M407,
+                    row_span,
+                    format!("table `{}` has two `_` rows", info.table.name),
+                    "second default row",
+                )
+                .with_help("keep one `_` row: it is used for every key without a row"),
             );
             return;
         }
@@ -125,20 +152,41 @@ impl Checker<'_> {
         info.values.push((value, value_span));
     }
 
-    fn add_row(&mut self, info: &mut TableInfo, key: Value, key_span: Span, value: Value, value_span: Span) {
+    fn add_row(
+        &mut self,
+        info: &mut TableInfo,
+        key: Value,
+        key_span: Span,
+        value: Value,
+        value_span: Span,
+    ) {
         if !matches!(key, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
             self.report(
-                Diagnostic::new(Code::M408, key_span, format!("table key {key} is not a string, number or boolean"), "unusable key")
-                    .with_help("table keys are strings, numbers or booleans"),
+                Diagnostic::new(
+                    Code::M410,
+                    key_span,
+                    format!("table key {key} is not a string, number or boolean"),
+                    "unusable key",
+                )
+                .with_help("table keys are strings, numbers or booleans"),
             );
             return;
         }
         if !info.table.insert(&key, value.clone()) {
-            let first = info.keys.iter().find(|(k, _)| same_key(k, &key)).map(|(_, s)| *s);
+            let first = info
+                .keys
+                .iter()
+                .find(|(k, _)| same_key(k, &key))
+                .map(|(_, s)| *s);
             self.report(
-                Diagnostic::new(Code::M407, key_span, format!("key {key} is listed twice in table `{}`", info.table.name), "listed again here")
-                    .with_optional_label(first, "first listed here")
-                    .with_help("keep one row per key; the first row would win"),
+                Diagnostic::new(
+                    Code::M407,
+                    key_span,
+                    format!("key {key} is listed twice in table `{}`", info.table.name),
+                    "listed again here",
+                )
+                .with_optional_label(first, "first listed here")
+                .with_help("keep one row per key; the first row would win"),
             );
             return;
         }
@@ -148,8 +196,11 @@ impl Checker<'_> {
 
     fn file_table(&mut self, decl: &TableDecl, relative: &str, named_at: Span) -> TableInfo {
         let mut info = Self::empty_table(decl);
-        let loaded = load::resolve_path(&self.base_dir, relative, None, named_at)
-            .and_then(|path| load::read_text(self.sources, &path, named_at, "table file").map(|file| (path, file)));
+        let loaded =
+            load::resolve_path(&self.base_dir, relative, None, named_at).and_then(|path| {
+                load::read_text(self.sources, &path, named_at, "table file")
+                    .map(|file| (path, file))
+            });
         let (path, file) = match loaded {
             Ok(found) => found,
             Err(mut diagnostic) => {
@@ -165,7 +216,10 @@ impl Checker<'_> {
         let result = match Path::new(&path).extension().and_then(|e| e.to_str()) {
             Some("csv") => self.csv_rows(file, &mut info),
             Some("yaml" | "yml") => self.yaml_rows(file, &mut info),
-            _ => Err((Span::new(file, 0, 0), "the file name must end in .csv, .yaml or .yml".to_string())),
+            _ => Err((
+                Span::new(file, 0, 0),
+                "the file name must end in .csv, .yaml or .yml".to_string(),
+            )),
         };
         if let Err((span, reason)) = result {
             self.report(
@@ -180,7 +234,10 @@ impl Checker<'_> {
 
     fn csv_rows(&mut self, file: FileId, info: &mut TableInfo) -> Result<(), (Span, String)> {
         let text = self.sources.get(file).text.clone();
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
         loop {
             let start = reader.position().byte() as usize;
@@ -190,18 +247,35 @@ impl Checker<'_> {
                     let end = reader.position().byte() as usize;
                     let span = Span::new(file, start, end.saturating_sub(1).max(start));
                     if record.len() != 2 {
-                        return Err((span, format!("row has {} columns, expected 2 (key,value)", record.len())));
+                        let line = reader.position().line().saturating_sub(1);
+                        return Err((
+                            span,
+                            format!(
+                                "line {line} has {} columns, expected 2 (key,value)",
+                                record.len()
+                            ),
+                        ));
                     }
                     let value = Value::String(record[1].to_string());
                     if &record[0] == "_" {
                         self.add_default(info, value, span, span);
                     } else {
-                        self.add_row(info, Value::String(record[0].to_string()), span, value, span);
+                        self.add_row(
+                            info,
+                            Value::String(record[0].to_string()),
+                            span,
+                            value,
+                            span,
+                        );
                     }
                 }
                 Err(error) => {
                     let at = error.position().map_or(0, |p| p.byte() as usize);
-                    return Err((Span::new(file, at, at), error.to_string()));
+                    let reason = match error.kind() {
+                        csv::ErrorKind::Utf8 { .. } => "it is not UTF-8 text".to_string(),
+                        _ => "it is not valid CSV".to_string(),
+                    };
+                    return Err((Span::new(file, at, at), reason));
                 }
             }
         }
@@ -214,7 +288,12 @@ impl Checker<'_> {
             (Span::new(file, at, at), e.to_string())
         })?;
         let serde_yaml::Value::Mapping(map) = parsed else {
-            return Err((Span::new(file, 0, 0), "the file is not a mapping of key: value".to_string()));
+            let start = first_content_line(&text);
+            let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+            return Err((
+                Span::new(file, start, end),
+                "the file is not a mapping of key: value".to_string(),
+            ));
         };
         for (key, value) in map {
             let key = serde_json::to_value(&key).unwrap_or(Value::Null);
@@ -223,9 +302,16 @@ impl Checker<'_> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            let span = span_at(self.sources, file, &format!("/{}", crate::schema::locate::escape_segment(&key_text)));
+            let span = span_at(
+                self.sources,
+                file,
+                &format!("/{}", crate::schema::locate::escape_segment(&key_text)),
+            );
             if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-                return Err((span, format!("the value for {key} is not a string, number or boolean")));
+                return Err((
+                    span,
+                    format!("the value for {key} is not a string, number or boolean"),
+                ));
             }
             if key == Value::String("_".into()) {
                 self.add_default(info, value, span, span);
@@ -243,17 +329,48 @@ impl Checker<'_> {
             return Some(index);
         }
         let names: Vec<&str> = self.tables.iter().map(|t| t.table.name.as_str()).collect();
-        let help = match suggest::closest(&name.name, names.iter().copied()) {
+        let close = suggest::closest(&name.name, names.iter().copied()).map(str::to_string);
+        if let Some(meant) = &close {
+            self.mark_table_used(meant);
+        }
+        let names: Vec<&str> = self.tables.iter().map(|t| t.table.name.as_str()).collect();
+        let help = match close.as_deref() {
             Some(close) => format!("did you mean `{close}`?"),
-            None if names.is_empty() => "declare it: `table NAME { \"key\" => \"value\" }`".to_string(),
-            None => format!("the tables are: {}", crate::diag::quoted_list(&names, "and")),
+            None if names.is_empty() => {
+                "declare it: `table NAME { \"key\" => \"value\" }`".to_string()
+            }
+            None => format!(
+                "the tables are: {}",
+                crate::diag::quoted_list(&names, "and")
+            ),
         };
-        self.report(Diagnostic::new(Code::M404, name.span, format!("unknown table `{}`", name.name), "no table has this name").with_help(help));
+        self.report(
+            Diagnostic::new(
+                Code::M404,
+                name.span,
+                format!("unknown table `{}`", name.name),
+                "no table has this name",
+            )
+            .with_help(help),
+        );
         None
     }
 
+    /// Marks a table as used (also when the lookup naming it has an error, to avoid M405 noise).
+    pub(crate) fn mark_table_used(&mut self, name: &str) {
+        if let Some(table) = self.tables.iter_mut().find(|t| t.table.name == name) {
+            table.used = true;
+        }
+    }
+
     /// Checks a table's keys against the values the looked-up expression can take.
-    pub(crate) fn check_lookup_keys(&mut self, table: usize, call: &Call, info: &ExprInfo, described: &str) {
+    pub(crate) fn check_lookup_keys(
+        &mut self,
+        table: usize,
+        call: &Call,
+        info: &ExprInfo,
+        described: &str,
+    ) {
         let Some(values) = info.ty.values.clone() else {
             return;
         };
@@ -267,15 +384,28 @@ impl Checker<'_> {
                 continue;
             }
             let candidates: Vec<&str> = values.iter().filter_map(|v| v.value.as_str()).collect();
-            let close = key.as_str().and_then(|k| suggest::closest(k, candidates.iter().copied()));
+            let close = key
+                .as_str()
+                .and_then(|k| suggest::closest(k, candidates.iter().copied()));
             let help = match close {
-                Some(close) => format!("did you mean \"{close}\"? the values are {}", allowed.join(", ")),
-                None => format!("the values of `{described}` are {}; remove the row or fix the key", allowed.join(", ")),
+                Some(close) => format!(
+                    "did you mean \"{close}\"? the values are {}",
+                    allowed.join(", ")
+                ),
+                None => format!(
+                    "the values of `{described}` are {}; remove the row or fix the key",
+                    allowed.join(", ")
+                ),
             };
             self.report(
-                Diagnostic::new(Code::M406, *span, format!("table key {key} is not a value of `{described}`"), "can never match")
-                    .with_label(call.span, "looked up here")
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::M406,
+                    *span,
+                    format!("table key {key} is not a value of `{described}`"),
+                    "can never match",
+                )
+                .with_label(call.span, "looked up here")
+                .with_help(help),
             );
         }
         let info_table = &self.tables[table];
@@ -316,8 +446,13 @@ impl Checker<'_> {
             .collect();
         for (name, span) in unused {
             self.report(
-                Diagnostic::new(Code::M405, span, format!("table `{name}` is never used"), "no lookup uses this table")
-                    .with_help(format!("use it with `| lookup({name})`, or delete it")),
+                Diagnostic::new(
+                    Code::M405,
+                    span,
+                    format!("table `{name}` is never used"),
+                    "no lookup uses this table",
+                )
+                .with_help(format!("use it with `| lookup({name})`, or delete it")),
             );
         }
     }
@@ -329,4 +464,17 @@ pub(crate) fn same_key(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         _ => a == b,
     }
+}
+
+/// The offset of the first line that is neither blank nor a comment.
+fn first_content_line(text: &str) -> usize {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            return offset + (line.len() - line.trim_start().len());
+        }
+        offset += line.len();
+    }
+    0
 }

@@ -1,10 +1,10 @@
 //! Never-transfer fields: no map or select may read them, directly, through a table, inside a
 //! template, in a select condition, or by copying an object that contains them (M207).
 
+use super::Checker;
 use super::paths::Allowed;
 use super::program::CPath;
 use super::types::Read;
-use super::Checker;
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{Item, MappingFile};
 
@@ -13,7 +13,9 @@ impl Checker<'_> {
     pub(crate) fn resolve_never_transfer(&mut self, ast: &MappingFile) -> Vec<(CPath, Read)> {
         let mut resolved = Vec::new();
         for item in &ast.items {
-            let Item::NeverTransfer(block) = item else { continue };
+            let Item::NeverTransfer(block) = item else {
+                continue;
+            };
             for path in &block.paths {
                 if let Some(r) = self.resolve_path(path, Allowed::Source) {
                     resolved.push((r.cpath, r.read));
@@ -32,9 +34,15 @@ impl Checker<'_> {
                     continue;
                 }
                 let message = if read.fields.len() < entry.fields.len() {
-                    format!("`{}` is copied whole, and it holds never-transfer field `{}`", read.display, entry.display)
+                    format!(
+                        "`{}` is copied whole, and it holds never-transfer field `{}`",
+                        read.display, entry.display
+                    )
                 } else {
-                    format!("`{}` is a never-transfer field, but a rule reads it", read.display)
+                    format!(
+                        "`{}` is a never-transfer field, but a rule reads it",
+                        read.display
+                    )
                 };
                 self.report(
                     Diagnostic::new(Code::M207, read.span, message, "never-transfer data read here")

@@ -58,6 +58,9 @@ pub struct Ty {
     pub max_length: Option<u64>,
     /// The constant value, for literals.
     pub constant: Option<Value>,
+    /// Literal values the expression may produce (a literal, a `?? "fallback"`, a `default`),
+    /// each checked against the target field's constraints.
+    pub literals: Vec<KnownValue>,
 }
 
 impl Ty {
@@ -69,6 +72,7 @@ impl Ty {
             schema: None,
             max_length: None,
             constant: None,
+            literals: Vec::new(),
         }
     }
 
@@ -83,6 +87,10 @@ impl Ty {
             schema: None,
             max_length: value.as_str().map(|s| s.chars().count() as u64),
             constant: Some(value.clone()),
+            literals: vec![KnownValue {
+                value: value.clone(),
+                span: Some(span),
+            }],
         }
     }
 }

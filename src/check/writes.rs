@@ -16,7 +16,9 @@ use super::{Checker, Written, suggest};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::source::Span;
-use crate::syntax::ast::{Assignment, CompareOp, Cond, CondKind, Expr, ExprKind, Item, MappingFile, Path, SelectBlock};
+use crate::syntax::ast::{
+    Assignment, CompareOp, Cond, CondKind, Expr, ExprKind, Item, MappingFile, Path, SelectBlock,
+};
 
 /// A resolved target field.
 pub(crate) struct TargetField {
@@ -123,7 +125,10 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::M308,
                     select.target.span,
-                    format!("`{}` is required, but this select writes nothing when no branch matches", target.display),
+                    format!(
+                        "`{}` is required, but this select writes nothing when no branch matches",
+                        target.display
+                    ),
                     "no `otherwise` branch",
                 )
                 .with_optional_label(target.required_entry, "required here")
@@ -159,14 +164,22 @@ impl Checker<'_> {
         }
         if fields.is_empty() {
             self.report(
-                Diagnostic::new(Code::M110, path.span, "a rule must write a field of the target, not the whole record", "the whole record")
-                    .with_help("write fields one by one: `project.title = ...`"),
+                Diagnostic::new(
+                    Code::M110,
+                    path.span,
+                    "a rule must write a field of the target, not the whole record",
+                    "the whole record",
+                )
+                .with_help("write fields one by one: `project.title = ...`"),
             );
             return None;
         }
         let name = fields.last().cloned().unwrap_or_default();
         let (declared, required_entry) = match &resolved.parent {
-            Some(parent) => (self.property_span(parent, &name), self.required_span(parent, &name)),
+            Some(parent) => (
+                self.property_span(parent, &name),
+                self.required_span(parent, &name),
+            ),
             None => (None, None),
         };
         Some(TargetField {
@@ -185,15 +198,30 @@ impl Checker<'_> {
         parent
             .origin
             .iter()
-            .find(|n| self.schemas.node(**n).properties.iter().any(|(p, _)| p == name))
-            .and_then(|n| self.schemas.span_of_keyword(self.sources, *n, &format!("/properties/{escaped}")))
+            .find(|n| {
+                self.schemas
+                    .node(**n)
+                    .properties
+                    .iter()
+                    .any(|(p, _)| p == name)
+            })
+            .and_then(|n| {
+                self.schemas
+                    .span_of_keyword(self.sources, *n, &format!("/properties/{escaped}"))
+            })
     }
 
     /// Where `name` is listed in an object's `required`.
     pub(crate) fn required_span(&self, parent: &Flat, name: &str) -> Option<Span> {
         parent.origin.iter().find_map(|n| {
-            let index = self.schemas.node(*n).required.iter().position(|r| r == name)?;
-            self.schemas.span_of_keyword(self.sources, *n, &format!("/required/{index}"))
+            let index = self
+                .schemas
+                .node(*n)
+                .required
+                .iter()
+                .position(|r| r == name)?;
+            self.schemas
+                .span_of_keyword(self.sources, *n, &format!("/required/{index}"))
         })
     }
 
@@ -213,7 +241,9 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(Code::M302, span, message, "written again here")
                     .with_label(previous_span, "first written here")
-                    .with_help("keep one rule per field; to choose between values, use `??` or a select"),
+                    .with_help(
+                        "keep one rule per field; to choose between values, use `??` or a select",
+                    ),
             );
             return false;
         }
@@ -227,7 +257,12 @@ impl Checker<'_> {
 
     /// M204: a required field fed by a value that may be absent at the trigger stage.
     fn check_absence(&mut self, value: &Expr, info: &ExprInfo, target: &TargetField) {
-        if !target.required || !info.may_be_absent {
+        // Without a valid trigger stage or with unparsed items, presence cannot be judged.
+        if !target.required
+            || !info.may_be_absent
+            || self.stages.stage_invalid
+            || self.syntax_errors
+        {
             return;
         }
         let sources: Vec<String> = info
@@ -240,7 +275,11 @@ impl Checker<'_> {
             [one] => format!("stage \"{one}\""),
             _ => "the trigger stage".to_string(),
         };
-        let what = if sources.is_empty() { format!("`{}`", input_description(value)) } else { sources.join(" and ") };
+        let what = if sources.is_empty() {
+            format!("`{}`", input_description(value))
+        } else {
+            sources.join(" and ")
+        };
         self.report(
             Diagnostic::new(
                 Code::M204,
@@ -265,7 +304,10 @@ impl Checker<'_> {
             let Some(first) = atoms(&earlier.condition) else {
                 continue;
             };
-            if first.iter().all(|a| later.iter().any(|b| atom_implies(b, a))) {
+            if first
+                .iter()
+                .all(|a| later.iter().any(|b| atom_implies(b, a)))
+            {
                 self.report(
                     Diagnostic::new(Code::M309, select.arms[index].condition.span, "this branch is never taken", "every deal matching it matches an earlier branch")
                         .with_label(earlier.condition.span, "this earlier branch matches first")
@@ -281,18 +323,30 @@ impl Checker<'_> {
         if self.syntax_errors {
             return;
         }
-        let Some(record) = self.records.iter().find(|r| r.role == super::program::RecordRef::Target) else {
+        let Some(record) = self
+            .records
+            .iter()
+            .find(|r| r.role == super::program::RecordRef::Target)
+        else {
             return;
         };
-        let (Some(root), name, name_span) = (record.root, record.name.clone(), record.name_span) else {
+        let (Some(root), name, name_span) = (record.root, record.name.clone(), record.name_span)
+        else {
             return;
         };
-        let failed = self.failed_target_names(ast);
+        let failed = self.failed_target_paths(ast);
         let flat = self.flattener.node(&self.schemas, root);
         self.required_under(&flat, &mut vec![], &name, name_span, &failed);
     }
 
-    fn required_under(&mut self, flat: &Rc<Flat>, prefix: &mut Vec<String>, record: &str, at: Span, failed: &[String]) {
+    fn required_under(
+        &mut self,
+        flat: &Rc<Flat>,
+        prefix: &mut Vec<String>,
+        record: &str,
+        at: Span,
+        failed: &[Vec<String>],
+    ) {
         if prefix.len() > 16 {
             return;
         }
@@ -300,13 +354,18 @@ impl Checker<'_> {
             prefix.push(name.clone());
             let whole = self.written.iter().any(|w| prefix.starts_with(&w.fields));
             let partial = self.written.iter().any(|w| w.fields.starts_with(prefix));
-            let child = flat.properties.get(&name).map(|dnf| self.flattener.dnf(&self.schemas, dnf));
+            let child = flat
+                .properties
+                .get(&name)
+                .map(|dnf| self.flattener.dnf(&self.schemas, dnf));
             if whole {
             } else if partial {
                 if let Some(child) = child {
                     self.required_under(&child, prefix, record, at, failed);
                 }
-            } else if !child.as_ref().is_some_and(|c| c.has_default) && suggest::closest(&name, failed.iter().map(String::as_str)).is_none() {
+            } else if !child.as_ref().is_some_and(|c| c.has_default)
+                && !meant_by_failed_write(prefix, failed)
+            {
                 let display = format!("{record}.{}", prefix.join("."));
                 let entry = self.required_span(flat, &name);
                 self.report(
@@ -319,10 +378,16 @@ impl Checker<'_> {
         }
     }
 
-    /// Target field names that failed to resolve (so M303 does not repeat an M301).
-    fn failed_target_names(&self, ast: &MappingFile) -> Vec<String> {
-        let unresolved: Vec<Span> = self.diagnostics.iter().filter(|d| d.code == Code::M301).map(|d| d.primary.span).collect();
-        let mut names = Vec::new();
+    /// Target paths that failed to resolve, up to and including the failing field, so that
+    /// M303 does not repeat an M301 (`project.client.nmae` meant to write `client.name`).
+    fn failed_target_paths(&self, ast: &MappingFile) -> Vec<Vec<String>> {
+        let unresolved: Vec<Span> = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::M301)
+            .map(|d| d.primary.span)
+            .collect();
+        let mut failed = Vec::new();
         for item in &ast.items {
             let paths: Vec<&Path> = match item {
                 Item::Map(block) => block.assignments.iter().map(|a| &a.target).collect(),
@@ -330,17 +395,32 @@ impl Checker<'_> {
                 _ => continue,
             };
             for path in paths {
+                let mut fields = Vec::new();
                 for segment in &path.segments {
-                    if unresolved.contains(&segment.span)
-                        && let crate::syntax::ast::SegmentKind::Field(name) = &segment.kind
-                    {
-                        names.push(name.clone());
+                    if let crate::syntax::ast::SegmentKind::Field(name) = &segment.kind {
+                        fields.push(name.clone());
+                    }
+                    if unresolved.contains(&segment.span) {
+                        failed.push(fields.clone());
+                        break;
                     }
                 }
             }
         }
-        names
+        failed
     }
+}
+
+/// True when a failed write was aimed at `prefix` (same parents; the same or a close name),
+/// or inside it.
+fn meant_by_failed_write(prefix: &[String], failed: &[Vec<String>]) -> bool {
+    let depth = prefix.len() - 1;
+    failed.iter().any(|path| {
+        path.len() > depth
+            && path[..depth] == prefix[..depth]
+            && (path[depth] == prefix[depth]
+                || suggest::closest(&path[depth], [prefix[depth].as_str()]).is_some())
+    })
 }
 
 impl TargetField {
@@ -366,7 +446,11 @@ enum Atom {
 impl Atom {
     fn subject(&self) -> &str {
         match self {
-            Atom::Present(s) | Atom::Eq(s, _) | Atom::Ne(s, _) | Atom::In(s, _) | Atom::Bound(s, _, _) => s,
+            Atom::Present(s)
+            | Atom::Eq(s, _)
+            | Atom::Ne(s, _)
+            | Atom::In(s, _)
+            | Atom::Bound(s, _, _) => s,
         }
     }
 }
@@ -382,8 +466,13 @@ fn atoms(cond: &Cond) -> Option<Vec<Atom>> {
             Some(all)
         }
         CondKind::Present(expr) => Some(vec![Atom::Present(subject(expr)?)]),
-        CondKind::In { value, list } => Some(vec![Atom::In(subject(value)?, list.iter().map(|l| l.kind.to_json()).collect())]),
-        CondKind::Compare { left, op, right, .. } => {
+        CondKind::In { value, list } => Some(vec![Atom::In(
+            subject(value)?,
+            list.iter().map(|l| l.kind.to_json()).collect(),
+        )]),
+        CondKind::Compare {
+            left, op, right, ..
+        } => {
             let (name, literal) = match (&left.kind, &right.kind) {
                 (_, ExprKind::Literal(l)) => (subject(left)?, l.kind.to_json()),
                 _ => return None,
@@ -421,7 +510,9 @@ fn atom_implies(b: &Atom, a: &Atom) -> bool {
         (Atom::Ne(_, v), Atom::Eq(_, w)) => !same(v, w),
         (Atom::Ne(_, v), Atom::In(_, set)) => !set.iter().any(|w| same(v, w)),
         (Atom::Bound(_, op, x), Atom::Bound(_, op2, y)) => bound_implies(*op2, *y, *op, *x),
-        (Atom::Bound(_, op, x), Atom::Eq(_, w)) => w.as_f64().is_some_and(|n| satisfies(n, *op, *x)),
+        (Atom::Bound(_, op, x), Atom::Eq(_, w)) => {
+            w.as_f64().is_some_and(|n| satisfies(n, *op, *x))
+        }
         _ => false,
     }
 }

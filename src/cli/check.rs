@@ -91,11 +91,20 @@ pub fn run(args: &CheckArgs) -> u8 {
 
 /// The mapping files named by `paths` (folders searched recursively), sorted.
 fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let roots = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let roots = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
     let mut files = Vec::new();
     for root in &roots {
-        let metadata = std::fs::metadata(root)
-            .map_err(|e| format!("cannot read `{}`: {}", root.display(), crate::schema::load::io_reason(&e)))?;
+        let metadata = std::fs::metadata(root).map_err(|e| {
+            format!(
+                "cannot read `{}`: {}",
+                root.display(),
+                crate::schema::load::io_reason(&e)
+            )
+        })?;
         if metadata.is_dir() {
             find_maps(root, &mut files, 0)?;
         } else {
@@ -107,7 +116,11 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if files.is_empty() {
         return Err(format!(
             "no `*.map` files found in {}",
-            roots.iter().map(|r| format!("`{}`", r.display())).collect::<Vec<_>>().join(", ")
+            roots
+                .iter()
+                .map(|r| format!("`{}`", r.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Ok(files)
@@ -117,12 +130,15 @@ fn find_maps(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Str
     if depth > 32 {
         return Ok(());
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
         let hidden = name.to_string_lossy().starts_with('.') || name == "target";
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() && !hidden {
             find_maps(&path, out, depth + 1)?;
         } else if kind.is_file() && path.extension().is_some_and(|e| e == "map") {
@@ -152,7 +168,11 @@ fn print_human(checked: &[Checked], color: bool) {
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100).clamp(60, 200)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+        .clamp(60, 200)
 }
 
 fn print_json(checked: &[Checked]) {
@@ -175,7 +195,10 @@ fn print_json(checked: &[Checked]) {
         "diagnostics": diagnostics,
         "summary": {"files": checked.len(), "errors": errors, "warnings": warnings},
     });
-    println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    );
 }
 
 fn print_github(checked: &[Checked]) {

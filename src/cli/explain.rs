@@ -41,6 +41,8 @@ pub fn entry(code: Code) -> Option<&'static str> {
     let heading = format!("## {}", code.as_str());
     let start = ERRORS_MD.find(&format!("\n{heading}"))? + 1;
     let rest = &ERRORS_MD[start..];
-    let end = rest[heading.len()..].find("\n## ").map_or(rest.len(), |i| i + heading.len() + 1);
+    let end = rest[heading.len()..]
+        .find("\n## ")
+        .map_or(rest.len(), |i| i + heading.len() + 1);
     Some(&rest[..end])
 }

@@ -43,7 +43,8 @@ impl ColorChoice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
             }
         }
     }
@@ -63,7 +64,11 @@ pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { EXIT_CANNOT_RUN } else { EXIT_OK };
+            let code = if error.use_stderr() {
+                EXIT_CANNOT_RUN
+            } else {
+                EXIT_OK
+            };
             let _ = error.print();
             return ExitCode::from(code);
         }

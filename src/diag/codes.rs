@@ -90,6 +90,7 @@ codes! {
     M407 => (Error, "table key listed twice"),
     M408 => (Error, "table file cannot be loaded"),
     M409 => (Warning, "table does not cover every source value"),
+    M410 => (Error, "invalid table key"),
     M601 => (Error, "file cannot be read"),
     M602 => (Error, "schema is not valid JSON or YAML"),
     M603 => (Error, "not a valid JSON Schema"),

@@ -42,6 +42,7 @@ pub fn human(sources: &SourceMap, diagnostics: &[Diagnostic], style: HumanStyle)
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false)
+        .with_break_words(false)
         .without_syntax_highlighting();
     let mut out = String::new();
     for diagnostic in diagnostics {
@@ -284,11 +285,7 @@ pub fn github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
             at.column,
             at.end_line,
             at.end_column,
-            escape_property(&format!(
-                "{} {}",
-                diagnostic.code,
-                diagnostic.code.title()
-            )),
+            escape_property(&format!("{} {}", diagnostic.code, diagnostic.code.title())),
             escape_data(&text)
         ));
     }

@@ -165,7 +165,12 @@ impl Flat {
         self.kinds = self.kinds.or(other.kinds);
         self.enum_values = match (self.enum_values.take(), &other.enum_values) {
             (Some(mut a), Some(b)) => {
-                a.extend(b.iter().filter(|v| !a.contains(v)).cloned().collect::<Vec<_>>());
+                a.extend(
+                    b.iter()
+                        .filter(|v| !a.contains(v))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
                 Some(a)
             }
             _ => None,
@@ -178,10 +183,22 @@ impl Flat {
         }
         self.max_length = self.max_length.zip(other.max_length).map(|(a, b)| a.max(b));
         self.min_length = self.min_length.zip(other.min_length).map(|(a, b)| a.min(b));
-        self.minimum = self.minimum.zip(other.minimum).map(|(a, b)| if a.0 < b.0 { a } else { b });
-        self.maximum = self.maximum.zip(other.maximum).map(|(a, b)| if a.0 > b.0 { a } else { b });
+        self.minimum = self
+            .minimum
+            .zip(other.minimum)
+            .map(|(a, b)| if a.0 < b.0 { a } else { b });
+        self.maximum = self
+            .maximum
+            .zip(other.maximum)
+            .map(|(a, b)| if a.0 > b.0 { a } else { b });
         let mut names: Vec<String> = self.properties.keys().cloned().collect();
-        names.extend(other.properties.keys().filter(|n| !self.properties.contains_key(*n)).cloned());
+        names.extend(
+            other
+                .properties
+                .keys()
+                .filter(|n| !self.properties.contains_key(*n))
+                .cloned(),
+        );
         let mut merged = IndexMap::new();
         for name in names {
             let mut dnf = self.property_dnf(&name);
@@ -317,11 +334,19 @@ impl Flattener {
             flat.kinds = kinds;
         }
         if let Some(values) = &node.enum_values {
-            flat.kinds = flat.kinds.and(values.iter().map(Kinds::of_json).fold(Kinds::NONE, Kinds::or).or(int_as_number(values)));
+            flat.kinds = flat.kinds.and(
+                values
+                    .iter()
+                    .map(Kinds::of_json)
+                    .fold(Kinds::NONE, Kinds::or)
+                    .or(int_as_number(values)),
+            );
             flat.enum_values = Some(values.clone());
         }
         if let Some(value) = &node.const_value {
-            flat.kinds = flat.kinds.and(Kinds::of_json(value).or(int_as_number(std::slice::from_ref(value))));
+            flat.kinds = flat
+                .kinds
+                .and(Kinds::of_json(value).or(int_as_number(std::slice::from_ref(value))));
             flat.enum_values = Some(vec![value.clone()]);
         }
         flat.format = node.format.clone();

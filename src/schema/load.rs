@@ -57,10 +57,12 @@ pub fn resolve_path(
         return Err(Diagnostic::new(
             Code::M607,
             named_at,
-            format!("`{relative}` points outside `{}`", root.display()),
+            format!("`{relative}` points outside `{}`", display_name(root)),
             "path leaves the schema's folder",
         )
-        .with_help("keep referenced schema files in the same folder tree as the schema that names them"));
+        .with_help(
+            "keep referenced schema files in the same folder tree as the schema that names them",
+        ));
     }
     Ok(joined)
 }
@@ -96,7 +98,7 @@ pub fn read_text(
         Diagnostic::new(
             Code::M601,
             named_at,
-            format!("cannot read {what} `{}`: {reason}", path.display()),
+            format!("cannot read {what} `{}`: {reason}", display_name(path)),
             "named here",
         )
         .with_help("check the path: it is relative to the file that names it")
@@ -118,7 +120,10 @@ pub fn read_text(
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     Ok(sources.add(path, display_name(path), Arc::from(text)))
 }
 
@@ -135,13 +140,21 @@ pub fn io_reason(error: &std::io::Error) -> String {
 pub fn display_name(path: &Path) -> String {
     let shown = std::env::current_dir()
         .ok()
-        .and_then(|cwd| path.strip_prefix(normalise(&cwd)).ok().map(Path::to_path_buf))
+        .and_then(|cwd| {
+            path.strip_prefix(normalise(&cwd))
+                .ok()
+                .map(Path::to_path_buf)
+        })
         .unwrap_or_else(|| path.to_path_buf());
     shown.display().to_string()
 }
 
 /// Parses a JSON or YAML document held in `file`.
-pub fn parse_document(sources: &SourceMap, file: FileId, named_at: Span) -> Result<Value, Diagnostic> {
+pub fn parse_document(
+    sources: &SourceMap,
+    file: FileId,
+    named_at: Span,
+) -> Result<Value, Diagnostic> {
     let source = sources.get(file);
     let text: &str = &source.text;
     let format = Format::of(&source.path);
@@ -165,7 +178,11 @@ pub fn parse_document(sources: &SourceMap, file: FileId, named_at: Span) -> Resu
             format!("invalid {kind} here"),
         )
         .with_label(named_at, "the file is named here")
-        .with_help(format!("fix the {kind} syntax; a validator or `python3 -m json.tool` shows the exact problem"))
+        .with_help(if format == Format::Json {
+            "fix the JSON syntax at the marked position (a trailing comma or a missing quote is the usual cause)".to_string()
+        } else {
+            "fix the YAML syntax at the marked position (indentation and unquoted `:` are the usual causes)".to_string()
+        })
     })
 }
 
@@ -179,9 +196,9 @@ pub fn validate_schema_document(
     let mut diagnostics = Vec::new();
     let mut to_validate = std::borrow::Cow::Borrowed(value);
     if let Some(dialect) = value.get("$schema") {
-        let known = dialect
-            .as_str()
-            .is_some_and(|uri| jsonschema::Draft::from_schema_uri(uri) != jsonschema::Draft::Unknown);
+        let known = dialect.as_str().is_some_and(|uri| {
+            jsonschema::Draft::from_schema_uri(uri) != jsonschema::Draft::Unknown
+        });
         if !known {
             diagnostics.push(
                 Diagnostic::new(
@@ -218,11 +235,22 @@ pub fn validate_schema_document(
     };
     for error in validator.iter_errors(&to_validate).take(10) {
         let pointer = error.instance_path().as_str().to_string();
+        let message = if pointer.ends_with("/type") || pointer == "type" {
+            format!(
+                "invalid JSON Schema: `type` must be \"string\", \"number\", \"integer\", \"boolean\", \"object\", \"array\", \"null\" or a list of them, not {}",
+                error.instance()
+            )
+        } else {
+            format!(
+                "invalid JSON Schema at `{}`: {error}",
+                if pointer.is_empty() { "/" } else { &pointer }
+            )
+        };
         diagnostics.push(
             Diagnostic::new(
                 Code::M603,
                 span_at(sources, file, &pointer),
-                format!("invalid JSON Schema: {error}"),
+                message,
                 "breaks the JSON Schema meta-schema",
             )
             .with_label(named_at, "schema named here")
@@ -234,13 +262,16 @@ pub fn validate_schema_document(
 
 /// The span of the JSON pointer in a file, or the file's first byte when it cannot be found.
 pub fn span_at(sources: &SourceMap, file: FileId, pointer: &str) -> Span {
+    try_span_at(sources, file, pointer)
+        .unwrap_or_else(|| Span::new(file, 0, sources.get(file).text.len().min(1)))
+}
+
+/// The span of the JSON pointer in a file, when it can be found.
+pub fn try_span_at(sources: &SourceMap, file: FileId, pointer: &str) -> Option<Span> {
     let source = sources.get(file);
     let found = match Format::of(&source.path) {
         Format::Json => locate::json(&source.text, pointer),
         Format::Yaml => locate::yaml(&source.text, pointer),
     };
-    match found {
-        Some((start, end)) => Span::new(file, start, end),
-        None => Span::new(file, 0, source.text.len().min(1)),
-    }
+    found.map(|(start, end)| Span::new(file, start, end))
 }

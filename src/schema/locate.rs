@@ -68,7 +68,10 @@ fn find_member(bytes: &[u8], pos: usize, name: &str) -> Option<((usize, usize), 
         }
         let value_start = skip_ws(bytes, pos + 1);
         if key == name {
-            return Some(((pos_of_key(key_end, &bytes[..key_end]), key_end), value_start));
+            return Some((
+                (pos_of_key(key_end, &bytes[..key_end]), key_end),
+                value_start,
+            ));
         }
         pos = skip_ws(bytes, skip_value(bytes, value_start)?);
         if *bytes.get(pos)? == b',' {
@@ -144,7 +147,8 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
         }
         _ => {
             let mut i = pos;
-            while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            while i < bytes.len()
+                && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
             {
                 i += 1;
             }
@@ -167,13 +171,20 @@ pub fn yaml(text: &str, pointer: &str) -> Option<(usize, usize)> {
     found
 }
 
-fn find_yaml_key(text: &str, from: usize, parent_indent: isize, key: &str) -> Option<(usize, usize, usize)> {
+fn find_yaml_key(
+    text: &str,
+    from: usize,
+    parent_indent: isize,
+    key: &str,
+) -> Option<(usize, usize, usize)> {
     let mut line_start = text[from..].find('\n').map_or(text.len(), |i| from + i + 1);
     if from == 0 {
         line_start = 0;
     }
     while line_start < text.len() {
-        let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
         let line = &text[line_start..line_end];
         let content = line.trim_start_matches([' ', '-']);
         let indent = line.len() - content.len();
@@ -182,7 +193,9 @@ fn find_yaml_key(text: &str, from: usize, parent_indent: isize, key: &str) -> Op
                 return None;
             }
             for candidate in [key.to_string(), format!("\"{key}\""), format!("'{key}'")] {
-                if content.starts_with(&candidate) && content[candidate.len()..].trim_start().starts_with(':') {
+                if content.starts_with(&candidate)
+                    && content[candidate.len()..].trim_start().starts_with(':')
+                {
                     let start = line_start + indent;
                     return Some((start, start + candidate.len(), indent));
                 }
@@ -211,7 +224,8 @@ mod tests {
 
     #[test]
     fn finds_keys_in_yaml_by_indentation() {
-        let text = "type: object\nproperties:\n  name:\n    type: string\n  budget:\n    type: number\n";
+        let text =
+            "type: object\nproperties:\n  name:\n    type: string\n  budget:\n    type: number\n";
         let (s, e) = yaml(text, "/properties/budget").unwrap();
         assert_eq!(&text[s..e], "budget");
     }

@@ -132,14 +132,14 @@ impl SchemaSet {
     pub fn span_of(&self, sources: &SourceMap, id: NodeId) -> Option<Span> {
         let node = self.node(id);
         let doc = self.doc(node.doc?);
-        Some(span_at(sources, doc.file, &node.pointer))
+        load::try_span_at(sources, doc.file, &node.pointer)
     }
 
     /// The span of a keyword of a node (e.g. its `required` list entry).
     pub fn span_of_keyword(&self, sources: &SourceMap, id: NodeId, suffix: &str) -> Option<Span> {
         let node = self.node(id);
         let doc = self.doc(node.doc?);
-        Some(span_at(sources, doc.file, &format!("{}{suffix}", node.pointer)))
+        load::try_span_at(sources, doc.file, &format!("{}{suffix}", node.pointer))
     }
 
     /// Loads the schema file a mapping names (`relative` to `base_dir`) and compiles it.
@@ -238,18 +238,21 @@ impl SchemaSet {
             if let Some(Value::Object(properties)) = map.get("properties") {
                 for name in properties.keys() {
                     let child = format!("{pointer}/properties/{}", escape_segment(name));
-                    node.properties.push((name.clone(), self.node_at(doc, &child)));
+                    node.properties
+                        .push((name.clone(), self.node_at(doc, &child)));
                 }
             }
             if map.get("additionalProperties").is_some_and(is_schema) {
-                node.additional = Some(self.node_at(doc, &format!("{pointer}/additionalProperties")));
+                node.additional =
+                    Some(self.node_at(doc, &format!("{pointer}/additionalProperties")));
             }
             if map.get("items").is_some_and(is_schema) {
                 node.items = Some(self.node_at(doc, &format!("{pointer}/items")));
             }
             node.all_of = self.children(doc, &pointer, map, "allOf");
             node.any_of = self.children(doc, &pointer, map, "anyOf");
-            node.any_of.extend(self.children(doc, &pointer, map, "oneOf"));
+            node.any_of
+                .extend(self.children(doc, &pointer, map, "oneOf"));
             if let Some(Value::String(reference)) = map.get("$ref") {
                 let at = span_at(ctx.sources, self.doc(doc).file, &format!("{pointer}/$ref"));
                 node.reference = self.resolve_ref(ctx, doc, reference, at);
@@ -265,7 +268,10 @@ impl SchemaSet {
         map: &serde_json::Map<String, Value>,
         keyword: &str,
     ) -> Vec<NodeId> {
-        let count = map.get(keyword).and_then(Value::as_array).map_or(0, Vec::len);
+        let count = map
+            .get(keyword)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         (0..count)
             .map(|i| self.node_at(doc, &format!("{pointer}/{keyword}/{i}")))
             .collect()
@@ -287,7 +293,11 @@ impl SchemaSet {
         let target_doc = if resource.is_empty() {
             doc
         } else if has_scheme(resource) {
-            match self.docs.iter().position(|d| d.id.as_deref() == Some(resource)) {
+            match self
+                .docs
+                .iter()
+                .position(|d| d.id.as_deref() == Some(resource))
+            {
                 Some(index) => DocId(index as u32),
                 None => {
                     ctx.diagnostics.push(remote_ref(reference, at));
@@ -297,7 +307,11 @@ impl SchemaSet {
         } else {
             let (base_dir, root_dir) = {
                 let current = self.doc(doc);
-                let base = current.path.parent().map(Path::to_path_buf).unwrap_or_default();
+                let base = current
+                    .path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
                 (base, current.root_dir.clone())
             };
             let path = match load::resolve_path(&base_dir, resource, Some(&root_dir), at) {
@@ -339,7 +353,9 @@ fn remote_ref(reference: &str, at: Span) -> Diagnostic {
         format!("remote reference \"{reference}\" refused"),
         "mapctl never fetches schemas",
     )
-    .with_help("download the referenced schema next to this one and reference it by a relative path")
+    .with_help(
+        "download the referenced schema next to this one and reference it by a relative path",
+    )
 }
 
 fn is_schema(value: &Value) -> bool {
@@ -350,8 +366,13 @@ fn has_scheme(text: &str) -> bool {
     match text.split_once(':') {
         Some((scheme, _)) => {
             !scheme.is_empty()
-                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         }
         None => false,
     }
@@ -367,7 +388,9 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(byte) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(byte);
             i += 3;
@@ -443,7 +466,12 @@ fn keywords_of(value: &Value) -> Node {
     node.required = map
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     node
 }

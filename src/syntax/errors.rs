@@ -5,12 +5,17 @@
 
 use pest::error::{Error, ErrorVariant, InputLocation};
 
-use super::parser::{Rule, TOP_LEVEL_KEYWORDS};
+use super::parser::{KEYWORDS, Rule, TOP_LEVEL_KEYWORDS};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span, clamp_to_char_boundary};
 
 /// Builds the diagnostic for a failed item that started at byte `base`.
-pub(crate) fn syntax_error(text: &str, file: FileId, base: usize, error: &Error<Rule>) -> Diagnostic {
+pub(crate) fn syntax_error(
+    text: &str,
+    file: FileId,
+    base: usize,
+    error: &Error<Rule>,
+) -> Diagnostic {
     let at = base
         + match error.location {
             InputLocation::Pos(p) => p,
@@ -29,22 +34,62 @@ pub(crate) fn syntax_error(text: &str, file: FileId, base: usize, error: &Error<
             "parsing stopped here".to_string(),
         ),
     };
-    Diagnostic::new(Code::M101, span, message, label).with_help(item_help(text, base))
+    let help = if message == "this string is not closed" {
+        "close the string with `\"` on the same line; inside a string, `\\\"` is a quote character, not the end".to_string()
+    } else {
+        item_help(text, base)
+    };
+    Diagnostic::new(Code::M101, span, message, label).with_help(help)
 }
 
 fn describe_expectation(positives: &[Rule], negatives: &[Rule], found: &str) -> (String, String) {
-    let found_words = if found.is_empty() {
-        "the end of the file".to_string()
-    } else {
-        format!("`{}`", found.escape_debug())
+    let found_words = match found {
+        "" => "the end of the file".to_string(),
+        "\n" | "\r" => "the end of the line".to_string(),
+        _ if found.chars().all(|c| !c.is_control()) => format!("`{found}`"),
+        _ => format!("`{}`", found.escape_debug()),
     };
-    if positives.is_empty() && negatives.contains(&Rule::keyword) {
+    let in_string = positives.iter().any(|r| {
+        matches!(
+            r,
+            Rule::template_text | Rule::string_inner | Rule::escape | Rule::interpolation
+        )
+    });
+    if in_string && matches!(found, "" | "\n" | "\r") {
+        return (
+            "this string is not closed".to_string(),
+            "the line ends before the closing `\"`".to_string(),
+        );
+    }
+    if in_string && found == "\\" {
+        return (
+            "a backslash at the end of a line is not an escape".to_string(),
+            "`\\` must be followed by n, t, r, \", \\, /, {, } or uXXXX".to_string(),
+        );
+    }
+    if positives.contains(&Rule::p_close_brace) && TOP_LEVEL_KEYWORDS.contains(&found) {
+        return (
+            format!("unexpected `{found}`: the block above is not closed"),
+            "expected `}` before the next item".to_string(),
+        );
+    }
+    let wants_name = positives.iter().any(|r| {
+        matches!(
+            r,
+            Rule::name | Rule::record_name | Rule::record_ref | Rule::path
+        )
+    });
+    if (wants_name || positives.is_empty() && negatives.contains(&Rule::keyword))
+        && KEYWORDS.contains(&found)
+    {
         return (
             format!("{found_words} is a reserved word and cannot be used as a name here"),
             "reserved word".to_string(),
         );
     }
     let mut expected: Vec<&str> = Vec::new();
+    let positives = without_continuations(positives);
+    let positives = positives.as_slice();
     let items = positives.iter().filter(|r| is_item_keyword(**r)).count();
     if items >= 3 {
         expected.push("the start of an item (`mapping`, `source`, `target`, `trigger`, `require`, `never`, `table`, `map`, `select`, `sync` or `checklist`)");
@@ -67,6 +112,28 @@ fn describe_expectation(positives: &[Rule], negatives: &[Rule], found: &str) -> 
         format!("unexpected {found_words}"),
         format!("expected {list}"),
     )
+}
+
+/// When a block could end here, leave out the tokens that would merely continue the last rule
+/// (`owner`, `(`, `[`, `.`): "expected `}`" is what the user needs to read.
+fn without_continuations(positives: &[Rule]) -> Vec<Rule> {
+    if !positives.contains(&Rule::p_close_brace) {
+        return positives.to_vec();
+    }
+    positives
+        .iter()
+        .copied()
+        .filter(|r| {
+            !matches!(
+                r,
+                Rule::kw_owner
+                    | Rule::owner_clause
+                    | Rule::p_open_paren
+                    | Rule::p_open_bracket
+                    | Rule::p_dot
+            )
+        })
+        .collect()
 }
 
 fn is_item_keyword(rule: Rule) -> bool {

@@ -77,10 +77,8 @@ fn deepest_nesting(text: &str, stop_after: usize) -> (usize, usize) {
             (Mode::Code, b'#') => stack.push(Mode::Comment),
             (Mode::Code, b'"') => stack.push(Mode::Str),
             (Mode::Code, b'(' | b'[' | b'{') => stack.push(Mode::Code),
-            (Mode::Code, b')' | b']' | b'}') => {
-                if stack.len() > 1 {
-                    stack.pop();
-                }
+            (Mode::Code, b')' | b']' | b'}') if stack.len() > 1 => {
+                stack.pop();
             }
             (Mode::Str, b'\\') => {
                 bytes.next();

@@ -222,7 +222,10 @@ impl Lowerer {
                 Some(single_or(parts, span, CondKind::And))
             }
             Rule::negation => {
-                let negated = pair.clone().into_inner().any(|p| p.as_rule() == Rule::kw_not);
+                let negated = pair
+                    .clone()
+                    .into_inner()
+                    .any(|p| p.as_rule() == Rule::kw_not);
                 let operand = self.condition(inner(pair).next()?)?;
                 if negated {
                     Some(Cond {
@@ -405,7 +408,7 @@ impl Lowerer {
                     }
                 },
                 _ => {
-                    let mut pieces = inner(part);
+                    let mut pieces = inner(part).filter(|p| p.as_rule() != Rule::op_eq);
                     let key_pair = pieces.next()?;
                     let key_span = self.span(&key_pair);
                     let key = if key_pair.as_rule() == Rule::string {

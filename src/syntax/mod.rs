@@ -14,4 +14,3 @@ mod parser;
 
 pub use limits::Limits;
 pub use parser::{KEYWORDS, TOP_LEVEL_KEYWORDS, parse, parse_call};
-

@@ -7,13 +7,17 @@ use super::ast::MappingFile;
 use super::errors::syntax_error;
 use super::limits::{self, Limits};
 use super::lower::Lowerer;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span};
 
 /// The parser generated from `grammar/mapping.pest`.
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/mapping.pest"]
 pub(crate) struct MappingParser;
+
+/// Syntax errors reported before parsing stops (each failed item costs a parse attempt, so this
+/// also bounds the time spent on garbage input).
+const MAX_SYNTAX_ERRORS: usize = 50;
 
 /// Words that start a top-level item; parsing resumes at a line starting with one of them.
 pub const TOP_LEVEL_KEYWORDS: &[&str] = &[
@@ -76,12 +80,11 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Dia
     let mut lowerer = Lowerer::new(file);
     let mut ast = MappingFile::default();
     let mut pos = skip_trivia(text, 0);
+    let mut syntax_errors = 0;
     while pos < text.len() {
         match MappingParser::parse(Rule::item_at, &text[pos..]) {
             Ok(mut pairs) => {
-                let item = pairs
-                    .next()
-                    .and_then(|item_at| item_at.into_inner().next());
+                let item = pairs.next().and_then(|item_at| item_at.into_inner().next());
                 let Some(item) = item else { break };
                 let end = pos + item.as_span().end();
                 if let Some(lowered) = lowerer.item(item, pos) {
@@ -89,7 +92,20 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Dia
                 }
                 pos = skip_trivia(text, end.max(pos + 1));
             }
+            Err(_) if syntax_errors == MAX_SYNTAX_ERRORS => {
+                lowerer.diagnostics.push(
+                    Diagnostic::new(
+                        Code::M108,
+                        Span::new(file, pos, pos),
+                        format!("more than {MAX_SYNTAX_ERRORS} syntax errors; the rest of the file was not parsed"),
+                        "parsing stopped here",
+                    )
+                    .with_help("fix the errors above (often one unclosed `{` or string) and check again"),
+                );
+                break;
+            }
             Err(error) => {
+                syntax_errors += 1;
                 ast.has_syntax_errors = true;
                 lowerer
                     .diagnostics
@@ -166,7 +182,11 @@ fn next_item_start(text: &str, from: usize) -> usize {
 /// Parses a transform call written on its own (`round(2)`, `date("%d.%m.%Y")`) and returns its
 /// literal arguments as JSON; `None` when it does not parse or has a non-literal argument.
 pub fn parse_call(text: &str) -> Option<Vec<serde_json::Value>> {
-    let call = MappingParser::parse(Rule::call_at, text).ok()?.next()?.into_inner().next()?;
+    let call = MappingParser::parse(Rule::call_at, text)
+        .ok()?
+        .next()?
+        .into_inner()
+        .next()?;
     let mut lowerer = Lowerer::new(FileId(0));
     let lowered = lowerer.call_pair(call)?;
     lowered

@@ -32,10 +32,14 @@ pub fn to_date(value: &Val<'_>, format: Option<&str>) -> Result<NaiveDate, Strin
 /// Reads a date-time (see the `datetime` declaration).
 pub fn to_datetime(value: &Val<'_>, format: Option<&str>) -> Result<DateTime<FixedOffset>, String> {
     if let Some(format) = format {
-        let text = value.as_str().ok_or("a formatted date-time must be a string")?;
+        let text = value
+            .as_str()
+            .ok_or("a formatted date-time must be a string")?;
         let text = text.trim();
         return DateTime::parse_from_str(text, format)
-            .or_else(|_| NaiveDateTime::parse_from_str(text, format).map(|t| t.and_utc().fixed_offset()))
+            .or_else(|_| {
+                NaiveDateTime::parse_from_str(text, format).map(|t| t.and_utc().fixed_offset())
+            })
             .or_else(|_| NaiveDate::parse_from_str(text, format).map(midnight_utc))
             .map_err(|_| format!("does not match the date-time format \"{format}\""));
     }
@@ -57,7 +61,9 @@ fn parse_date_text(text: &str) -> Result<NaiveDate, String> {
     }
     parse_datetime_text(text)
         .map(|t| t.date_naive())
-        .map_err(|_| "is not a date (expected ISO 8601, yyyy-MM-dd, M/D/YYYY or Unix seconds)".to_string())
+        .map_err(|_| {
+            "is not a date (expected ISO 8601, yyyy-MM-dd, M/D/YYYY or Unix seconds)".to_string()
+        })
 }
 
 fn parse_datetime_text(text: &str) -> Result<DateTime<FixedOffset>, String> {
@@ -73,7 +79,10 @@ fn parse_datetime_text(text: &str) -> Result<DateTime<FixedOffset>, String> {
     iso_date(text)
         .or_else(|| us_date(text))
         .map(midnight_utc)
-        .ok_or_else(|| "is not a date-time (expected ISO 8601, yyyy-MM-dd, M/D/YYYY or Unix seconds)".to_string())
+        .ok_or_else(|| {
+            "is not a date-time (expected ISO 8601, yyyy-MM-dd, M/D/YYYY or Unix seconds)"
+                .to_string()
+        })
 }
 
 fn digits_as_seconds(text: &str) -> Result<i64, ()> {

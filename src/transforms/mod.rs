@@ -163,7 +163,9 @@ impl Step {
             Step::Truncate(length) => map_str(input, |s| {
                 Some(s.char_indices().nth(*length).map_or(s, |(i, _)| &s[..i]))
             }),
-            Step::Replace(regex, with) => owned_str(input, |s| regex.replace_all(s, with.as_str()).into_owned()),
+            Step::Replace(regex, with) => {
+                owned_str(input, |s| regex.replace_all(s, with.as_str()).into_owned())
+            }
             Step::Split(separator) => split(&input, separator),
             Step::Join(separator) => join(&input, separator),
             Step::First => first(input),
@@ -189,11 +191,17 @@ pub struct StepFailure {
 
 /// Runs steps in order. A failure skips the following steps up to a `default`, which replaces
 /// it (as it replaces an absent value); a failure with no `default` after it is returned.
-pub fn run_pipeline<'a>(input: Val<'a>, steps: &[Step], tables: &'a [Table]) -> Result<Val<'a>, StepFailure> {
+pub fn run_pipeline<'a>(
+    input: Val<'a>,
+    steps: &[Step],
+    tables: &'a [Table],
+) -> Result<Val<'a>, StepFailure> {
     let mut current: Result<Val<'a>, StepFailure> = Ok(input);
     for (index, step) in steps.iter().enumerate() {
         current = match (step, current) {
-            (Step::Default(value), Ok(Val::Absent) | Err(_)) => Ok(Val::from_owned_json(value.clone())),
+            (Step::Default(value), Ok(Val::Absent) | Err(_)) => {
+                Ok(Val::from_owned_json(value.clone()))
+            }
             (_, Err(failure)) => Err(failure),
             (step, Ok(value)) => {
                 let described = value.describe();
@@ -211,7 +219,9 @@ pub fn run_pipeline<'a>(input: Val<'a>, steps: &[Step], tables: &'a [Table]) -> 
 fn map_str<'a>(input: Val<'a>, f: impl FnOnce(&str) -> Option<&str>) -> Result<Val<'a>, String> {
     match input {
         Val::Str(Cow::Borrowed(s)) => Ok(f(s).map_or(Val::Absent, |r| Val::Str(Cow::Borrowed(r)))),
-        Val::Str(Cow::Owned(s)) => Ok(f(&s).map_or(Val::Absent, |r| Val::Str(Cow::Owned(r.to_string())))),
+        Val::Str(Cow::Owned(s)) => {
+            Ok(f(&s).map_or(Val::Absent, |r| Val::Str(Cow::Owned(r.to_string()))))
+        }
         other => Err(format!("is a {}, not a string", other.kind())),
     }
 }
@@ -241,13 +251,17 @@ fn to_integer<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
     match to_number(input)? {
         Val::Int(i) => Ok(Val::Int(i)),
         Val::Num(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Val::Int(f as i64)),
-        Val::Num(_) => Err("has a fractional part; add `round(0)` before `integer` to round it".to_string()),
+        Val::Num(_) => {
+            Err("has a fractional part; add `round(0)` before `integer` to round it".to_string())
+        }
         _ => Err("is not a number".to_string()),
     }
 }
 
 fn round<'a>(input: &Val<'_>, places: u32) -> Result<Val<'a>, String> {
-    let value = input.as_f64().ok_or_else(|| format!("is a {}, not a number", input.kind()))?;
+    let value = input
+        .as_f64()
+        .ok_or_else(|| format!("is a {}, not a number", input.kind()))?;
     let factor = 10f64.powi(places as i32);
     let rounded = (value * factor).round() / factor;
     if !rounded.is_finite() {
@@ -306,7 +320,9 @@ fn join<'a>(input: &Val<'_>, separator: &str) -> Result<Val<'a>, String> {
 
 fn first(input: Val<'_>) -> Result<Val<'_>, String> {
     match input {
-        Val::Json(Cow::Borrowed(Value::Array(items))) => Ok(items.first().map_or(Val::Absent, Val::from_json)),
+        Val::Json(Cow::Borrowed(Value::Array(items))) => {
+            Ok(items.first().map_or(Val::Absent, Val::from_json))
+        }
         Val::Json(Cow::Owned(Value::Array(items))) => Ok(items
             .into_iter()
             .next()
@@ -324,7 +340,8 @@ mod tests {
     fn registry_examples_hold() {
         for decl in TRANSFORMS {
             for example in decl.examples {
-                let call = crate::syntax::parse_call(example.call).unwrap_or_else(|| panic!("example call {} parses", example.call));
+                let call = crate::syntax::parse_call(example.call)
+                    .unwrap_or_else(|| panic!("example call {} parses", example.call));
                 let args: Vec<ArgValue> = call.into_iter().map(ArgValue::Json).collect();
                 let step = Step::compile(decl, &args).expect("example compiles");
                 let input: Value = serde_json::from_str(example.input).expect("example input");
@@ -336,11 +353,25 @@ mod tests {
                 let result = run_pipeline(Val::from_json(&input), &steps, &[]);
                 match example.output {
                     Some(expected) => {
-                        let expected: Value = serde_json::from_str(expected).expect("example output");
-                        let got = result.unwrap_or_else(|f| panic!("{} on {}: {f:?}", example.call, example.input));
-                        assert_eq!(got.to_json(), expected, "{} on {}", example.call, example.input);
+                        let expected: Value =
+                            serde_json::from_str(expected).expect("example output");
+                        let got = result.unwrap_or_else(|f| {
+                            panic!("{} on {}: {f:?}", example.call, example.input)
+                        });
+                        assert_eq!(
+                            got.to_json(),
+                            expected,
+                            "{} on {}",
+                            example.call,
+                            example.input
+                        );
                     }
-                    None => assert!(result.is_err(), "{} on {} should fail", example.call, example.input),
+                    None => assert!(
+                        result.is_err(),
+                        "{} on {} should fail",
+                        example.call,
+                        example.input
+                    ),
                 }
             }
         }
@@ -350,10 +381,16 @@ mod tests {
     fn default_replaces_failures_and_absence_but_not_values() {
         let steps = [Step::Number, Step::Default(Value::from(0))];
         let junk = Value::from("n/a");
-        assert_eq!(run_pipeline(Val::from_json(&junk), &steps, &[]).unwrap(), Val::Int(0));
+        assert_eq!(
+            run_pipeline(Val::from_json(&junk), &steps, &[]).unwrap(),
+            Val::Int(0)
+        );
         assert_eq!(run_pipeline(Val::Absent, &steps, &[]).unwrap(), Val::Int(0));
         let good = Value::from("7");
-        assert_eq!(run_pipeline(Val::from_json(&good), &steps, &[]).unwrap(), Val::Int(7));
+        assert_eq!(
+            run_pipeline(Val::from_json(&good), &steps, &[]).unwrap(),
+            Val::Int(7)
+        );
         let failure = run_pipeline(Val::from_json(&junk), &[Step::Number], &[]).unwrap_err();
         assert_eq!(failure.step, 0);
         assert_eq!(failure.value, "\"n/a\"");

@@ -103,7 +103,13 @@ impl TransformDecl {
         let params: Vec<String> = self
             .params
             .iter()
-            .map(|p| if p.optional { format!("{}?", p.name) } else { p.name.to_string() })
+            .map(|p| {
+                if p.optional {
+                    format!("{}?", p.name)
+                } else {
+                    p.name.to_string()
+                }
+            })
             .collect();
         let call = if params.is_empty() {
             self.name.to_string()
@@ -132,7 +138,10 @@ pub fn find(name: &str) -> Option<&'static TransformDecl> {
 }
 
 const NUMBER_IN: Kinds = Kinds::NONE.or(Kinds::STRING).or(Kinds::NUMBER);
-const DATE_IN: Kinds = Kinds::NONE.or(Kinds::STRING).or(Kinds::INT).or(Kinds::DATES);
+const DATE_IN: Kinds = Kinds::NONE
+    .or(Kinds::STRING)
+    .or(Kinds::INT)
+    .or(Kinds::DATES);
 
 const fn p(name: &'static str, kind: ParamKind) -> Param {
     Param {
@@ -202,7 +211,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Fixed(Kinds::STRING),
         can_fail: false,
         doc: "Replaces each run of whitespace with one space and trims both ends.",
-        examples: &[ex("collapse_whitespace", "\"\\tStark   Industries \"", "\"Stark Industries\"")],
+        examples: &[ex(
+            "collapse_whitespace",
+            "\"\\tStark   Industries \"",
+            "\"Stark Industries\"",
+        )],
     },
     TransformDecl {
         name: "company_name",
@@ -215,7 +228,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
             ex("company_name", "\"  Acme Corp. \"", "\"Acme\""),
             ex("company_name", "\"Globex Co., Ltd.\"", "\"Globex Co\""),
             ex("company_name", "\"Umbrella Corp Inc\"", "\"Umbrella Corp\""),
-            ex("company_name", "\"Initech Incorporated\"", "\"Initech Incorporated\""),
+            ex(
+                "company_name",
+                "\"Initech Incorporated\"",
+                "\"Initech Incorporated\"",
+            ),
             ex("company_name", "\"Pure Zinc\"", "\"Pure Zinc\""),
         ],
     },
@@ -255,7 +272,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Rounded,
         can_fail: false,
         doc: "Rounds to the given number of decimal places, halves away from zero. `round(0)` gives an integer.",
-        examples: &[ex("round(0)", "2.5", "3"), ex("round(2)", "9.999", "10"), ex("round(1)", "1.25", "1.3")],
+        examples: &[
+            ex("round(0)", "2.5", "3"),
+            ex("round(2)", "9.999", "10"),
+            ex("round(1)", "1.25", "1.3"),
+        ],
     },
     TransformDecl {
         name: "string",
@@ -264,7 +285,10 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Fixed(Kinds::STRING),
         can_fail: false,
         doc: "Writes a scalar as text: numbers in shortest form, booleans as true/false, dates as ISO 8601.",
-        examples: &[ex("string", "1712000000", "\"1712000000\""), ex("string", "true", "\"true\"")],
+        examples: &[
+            ex("string", "1712000000", "\"1712000000\""),
+            ex("string", "true", "\"true\""),
+        ],
     },
     TransformDecl {
         name: "boolean",
@@ -273,7 +297,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Fixed(Kinds::BOOL),
         can_fail: true,
         doc: "Reads a boolean from true/false, yes/no, 1/0 (strings in any case, or numbers). Fails on anything else.",
-        examples: &[ex("boolean", "\"Yes\"", "true"), ex("boolean", "0", "false"), fails("boolean", "\"maybe\"")],
+        examples: &[
+            ex("boolean", "\"Yes\"", "true"),
+            ex("boolean", "0", "false"),
+            fails("boolean", "\"maybe\""),
+        ],
     },
     TransformDecl {
         name: "date",
@@ -298,7 +326,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         can_fail: true,
         doc: "Reads a date and time. Without a format it accepts ISO 8601 date-times (offset kept), `yyyy-MM-dd` and `M/D/YYYY` (midnight UTC), and Unix seconds (UTC). With a format it accepts exactly that, in UTC unless the format has an offset.",
         examples: &[
-            ex("datetime", "\"2025-03-14T09:30:00.000+01:00\"", "\"2025-03-14T09:30:00+01:00\""),
+            ex(
+                "datetime",
+                "\"2025-03-14T09:30:00.000+01:00\"",
+                "\"2025-03-14T09:30:00+01:00\"",
+            ),
             ex("datetime", "1741944600", "\"2025-03-14T09:30:00Z\""),
         ],
     },
@@ -309,7 +341,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Fixed(Kinds::STRING),
         can_fail: false,
         doc: "Writes a date or date-time with a strftime format, e.g. \"%d/%m/%Y\" or \"%Y-%m-%dT%H:%M:%S%:z\".",
-        examples: &[ex("format_date(\"%d/%m/%Y\")", "\"2025-03-14\"", "\"14/03/2025\"")],
+        examples: &[ex(
+            "format_date(\"%d/%m/%Y\")",
+            "\"2025-03-14\"",
+            "\"14/03/2025\"",
+        )],
     },
     TransformDecl {
         name: "unix",
@@ -322,7 +358,13 @@ pub static TRANSFORMS: &[TransformDecl] = &[
     },
     TransformDecl {
         name: "truncate",
-        params: &[p("length", ParamKind::Int { min: 1, max: 1_000_000 })],
+        params: &[p(
+            "length",
+            ParamKind::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+        )],
         input: Kinds::STRING,
         output: Output::Fixed(Kinds::STRING),
         can_fail: false,
@@ -336,7 +378,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Fixed(Kinds::STRING),
         can_fail: false,
         doc: "Replaces every match of a regular expression (linear-time `regex` syntax, no look-around or back-references). `$1` or `${name}` in `with` insert capture groups.",
-        examples: &[ex("replace(\"[^0-9]\", \"\")", "\"+1 (555) 010-9999\"", "\"15550109999\"")],
+        examples: &[ex(
+            "replace(\"[^0-9]\", \"\")",
+            "\"+1 (555) 010-9999\"",
+            "\"15550109999\"",
+        )],
     },
     TransformDecl {
         name: "split",
@@ -345,7 +391,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Fixed(Kinds::ARRAY),
         can_fail: false,
         doc: "Splits text at each separator into an array of strings, trimming each part and dropping empty parts.",
-        examples: &[ex("split(\";\")", "\"design; build;;\"", "[\"design\",\"build\"]")],
+        examples: &[ex(
+            "split(\";\")",
+            "\"design; build;;\"",
+            "[\"design\",\"build\"]",
+        )],
     },
     TransformDecl {
         name: "join",
@@ -354,7 +404,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         output: Output::Fixed(Kinds::STRING),
         can_fail: true,
         doc: "Joins an array of scalars with a separator. Fails when an element is an object or array.",
-        examples: &[ex("join(\", \")", "[\"design\",\"build\",3]", "\"design, build, 3\"")],
+        examples: &[ex(
+            "join(\", \")",
+            "[\"design\",\"build\",3]",
+            "\"design, build, 3\"",
+        )],
     },
     TransformDecl {
         name: "first",
@@ -368,7 +422,10 @@ pub static TRANSFORMS: &[TransformDecl] = &[
     TransformDecl {
         name: "lookup",
         params: &[p("table", ParamKind::Table)],
-        input: Kinds::NONE.or(Kinds::STRING).or(Kinds::NUMBER).or(Kinds::BOOL),
+        input: Kinds::NONE
+            .or(Kinds::STRING)
+            .or(Kinds::NUMBER)
+            .or(Kinds::BOOL),
         output: Output::TableValue,
         can_fail: true,
         doc: "Looks the value up in a table. When no row matches, the table's `_` row is used; without one, the lookup fails and names the value.",
@@ -410,7 +467,11 @@ pub fn markdown() -> String {
             } else {
                 example.call.to_string()
             };
-            let result = example.output.map_or("fails (the deal is rejected)".to_string(), |o| format!("`{o}`"));
+            let result = example
+                .output
+                .map_or("fails (the deal is rejected)".to_string(), |o| {
+                    format!("`{o}`")
+                });
             out.push_str(&format!(
                 "| `{}` | `{}` | {} |\n",
                 example.input,

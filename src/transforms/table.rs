@@ -59,7 +59,9 @@ impl Table {
     pub fn has_key(&self, key: &Value) -> bool {
         match key {
             Value::String(s) => self.strings.contains_key(s),
-            Value::Number(n) => n.as_f64().is_some_and(|f| self.numbers.iter().any(|(k, _)| *k == f)),
+            Value::Number(n) => n
+                .as_f64()
+                .is_some_and(|f| self.numbers.iter().any(|(k, _)| *k == f)),
             Value::Bool(b) => self.bools[usize::from(*b)].is_some(),
             _ => false,
         }
@@ -75,7 +77,10 @@ impl Table {
                 .and_then(|f| self.numbers.iter().find(|(k, _)| *k == f).map(|(_, v)| v)),
         };
         found.or(self.default.as_ref()).ok_or_else(|| {
-            format!("has no row in table `{}` and the table has no `_` row", self.name)
+            format!(
+                "has no row in table `{}` and the table has no `_` row",
+                self.name
+            )
         })
     }
 

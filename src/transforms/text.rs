@@ -112,7 +112,10 @@ fn whole_digits(whole: &str) -> Option<String> {
         return None;
     }
     if !whole.contains(',') {
-        return whole.bytes().all(|b| b.is_ascii_digit()).then(|| whole.to_string());
+        return whole
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| whole.to_string());
     }
     let mut groups = whole.split(',');
     let head = groups.next()?;
@@ -158,9 +161,14 @@ mod tests {
     #[test]
     fn numbers_accept_separators_and_refuse_junk() {
         assert_eq!(parse_number("48500.00"), Some(ParsedNumber::Int(48500)));
-        assert_eq!(parse_number("12,500.50"), Some(ParsedNumber::Float(12500.5)));
+        assert_eq!(
+            parse_number("12,500.50"),
+            Some(ParsedNumber::Float(12500.5))
+        );
         assert_eq!(parse_number(" -1,000 "), Some(ParsedNumber::Int(-1000)));
-        for junk in ["", "-", "1,00", "12,50", "$1", "NaN", "inf", "1e999", "1.", ".5", "1..2", "1 000"] {
+        for junk in [
+            "", "-", "1,00", "12,50", "$1", "NaN", "inf", "1e999", "1.", ".5", "1..2", "1 000",
+        ] {
             assert_eq!(parse_number(junk), None, "input {junk:?}");
         }
     }

@@ -41,9 +41,8 @@ impl Kinds {
     /// Any value at all.
     pub const ANY: Kinds = Kinds(Self::JSON.0 | Self::DATE.0 | Self::DATETIME.0);
     /// Scalars that can be written into text.
-    pub const SCALAR: Kinds = Kinds(
-        Self::BOOL.0 | Self::NUMBER.0 | Self::STRING.0 | Self::DATE.0 | Self::DATETIME.0,
-    );
+    pub const SCALAR: Kinds =
+        Kinds(Self::BOOL.0 | Self::NUMBER.0 | Self::STRING.0 | Self::DATE.0 | Self::DATETIME.0);
     /// Either date kind.
     pub const DATES: Kinds = Kinds(Self::DATE.0 | Self::DATETIME.0);
 
@@ -148,6 +147,22 @@ impl Kinds {
     }
 }
 
+impl Kinds {
+    /// The names with an article, for sentences: "a string or null", "an integer".
+    pub fn a(self) -> String {
+        let names = self.describe();
+        if names.starts_with("any") || names.starts_with("nothing") || names.starts_with("null") {
+            return names;
+        }
+        let article = if names.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {names}")
+    }
+}
+
 impl fmt::Debug for Kinds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Kinds({})", self.describe())
@@ -170,6 +185,8 @@ mod tests {
         assert_eq!(Kinds::NUMBER.describe(), "number");
         assert_eq!(Kinds::INT.describe(), "integer");
         assert!(Kinds::INT.within(Kinds::NUMBER));
+        assert_eq!(Kinds::INT.a(), "an integer");
+        assert_eq!(Kinds::STRING.or(Kinds::NULL).a(), "a string or null");
         assert!(!Kinds::NUMBER.within(Kinds::INT));
     }
 }
