@@ -14,14 +14,23 @@ use crate::syntax::ast::Expr;
 use crate::transforms::build_regex;
 use crate::value::Kinds;
 
-/// A write being checked: the field's display name, its schema, and where it is declared.
+/// A write being checked: the field's display name, its schema, and its parent object (to find
+/// where it is declared, only when a diagnostic needs it: locating is a scan of the schema file).
 pub(crate) struct Field<'a> {
     pub display: &'a str,
     pub flat: &'a Flat,
-    pub declared: Option<Span>,
+    pub parent: Option<&'a Flat>,
+    pub name: &'a str,
 }
 
 impl Checker<'_> {
+    /// Where the field is declared in its schema file.
+    fn declared(&self, field: &Field<'_>) -> Option<Span> {
+        field
+            .parent
+            .and_then(|parent| self.property_span(parent, field.name))
+    }
+
     /// Checks that `info` (the value of `value`) fits `field`.
     pub(crate) fn check_compat(&mut self, value: &Expr, info: &ExprInfo, field: &Field<'_>) {
         let kinds = info.ty.kinds;
@@ -33,7 +42,7 @@ impl Checker<'_> {
             && target.contains(Kinds::INT)
             && !target.contains(Kinds::FRAC)
         {
-            self.report(lossy(value, field, "a fractional number is written into an integer field; the fraction is rounded away", "round(0)"));
+            self.report(lossy(value, field, self.declared(field), "a fractional number is written into an integer field; the fraction is rounded away", "round(0)"));
         }
         if kinds.intersects(Kinds::DATETIME)
             && target.intersects(Kinds::STRING)
@@ -42,6 +51,7 @@ impl Checker<'_> {
             self.report(lossy(
                 value,
                 field,
+                self.declared(field),
                 "a date-time is written into a date field; the time of day is dropped",
                 "date",
             ));
@@ -55,6 +65,7 @@ impl Checker<'_> {
             self.report(lossy(
                 value,
                 field,
+                self.declared(field),
                 &format!("values longer than {limit} characters break the field's maxLength and the deal is rejected"),
                 &help_call,
             ));
@@ -82,7 +93,7 @@ impl Checker<'_> {
                     format!("`{}` accepts only {allowed}, but this value is not checked against them", field.display),
                     "any text may arrive here",
                 )
-                .with_optional_label(field.declared, "the values are listed here")
+                .with_optional_label(self.declared(field), "the values are listed here")
                 .with_help("map the source values with a table (`| lookup(NAME)`), so that check can verify every value"),
             );
         }
@@ -130,7 +141,7 @@ impl Checker<'_> {
                 format!("this is {}", kinds.a()),
             )
             .with_optional_label(
-                field.declared,
+                self.declared(field),
                 format!("declared as {} here", target.without(Kinds::NULL).a()),
             )
             .with_help(help),
@@ -152,7 +163,7 @@ impl Checker<'_> {
                         format!("a date is written as ISO text (\"{sample}\"), which breaks the pattern {pattern:?} of `{}`", field.display),
                         "a date",
                     )
-                    .with_optional_label(field.declared, "the pattern is declared here")
+                    .with_optional_label(self.declared(field), "the pattern is declared here")
                     .with_help(format!("write the form the field wants, e.g. Unix seconds as text: `{} | unix | string`", input_description(value))),
                 );
                 return false;
@@ -212,7 +223,7 @@ impl Checker<'_> {
                     ),
                     "breaks the field's constraints",
                 )
-                .with_optional_label(field.declared, "the field is declared here")
+                .with_optional_label(self.declared(field), "the field is declared here")
                 .with_help("write a value the PSA schema accepts"),
             );
         }
@@ -256,20 +267,26 @@ impl Checker<'_> {
         }
         self.report(
             diagnostic
-                .with_optional_label(field.declared, "the values are listed here")
+                .with_optional_label(self.declared(field), "the values are listed here")
                 .with_help(help),
         );
     }
 }
 
-fn lossy(value: &Expr, field: &Field<'_>, what: &str, call: &str) -> Diagnostic {
+fn lossy(
+    value: &Expr,
+    field: &Field<'_>,
+    declared: Option<Span>,
+    what: &str,
+    call: &str,
+) -> Diagnostic {
     Diagnostic::new(
         Code::M307,
         value.span,
         format!("lossy write into `{}`: {what}", field.display),
         "data may be lost here",
     )
-    .with_optional_label(field.declared, "the field is declared here")
+    .with_optional_label(declared, "the field is declared here")
     .with_help(format!(
         "make it explicit: `{} = {} | {call}`",
         field.display,

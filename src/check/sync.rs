@@ -82,14 +82,11 @@ impl Checker<'_> {
             }
         }
         let name = fields.last().cloned().unwrap_or_default();
-        let declared = resolved
-            .parent
-            .as_ref()
-            .and_then(|p| self.property_span(p, &name));
         let field = Field {
             display: &resolved.cpath.display,
             flat: &resolved.flat,
-            declared,
+            parent: resolved.parent.as_deref(),
+            name: &name,
         };
         self.check_compat(&assignment.value, &info, &field);
         self.check_ownership(assignment, &resolved.read)?;

@@ -26,8 +26,8 @@ pub(crate) struct TargetField {
     pub display: String,
     pub flat: Rc<Flat>,
     pub required: bool,
-    pub declared: Option<Span>,
-    pub required_entry: Option<Span>,
+    pub parent: Option<Rc<Flat>>,
+    pub name: String,
 }
 
 impl Checker<'_> {
@@ -131,7 +131,7 @@ impl Checker<'_> {
                     ),
                     "no `otherwise` branch",
                 )
-                .with_optional_label(target.required_entry, "required here")
+                .with_optional_label(self.required_entry(&target), "required here")
                 .with_help("add `otherwise => VALUE` as the last branch"),
             );
         }
@@ -174,22 +174,22 @@ impl Checker<'_> {
             );
             return None;
         }
-        let name = fields.last().cloned().unwrap_or_default();
-        let (declared, required_entry) = match &resolved.parent {
-            Some(parent) => (
-                self.property_span(parent, &name),
-                self.required_span(parent, &name),
-            ),
-            None => (None, None),
-        };
         Some(TargetField {
             display: resolved.cpath.display.clone(),
+            name: fields.last().cloned().unwrap_or_default(),
             fields,
             flat: resolved.flat,
             required: resolved.required_in_parent,
-            declared,
-            required_entry,
+            parent: resolved.parent,
         })
+    }
+
+    /// Where the PSA schema lists a target field as required.
+    fn required_entry(&self, target: &TargetField) -> Option<Span> {
+        target
+            .parent
+            .as_ref()
+            .and_then(|parent| self.required_span(parent, &target.name))
     }
 
     /// Where `name` is declared under an object's `properties`.
@@ -287,7 +287,7 @@ impl Checker<'_> {
                 format!("`{}` is required, but {what} may be absent when a deal reaches {stage}", target.display),
                 "may be absent",
             )
-            .with_optional_label(target.required_entry, "required here")
+            .with_optional_label(self.required_entry(target), "required here")
             .with_help(format!(
                 "require it at {stage} (add {} to the `require at stage` block), or give a fallback with `?? VALUE` or `| default(VALUE)`",
                 sources.first().cloned().unwrap_or_else(|| "the field".to_string())
@@ -428,7 +428,8 @@ impl TargetField {
         Field {
             display: &self.display,
             flat: &self.flat,
-            declared: self.declared,
+            parent: self.parent.as_deref(),
+            name: &self.name,
         }
     }
 }
