@@ -65,24 +65,16 @@ pub fn check_file(
     path: &Path,
     limits: &Limits,
 ) -> Result<CheckOutput, CannotRun> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    // Read up to well past the mapping limit, so an oversize file still gets its M108.
+    let readable = (limits.max_mapping_bytes as u64)
+        .saturating_mul(8)
+        .max(1 << 20);
+    let text = crate::schema::load::read_utf8_file(path, readable).map_err(|reason| {
         CannotRun(format!(
-            "cannot read mapping `{}`: {}",
-            path.display(),
-            crate::schema::load::io_reason(&e)
+            "cannot read mapping `{}`: {reason}",
+            path.display()
         ))
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        CannotRun(format!(
-            "mapping `{}` is not UTF-8 text (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    let text = text
-        .strip_prefix('\u{feff}')
-        .map(str::to_string)
-        .unwrap_or(text);
     let absolute = crate::schema::load::normalise(
         &std::env::current_dir()
             .map(|d| d.join(path))

@@ -103,28 +103,34 @@ pub fn read_text(
         )
         .with_help("check the path: it is relative to the file that names it")
     };
-    let metadata = std::fs::metadata(path).map_err(|e| cannot_read(io_reason(&e)))?;
+    let text = read_utf8_file(path, MAX_FILE_BYTES).map_err(cannot_read)?;
+    Ok(sources.add(path, display_name(path), Arc::from(text)))
+}
+
+/// Reads a UTF-8 text file of at most `max_bytes` (a leading byte-order mark is dropped), or says
+/// why it cannot be read, in words for a message.
+pub fn read_utf8_file(path: &Path, max_bytes: u64) -> Result<String, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
     if !metadata.is_file() {
-        return Err(cannot_read("not a regular file".into()));
+        return Err("not a regular file".into());
     }
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(cannot_read(format!(
-            "it is {} bytes, more than the limit of {MAX_FILE_BYTES}",
+    if metadata.len() > max_bytes {
+        return Err(format!(
+            "it is {} bytes, more than the limit of {max_bytes}",
             metadata.len()
-        )));
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|e| cannot_read(io_reason(&e)))?;
+    let bytes = std::fs::read(path).map_err(|e| io_reason(&e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        cannot_read(format!(
+        format!(
             "it is not UTF-8 text (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
-        ))
+        )
     })?;
-    let text = text
-        .strip_prefix('\u{feff}')
-        .map(str::to_string)
-        .unwrap_or(text);
-    Ok(sources.add(path, display_name(path), Arc::from(text)))
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// A short description of an I/O error.
