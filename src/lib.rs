@@ -11,6 +11,8 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod eval;
+pub mod io;
 pub mod schema;
 pub mod source;
 pub mod syntax;

@@ -57,6 +57,8 @@ fn check_cases_match_their_expected_rendering() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Check-time codes appear in `tests/check`; apply-time codes (M5xx) are covered by
+/// `tests/golden_apply.rs`.
 #[test]
 fn every_code_has_a_golden_case() {
     let mut rendered = String::new();
@@ -67,6 +69,7 @@ fn every_code_has_a_golden_case() {
     }
     let missing: Vec<&str> = Code::ALL
         .iter()
+        .filter(|code| !code.as_str().starts_with("M5"))
         .filter(|code| !rendered.lines().any(|line| line.trim() == code.as_str()))
         .map(|code| code.as_str())
         .collect();

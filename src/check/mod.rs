@@ -14,6 +14,7 @@
 //! remembered so that its later uses add no follow-on noise. Only when there are no errors is a
 //! [`Program`] returned.
 
+mod clients;
 mod compat;
 mod conds;
 mod exprs;
@@ -215,7 +216,7 @@ impl<'s> Checker<'s> {
         self.build_tables(ast);
         let (trigger, requirements) = self.check_stages(ast);
         let never_transfer = self.resolve_never_transfer(ast);
-        let writes = self.check_writes(ast);
+        let (writes, client) = self.check_writes(ast);
         self.check_required_targets(ast);
         self.check_never_transfer(&never_transfer);
         let sync_back = self.check_sync_back(ast);
@@ -235,9 +236,14 @@ impl<'s> Checker<'s> {
             requirements,
             never_transfer: never_transfer.into_iter().map(|(path, _)| path).collect(),
             tables: self.tables.iter().map(|t| t.table.clone()).collect(),
-            writes,
             sync_back,
             checklist: census.checklist,
+            template_field: writes.iter().find_map(|w| match w.kind {
+                program::WriteKind::Select { .. } => Some(w.target.clone()),
+                program::WriteKind::Map(_) => None,
+            }),
+            client,
+            writes,
         })
     }
 }

@@ -136,6 +136,21 @@ pub enum WriteKind {
     },
 }
 
+/// A conversion applied when a value is written, decided from the target field's schema (the
+/// lossy ones are M307 warnings at check time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Coercion {
+    /// Write the value as it is.
+    #[default]
+    None,
+    /// An integer-only field: fractional numbers are rounded (half away from zero).
+    RoundToInteger,
+    /// A `format: date` text field: date-times keep only their date.
+    DateOnly,
+    /// A `format: date-time` text field: dates become midnight UTC.
+    DateTimeText,
+}
+
 /// One write into the target record.
 #[derive(Debug, Clone)]
 pub struct Write {
@@ -145,7 +160,26 @@ pub struct Write {
     pub display: String,
     /// How the value is computed.
     pub kind: WriteKind,
+    /// The conversion applied on writing.
+    pub coerce: Coercion,
     /// The rule that writes it.
+    pub origin: Origin,
+}
+
+/// `match client NAME into TARGET`.
+#[derive(Debug, Clone)]
+pub struct ClientRule {
+    /// The company name matched against the PSA's clients.
+    pub name: CExpr,
+    /// The target field that receives the matched client's id.
+    pub target: Vec<String>,
+    /// The target path as written.
+    pub display: String,
+    /// True when the target field holds integers (ids are converted).
+    pub integer_id: bool,
+    /// How many writes come before it in the mapping (it runs in file order).
+    pub position: usize,
+    /// The rule.
     pub origin: Origin,
 }
 
@@ -213,4 +247,8 @@ pub struct Program {
     pub sync_back: Vec<SyncWrite>,
     /// The handoff checklist.
     pub checklist: Vec<String>,
+    /// Client matching, when the mapping declares it.
+    pub client: Option<ClientRule>,
+    /// The target field written by the first select (the project template), if any.
+    pub template_field: Option<Vec<String>>,
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::compat::Field;
 use super::exprs::{Scope, input_description};
 use super::paths::Allowed;
-use super::program::{PathStep, Write, WriteKind};
+use super::program::{ClientRule, Coercion, PathStep, Write, WriteKind};
 use super::types::ExprInfo;
 use super::{Checker, Written, suggest};
 use crate::diag::{Code, Diagnostic};
@@ -31,9 +31,10 @@ pub(crate) struct TargetField {
 }
 
 impl Checker<'_> {
-    /// Checks every map assignment and select, in file order.
-    pub(crate) fn check_writes(&mut self, ast: &MappingFile) -> Vec<Write> {
+    /// Checks every map assignment, select and client match, in file order.
+    pub(crate) fn check_writes(&mut self, ast: &MappingFile) -> (Vec<Write>, Option<ClientRule>) {
         let mut writes = Vec::new();
+        let mut client: Option<(ClientRule, Span)> = None;
         for item in &ast.items {
             match item {
                 Item::Map(block) => {
@@ -48,10 +49,26 @@ impl Checker<'_> {
                         writes.push(write);
                     }
                 }
+                Item::ClientMatch(rule) => {
+                    if let Some((_, first)) = &client {
+                        self.report(
+                            Diagnostic::new(
+                                Code::M104,
+                                rule.span,
+                                "a mapping has one client match; this is a second one",
+                                "second client match",
+                            )
+                            .with_label(*first, "first declared here")
+                            .with_help("match the client once; combine name sources with `??`"),
+                        );
+                    } else if let Some(checked) = self.client_match(rule, writes.len()) {
+                        client = Some((checked, rule.span));
+                    }
+                }
                 _ => {}
             }
         }
-        writes
+        (writes, client.map(|(rule, _)| rule))
     }
 
     fn map_assignment(&mut self, assignment: &Assignment) -> Option<Write> {
@@ -78,6 +95,7 @@ impl Checker<'_> {
             target: target.fields,
             display: target.display,
             kind: WriteKind::Map(cexpr),
+            coerce: coercion(&target.flat),
             origin: self.origin(assignment.span),
         })
     }
@@ -142,12 +160,13 @@ impl Checker<'_> {
             target: target.fields,
             display: target.display,
             kind: WriteKind::Select { arms, otherwise },
+            coerce: coercion(&target.flat),
             origin: self.origin(select.target.span.to(select.span)),
         })
     }
 
     /// Resolves a target path for writing (field names only).
-    fn target_field(&mut self, path: &Path) -> Option<TargetField> {
+    pub(crate) fn target_field(&mut self, path: &Path) -> Option<TargetField> {
         let resolved = self.resolve_path(path, Allowed::Target)?;
         let mut fields = Vec::with_capacity(resolved.cpath.steps.len());
         for (step, segment) in resolved.cpath.steps.iter().zip(&path.segments) {
@@ -226,7 +245,7 @@ impl Checker<'_> {
     }
 
     /// Records a write; reports M302 when the field (or a field inside or around it) is taken.
-    fn claim(&mut self, target: &TargetField, span: Span, may_be_absent: bool) -> bool {
+    pub(crate) fn claim(&mut self, target: &TargetField, span: Span, may_be_absent: bool) -> bool {
         let clash = self.written.iter().find(|w| {
             let n = w.fields.len().min(target.fields.len());
             w.fields[..n] == target.fields[..n]
@@ -431,6 +450,21 @@ impl TargetField {
             parent: self.parent.as_deref(),
             name: &self.name,
         }
+    }
+}
+
+/// The conversion writing into a field with this schema needs.
+fn coercion(flat: &Flat) -> Coercion {
+    use crate::value::Kinds;
+    let kinds = flat.kinds;
+    if kinds.contains(Kinds::INT) && !kinds.intersects(Kinds::FRAC.or(Kinds::STRING)) {
+        Coercion::RoundToInteger
+    } else if kinds.intersects(Kinds::STRING) && flat.format.as_deref() == Some("date") {
+        Coercion::DateOnly
+    } else if kinds.intersects(Kinds::STRING) && flat.format.as_deref() == Some("date-time") {
+        Coercion::DateTimeText
+    } else {
+        Coercion::None
     }
 }
 

@@ -1,6 +1,7 @@
 //! The command line: parse arguments, call a stage, render its results. The only place (with
 //! the language server) that prints.
 
+mod apply;
 mod check;
 mod explain;
 
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Check mappings against their CRM and PSA schemas and report every problem.
     Check(check::CheckArgs),
+    /// Run a mapping on deals: write PSA records, reject what breaks the rules, lose nothing.
+    Apply(apply::ApplyArgs),
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
     Explain(explain::ExplainArgs),
 }
@@ -76,6 +79,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Apply(args) => apply::run(&args),
     };
     ExitCode::from(code)
 }

@@ -57,6 +57,20 @@ pub enum Item {
     SyncBack(SyncBlock),
     /// `checklist { ... }`
     Checklist(ChecklistBlock),
+    /// `match client EXPR into PATH`
+    ClientMatch(ClientMatch),
+}
+
+/// `match client NAME into TARGET`: with `apply --clients`, an existing PSA client whose name
+/// matches after normalisation gives its id to `TARGET`.
+#[derive(Debug, Clone)]
+pub struct ClientMatch {
+    /// The company name to match.
+    pub name: Expr,
+    /// The target field that receives the matched client's id.
+    pub target: Path,
+    /// The whole item.
+    pub span: Span,
 }
 
 /// A source or target record and its schema.

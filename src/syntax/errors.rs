@@ -150,6 +150,7 @@ fn is_item_keyword(rule: Rule) -> bool {
             | Rule::kw_select
             | Rule::kw_sync
             | Rule::kw_checklist
+            | Rule::kw_match
     )
 }
 
@@ -199,6 +200,7 @@ fn item_help(text: &str, base: usize) -> String {
         }
         "sync" => "sync back { deal.properties.project_status = project.standing }",
         "checklist" => "checklist { \"Debrief call held\" }",
+        "match" => "match client company.properties.name into job.against_id",
         _ => {
             return format!(
                 "a mapping is a list of items, each starting with one of: {}; see docs/language.md",
@@ -295,6 +297,10 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_true => "`true`",
         Rule::kw_false => "`false`",
         Rule::kw_null | Rule::null => "`null`",
+        Rule::kw_match => "`match`",
+        Rule::kw_into => "`into`",
+        Rule::w_client => "`client`",
+        Rule::client_match => "a client match",
         Rule::op_eq | Rule::p_eq => "`==`",
         Rule::op_ne => "`!=`",
         Rule::op_ge => "`>=`",

@@ -22,9 +22,59 @@ fn inner(pair: P<'_>) -> impl Iterator<Item = P<'_>> {
     pair.into_inner().filter(|p| !is_token(p.as_rule()))
 }
 
+/// Keywords and punctuation: present in the parse tree, meaningless in the AST.
 fn is_token(rule: Rule) -> bool {
-    let name = format!("{rule:?}");
-    name.starts_with("kw_") || name.starts_with("p_")
+    matches!(
+        rule,
+        Rule::kw_mapping
+            | Rule::kw_source
+            | Rule::kw_target
+            | Rule::kw_schema
+            | Rule::kw_join
+            | Rule::kw_on
+            | Rule::kw_trigger
+            | Rule::kw_when
+            | Rule::kw_require
+            | Rule::kw_at
+            | Rule::kw_stage
+            | Rule::kw_never
+            | Rule::kw_transfer
+            | Rule::kw_table
+            | Rule::kw_file
+            | Rule::kw_map
+            | Rule::kw_select
+            | Rule::kw_otherwise
+            | Rule::kw_sync
+            | Rule::kw_back
+            | Rule::kw_checklist
+            | Rule::kw_owner
+            | Rule::kw_psa
+            | Rule::kw_crm
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_not
+            | Rule::kw_in
+            | Rule::kw_matches
+            | Rule::kw_true
+            | Rule::kw_false
+            | Rule::kw_match
+            | Rule::kw_into
+            | Rule::kw_null
+            | Rule::p_assign
+            | Rule::p_arrow
+            | Rule::p_eq
+            | Rule::p_coalesce
+            | Rule::p_pipe
+            | Rule::p_comma
+            | Rule::p_dot
+            | Rule::p_open_brace
+            | Rule::p_close_brace
+            | Rule::p_open_paren
+            | Rule::p_close_paren
+            | Rule::p_open_bracket
+            | Rule::p_close_bracket
+            | Rule::w_client
+    )
 }
 
 impl Lowerer {
@@ -68,6 +118,12 @@ impl Lowerer {
                 assignments: inner(pair).filter_map(|p| self.assignment(p)).collect(),
                 span,
             }),
+            Rule::client_match => {
+                let mut parts = inner(pair).filter(|p| p.as_rule() != Rule::w_client);
+                let name = self.expr(parts.next()?)?;
+                let target = self.path(parts.next()?)?;
+                Item::ClientMatch(ClientMatch { name, target, span })
+            }
             Rule::checklist_block => Item::Checklist(ChecklistBlock {
                 items: inner(pair).map(|p| self.string(p)).collect(),
                 span,

@@ -32,6 +32,7 @@ pub const TOP_LEVEL_KEYWORDS: &[&str] = &[
     "select",
     "sync",
     "checklist",
+    "match",
 ];
 
 /// Every reserved word of the language.
@@ -66,6 +67,8 @@ pub const KEYWORDS: &[&str] = &[
     "true",
     "false",
     "null",
+    "match",
+    "into",
 ];
 
 /// Parses a mapping file into its AST, collecting every syntax error.
@@ -129,14 +132,31 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Dia
 /// node's span, so the end is taken from the node's last token instead: tokens and atomic rules
 /// end exactly where their text ends.
 pub(crate) fn to_span(file: FileId, base: usize, pair: &Pair<'_, Rule>) -> Span {
+    let input = pair.get_input();
     let start = pair.as_span().start();
     let mut end = pair.as_span().end();
     let mut last = pair.clone().into_inner().last();
     while let Some(child) = last {
-        end = child.as_span().end();
+        let child_end = child.as_span().end();
+        if !is_trivia(&input[child_end..end]) {
+            break;
+        }
+        end = child_end;
         last = child.into_inner().last();
     }
     Span::new(file, base + start, base + end.max(start))
+}
+
+/// True when `text` is only whitespace and comments.
+fn is_trivia(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        match rest.strip_prefix('#') {
+            Some(comment) => rest = comment.split_once('\n').map_or("", |(_, after)| after),
+            None => return rest.is_empty(),
+        }
+    }
 }
 
 /// Skips whitespace and comments from `pos`.

@@ -133,10 +133,22 @@ impl Step {
         })
     }
 
+    /// True for steps that read a typed value out of text (numbers, booleans, dates).
+    fn reads_values(&self) -> bool {
+        matches!(
+            self,
+            Step::Number | Step::Integer | Step::Boolean | Step::Date(_) | Step::DateTime(_)
+        )
+    }
+
     /// Runs the step on a present value. Absent values pass through untouched.
     pub fn apply<'a>(&self, input: Val<'a>, tables: &'a [Table]) -> Result<Val<'a>, String> {
         if input.is_absent() {
             return Ok(input);
+        }
+        // CRMs send cleared numbers and dates as "": for readers of values that means no value.
+        if self.reads_values() && input.as_str().is_some_and(|s| s.trim().is_empty()) {
+            return Ok(Val::Absent);
         }
         match self {
             Step::Trim => map_str(input, |s| Some(s.trim())),

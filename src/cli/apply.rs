@@ -1,0 +1,415 @@
+//! `mapctl apply MAPPING [INPUTS...]`: run a checked mapping on deals.
+//!
+//! Every deal read ends exactly once: written to the output, or skipped or rejected (to the
+//! rejects file, or described on stderr). A summary line on stderr counts them. Exit codes:
+//! 0 every deal written or skipped by the trigger, 1 some deal rejected, 2 could not run.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use crate::check;
+use crate::diag::render::{self, HumanStyle};
+use crate::eval::{ClientDirectory, Engine, Outcome, Phase, Reason};
+use crate::io::atomic::AtomicFile;
+use crate::io::input::{self, InputLimits, Item, ItemError, Layout, Position};
+use crate::source::SourceMap;
+use crate::syntax::Limits;
+
+/// Which way the mapping runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Direction {
+    /// CRM deals -> PSA records.
+    Forward,
+    /// PSA records -> the CRM fields `sync back` allows.
+    Back,
+}
+
+/// Arguments of `mapctl apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The mapping file.
+    pub mapping: PathBuf,
+    /// Deal files (one JSON document, a JSON array, or NDJSON), or `-` for stdin; none = stdin.
+    pub inputs: Vec<PathBuf>,
+    /// Write records here (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write one NDJSON line per rejected or skipped deal here (atomically).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Join a related source record from a file: `--ref company=companies.ndjson`.
+    #[arg(long = "ref", value_name = "NAME=FILE")]
+    pub refs: Vec<String>,
+    /// The PSA's existing clients (`[{"id": .., "name": ..}]`), for `match client`.
+    #[arg(long)]
+    pub clients: Option<PathBuf>,
+    /// Run forward (deals -> records) or back (`sync back` rules on PSA records).
+    #[arg(long, value_enum, default_value_t = Direction::Forward)]
+    pub direction: Direction,
+    /// Wrap each record in a report: deal id, record, template, checklist, client match.
+    #[arg(long)]
+    pub envelope: bool,
+    /// Longest NDJSON line accepted, in bytes.
+    #[arg(long, default_value_t = InputLimits::default().max_line_bytes)]
+    pub max_line_bytes: usize,
+}
+
+/// Set by Ctrl-C / SIGTERM: the run stops and removes its unfinished output files.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Counts of deal outcomes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    read: usize,
+    written: usize,
+    skipped: usize,
+    rejected: usize,
+}
+
+/// Where outcomes go.
+struct Sinks {
+    out: Box<dyn Write>,
+    out_file: Option<AtomicFile>,
+    rejects: Option<AtomicFile>,
+    counts: Counts,
+    single: bool,
+    envelope: bool,
+    failed: Option<String>,
+}
+
+/// Runs `mapctl apply`.
+pub fn run(args: &ApplyArgs) -> u8 {
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    let (mut engine, mut clients) = match prepare(args) {
+        Ok((mut engine, clients)) => {
+            engine.allow_new_clients = args.envelope;
+            (engine, clients)
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_CANNOT_RUN;
+        }
+    };
+    if engine.program.client.is_some() && clients.is_none() && args.direction == Direction::Forward
+    {
+        eprintln!(
+            "error: the mapping matches clients (`match client`); pass the PSA's existing clients with `--clients FILE` (use `[]` when there are none)"
+        );
+        return EXIT_CANNOT_RUN;
+    }
+    let inputs = if args.inputs.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.inputs.clone()
+    };
+    let mut sinks = match Sinks::open(args) {
+        Ok(sinks) => sinks,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_CANNOT_RUN;
+        }
+    };
+    let limits = InputLimits {
+        max_line_bytes: args.max_line_bytes,
+        ..InputLimits::default()
+    };
+    let single_input = inputs.len() == 1;
+    for path in &inputs {
+        let reader = match open_input(path) {
+            Ok(reader) => reader,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return EXIT_CANNOT_RUN;
+            }
+        };
+        let name = if path == Path::new("-") {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let result = input::for_each_item(reader, limits, |layout, item| {
+            sinks.single = single_input && layout == Layout::Single;
+            let outcome = process(&mut engine, clients.as_mut(), args.direction, &item);
+            sinks.record(&engine, &name, &item, outcome);
+            if INTERRUPTED.load(Ordering::SeqCst) || sinks.failed.is_some() {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        });
+        if let Err(error) = result {
+            eprintln!("error: reading `{name}` failed: {error}");
+            return EXIT_CANNOT_RUN;
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            eprintln!(
+                "mapctl: interrupted after {} deals; no output file was written",
+                sinks.counts.read
+            );
+            return 130;
+        }
+    }
+    sinks.finish()
+}
+
+/// Loads and checks the mapping, compiles the engine, loads references and clients.
+fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>), String> {
+    let mut sources = SourceMap::new();
+    let output =
+        check::check_file(&mut sources, &args.mapping, &Limits::default()).map_err(|e| e.0)?;
+    let Some(program) = output.program else {
+        let errors: Vec<_> = output
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        eprint!(
+            "{}",
+            render::human(
+                &sources,
+                &errors,
+                HumanStyle {
+                    color: super::ColorChoice::Auto.enabled_for_stderr(),
+                    width: 100
+                }
+            )
+        );
+        return Err(format!(
+            "`{}` has {} check error(s); apply only runs mappings that check cleanly (run `mapctl check`)",
+            args.mapping.display(),
+            errors.len()
+        ));
+    };
+    let mut engine = Engine::new(program, &output.schemas)?;
+    let limits = InputLimits::default();
+    for spec in &args.refs {
+        let (name, file) = spec.split_once('=').ok_or_else(|| {
+            format!("`--ref {spec}` must be NAME=FILE, e.g. `--ref company=companies.ndjson`")
+        })?;
+        let records = read_records(Path::new(file), limits)?;
+        engine.set_reference(name, records)?;
+    }
+    let clients = match &args.clients {
+        Some(path) => Some(
+            ClientDirectory::new(&read_records(path, limits)?)
+                .map_err(|e| format!("`{}`: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    Ok((engine, clients))
+}
+
+fn read_records(path: &Path, limits: InputLimits) -> Result<Vec<Value>, String> {
+    let reader = open_input(path)?;
+    input::read_all(reader, limits).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            std::io::stdin(),
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(|e| {
+        format!(
+            "cannot read `{}`: {}",
+            path.display(),
+            crate::schema::load::io_reason(&e)
+        )
+    })?;
+    Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file)))
+}
+
+/// The outcome of one input item.
+fn process(
+    engine: &mut Engine,
+    clients: Option<&mut ClientDirectory>,
+    direction: Direction,
+    item: &Item,
+) -> Outcome {
+    match &item.value {
+        Ok(deal) => match direction {
+            Direction::Forward => engine.run(deal, clients),
+            Direction::Back => engine.run_back(deal),
+        },
+        Err(error) => Outcome::Rejected {
+            phase: Phase::Parse,
+            reasons: vec![Reason::new(
+                match error {
+                    ItemError::Json(_) => crate::diag::Code::M501,
+                    ItemError::TooLong(_) => crate::diag::Code::M510,
+                },
+                input::describe_error(error),
+            )],
+        },
+    }
+}
+
+impl Sinks {
+    fn open(args: &ApplyArgs) -> Result<Sinks, String> {
+        let create = |path: &PathBuf| {
+            AtomicFile::create(path).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+        };
+        let out_file = args.out.as_ref().map(create).transpose()?;
+        let rejects = args.rejects.as_ref().map(create).transpose()?;
+        let out: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        ));
+        Ok(Sinks {
+            out,
+            out_file,
+            rejects,
+            counts: Counts::default(),
+            single: false,
+            envelope: args.envelope,
+            failed: None,
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.out_file {
+            Some(file) => file,
+            None => &mut self.out,
+        }
+    }
+
+    fn record(&mut self, engine: &Engine, file: &str, item: &Item, outcome: Outcome) {
+        self.counts.read += 1;
+        let deal_id = item
+            .value
+            .as_ref()
+            .ok()
+            .and_then(|deal| engine.deal_id(deal));
+        let result = match outcome {
+            Outcome::Written {
+                record,
+                template,
+                client,
+            } => {
+                self.counts.written += 1;
+                let document = if self.envelope {
+                    json!({
+                        "deal_id": deal_id,
+                        "record": record,
+                        "template": template,
+                        "checklist": engine.program.checklist,
+                        "client": client.map(|c| c.to_json()),
+                    })
+                } else {
+                    record
+                };
+                let single = self.single;
+                let text = if single {
+                    serde_json::to_string_pretty(&document)
+                } else {
+                    serde_json::to_string(&document)
+                };
+                let text = text.unwrap_or_default();
+                writeln!(self.writer(), "{text}")
+            }
+            Outcome::Skipped(reason) => {
+                self.counts.skipped += 1;
+                self.report(
+                    deal_id,
+                    file,
+                    item.position,
+                    "skipped",
+                    "trigger",
+                    &[reason],
+                )
+            }
+            Outcome::Rejected { phase, reasons } => {
+                self.counts.rejected += 1;
+                self.report(
+                    deal_id,
+                    file,
+                    item.position,
+                    "rejected",
+                    phase.as_str(),
+                    &reasons,
+                )
+            }
+        };
+        if let Err(error) = result {
+            self.failed = Some(error.to_string());
+        }
+    }
+
+    fn report(
+        &mut self,
+        deal_id: Option<String>,
+        file: &str,
+        position: Position,
+        outcome: &str,
+        phase: &str,
+        reasons: &[Reason],
+    ) -> std::io::Result<()> {
+        match &mut self.rejects {
+            Some(rejects) => {
+                let mut line = json!({
+                    "deal_id": deal_id,
+                    "file": file,
+                    "outcome": outcome,
+                    "phase": phase,
+                    "codes": reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+                    "reasons": reasons.iter().map(Reason::to_json).collect::<Vec<_>>(),
+                });
+                match position {
+                    Position::Line(n) => line["line"] = json!(n),
+                    Position::Index(i) => line["index"] = json!(i),
+                }
+                writeln!(rejects, "{line}")
+            }
+            None => {
+                let who = deal_id.map_or("deal".to_string(), |id| format!("deal {id}"));
+                let mut text = format!(
+                    "{outcome} {who} ({file} {}, {phase}):",
+                    input::describe_position(position)
+                );
+                for reason in reasons {
+                    text.push_str(&format!("\n  {}: {}", reason.code, reason.message));
+                    if let Some(rule) = &reason.rule {
+                        text.push_str(&format!(" [mapping line {}: {}]", rule.line, rule.text));
+                    }
+                }
+                eprintln!("{text}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits the output files and prints the summary; returns the exit code.
+    fn finish(mut self) -> u8 {
+        if let Some(error) = self.failed.take() {
+            eprintln!("error: writing output failed: {error}; no output file was written");
+            return EXIT_CANNOT_RUN;
+        }
+        let flushed = self.out.flush();
+        let committed = [self.out_file.take(), self.rejects.take()]
+            .into_iter()
+            .flatten()
+            .try_for_each(AtomicFile::commit);
+        if let Err(error) = flushed.and(committed) {
+            eprintln!("error: writing output failed: {error}");
+            return EXIT_CANNOT_RUN;
+        }
+        let c = self.counts;
+        eprintln!(
+            "mapctl: read {}, written {}, skipped {}, rejected {}",
+            c.read, c.written, c.skipped, c.rejected
+        );
+        if c.rejected > 0 {
+            EXIT_PROBLEMS
+        } else {
+            EXIT_OK
+        }
+    }
+}

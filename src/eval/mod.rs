@@ -1,0 +1,16 @@
+//! Evaluation: runs a checked [`Program`](crate::check::Program) on deals.
+//!
+//! `run.rs` is the per-deal pipeline and its [`Outcome`]; `expr.rs` evaluates expressions and
+//! conditions; `read.rs` reads and writes paths; `validate.rs` validates records offline with
+//! the `jsonschema` crate; `refs.rs` joins related records from reference files; `clients.rs`
+//! matches companies against the PSA's existing clients. Eval never sees an AST or a schema file.
+
+pub mod clients;
+pub mod expr;
+pub mod read;
+pub mod refs;
+pub mod run;
+pub mod validate;
+
+pub use clients::{ClientDirectory, ClientOutcome};
+pub use run::{Engine, Outcome, Phase, Reason};

@@ -1,0 +1,141 @@
+//! Reading resolved paths from the records of one deal.
+
+use serde_json::Value;
+
+use crate::check::program::{CPath, PathStep, RecordRef};
+
+/// The records one deal is evaluated against.
+#[derive(Debug, Clone, Copy)]
+pub struct Records<'a> {
+    /// Source records in declaration order; `None` when a related record is missing.
+    pub sources: &'a [Option<&'a Value>],
+    /// The target record built so far.
+    pub target: &'a Value,
+}
+
+impl<'a> Records<'a> {
+    /// The value at `path`, or `None` when any step finds nothing.
+    pub fn read(&self, path: &CPath) -> Option<&'a Value> {
+        let root = match path.record {
+            RecordRef::Source(index) => (*self.sources.get(index)?)?,
+            RecordRef::Target => self.target,
+        };
+        read_steps(root, &path.steps)
+    }
+}
+
+/// Follows steps from `root`.
+pub fn read_steps<'a>(root: &'a Value, steps: &[PathStep]) -> Option<&'a Value> {
+    let mut current = root;
+    for step in steps {
+        current = match step {
+            PathStep::Field(name) => current.as_object()?.get(name)?,
+            PathStep::Index(index) => current.as_array()?.get(*index)?,
+            PathStep::Search { key, value } => current
+                .as_array()?
+                .iter()
+                .find(|element| element.get(key).is_some_and(|k| json_equal(k, value)))?,
+        };
+    }
+    Some(current)
+}
+
+/// JSON equality where numbers compare by value (`1` equals `1.0`).
+pub fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// Writes `value` at `fields` under `target`, creating objects on the way. Returns false when
+/// a step is blocked by a non-object value.
+pub fn write_at(target: &mut Value, fields: &[String], value: Value) -> bool {
+    let Some((last, parents)) = fields.split_last() else {
+        return false;
+    };
+    let mut current = target;
+    for field in parents {
+        let Value::Object(map) = current else {
+            return false;
+        };
+        current = map
+            .entry(field.clone())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    match current {
+        Value::Object(map) => {
+            map.insert(last.clone(), value);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Removes the value at `fields` under `root` (used to strip never-transfer data).
+pub fn remove_at(root: &mut Value, fields: &[Option<String>]) {
+    let Some((last, parents)) = fields.split_last() else {
+        return;
+    };
+    let mut targets = vec![root];
+    for field in parents {
+        let mut next = Vec::new();
+        for value in targets {
+            match (field, value) {
+                (Some(name), Value::Object(map)) => next.extend(map.get_mut(name)),
+                (None, Value::Array(items)) => next.extend(items.iter_mut()),
+                _ => {}
+            }
+        }
+        targets = next;
+    }
+    for value in targets {
+        match (last, value) {
+            (Some(name), Value::Object(map)) => {
+                map.shift_remove(name);
+            }
+            (None, Value::Array(items)) => items.clear(),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn searches_arrays_by_key_and_compares_numbers_by_value() {
+        let deal = json!({"custom_fields": [
+            {"custom_field_definition_id": 1, "value": "a"},
+            {"custom_field_definition_id": 123, "value": "b"}
+        ]});
+        let steps = vec![
+            PathStep::Field("custom_fields".into()),
+            PathStep::Search {
+                key: "custom_field_definition_id".into(),
+                value: json!(123.0),
+            },
+            PathStep::Field("value".into()),
+        ];
+        assert_eq!(read_steps(&deal, &steps), Some(&json!("b")));
+    }
+
+    #[test]
+    fn writes_create_objects_and_removals_reach_into_arrays() {
+        let mut out = json!({});
+        assert!(write_at(
+            &mut out,
+            &["client".into(), "name".into()],
+            json!("Acme")
+        ));
+        assert_eq!(out, json!({"client": {"name": "Acme"}}));
+        let mut copied = json!({"rows": [{"rate": 1, "x": 2}, {"rate": 3}]});
+        remove_at(
+            &mut copied,
+            &[Some("rows".into()), None, Some("rate".into())],
+        );
+        assert_eq!(copied, json!({"rows": [{"x": 2}, {}]}));
+    }
+}

@@ -1,0 +1,761 @@
+//! Running a checked program on one deal, in the order the handoff needs:
+//! assemble records -> validate sources -> trigger -> required facts -> writes (maps, selects,
+//! client match) -> never-transfer strip -> validate target -> emit.
+//!
+//! Every deal ends in exactly one [`Outcome`]. A rejection lists every reason found in its phase,
+//! each with its code, the field and value concerned, and the mapping rule responsible.
+
+use serde_json::Value;
+
+use super::clients::{ClientDirectory, ClientOutcome};
+use super::expr::{EvalError, eval, first_path, holds};
+use super::read::{Records, read_steps, remove_at, write_at};
+use super::refs::RefIndex;
+use super::validate::{SchemaValidator, Violation};
+use crate::check::program::{CExpr, Coercion, Origin, Program, RecordRef, WriteKind};
+use crate::diag::Code;
+use crate::schema::SchemaSet;
+use crate::value::Val;
+
+/// The stage of processing a deal was in when it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading the input.
+    Parse,
+    /// Finding related records.
+    Join,
+    /// Validating against the CRM schema.
+    ValidateSource,
+    /// Testing the trigger.
+    Trigger,
+    /// Checking `require at stage` rules.
+    Require,
+    /// Computing the target record.
+    Map,
+    /// Matching the client.
+    Client,
+    /// Validating against the PSA schema.
+    ValidateTarget,
+}
+
+impl Phase {
+    /// The phase's name in rejects files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Parse => "parse",
+            Phase::Join => "join",
+            Phase::ValidateSource => "validate-source",
+            Phase::Trigger => "trigger",
+            Phase::Require => "require",
+            Phase::Map => "map",
+            Phase::Client => "client",
+            Phase::ValidateTarget => "validate-target",
+        }
+    }
+}
+
+/// One reason a deal was rejected or skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// The code (M5xx).
+    pub code: Code,
+    /// What is wrong, for people.
+    pub message: String,
+    /// The field concerned.
+    pub field: Option<String>,
+    /// Its value, described.
+    pub value: Option<String>,
+    /// The mapping rule concerned.
+    pub rule: Option<Origin>,
+}
+
+impl Reason {
+    /// A reason with only a code and a message.
+    pub fn new(code: Code, message: impl Into<String>) -> Reason {
+        Reason {
+            code,
+            message: message.into(),
+            field: None,
+            value: None,
+            rule: None,
+        }
+    }
+
+    /// The reason as JSON for rejects files.
+    pub fn to_json(&self) -> Value {
+        let mut object = serde_json::json!({"code": self.code.as_str(), "message": self.message});
+        if let Some(field) = &self.field {
+            object["field"] = Value::from(field.clone());
+        }
+        if let Some(value) = &self.value {
+            object["value"] = Value::from(value.clone());
+        }
+        if let Some(rule) = &self.rule {
+            object["rule"] =
+                serde_json::json!({"line": rule.line, "column": rule.column, "text": rule.text});
+        }
+        object
+    }
+}
+
+/// How a deal ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A record for the PSA.
+    Written {
+        /// The record.
+        record: Value,
+        /// The value of the first select's field (the template), if any.
+        template: Option<Value>,
+        /// What client matching decided, if the mapping matches clients.
+        client: Option<ClientOutcome>,
+    },
+    /// Not handed off (not at a trigger stage).
+    Skipped(Reason),
+    /// Refused, with every reason found.
+    Rejected {
+        /// Where processing stopped.
+        phase: Phase,
+        /// Why.
+        reasons: Vec<Reason>,
+    },
+}
+
+/// A program ready to run, with its validators, reference files and client directory.
+pub struct Engine {
+    /// The checked program.
+    pub program: Program,
+    source_validators: Vec<SchemaValidator>,
+    target_validator: SchemaValidator,
+    refs: Vec<Option<RefIndex>>,
+    /// Never-transfer remainders to strip from each write that copies a source object.
+    strips: Vec<Vec<Vec<Option<String>>>>,
+    /// True when records for new clients may be emitted without the client id (report envelopes
+    /// carry the new client for the caller to create).
+    pub allow_new_clients: bool,
+}
+
+impl Engine {
+    /// Compiles validators for every record of `program` (its schemas are in `schemas`).
+    pub fn new(program: Program, schemas: &SchemaSet) -> Result<Engine, String> {
+        let source_validators = program
+            .sources
+            .iter()
+            .map(|s| SchemaValidator::build(schemas, &s.schema_path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let target_validator = SchemaValidator::build(schemas, &program.target_schema_path)?;
+        let strips = program
+            .writes
+            .iter()
+            .map(|w| never_transfer_inside(&program, &w.kind))
+            .collect();
+        Ok(Engine {
+            refs: program.sources.iter().map(|_| None).collect(),
+            source_validators,
+            target_validator,
+            strips,
+            allow_new_clients: false,
+            program,
+        })
+    }
+
+    /// Loads the reference records of source `name` (which must have a `join on`).
+    pub fn set_reference(&mut self, name: &str, records: Vec<Value>) -> Result<usize, String> {
+        let index = self
+            .program
+            .sources
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| format!("the mapping has no source record `{name}`"))?;
+        let join = self.program.sources[index].join.as_ref().ok_or_else(|| {
+            format!("source `{name}` has no `join on` clause, so it cannot be joined from a file")
+        })?;
+        let refs = RefIndex::new(records, join);
+        let count = refs.len();
+        self.refs[index] = Some(refs);
+        Ok(count)
+    }
+
+    /// The deal's id: the primary record's `id`, in a bundle or on its own.
+    pub fn deal_id(&self, input: &Value) -> Option<String> {
+        let primary = self.primary(input)?;
+        match primary.get("id")? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    fn primary<'a>(&self, input: &'a Value) -> Option<&'a Value> {
+        if self.is_bundle(input) {
+            input.get(&self.program.sources[0].name)
+        } else {
+            Some(input)
+        }
+    }
+
+    /// True when `input` is a bundle: an object keyed by source record names, the primary among them.
+    fn is_bundle(&self, input: &Value) -> bool {
+        let Value::Object(map) = input else {
+            return false;
+        };
+        let names = &self.program.sources;
+        map.contains_key(&names[0].name) && map.keys().all(|k| names.iter().any(|s| &s.name == k))
+    }
+
+    /// Runs the forward mapping on one deal.
+    pub fn run(&self, input: &Value, clients: Option<&mut ClientDirectory>) -> Outcome {
+        match self.run_phases(input, clients) {
+            Ok(outcome) | Err(outcome) => outcome,
+        }
+    }
+
+    fn run_phases(
+        &self,
+        input: &Value,
+        clients: Option<&mut ClientDirectory>,
+    ) -> Result<Outcome, Outcome> {
+        if !input.is_object() {
+            return Err(rejected(
+                Phase::Parse,
+                vec![Reason::new(
+                    Code::M509,
+                    format!("the input is {}, not a JSON object", kind_name(input)),
+                )],
+            ));
+        }
+        let sources = self.assemble(input)?;
+        self.validate_sources(&sources)?;
+        let empty = Value::Object(serde_json::Map::new());
+        let records = Records {
+            sources: &sources,
+            target: &empty,
+        };
+        let stage = self
+            .program
+            .stage_path
+            .as_ref()
+            .and_then(|p| records.read(p));
+        match holds(&self.program.trigger, &records, &self.program.tables) {
+            Ok(true) => {}
+            Ok(false) => return Err(Outcome::Skipped(self.skip_reason(stage))),
+            Err(error) => return Err(rejected(Phase::Trigger, vec![failure_reason(&error, None)])),
+        }
+        self.check_requirements(&records, stage)?;
+        let mut record = Value::Object(serde_json::Map::new());
+        let mut reasons = Vec::new();
+        let mut clients = clients;
+        let mut client = None;
+        let client_position = self.program.client.as_ref().map(|c| c.position);
+        for (index, write) in self.program.writes.iter().enumerate() {
+            if client_position == Some(index) {
+                client = self.match_client(&sources, &mut record, clients.take(), input)?;
+            }
+            let records = Records {
+                sources: &sources,
+                target: &record,
+            };
+            match self.write_value(index, &write.kind, &records) {
+                Ok(Some(value)) => {
+                    write_at(&mut record, &write.target, value);
+                }
+                Ok(None) => {}
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        if !reasons.is_empty() {
+            return Err(rejected(Phase::Map, reasons));
+        }
+        if client_position.is_some_and(|p| p >= self.program.writes.len()) {
+            client = self.match_client(&sources, &mut record, clients, input)?;
+        }
+        let mut violations = self.target_validator.violations(&record);
+        let new_client = match &client {
+            Some(ClientOutcome::New { name, .. }) => Some(name.clone()),
+            _ => None,
+        };
+        if let (Some(name), Some(rule)) = (&new_client, &self.program.client) {
+            let before = violations.len();
+            violations.retain(|v| v.missing.as_ref() != Some(&rule.target));
+            if violations.is_empty() && before > 0 && !self.allow_new_clients {
+                return Err(rejected(
+                    Phase::Client,
+                    vec![Reason {
+                        code: Code::M511,
+                        message: format!(
+                            "no existing client matches \"{name}\" and `{}` is required: create the client in the PSA first, or run with --envelope to receive records for new clients",
+                            rule.display
+                        ),
+                        field: first_path(&rule.name).map(|p| p.display.clone()),
+                        value: Some(Value::from(name.clone()).to_string()),
+                        rule: Some(rule.origin.clone()),
+                    }],
+                ));
+            }
+        }
+        if !violations.is_empty() {
+            return Err(rejected(
+                Phase::ValidateTarget,
+                self.explain_violations(&violations),
+            ));
+        }
+        let template = self.program.template_field.as_ref().and_then(|f| {
+            let steps: Vec<_> = f
+                .iter()
+                .map(|n| crate::check::program::PathStep::Field(n.clone()))
+                .collect();
+            read_steps(&record, &steps).cloned()
+        });
+        Ok(Outcome::Written {
+            record,
+            template,
+            client,
+        })
+    }
+
+    /// The records of one deal: from a bundle, or the deal plus records joined from references.
+    fn assemble<'a>(&'a self, input: &'a Value) -> Result<Vec<Option<&'a Value>>, Outcome> {
+        let bundle = self.is_bundle(input);
+        let mut sources: Vec<Option<&'a Value>> = Vec::with_capacity(self.program.sources.len());
+        for (index, source) in self.program.sources.iter().enumerate() {
+            let from_bundle = if bundle {
+                input.get(&source.name).filter(|v| !v.is_null())
+            } else if index == 0 {
+                Some(input)
+            } else {
+                None
+            };
+            let joined = match (from_bundle, &self.refs[index], &source.join) {
+                (Some(record), _, _) => Some(record),
+                (None, Some(refs), Some(join)) => {
+                    let records = Records {
+                        sources: &sources,
+                        target: input,
+                    };
+                    match records.read(&join.equals) {
+                        None => None,
+                        Some(key) => match refs.find(key) {
+                            [] => None,
+                            [one] => Some(one),
+                            many => {
+                                return Err(rejected(
+                                    Phase::Join,
+                                    vec![Reason {
+                                        code: Code::M506,
+                                        message: format!(
+                                            "{} `{}` records have the key {key}; mapctl will not guess which one belongs to this deal",
+                                            many.len(),
+                                            source.name
+                                        ),
+                                        field: Some(join.equals.display.clone()),
+                                        value: Some(key.to_string()),
+                                        rule: None,
+                                    }],
+                                ));
+                            }
+                        },
+                    }
+                }
+                _ => None,
+            };
+            sources.push(joined);
+        }
+        Ok(sources)
+    }
+
+    fn validate_sources(&self, sources: &[Option<&Value>]) -> Result<(), Outcome> {
+        let mut reasons = Vec::new();
+        for ((record, validator), declared) in sources
+            .iter()
+            .zip(&self.source_validators)
+            .zip(&self.program.sources)
+        {
+            let Some(record) = record else { continue };
+            for violation in validator.violations(record) {
+                reasons.push(Reason {
+                    code: Code::M502,
+                    message: format!(
+                        "`{}{}` {}",
+                        declared.name,
+                        dotted(&violation.pointer),
+                        violation.message
+                    ),
+                    field: Some(format!("{}{}", declared.name, dotted(&violation.pointer))),
+                    value: None,
+                    rule: None,
+                });
+            }
+        }
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(rejected(Phase::ValidateSource, reasons))
+        }
+    }
+
+    fn skip_reason(&self, stage: Option<&Value>) -> Reason {
+        let stages = self
+            .program
+            .trigger_stages
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (field, message) = match (&self.program.stage_path, stage) {
+            (Some(path), Some(value)) => (
+                Some(path.display.clone()),
+                format!("the deal is at stage {value}; the handoff fires at {stages}"),
+            ),
+            (Some(path), None) => (
+                Some(path.display.clone()),
+                format!("the deal has no stage; the handoff fires at {stages}"),
+            ),
+            (None, _) => (None, "the trigger condition does not hold".to_string()),
+        };
+        Reason {
+            code: Code::M503,
+            message,
+            field,
+            value: stage.map(Value::to_string),
+            rule: None,
+        }
+    }
+
+    /// Evaluates every requirement of the deal's stage, collecting all that fail.
+    fn check_requirements(
+        &self,
+        records: &Records<'_>,
+        stage: Option<&Value>,
+    ) -> Result<(), Outcome> {
+        let stage = stage.and_then(Value::as_str);
+        let mut reasons = Vec::new();
+        for requirement in &self.program.requirements {
+            if stage.is_some_and(|s| s != requirement.stage) {
+                continue;
+            }
+            let (ok, detail) = match holds(&requirement.condition, records, &self.program.tables) {
+                Ok(ok) => (ok, None),
+                Err(error) => (false, Some(error.describe())),
+            };
+            if ok {
+                continue;
+            }
+            let value = requirement_paths(&requirement.condition)
+                .first()
+                .map(|path| {
+                    records
+                        .read(path)
+                        .map_or("absent".to_string(), Value::to_string)
+                });
+            reasons.push(Reason {
+                code: Code::M504,
+                message: match detail {
+                    Some(detail) => format!("{} ({detail})", requirement.message),
+                    None => requirement.message.clone(),
+                },
+                field: (!requirement.fields.is_empty()).then(|| requirement.fields.join(", ")),
+                value,
+                rule: Some(requirement.origin.clone()),
+            });
+        }
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(rejected(Phase::Require, reasons))
+        }
+    }
+
+    /// The value a write produces (after coercion and never-transfer stripping).
+    fn write_value(
+        &self,
+        index: usize,
+        kind: &WriteKind,
+        records: &Records<'_>,
+    ) -> Result<Option<Value>, Reason> {
+        let write = &self.program.writes[index];
+        let tables = &self.program.tables;
+        let (value, origin) = match kind {
+            WriteKind::Map(expr) => (eval(expr, records, tables), &write.origin),
+            WriteKind::Select { arms, otherwise } => {
+                let mut chosen = None;
+                for (condition, value, origin) in arms {
+                    match holds(condition, records, tables) {
+                        Ok(true) => {
+                            chosen = Some((eval(value, records, tables), origin));
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(error) => return Err(failure_reason(&error, Some(origin))),
+                    }
+                }
+                match (chosen, otherwise) {
+                    (Some(found), _) => found,
+                    (None, Some((value, origin))) => (eval(value, records, tables), origin),
+                    (None, None) => return Ok(None),
+                }
+            }
+        };
+        let value = value.map_err(|error| failure_reason(&error, Some(origin)))?;
+        if value.is_absent() {
+            return Ok(None);
+        }
+        let mut json = coerce(value, write.coerce).to_json();
+        for remainder in &self.strips[index] {
+            remove_at(&mut json, remainder);
+        }
+        Ok(Some(json))
+    }
+
+    fn match_client(
+        &self,
+        sources: &[Option<&Value>],
+        record: &mut Value,
+        clients: Option<&mut ClientDirectory>,
+        input: &Value,
+    ) -> Result<Option<ClientOutcome>, Outcome> {
+        let (Some(rule), Some(directory)) = (&self.program.client, clients) else {
+            return Ok(None);
+        };
+        let records = Records {
+            sources,
+            target: record,
+        };
+        let name = match eval(&rule.name, &records, &self.program.tables) {
+            Ok(value) => value.as_str().map(str::to_string),
+            Err(error) => {
+                return Err(rejected(
+                    Phase::Client,
+                    vec![failure_reason(&error, Some(&rule.origin))],
+                ));
+            }
+        };
+        let Some(name) = name.filter(|n| !n.trim().is_empty()) else {
+            return Err(rejected(
+                Phase::Client,
+                vec![Reason {
+                    code: Code::M504,
+                    message: "the deal has no company name to match against the PSA's clients"
+                        .to_string(),
+                    field: first_path(&rule.name).map(|p| p.display.clone()),
+                    value: None,
+                    rule: Some(rule.origin.clone()),
+                }],
+            ));
+        };
+        let outcome = directory.resolve(&name, &self.deal_id(input).unwrap_or_default());
+        match &outcome {
+            ClientOutcome::Existing(client) => {
+                let id = if rule.integer_id {
+                    integer_id(&client.id).unwrap_or_else(|| client.id.clone())
+                } else {
+                    string_id(&client.id)
+                };
+                write_at(record, &rule.target, id);
+            }
+            ClientOutcome::Ambiguous(candidates) => {
+                let names = candidates
+                    .iter()
+                    .map(|c| format!("{} (id {})", c.name, c.id))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(rejected(
+                    Phase::Client,
+                    vec![Reason {
+                        code: Code::M508,
+                        message: format!(
+                            "\"{name}\" matches {} existing clients: {names}; choose one in the PSA (merge the duplicates) and run again",
+                            candidates.len()
+                        ),
+                        field: first_path(&rule.name).map(|p| p.display.clone()),
+                        value: Some(Value::from(name.clone()).to_string()),
+                        rule: Some(rule.origin.clone()),
+                    }],
+                ));
+            }
+            ClientOutcome::New { .. } => {}
+        }
+        Ok(Some(outcome))
+    }
+
+    /// Target violations, each pointed back to the rule that wrote the field.
+    fn explain_violations(&self, violations: &[Violation]) -> Vec<Reason> {
+        violations
+            .iter()
+            .map(|violation| {
+                let fields: Vec<String> =
+                    crate::schema::locate::pointer_segments(&violation.pointer);
+                let rule = self
+                    .program
+                    .writes
+                    .iter()
+                    .map(|w| (&w.target, &w.origin))
+                    .chain(self.program.client.iter().map(|c| (&c.target, &c.origin)))
+                    .find(|(target, _)| !target.is_empty() && fields.starts_with(target))
+                    .map(|(_, origin)| origin.clone());
+                let field = format!("{}{}", self.program.target_name, dotted(&violation.pointer));
+                Reason {
+                    code: Code::M507,
+                    message: format!("`{field}` {}", violation.message),
+                    field: Some(field),
+                    value: None,
+                    rule,
+                }
+            })
+            .collect()
+    }
+
+    /// Runs the `sync back` rules on a PSA record: the CRM fields they allow, nothing else.
+    pub fn run_back(&self, project: &Value) -> Outcome {
+        if !project.is_object() {
+            return rejected(
+                Phase::Parse,
+                vec![Reason::new(
+                    Code::M509,
+                    format!("the input is {}, not a JSON object", kind_name(project)),
+                )],
+            );
+        }
+        let records = Records {
+            sources: &[],
+            target: project,
+        };
+        let mut patch = Value::Object(serde_json::Map::new());
+        let mut reasons = Vec::new();
+        for write in &self.program.sync_back {
+            match eval(&write.value, &records, &self.program.tables) {
+                Ok(value) if value.is_absent() => {}
+                Ok(value) => {
+                    write_at(&mut patch, &write.target, value.to_json());
+                }
+                Err(error) => reasons.push(failure_reason(&error, Some(&write.origin))),
+            }
+        }
+        if !reasons.is_empty() {
+            return rejected(Phase::Map, reasons);
+        }
+        if patch.as_object().is_some_and(serde_json::Map::is_empty) {
+            return Outcome::Skipped(Reason::new(
+                Code::M503,
+                "no sync back field has a value in this record",
+            ));
+        }
+        Outcome::Written {
+            record: patch,
+            template: None,
+            client: None,
+        }
+    }
+}
+
+fn rejected(phase: Phase, reasons: Vec<Reason>) -> Outcome {
+    Outcome::Rejected { phase, reasons }
+}
+
+fn failure_reason(error: &EvalError, origin: Option<&Origin>) -> Reason {
+    Reason {
+        code: Code::M505,
+        message: error.describe(),
+        field: error.field.clone(),
+        value: Some(error.value.clone()),
+        rule: origin.cloned(),
+    }
+}
+
+/// `/properties/amount` as `.properties.amount` (array indexes as `[0]`).
+fn dotted(pointer: &str) -> String {
+    crate::schema::locate::pointer_segments(pointer)
+        .iter()
+        .map(|s| {
+            if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
+                format!("[{s}]")
+            } else {
+                format!(".{s}")
+            }
+        })
+        .collect()
+}
+
+fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn coerce(value: Val<'_>, coercion: Coercion) -> Val<'_> {
+    match (coercion, value) {
+        (Coercion::RoundToInteger, Val::Num(f)) if f.abs() < 9.0e15 => Val::Int(f.round() as i64),
+        (Coercion::DateOnly, Val::DateTime(t)) => Val::Date(t.date_naive()),
+        (Coercion::DateTimeText, Val::Date(d)) => Val::DateTime(
+            d.and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc()
+                .fixed_offset(),
+        ),
+        (_, value) => value,
+    }
+}
+
+fn integer_id(id: &Value) -> Option<Value> {
+    match id {
+        Value::String(s) => s.trim().parse::<i64>().ok().map(Value::from),
+        Value::Number(_) => Some(id.clone()),
+        _ => None,
+    }
+}
+
+fn string_id(id: &Value) -> Value {
+    match id {
+        Value::Number(n) => Value::String(n.to_string()),
+        other => other.clone(),
+    }
+}
+
+/// The paths a requirement condition reads.
+fn requirement_paths(cond: &crate::check::program::CCond) -> Vec<&crate::check::program::CPath> {
+    use crate::check::program::CCond;
+    match cond {
+        CCond::And(parts) | CCond::Or(parts) => parts.iter().flat_map(requirement_paths).collect(),
+        CCond::Not(inner) => requirement_paths(inner),
+        CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => {
+            first_path(e).into_iter().collect()
+        }
+        CCond::Compare(l, _, r) => first_path(l).into_iter().chain(first_path(r)).collect(),
+    }
+}
+
+/// For a write that copies a source object, the never-transfer paths inside it (relative).
+fn never_transfer_inside(program: &Program, kind: &WriteKind) -> Vec<Vec<Option<String>>> {
+    let WriteKind::Map(CExpr::Path(path)) = kind else {
+        return Vec::new();
+    };
+    let copied = step_names(&path.steps);
+    program
+        .never_transfer
+        .iter()
+        .filter(|nt| nt.record == path.record && path.record != RecordRef::Target)
+        .filter_map(|nt| {
+            let protected = step_names(&nt.steps);
+            let inside = protected.len() > copied.len()
+                && copied
+                    .iter()
+                    .zip(&protected)
+                    .all(|(a, b)| a.is_none() || b.is_none() || a == b);
+            inside.then(|| protected[copied.len()..].to_vec())
+        })
+        .collect()
+}
+
+fn step_names(steps: &[crate::check::program::PathStep]) -> Vec<Option<String>> {
+    steps
+        .iter()
+        .map(|s| match s {
+            crate::check::program::PathStep::Field(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,191 @@
+//! JSON Schema validation of deals and records with the `jsonschema` crate, offline.
+//!
+//! Every schema document the checker loaded is handed to the validator up front, under its
+//! `$id` and its `file://` URI and under every URI a relative `$ref` resolves to; the retriever
+//! serves only those and refuses everything else, so validation never touches the network or a
+//! file the checker did not already read.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
+use serde_json::Value;
+
+use crate::schema::SchemaSet;
+use crate::schema::load::normalise;
+
+/// A compiled validator for one record's schema.
+pub struct SchemaValidator {
+    inner: Validator,
+}
+
+/// One validation failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer into the validated value (`/budget`).
+    pub pointer: String,
+    /// What is wrong, in jsonschema's words.
+    pub message: String,
+    /// For a missing required property: its path from the root (field names).
+    pub missing: Option<Vec<String>>,
+}
+
+/// Most violations reported per record.
+const MAX_VIOLATIONS: usize = 10;
+
+impl SchemaValidator {
+    /// Builds the validator for the schema file at `path`, which `set` has loaded.
+    pub fn build(set: &SchemaSet, path: &Path) -> Result<SchemaValidator, String> {
+        let root = set
+            .docs
+            .iter()
+            .find(|d| d.path == path)
+            .ok_or_else(|| format!("schema `{}` was not loaded", path.display()))?;
+        let mut root_value = root.value.clone();
+        strip_unknown_dialect(&mut root_value);
+        let inner = jsonschema::options()
+            .with_base_uri(base_uri(root))
+            .with_retriever(LoadedOnly(resources(set)))
+            .with_pattern_options(PatternOptions::regex())
+            .build(&root_value)
+            .map_err(|e| {
+                format!(
+                    "schema `{}` cannot be compiled for validation: {e}",
+                    path.display()
+                )
+            })?;
+        Ok(SchemaValidator { inner })
+    }
+
+    /// True when `value` is valid.
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.inner.is_valid(value)
+    }
+
+    /// The violations of `value` (at most ten), empty when valid.
+    pub fn violations(&self, value: &Value) -> Vec<Violation> {
+        if self.inner.is_valid(value) {
+            return Vec::new();
+        }
+        self.inner
+            .iter_errors(value)
+            .take(MAX_VIOLATIONS)
+            .map(|error| {
+                let pointer = error.instance_path().as_str().to_string();
+                let missing = match error.kind() {
+                    jsonschema::error::ValidationErrorKind::Required { property } => {
+                        property.as_str().map(|name| {
+                            let mut fields = crate::schema::locate::pointer_segments(&pointer);
+                            fields.push(name.to_string());
+                            fields
+                        })
+                    }
+                    _ => None,
+                };
+                Violation {
+                    pointer,
+                    message: error.to_string(),
+                    missing,
+                }
+            })
+            .collect()
+    }
+}
+
+fn base_uri(doc: &crate::schema::model::Doc) -> String {
+    doc.id.clone().unwrap_or_else(|| file_uri(&doc.path))
+}
+
+fn file_uri(path: &Path) -> String {
+    let text = path
+        .to_string_lossy()
+        .replace('\\', "/")
+        .replace(' ', "%20");
+    if text.starts_with('/') {
+        format!("file://{text}")
+    } else {
+        format!("file:///{text}")
+    }
+}
+
+/// Removes a `$schema` the validator would not know (check already warned with M606).
+fn strip_unknown_dialect(value: &mut Value) {
+    if let Value::Object(map) = value {
+        let unknown = map.get("$schema").is_some_and(|d| {
+            d.as_str().is_none_or(|uri| {
+                jsonschema::Draft::from_schema_uri(uri) == jsonschema::Draft::Unknown
+            })
+        });
+        if unknown {
+            map.remove("$schema");
+        }
+    }
+}
+
+/// Every loaded document under every URI a reference may name it by.
+fn resources(set: &SchemaSet) -> HashMap<String, Value> {
+    let mut map = HashMap::new();
+    for doc in &set.docs {
+        let mut value = doc.value.clone();
+        strip_unknown_dialect(&mut value);
+        map.insert(file_uri(&doc.path), value.clone());
+        if let Some(id) = &doc.id {
+            map.insert(id.clone(), value.clone());
+        }
+        let dir = doc.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = base_uri(doc);
+        for reference in file_references(&doc.value) {
+            let target_path = normalise(&dir.join(&reference));
+            let Some(target) = set.docs.iter().find(|d| d.path == target_path) else {
+                continue;
+            };
+            let Ok(base) = jsonschema::uri::from_str(&base) else {
+                continue;
+            };
+            if let Ok(resolved) = jsonschema::uri::resolve_against(&base.borrow(), &reference) {
+                let mut target_value = target.value.clone();
+                strip_unknown_dialect(&mut target_value);
+                map.insert(resolved.as_str().to_string(), target_value);
+            }
+        }
+    }
+    map
+}
+
+/// The file parts of relative `$ref`s in a document (searched without recursion).
+fn file_references(root: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    let file = reference.split('#').next().unwrap_or("");
+                    if !file.is_empty() && !file.contains(':') && !found.iter().any(|f| f == file) {
+                        found.push(file.to_string());
+                    }
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A retriever that serves the documents the checker loaded, and nothing else.
+struct LoadedOnly(HashMap<String, Value>);
+
+impl Retrieve for LoadedOnly {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let key = uri.as_str().split('#').next().unwrap_or("");
+        self.0.get(key).cloned().ok_or_else(|| {
+            format!("mapctl does not fetch `{key}`: only schemas named by the mapping are used")
+                .into()
+        })
+    }
+}

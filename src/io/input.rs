@@ -1,0 +1,468 @@
+//! Reading deals: one JSON document, a JSON array, or NDJSON, detected without a flag, streamed
+//! so that memory stays flat whatever the input's size.
+//!
+//! Detection: input starting with `[` is an array, streamed element by element. Otherwise the first
+//! line decides: when it is a complete JSON value and another non-blank line follows, the input is
+//! NDJSON, read line by line; when it is the only line, a single document. When the first line
+//! is not complete JSON, the whole input is read as one (pretty-printed) document; if that fails
+//! too, it is read as NDJSON after all, so a malformed first line rejects only itself.
+//!
+//! Every item carries its position (line for NDJSON, index for arrays), and a bad line is an item
+//! with an error, never the end of the run.
+
+use std::io::{BufRead, Read};
+
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// How an input was laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One JSON document.
+    Single,
+    /// A JSON array of deals.
+    Array,
+    /// One JSON value per line.
+    Ndjson,
+}
+
+/// Where an item is in its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// 1-based line (NDJSON, single documents).
+    Line(usize),
+    /// 0-based element index (arrays), with the line the error was found on, if any.
+    Index(usize),
+}
+
+/// Why an item could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemError {
+    /// Not valid JSON (or not UTF-8), with serde's explanation.
+    Json(String),
+    /// A line longer than the limit, with its length.
+    TooLong(usize),
+}
+
+/// One item of an input.
+#[derive(Debug)]
+pub struct Item {
+    /// Where it is.
+    pub position: Position,
+    /// The value, or why it could not be read.
+    pub value: Result<Value, ItemError>,
+}
+
+/// Reading limits.
+#[derive(Debug, Clone, Copy)]
+pub struct InputLimits {
+    /// Longest NDJSON line, in bytes.
+    pub max_line_bytes: usize,
+    /// Largest single (non-NDJSON) document, in bytes.
+    pub max_document_bytes: usize,
+}
+
+impl Default for InputLimits {
+    fn default() -> InputLimits {
+        InputLimits {
+            max_line_bytes: 16 * 1024 * 1024,
+            max_document_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// What the consumer of items says after each one.
+pub type Flow = std::ops::ControlFlow<()>;
+
+/// Reads every item of `reader`, calling `each` with the layout and the item, in order.
+/// Returns the layout, or an I/O error that stopped reading.
+pub fn for_each_item<R: BufRead>(
+    mut reader: R,
+    limits: InputLimits,
+    mut each: impl FnMut(Layout, Item) -> Flow,
+) -> std::io::Result<Layout> {
+    skip_bom_and_space(&mut reader)?;
+    let first = reader.fill_buf()?.first().copied();
+    match first {
+        None => Ok(Layout::Ndjson),
+        Some(b'[') => stream_array(reader, &mut each),
+        Some(_) => lines_or_document(reader, limits, &mut each),
+    }
+}
+
+fn skip_bom_and_space<R: BufRead>(reader: &mut R) -> std::io::Result<()> {
+    let buffer = reader.fill_buf()?;
+    if buffer.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        reader.consume(3);
+    }
+    Ok(())
+}
+
+/// Reads one line (without its `\n` or `\r\n`) into `line`, keeping at most `max` bytes.
+/// Returns `None` at the end of input, otherwise the line's full length.
+fn read_line_bounded<R: BufRead>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<usize>> {
+    line.clear();
+    let mut length = 0usize;
+    let mut seen_any = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            break;
+        }
+        seen_any = true;
+        let (chunk, done) = match buffer.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buffer[..i], Some(i + 1)),
+            None => (buffer, None),
+        };
+        let room = max.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        length += chunk.len();
+        let consumed = done.unwrap_or(chunk.len());
+        reader.consume(consumed);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !seen_any {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+        length = length.saturating_sub(1);
+    }
+    Ok(Some(length))
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| b.is_ascii_whitespace())
+}
+
+fn parse_line(line: &[u8], length: usize, max: usize) -> Result<Value, ItemError> {
+    if length > max {
+        return Err(ItemError::TooLong(length));
+    }
+    serde_json::from_slice(line).map_err(|e| ItemError::Json(e.to_string()))
+}
+
+fn lines_or_document<R: BufRead>(
+    mut reader: R,
+    limits: InputLimits,
+    each: &mut impl FnMut(Layout, Item) -> Flow,
+) -> std::io::Result<Layout> {
+    let max = limits.max_line_bytes;
+    let mut first = Vec::new();
+    let mut line_number = 0;
+    let mut first_length = 0;
+    while let Some(length) = read_line_bounded(&mut reader, &mut first, max)? {
+        line_number += 1;
+        first_length = length;
+        if !is_blank(&first) {
+            break;
+        }
+    }
+    let first_line = line_number;
+    if first_length > max {
+        let item = Item {
+            position: Position::Line(first_line),
+            value: Err(ItemError::TooLong(first_length)),
+        };
+        if each(Layout::Ndjson, item).is_break() {
+            return Ok(Layout::Ndjson);
+        }
+        return ndjson_lines(reader, limits, first_line, each);
+    }
+    if first_length <= max
+        && let Ok(value) = serde_json::from_slice::<Value>(&first)
+    {
+        return ndjson_after_first(reader, limits, first_line, value, each);
+    }
+    // Not a complete value on one line: a pretty-printed document, or NDJSON with a bad first line.
+    let mut document = first.clone();
+    document.push(b'\n');
+    let mut rest = Vec::new();
+    let limit = limits.max_document_bytes as u64;
+    reader.by_ref().take(limit).read_to_end(&mut rest)?;
+    document.extend_from_slice(&rest);
+    let whole_fits = reader.fill_buf()?.is_empty();
+    if whole_fits && let Ok(value) = serde_json::from_slice::<Value>(&document) {
+        let _ = each(
+            Layout::Single,
+            Item {
+                position: Position::Line(first_line),
+                value: Ok(value),
+            },
+        );
+        return Ok(Layout::Single);
+    }
+    let buffered = std::io::Cursor::new(document).chain(reader);
+    ndjson_lines(
+        std::io::BufReader::new(buffered),
+        limits,
+        first_line.saturating_sub(1),
+        each,
+    )
+}
+
+fn ndjson_after_first<R: BufRead>(
+    mut reader: R,
+    limits: InputLimits,
+    first_line: usize,
+    first: Value,
+    each: &mut impl FnMut(Layout, Item) -> Flow,
+) -> std::io::Result<Layout> {
+    let max = limits.max_line_bytes;
+    let mut line = Vec::new();
+    let mut number = first_line;
+    // Look ahead to the next non-blank line: without one, this is a single document.
+    let next = loop {
+        match read_line_bounded(&mut reader, &mut line, max)? {
+            None => break None,
+            Some(length) => {
+                number += 1;
+                if !is_blank(&line) {
+                    break Some(length);
+                }
+            }
+        }
+    };
+    let Some(next_length) = next else {
+        let _ = each(
+            Layout::Single,
+            Item {
+                position: Position::Line(first_line),
+                value: Ok(first),
+            },
+        );
+        return Ok(Layout::Single);
+    };
+    if each(
+        Layout::Ndjson,
+        Item {
+            position: Position::Line(first_line),
+            value: Ok(first),
+        },
+    )
+    .is_break()
+    {
+        return Ok(Layout::Ndjson);
+    }
+    let second = Item {
+        position: Position::Line(number),
+        value: parse_line(&line, next_length, max),
+    };
+    if each(Layout::Ndjson, second).is_break() {
+        return Ok(Layout::Ndjson);
+    }
+    ndjson_lines(reader, limits, number, each)
+}
+
+fn ndjson_lines<R: BufRead>(
+    mut reader: R,
+    limits: InputLimits,
+    mut number: usize,
+    each: &mut impl FnMut(Layout, Item) -> Flow,
+) -> std::io::Result<Layout> {
+    let max = limits.max_line_bytes;
+    let mut line = Vec::new();
+    while let Some(length) = read_line_bounded(&mut reader, &mut line, max)? {
+        number += 1;
+        if is_blank(&line) && length <= max {
+            continue;
+        }
+        let item = Item {
+            position: Position::Line(number),
+            value: parse_line(&line, length, max),
+        };
+        if each(Layout::Ndjson, item).is_break() {
+            break;
+        }
+    }
+    Ok(Layout::Ndjson)
+}
+
+/// Streams the elements of a top-level array. A syntax error ends the array: the elements after
+/// it cannot be located, so the error becomes one final item.
+fn stream_array<R: BufRead>(
+    reader: R,
+    each: &mut impl FnMut(Layout, Item) -> Flow,
+) -> std::io::Result<Layout> {
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let mut count = 0usize;
+    let result = serde::Deserializer::deserialize_seq(
+        &mut deserializer,
+        ArrayVisitor {
+            each,
+            count: &mut count,
+        },
+    );
+    let ended = result.and_then(|()| deserializer.end());
+    if let Err(error) = ended {
+        let _ = each(
+            Layout::Array,
+            Item {
+                position: Position::Index(count),
+                value: Err(ItemError::Json(format!(
+                    "{error}; the rest of the array cannot be read"
+                ))),
+            },
+        );
+    }
+    Ok(Layout::Array)
+}
+
+struct ArrayVisitor<'f, F> {
+    each: &'f mut F,
+    count: &'f mut usize,
+}
+
+impl<'de, F: FnMut(Layout, Item) -> Flow> Visitor<'de> for ArrayVisitor<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("an array of deals")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element_seed(ValueSeed)? {
+            let item = Item {
+                position: Position::Index(*self.count),
+                value: Ok(value),
+            };
+            *self.count += 1;
+            if (self.each)(Layout::Array, item).is_break() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+struct ValueSeed;
+
+impl<'de> DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        serde::Deserialize::deserialize(deserializer)
+    }
+}
+
+/// Reads every value of a small input (reference and client files) into memory; any bad item is
+/// an error naming its position.
+pub fn read_all<R: BufRead>(reader: R, limits: InputLimits) -> Result<Vec<Value>, String> {
+    let mut values = Vec::new();
+    let mut problem = None;
+    for_each_item(reader, limits, |_, item| match item.value {
+        Ok(value) => {
+            values.push(value);
+            Flow::Continue(())
+        }
+        Err(error) => {
+            problem = Some(format!(
+                "{}: {}",
+                describe_position(item.position),
+                describe_error(&error)
+            ));
+            Flow::Break(())
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    match problem {
+        Some(problem) => Err(problem),
+        None => Ok(values),
+    }
+}
+
+/// "line 3" or "element 4".
+pub fn describe_position(position: Position) -> String {
+    match position {
+        Position::Line(line) => format!("line {line}"),
+        Position::Index(index) => format!("element {index}"),
+    }
+}
+
+/// An item error in words.
+pub fn describe_error(error: &ItemError) -> String {
+    match error {
+        ItemError::Json(reason) => format!("not valid JSON ({reason})"),
+        ItemError::TooLong(length) => format!("the line is {length} bytes, longer than the limit"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Read = Vec<(Position, Result<Value, ItemError>)>;
+
+    fn items(text: &str) -> (Layout, Read) {
+        let mut out = Vec::new();
+        let limits = InputLimits {
+            max_line_bytes: 64,
+            max_document_bytes: 1 << 20,
+        };
+        let layout = for_each_item(text.as_bytes(), limits, |_, item| {
+            out.push((item.position, item.value));
+            Flow::Continue(())
+        })
+        .unwrap();
+        (layout, out)
+    }
+
+    #[test]
+    fn one_compact_line_is_a_single_document() {
+        let (layout, got) = items("{\"id\": 1}\n\n");
+        assert_eq!(layout, Layout::Single);
+        assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn pretty_documents_are_single() {
+        let (layout, got) = items("{\n  \"id\": 1\n}\n");
+        assert_eq!(layout, Layout::Single);
+        assert_eq!(got[0].1, Ok(serde_json::json!({"id": 1})));
+    }
+
+    #[test]
+    fn ndjson_keeps_line_numbers_through_blank_crlf_and_bad_lines() {
+        let (layout, got) = items("{\"id\":1}\r\n\r\n{\"id\":2\n{\"id\":3}");
+        assert_eq!(layout, Layout::Ndjson);
+        let positions: Vec<Position> = got.iter().map(|(p, _)| *p).collect();
+        assert_eq!(
+            positions,
+            vec![Position::Line(1), Position::Line(3), Position::Line(4)]
+        );
+        assert!(got[1].1.is_err());
+        assert!(got[2].1.is_ok());
+    }
+
+    #[test]
+    fn a_bad_first_line_rejects_only_itself() {
+        let (layout, got) = items("{\"id\":\n{\"id\":2}\n{\"id\":3}\n");
+        assert_eq!(layout, Layout::Ndjson);
+        assert_eq!(got.len(), 3);
+        assert!(got[0].1.is_err());
+        assert_eq!(got[2].0, Position::Line(3));
+    }
+
+    #[test]
+    fn long_lines_are_items_with_errors() {
+        let long = format!("{{\"x\":\"{}\"}}", "a".repeat(100));
+        let (_, got) = items(&format!("{{\"id\":1}}\n{long}\n{{\"id\":3}}\n"));
+        assert_eq!(got.len(), 3);
+        assert!(matches!(got[1].1, Err(ItemError::TooLong(_))));
+    }
+
+    #[test]
+    fn arrays_stream_and_report_a_broken_tail_once() {
+        let (layout, got) = items("[{\"id\":1}, {\"id\":2}, {\"id\": ]");
+        assert_eq!(layout, Layout::Array);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[2].0, Position::Index(2));
+        assert!(got[2].1.is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! Input and output plumbing for `apply`: streaming deal readers and atomic output files.
+
+pub mod atomic;
+pub mod input;
