@@ -99,7 +99,7 @@ fn renamed_trigger_stage_lists_the_stage_ids() {
 fn deleting_a_required_field_rule_points_into_the_schema() {
     let dir = edited_copy(|m| {
         m.lines()
-            .filter(|l| !l.trim_start().starts_with("job.against_id"))
+            .filter(|l| !l.trim_start().starts_with("job.budget "))
             .collect::<Vec<_>>()
             .join("\n")
     });
@@ -107,7 +107,7 @@ fn deleting_a_required_field_rule_points_into_the_schema() {
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(shown.contains("M303"), "{shown}");
-    assert!(shown.contains("`job.against_id`"), "{shown}");
+    assert!(shown.contains("`job.budget`"), "{shown}");
     assert!(shown.contains("schemas/accelo/job.schema.json"), "{shown}");
 }
 
