@@ -127,6 +127,10 @@ pub fn run(args: &ApplyArgs) -> u8 {
                 return EXIT_CANNOT_RUN;
             }
         };
+        let limits = InputLimits {
+            ndjson: is_ndjson_name(path),
+            ..limits
+        };
         let name = if path == Path::new("-") {
             "<stdin>".to_string()
         } else {
@@ -205,8 +209,18 @@ fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>), String
     Ok((engine, clients))
 }
 
+/// True for file names that promise NDJSON.
+fn is_ndjson_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == "ndjson" || e == "jsonl")
+}
+
 fn read_records(path: &Path, limits: InputLimits) -> Result<Vec<Value>, String> {
     let reader = open_input(path)?;
+    let limits = InputLimits {
+        ndjson: is_ndjson_name(path),
+        ..limits
+    };
     input::read_all(reader, limits).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 

@@ -7,6 +7,9 @@
 //! is not complete JSON, the whole input is read as one (pretty-printed) document; if that fails
 //! too, it is read as NDJSON after all, so a malformed first line rejects only itself.
 //!
+//! Files named `*.ndjson` or `*.jsonl` are always read as NDJSON, so a batch of one deal is still a
+//! batch.
+//!
 //! Every item carries its position (line for NDJSON, index for arrays), and a bad line is an item
 //! with an error, never the end of the run.
 
@@ -53,9 +56,11 @@ pub struct Item {
     pub value: Result<Value, ItemError>,
 }
 
-/// Reading limits.
+/// Reading limits and hints.
 #[derive(Debug, Clone, Copy)]
 pub struct InputLimits {
+    /// The input is NDJSON whatever its first lines look like (files named `.ndjson`/`.jsonl`).
+    pub ndjson: bool,
     /// Longest NDJSON line, in bytes.
     pub max_line_bytes: usize,
     /// Largest single (non-NDJSON) document, in bytes.
@@ -65,6 +70,7 @@ pub struct InputLimits {
 impl Default for InputLimits {
     fn default() -> InputLimits {
         InputLimits {
+            ndjson: false,
             max_line_bytes: 16 * 1024 * 1024,
             max_document_bytes: 256 * 1024 * 1024,
         }
@@ -85,6 +91,7 @@ pub fn for_each_item<R: BufRead>(
     let first = reader.fill_buf()?.first().copied();
     match first {
         None => Ok(Layout::Ndjson),
+        Some(_) if limits.ndjson => ndjson_lines(reader, limits, 0, &mut each),
         Some(b'[') => stream_array(reader, &mut each),
         Some(_) => lines_or_document(reader, limits, &mut each),
     }
@@ -402,6 +409,7 @@ mod tests {
     fn items(text: &str) -> (Layout, Read) {
         let mut out = Vec::new();
         let limits = InputLimits {
+            ndjson: false,
             max_line_bytes: 64,
             max_document_bytes: 1 << 20,
         };
