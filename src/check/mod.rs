@@ -201,12 +201,11 @@ impl<'s> Checker<'s> {
     pub fn origin(&self, span: Span) -> program::Origin {
         let source = self.sources.get(span.file);
         let (line, column) = source.line_col(span.start);
-        let text = source.text[span.start..span.end]
+        let first_line = source.text[span.start..span.end]
             .lines()
             .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
+            .unwrap_or("");
+        let text = first_line.split_whitespace().collect::<Vec<_>>().join(" ");
         program::Origin { line, column, text }
     }
 
