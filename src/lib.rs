@@ -15,6 +15,7 @@ pub mod eval;
 pub mod io;
 pub mod schema;
 pub mod source;
+pub mod suite;
 pub mod syntax;
 pub mod transforms;
 pub mod value;

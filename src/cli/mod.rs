@@ -4,6 +4,7 @@
 mod apply;
 mod check;
 mod explain;
+mod test;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Run a mapping on deals: write PSA records, reject what breaks the rules, lose nothing.
     Apply(apply::ApplyArgs),
+    /// Run the YAML test files beside mappings (`*.tests.yaml`).
+    Test(test::TestArgs),
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
     Explain(explain::ExplainArgs),
 }
@@ -80,6 +83,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Test(args) => test::run(&args),
     };
     ExitCode::from(code)
 }

@@ -5,6 +5,8 @@
 //! Every deal ends in exactly one [`Outcome`]. A rejection lists every reason found in its phase,
 //! each with its code, the field and value concerned, and the mapping rule responsible.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::Value;
 
 use super::clients::{ClientDirectory, ClientOutcome};
@@ -121,6 +123,33 @@ pub enum Outcome {
     },
 }
 
+/// What the deals run so far have exercised: requirements that failed, select branches taken.
+/// Atomic flags, so an engine stays shareable between threads.
+#[derive(Debug)]
+struct Coverage {
+    requirements: Vec<AtomicBool>,
+    branches: Vec<Vec<AtomicBool>>,
+}
+
+impl Coverage {
+    fn new(program: &Program) -> Coverage {
+        let flags = |n: usize| (0..n).map(|_| AtomicBool::new(false)).collect::<Vec<_>>();
+        Coverage {
+            requirements: flags(program.requirements.len()),
+            branches: program
+                .writes
+                .iter()
+                .map(|w| match &w.kind {
+                    WriteKind::Select { arms, otherwise } => {
+                        flags(arms.len() + usize::from(otherwise.is_some()))
+                    }
+                    WriteKind::Map(_) => Vec::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A program ready to run, with its validators, reference files and client directory.
 pub struct Engine {
     /// The checked program.
@@ -130,6 +159,8 @@ pub struct Engine {
     refs: Vec<Option<RefIndex>>,
     /// Never-transfer remainders to strip from each write that copies a source object.
     strips: Vec<Vec<Vec<Option<String>>>>,
+    /// Which requirements have failed and which select branches have been taken (for `mapctl test`).
+    coverage: Coverage,
     /// True when records for new clients may be emitted without the client id (report envelopes
     /// carry the new client for the caller to create).
     pub allow_new_clients: bool,
@@ -154,6 +185,7 @@ impl Engine {
             source_validators,
             target_validator,
             strips,
+            coverage: Coverage::new(&program),
             allow_new_clients: false,
             program,
         })
@@ -429,7 +461,7 @@ impl Engine {
     ) -> Result<(), Outcome> {
         let stage = stage.and_then(Value::as_str);
         let mut reasons = Vec::new();
-        for requirement in &self.program.requirements {
+        for (index, requirement) in self.program.requirements.iter().enumerate() {
             if stage.is_some_and(|s| s != requirement.stage) {
                 continue;
             }
@@ -440,6 +472,7 @@ impl Engine {
             if ok {
                 continue;
             }
+            self.coverage.requirements[index].store(true, Ordering::Relaxed);
             let value = requirement_paths(&requirement.condition)
                 .first()
                 .map(|path| {
@@ -478,9 +511,11 @@ impl Engine {
             WriteKind::Map(expr) => (eval(expr, records, tables), &write.origin),
             WriteKind::Select { arms, otherwise } => {
                 let mut chosen = None;
-                for (condition, value, origin) in arms {
+                let taken = &self.coverage.branches[index];
+                for (arm, (condition, value, origin)) in arms.iter().enumerate() {
                     match holds(condition, records, tables) {
                         Ok(true) => {
+                            taken[arm].store(true, Ordering::Relaxed);
                             chosen = Some((eval(value, records, tables), origin));
                             break;
                         }
@@ -490,7 +525,12 @@ impl Engine {
                 }
                 match (chosen, otherwise) {
                     (Some(found), _) => found,
-                    (None, Some((value, origin))) => (eval(value, records, tables), origin),
+                    (None, Some((value, origin))) => {
+                        if let Some(flag) = taken.last() {
+                            flag.store(true, Ordering::Relaxed);
+                        }
+                        (eval(value, records, tables), origin)
+                    }
                     (None, None) => return Ok(None),
                 }
             }
@@ -602,6 +642,48 @@ impl Engine {
                 }
             })
             .collect()
+    }
+
+    /// What no deal run so far has exercised: requirements that never failed, select branches
+    /// never taken, table rows never looked up. One line each, in mapping order.
+    pub fn unexercised(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (requirement, failed) in self
+            .program
+            .requirements
+            .iter()
+            .zip(&self.coverage.requirements)
+        {
+            if !failed.load(Ordering::Relaxed) {
+                lines.push(format!(
+                    "line {}: require rule never failed: {}",
+                    requirement.origin.line, requirement.origin.text
+                ));
+            }
+        }
+        for (write, taken) in self.program.writes.iter().zip(&self.coverage.branches) {
+            let WriteKind::Select { arms, otherwise } = &write.kind else {
+                continue;
+            };
+            let origins = arms
+                .iter()
+                .map(|(_, _, o)| o)
+                .chain(otherwise.iter().map(|(_, o)| o));
+            for (origin, flag) in origins.zip(taken) {
+                if !flag.load(Ordering::Relaxed) {
+                    lines.push(format!(
+                        "line {}: select branch never taken: {}",
+                        origin.line, origin.text
+                    ));
+                }
+            }
+        }
+        for table in &self.program.tables {
+            for key in table.unused_rows() {
+                lines.push(format!("table `{}`: row {key} never used", table.name));
+            }
+        }
+        lines
     }
 
     /// Runs the `sync back` rules on a PSA record: the CRM fields they allow, nothing else.

@@ -1,21 +1,45 @@
 //! Value tables at run time: keyed by string, number or boolean, with an optional default row.
+//!
+//! Each row remembers whether a lookup used it (one relaxed atomic store), so `mapctl test` can
+//! report table rows no test case exercised without slowing `apply` or making tables unshareable
+//! between threads.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
 use crate::value::Val;
 
 /// A value table, ready for lookups.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Table {
     /// The table's name.
     pub name: String,
-    strings: HashMap<String, Value>,
-    numbers: Vec<(f64, Value)>,
-    bools: [Option<Value>; 2],
+    rows: Vec<(Value, Value)>,
+    strings: HashMap<String, usize>,
+    numbers: Vec<(f64, usize)>,
+    bools: [Option<usize>; 2],
     /// The `_` row.
     pub default: Option<Value>,
+    /// One flag per row, plus one for the default row (last).
+    hits: Vec<AtomicBool>,
+}
+
+impl Clone for Table {
+    fn clone(&self) -> Table {
+        Table {
+            name: self.name.clone(),
+            rows: self.rows.clone(),
+            strings: self.strings.clone(),
+            numbers: self.numbers.clone(),
+            bools: self.bools,
+            default: self.default.clone(),
+            hits: (0..self.hits.len())
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+        }
+    }
 }
 
 impl Table {
@@ -23,35 +47,27 @@ impl Table {
     pub fn new(name: &str) -> Table {
         Table {
             name: name.to_string(),
+            hits: vec![AtomicBool::new(false)],
             ..Table::default()
         }
     }
 
     /// Adds a row; returns false when the key is already present (the first row wins).
     pub fn insert(&mut self, key: &Value, value: Value) -> bool {
+        if self.has_key(key) {
+            return false;
+        }
+        let index = self.rows.len();
         match key {
             Value::String(s) => {
-                if self.strings.contains_key(s) {
-                    return false;
-                }
-                self.strings.insert(s.clone(), value);
+                self.strings.insert(s.clone(), index);
             }
-            Value::Number(n) => {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                if self.numbers.iter().any(|(k, _)| *k == f) {
-                    return false;
-                }
-                self.numbers.push((f, value));
-            }
-            Value::Bool(b) => {
-                let slot = &mut self.bools[usize::from(*b)];
-                if slot.is_some() {
-                    return false;
-                }
-                *slot = Some(value);
-            }
+            Value::Number(n) => self.numbers.push((n.as_f64().unwrap_or(f64::NAN), index)),
+            Value::Bool(b) => self.bools[usize::from(*b)] = Some(index),
             _ => return false,
         }
+        self.rows.push((key.clone(), value));
+        self.hits.insert(index, AtomicBool::new(false));
         true
     }
 
@@ -67,39 +83,84 @@ impl Table {
         }
     }
 
-    /// The value for `key`, the default row, or an explanation.
-    pub fn lookup(&self, key: &Val<'_>) -> Result<&Value, String> {
-        let found = match key {
-            Val::Str(s) => self.strings.get(s.as_ref()),
-            Val::Bool(b) => self.bools[usize::from(*b)].as_ref(),
+    fn row_of(&self, key: &Val<'_>) -> Option<usize> {
+        match key {
+            Val::Str(s) => self.strings.get(s.as_ref()).copied(),
+            Val::Bool(b) => self.bools[usize::from(*b)],
             other => other
                 .as_f64()
-                .and_then(|f| self.numbers.iter().find(|(k, _)| *k == f).map(|(_, v)| v)),
-        };
-        found.or(self.default.as_ref()).ok_or_else(|| {
-            format!(
+                .and_then(|f| self.numbers.iter().find(|(k, _)| *k == f).map(|(_, i)| *i)),
+        }
+    }
+
+    /// The value for `key`, the default row, or an explanation.
+    pub fn lookup(&self, key: &Val<'_>) -> Result<&Value, String> {
+        if let Some(index) = self.row_of(key) {
+            self.hits[index].store(true, Ordering::Relaxed);
+            return Ok(&self.rows[index].1);
+        }
+        match &self.default {
+            Some(value) => {
+                if let Some(flag) = self.hits.last() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                Ok(value)
+            }
+            None => Err(format!(
                 "has no row in table `{}` and the table has no `_` row",
                 self.name
-            )
-        })
+            )),
+        }
     }
 
     /// Every value the table can give.
     pub fn values(&self) -> impl Iterator<Item = &Value> {
-        self.strings
-            .values()
-            .chain(self.numbers.iter().map(|(_, v)| v))
-            .chain(self.bools.iter().flatten())
-            .chain(self.default.iter())
+        self.rows.iter().map(|(_, v)| v).chain(self.default.iter())
+    }
+
+    /// The keys of rows no lookup has used yet (`"_"` for an unused default row).
+    pub fn unused_rows(&self) -> Vec<String> {
+        let mut unused: Vec<String> = self
+            .rows
+            .iter()
+            .zip(&self.hits)
+            .filter(|(_, hit)| !hit.load(Ordering::Relaxed))
+            .map(|((key, _), _)| key.to_string())
+            .collect();
+        if self.default.is_some() && self.hits.last().is_some_and(|h| !h.load(Ordering::Relaxed)) {
+            unused.push("_".to_string());
+        }
+        unused
     }
 
     /// Number of keyed rows.
     pub fn len(&self) -> usize {
-        self.strings.len() + self.numbers.len() + self.bools.iter().flatten().count()
+        self.rows.len()
     }
 
     /// True when there are no keyed rows.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.rows.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_mark_the_rows_they_use() {
+        let mut table = Table::new("t");
+        assert!(table.insert(&Value::from("a"), Value::from(1)));
+        assert!(table.insert(&Value::from(2), Value::from(2)));
+        assert!(!table.insert(&Value::from("a"), Value::from(3)));
+        table.default = Some(Value::from(0));
+        assert_eq!(table.lookup(&Val::Int(2)), Ok(&Value::from(2)));
+        assert_eq!(
+            table.unused_rows(),
+            vec!["\"a\"".to_string(), "_".to_string()]
+        );
+        assert_eq!(table.lookup(&Val::Str("zzz".into())), Ok(&Value::from(0)));
+        assert_eq!(table.unused_rows(), vec!["\"a\"".to_string()]);
     }
 }

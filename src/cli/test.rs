@@ -1,0 +1,84 @@
+//! `mapctl test [PATHS...]`: run the YAML test files beside mappings.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use crate::suite;
+
+/// Arguments of `mapctl test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Tests files (`*.tests.yaml`) or folders searched for them; none = the current folder.
+    pub paths: Vec<PathBuf>,
+    /// Rewrite expected outputs that differ with the actual ones.
+    #[arg(long)]
+    pub update: bool,
+    /// Fail when a require rule, select branch or table row is not exercised by any case.
+    #[arg(long)]
+    pub require_coverage: bool,
+}
+
+/// Runs `mapctl test`.
+pub fn run(args: &TestArgs) -> u8 {
+    let files = match suite::collect(&args.paths) {
+        Ok(files) if files.is_empty() => {
+            eprintln!("error: no `*.tests.yaml` files found");
+            return EXIT_CANNOT_RUN;
+        }
+        Ok(files) => files,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_CANNOT_RUN;
+        }
+    };
+    let (mut passed, mut failed, mut uncovered) = (0, 0, 0);
+    let mut cannot_run = false;
+    for file in &files {
+        match suite::run_file(file, args.update) {
+            Ok(result) => {
+                println!("{} ({})", result.file.display(), result.mapping.display());
+                for case in &result.cases {
+                    if case.failures.is_empty() {
+                        passed += 1;
+                        println!(
+                            "  {}  {}",
+                            if case.updated { "updated" } else { "ok  " },
+                            case.name
+                        );
+                    } else {
+                        failed += 1;
+                        println!("  FAIL  {}", case.name);
+                        for failure in &case.failures {
+                            println!("        {failure}");
+                        }
+                    }
+                }
+                if !result.unexercised.is_empty() {
+                    uncovered += result.unexercised.len();
+                    println!("  not exercised by any case:");
+                    for line in &result.unexercised {
+                        println!("    {line}");
+                    }
+                }
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                cannot_run = true;
+            }
+        }
+    }
+    println!(
+        "{passed} passed, {failed} failed, {uncovered} not exercised, in {} file{}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    );
+    if cannot_run {
+        EXIT_CANNOT_RUN
+    } else if failed > 0 || (args.require_coverage && uncovered > 0) {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }
+}
