@@ -31,7 +31,12 @@ fn language_reference_lists_every_transform_as_declared() {
 #[test]
 fn commands_in_readme_and_docs_work_as_shown() {
     let mut failures = Vec::new();
-    for doc in ["README.md", "docs/tutorial.md", "docs/cli.md", "docs/language.md"] {
+    for doc in [
+        "README.md",
+        "docs/tutorial.md",
+        "docs/cli.md",
+        "docs/language.md",
+    ] {
         failures.extend(run_doc(doc));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -45,11 +50,16 @@ fn run_doc(doc: &str) -> Vec<String> {
     let bin = work.path().join(".bin");
     std::fs::create_dir_all(&bin).expect("bin dir");
     std::fs::copy(env!("CARGO_BIN_EXE_mapctl"), bin.join("mapctl")).expect("copy mapctl");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut failures = Vec::new();
     for (info, body) in fenced_blocks(&text) {
         if let Some(file) = attribute(&info, "file=") {
-            std::fs::create_dir_all(work.path().join(&file).parent().expect("parent")).expect("mkdir");
+            std::fs::create_dir_all(work.path().join(&file).parent().expect("parent"))
+                .expect("mkdir");
             std::fs::write(work.path().join(&file), &body).expect("write doc file");
         } else if let Some(file) = attribute(&info, "append=") {
             let previous = std::fs::read_to_string(work.path().join(&file)).unwrap_or_default();
@@ -82,7 +92,9 @@ fn fenced_blocks(text: &str) -> Vec<(String, String)> {
     let mut blocks = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        let Some(info) = line.strip_prefix("```") else { continue };
+        let Some(info) = line.strip_prefix("```") else {
+            continue;
+        };
         let mut body = String::new();
         for inner in lines.by_ref() {
             if inner.starts_with("```") {
@@ -97,7 +109,8 @@ fn fenced_blocks(text: &str) -> Vec<(String, String)> {
 }
 
 fn attribute(info: &str, key: &str) -> Option<String> {
-    info.split_whitespace().find_map(|word| word.strip_prefix(key).map(str::to_string))
+    info.split_whitespace()
+        .find_map(|word| word.strip_prefix(key).map(str::to_string))
 }
 
 /// The runnable commands of an `sh` block, with their expected exit codes.

@@ -644,6 +644,28 @@ impl Engine {
             .collect()
     }
 
+    /// The text values of the never-transfer fields of a deal (for leak checks in tests).
+    pub fn protected_values(&self, input: &Value) -> Vec<String> {
+        let Ok(sources) = self.assemble(input) else {
+            return Vec::new();
+        };
+        let empty = Value::Null;
+        let records = Records {
+            sources: &sources,
+            target: &empty,
+        };
+        self.program
+            .never_transfer
+            .iter()
+            .filter_map(|path| records.read(path))
+            .filter_map(|value| match value {
+                Value::String(s) if s.trim().len() >= 4 => Some(s.clone()),
+                Value::Null | Value::String(_) => None,
+                other => Some(other.to_string()).filter(|s| s.len() >= 4),
+            })
+            .collect()
+    }
+
     /// What no deal run so far has exercised: requirements that never failed, select branches
     /// never taken, table rows never looked up. One line each, in mapping order.
     pub fn unexercised(&self) -> Vec<String> {

@@ -29,6 +29,11 @@ struct TestFile {
     clients: Option<String>,
     #[serde(default)]
     refs: BTreeMap<String, String>,
+    /// Paths the mapping must list under `never transfer`; no case's output may contain their values.
+    #[serde(default)]
+    never_transfer: Vec<String>,
+    /// The handoff checklist the mapping must declare, exactly.
+    checklist: Option<Vec<String>>,
     cases: Vec<Case>,
 }
 
@@ -115,7 +120,13 @@ pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
             ),
             None => None,
         };
-        let result = run_case(&engine, &dir, case, directory.as_mut());
+        let result = run_case(
+            &engine,
+            &dir,
+            case,
+            directory.as_mut(),
+            !file.never_transfer.is_empty(),
+        );
         let (mut result, actual) = match result {
             Ok(found) => found,
             Err(message) => (
@@ -144,12 +155,41 @@ pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
     if !rewritten.is_empty() {
         rewrite_outputs(path, &text, &rewritten)?;
     }
+    let declared = declarations(&engine, &file);
+    if !declared.failures.is_empty() || !file.never_transfer.is_empty() || file.checklist.is_some()
+    {
+        results.insert(0, declared);
+    }
     Ok(SuiteResult {
         file: path.to_path_buf(),
         mapping,
         cases: results,
         unexercised: engine.unexercised(),
     })
+}
+
+/// The file-level expectations: never-transfer declarations and the checklist.
+fn declarations(engine: &Engine, file: &TestFile) -> CaseResult {
+    let program = &engine.program;
+    let mut failures = Vec::new();
+    for path in &file.never_transfer {
+        if !program.never_transfer.iter().any(|p| &p.display == path) {
+            failures.push(format!("`{path}` is not listed under `never transfer`"));
+        }
+    }
+    if let Some(checklist) = &file.checklist
+        && checklist != &program.checklist
+    {
+        failures.push(format!(
+            "checklist is {:?}, expected {checklist:?}",
+            program.checklist
+        ));
+    }
+    CaseResult {
+        name: "declared never-transfer fields and checklist".to_string(),
+        failures,
+        updated: false,
+    }
 }
 
 /// `hubspot_to_accelo.tests.yaml` tests `hubspot_to_accelo.map`.
@@ -196,6 +236,7 @@ fn run_case(
     dir: &Path,
     case: &Case,
     clients: Option<&mut ClientDirectory>,
+    check_leaks: bool,
 ) -> Result<(CaseResult, Option<Value>), String> {
     let mut deal = match &case.input {
         Value::String(file) => read_json(&dir.join(file))?,
@@ -213,7 +254,23 @@ fn run_case(
         Some(file) => Some(read_json(&dir.join(file)).unwrap_or(Value::Null)),
         None => case.expect.output.clone(),
     };
-    let failures = compare(&case.expect, expected_output.as_ref(), &outcome);
+    let mut failures = compare(&case.expect, expected_output.as_ref(), &outcome);
+    if check_leaks && let Outcome::Written { record, client, .. } = &outcome {
+        let shown = format!(
+            "{record}{}",
+            client
+                .as_ref()
+                .map(|c| c.to_json().to_string())
+                .unwrap_or_default()
+        );
+        for secret in engine.protected_values(&deal) {
+            if shown.contains(&secret) {
+                failures.push(format!(
+                    "never-transfer data reached the output: {secret:?}"
+                ));
+            }
+        }
+    }
     let actual = match &outcome {
         Outcome::Written { record, .. } => Some(record.clone()),
         _ => None,
