@@ -321,13 +321,15 @@ impl Sinks {
                     record
                 };
                 let single = self.single;
-                let text = if single {
-                    serde_json::to_string_pretty(&document)
+                let writer = self.writer();
+                let written = if single {
+                    serde_json::to_writer_pretty(&mut *writer, &document)
                 } else {
-                    serde_json::to_string(&document)
+                    serde_json::to_writer(&mut *writer, &document)
                 };
-                let text = text.unwrap_or_default();
-                writeln!(self.writer(), "{text}")
+                written
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| writer.write_all(b"\n"))
             }
             Outcome::Skipped(reason) => {
                 self.counts.skipped += 1;
@@ -368,19 +370,22 @@ impl Sinks {
     ) -> std::io::Result<()> {
         match &mut self.rejects {
             Some(rejects) => {
-                let mut line = json!({
-                    "deal_id": deal_id,
-                    "file": file,
-                    "outcome": outcome,
-                    "phase": phase,
-                    "codes": reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
-                    "reasons": reasons.iter().map(Reason::to_json).collect::<Vec<_>>(),
-                });
-                match position {
-                    Position::Line(n) => line["line"] = json!(n),
-                    Position::Index(i) => line["index"] = json!(i),
-                }
-                writeln!(rejects, "{line}")
+                let (line, index) = match position {
+                    Position::Line(n) => (Some(n), None),
+                    Position::Index(i) => (None, Some(i)),
+                };
+                let entry = RejectLine {
+                    deal_id: deal_id.as_deref(),
+                    file,
+                    line,
+                    index,
+                    outcome,
+                    phase,
+                    codes: reasons.iter().map(|r| r.code.as_str()).collect(),
+                    reasons: reasons.iter().map(ReasonLine::from).collect(),
+                };
+                serde_json::to_writer(&mut *rejects, &entry).map_err(std::io::Error::other)?;
+                rejects.write_all(b"\n")
             }
             None => {
                 let who = deal_id.map_or("deal".to_string(), |id| format!("deal {id}"));
@@ -424,6 +429,58 @@ impl Sinks {
             EXIT_PROBLEMS
         } else {
             EXIT_OK
+        }
+    }
+}
+
+/// One line of a rejects file.
+#[derive(serde::Serialize)]
+struct RejectLine<'a> {
+    deal_id: Option<&'a str>,
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+    outcome: &'a str,
+    phase: &'a str,
+    codes: Vec<&'static str>,
+    reasons: Vec<ReasonLine<'a>>,
+}
+
+/// One reason in a rejects file.
+#[derive(serde::Serialize)]
+struct ReasonLine<'a> {
+    code: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<RuleLine<'a>>,
+}
+
+/// Where a reason's rule is in the mapping.
+#[derive(serde::Serialize)]
+struct RuleLine<'a> {
+    line: usize,
+    column: usize,
+    text: &'a str,
+}
+
+impl<'a> From<&'a Reason> for ReasonLine<'a> {
+    fn from(reason: &'a Reason) -> ReasonLine<'a> {
+        ReasonLine {
+            code: reason.code.as_str(),
+            message: &reason.message,
+            field: reason.field.as_deref(),
+            value: reason.value.as_deref(),
+            rule: reason.rule.as_ref().map(|r| RuleLine {
+                line: r.line,
+                column: r.column,
+                text: &r.text,
+            }),
         }
     }
 }

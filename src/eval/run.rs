@@ -82,22 +82,6 @@ impl Reason {
             rule: None,
         }
     }
-
-    /// The reason as JSON for rejects files.
-    pub fn to_json(&self) -> Value {
-        let mut object = serde_json::json!({"code": self.code.as_str(), "message": self.message});
-        if let Some(field) = &self.field {
-            object["field"] = Value::from(field.clone());
-        }
-        if let Some(value) = &self.value {
-            object["value"] = Value::from(value.clone());
-        }
-        if let Some(rule) = &self.rule {
-            object["rule"] =
-                serde_json::json!({"line": rule.line, "column": rule.column, "text": rule.text});
-        }
-        object
-    }
 }
 
 /// How a deal ended.

@@ -121,7 +121,7 @@ fn read_line_bounded<R: BufRead>(
             break;
         }
         seen_any = true;
-        let (chunk, done) = match buffer.iter().position(|b| *b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', buffer) {
             Some(i) => (&buffer[..i], Some(i + 1)),
             None => (buffer, None),
         };
