@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::Checker;
 use super::paths::Allowed;
-use super::program::{CExpr, CPart, RecordRef};
+use super::program::{CExpr, CPart, PathStep, RecordRef};
 use super::suggest;
 use super::types::{ExprInfo, KnownValue, Ty};
 use crate::diag::{Code, Diagnostic};
@@ -56,7 +56,7 @@ impl Checker<'_> {
         let resolved = self.resolve_path(path, allowed)?;
         let may_be_absent = if resolved.cpath.record == RecordRef::Target && scope == Scope::Forward
         {
-            self.written_before(&resolved.read.fields, path)?
+            self.written_before(&resolved.read.steps, path)?
         } else {
             resolved.may_be_absent && !self.is_guaranteed(&resolved.cpath.display)
         };
@@ -101,15 +101,15 @@ impl Checker<'_> {
 
     /// For a target read in map/select: whether it was written earlier (M311 if not), and
     /// whether the written value may be absent.
-    fn written_before(&mut self, fields: &[Option<String>], path: &Path) -> Option<bool> {
+    fn written_before(&mut self, steps: &[PathStep], path: &Path) -> Option<bool> {
         let found = self.written.iter().find(|w| {
-            w.fields
-                .iter()
-                .zip(fields)
-                .all(|(a, b)| b.as_ref().is_none_or(|b| a == b))
+            w.fields.iter().zip(steps).all(|(a, b)| match b {
+                PathStep::Field(name) => a == name,
+                _ => true,
+            })
         });
         match found {
-            Some(written) => Some(written.may_be_absent || written.fields.len() != fields.len()),
+            Some(written) => Some(written.may_be_absent || written.fields.len() != steps.len()),
             None => {
                 self.report(
                     Diagnostic::new(

@@ -56,15 +56,10 @@ impl Checker<'_> {
         let mut required_in_parent = true;
         let mut parent = None;
         let mut steps = Vec::with_capacity(path.segments.len());
-        let mut fields = Vec::with_capacity(path.segments.len());
         for (index, segment) in path.segments.iter().enumerate() {
             let (child, step, required) = self.step(path, index, segment, &flat, role)?;
             may_be_absent |= !required || child.nullable();
             required_in_parent = required;
-            fields.push(match &step {
-                PathStep::Field(name) => Some(name.clone()),
-                _ => None,
-            });
             steps.push(step);
             parent = Some(flat);
             flat = child;
@@ -73,7 +68,7 @@ impl Checker<'_> {
         Some(Resolved {
             cpath: CPath {
                 record: role,
-                steps,
+                steps: steps.clone(),
                 display: display.clone(),
             },
             flat,
@@ -82,7 +77,7 @@ impl Checker<'_> {
             parent,
             read: Read {
                 record: role,
-                fields,
+                steps,
                 display,
                 span: path.span,
             },

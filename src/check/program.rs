@@ -186,8 +186,9 @@ pub struct ClientRule {
 /// A `sync back` rule: a CRM field from a PSA expression.
 #[derive(Debug, Clone)]
 pub struct SyncWrite {
-    /// The CRM path written (under the primary source record).
-    pub target: Vec<String>,
+    /// The CRM path written (under the primary source record): fields, and searches by key that
+    /// name an array element (created in the patch when missing).
+    pub target: Vec<PathStep>,
     /// The CRM path as written.
     pub display: String,
     /// The value, reading the target record.

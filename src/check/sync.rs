@@ -14,7 +14,7 @@ impl Checker<'_> {
     /// Checks every sync back rule.
     pub(crate) fn check_sync_back(&mut self, ast: &MappingFile) -> Vec<SyncWrite> {
         let mut out: Vec<SyncWrite> = Vec::new();
-        let mut seen: Vec<(Vec<String>, crate::source::Span)> = Vec::new();
+        let mut seen: Vec<(Vec<PathStep>, crate::source::Span)> = Vec::new();
         for item in &ast.items {
             let Item::SyncBack(block) = item else {
                 continue;
@@ -61,27 +61,27 @@ impl Checker<'_> {
             );
             return None;
         }
-        let mut fields = Vec::new();
-        for step in &resolved.cpath.steps {
-            match step {
-                PathStep::Field(name) => fields.push(name.clone()),
-                _ => {
-                    self.report(
-                        Diagnostic::new(
-                            Code::M110,
-                            assignment.target.span,
-                            "sync back paths name fields only",
-                            "cannot write through an index or search",
-                        )
-                        .with_help(
-                            "name the CRM field to update, e.g. `deal.properties.project_status`",
-                        ),
-                    );
-                    return None;
-                }
-            }
+        if resolved
+            .cpath
+            .steps
+            .iter()
+            .any(|s| matches!(s, PathStep::Index(_)))
+        {
+            self.report(
+                Diagnostic::new(
+                    Code::M110,
+                    assignment.target.span,
+                    "sync back cannot write through an array index",
+                    "which element would be updated is not known",
+                )
+                .with_help("name the element by a key instead, e.g. `deal.custom_fields[custom_field_definition_id == 6001].value`"),
+            );
+            return None;
         }
-        let name = fields.last().cloned().unwrap_or_default();
+        let name = match resolved.cpath.steps.last() {
+            Some(PathStep::Field(name)) => name.clone(),
+            _ => String::new(),
+        };
         let field = Field {
             display: &resolved.cpath.display,
             flat: &resolved.flat,
@@ -91,7 +91,7 @@ impl Checker<'_> {
         self.check_compat(&assignment.value, &info, &field);
         self.check_ownership(assignment, &resolved.read)?;
         Some(SyncWrite {
-            target: fields,
+            target: resolved.cpath.steps.clone(),
             display: resolved.cpath.display.clone(),
             value: cexpr,
             origin: self.origin(assignment.span),
@@ -121,7 +121,7 @@ impl Checker<'_> {
         let forward = self
             .forward_reads
             .iter()
-            .find(|r| r.overlaps(written.record, &written.fields))
+            .find(|r| r.overlaps(written.record, &written.steps))
             .map(|r| (r.span, r.display.clone()));
         if let Some((span, display)) = forward {
             let route = if display == written.display {

@@ -30,10 +30,10 @@ impl Checker<'_> {
         let reads = std::mem::take(&mut self.forward_reads);
         for read in &reads {
             for (_, entry) in protected {
-                if !read.overlaps(entry.record, &entry.fields) {
+                if !read.overlaps(entry.record, &entry.steps) {
                     continue;
                 }
-                let message = if read.fields.len() < entry.fields.len() {
+                let message = if read.steps.len() < entry.steps.len() {
                     format!(
                         "`{}` is copied whole, and it holds never-transfer field `{}`",
                         read.display, entry.display

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use super::program::RecordRef;
+use super::program::{PathStep, RecordRef};
 use crate::schema::Flat;
 use crate::source::Span;
 use crate::value::Kinds;
@@ -25,8 +25,8 @@ pub struct KnownValue {
 pub struct Read {
     /// The record read.
     pub record: RecordRef,
-    /// Field names (`None` for index and search steps, which match any element).
-    pub fields: Vec<Option<String>>,
+    /// The steps after the record.
+    pub steps: Vec<PathStep>,
     /// As written.
     pub display: String,
     /// Where it is written.
@@ -35,13 +35,15 @@ pub struct Read {
 
 impl Read {
     /// True when one path is a prefix of the other (so reading one reads part of the other).
-    pub fn overlaps(&self, record: RecordRef, fields: &[Option<String>]) -> bool {
+    /// Searches by different keys or values, and different indexes, are different elements; an
+    /// index and a search may be the same element.
+    pub fn overlaps(&self, record: RecordRef, steps: &[PathStep]) -> bool {
         self.record == record
             && self
-                .fields
+                .steps
                 .iter()
-                .zip(fields)
-                .all(|(a, b)| a.is_none() || b.is_none() || a == b)
+                .zip(steps)
+                .all(|(a, b)| same_element(a, b))
     }
 }
 
@@ -106,4 +108,18 @@ pub struct ExprInfo {
     pub may_fail: bool,
     /// The paths it reads.
     pub reads: Vec<Read>,
+}
+
+/// True when two steps may reach the same value.
+fn same_element(a: &PathStep, b: &PathStep) -> bool {
+    match (a, b) {
+        (PathStep::Field(x), PathStep::Field(y)) => x == y,
+        (PathStep::Index(x), PathStep::Index(y)) => x == y,
+        (PathStep::Search { key: k1, value: v1 }, PathStep::Search { key: k2, value: v2 }) => {
+            k1 != k2 || crate::eval::read::json_equal(v1, v2)
+        }
+        (PathStep::Index(_), PathStep::Search { .. })
+        | (PathStep::Search { .. }, PathStep::Index(_)) => true,
+        _ => false,
+    }
 }

@@ -72,6 +72,65 @@ pub fn write_at(target: &mut Value, fields: &[String], value: Value) -> bool {
     }
 }
 
+/// Writes `value` at `steps` under `target`, creating objects, and array elements for searches
+/// by key (`[custom_field_definition_id == 6001]` creates `{"custom_field_definition_id": 6001}`).
+pub fn write_at_steps(target: &mut Value, steps: &[PathStep], value: Value) -> bool {
+    let Some((last, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut current = target;
+    for step in parents {
+        current = match step_into(current, step) {
+            Some(next) => next,
+            None => return false,
+        };
+    }
+    match (last, current) {
+        (PathStep::Field(name), Value::Object(map)) => {
+            map.insert(name.clone(), value);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The child a step names, created when missing (objects for fields, keyed elements for searches).
+fn step_into<'v>(current: &'v mut Value, step: &PathStep) -> Option<&'v mut Value> {
+    match step {
+        PathStep::Field(name) => match current {
+            Value::Object(map) => Some(map.entry(name.clone()).or_insert(Value::Null)).map(|v| {
+                if v.is_null() {
+                    *v = Value::Object(serde_json::Map::new());
+                }
+                v
+            }),
+            _ => None,
+        },
+        PathStep::Search { key, value } => {
+            if current.is_null() || current.as_object().is_some_and(serde_json::Map::is_empty) {
+                *current = Value::Array(Vec::new());
+            }
+            let Value::Array(items) = current else {
+                return None;
+            };
+            let position = items
+                .iter()
+                .position(|e| e.get(key).is_some_and(|k| json_equal(k, value)));
+            let index = match position {
+                Some(index) => index,
+                None => {
+                    let mut element = serde_json::Map::new();
+                    element.insert(key.clone(), value.clone());
+                    items.push(Value::Object(element));
+                    items.len() - 1
+                }
+            };
+            items.get_mut(index)
+        }
+        PathStep::Index(_) => None,
+    }
+}
+
 /// Removes the value at `fields` under `root` (used to strip never-transfer data).
 pub fn remove_at(root: &mut Value, fields: &[Option<String>]) {
     let Some((last, parents)) = fields.split_last() else {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::clients::{ClientDirectory, ClientOutcome};
 use super::expr::{EvalError, eval, first_path, holds};
-use super::read::{Records, read_steps, remove_at, write_at};
+use super::read::{Records, read_steps, remove_at, write_at, write_at_steps};
 use super::refs::RefIndex;
 use super::validate::{SchemaValidator, Violation};
 use crate::check::program::{CExpr, Coercion, Origin, Program, RecordRef, WriteKind};
@@ -628,7 +628,8 @@ impl Engine {
             .collect()
     }
 
-    /// The text values of the never-transfer fields of a deal (for leak checks in tests).
+    /// The text values of the never-transfer fields of a deal, leaf by leaf (for leak checks in
+    /// tests): strings of four characters or more, and numbers of four digits or more.
     pub fn protected_values(&self, input: &Value) -> Vec<String> {
         let Ok(sources) = self.assemble(input) else {
             return Vec::new();
@@ -638,16 +639,23 @@ impl Engine {
             sources: &sources,
             target: &empty,
         };
-        self.program
+        let mut leaves = Vec::new();
+        let mut stack: Vec<&Value> = self
+            .program
             .never_transfer
             .iter()
             .filter_map(|path| records.read(path))
-            .filter_map(|value| match value {
-                Value::String(s) if s.trim().len() >= 4 => Some(s.clone()),
-                Value::Null | Value::String(_) => None,
-                other => Some(other.to_string()).filter(|s| s.len() >= 4),
-            })
-            .collect()
+            .collect();
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::String(s) if s.trim().chars().count() >= 4 => leaves.push(s.clone()),
+                Value::Number(n) if n.to_string().len() >= 4 => leaves.push(n.to_string()),
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => stack.extend(map.values()),
+                _ => {}
+            }
+        }
+        leaves
     }
 
     /// What no deal run so far has exercised: requirements that never failed, select branches
@@ -713,7 +721,7 @@ impl Engine {
             match eval(&write.value, &records, &self.program.tables) {
                 Ok(value) if value.is_absent() => {}
                 Ok(value) => {
-                    write_at(&mut patch, &write.target, value.to_json());
+                    write_at_steps(&mut patch, &write.target, value.to_json());
                 }
                 Err(error) => reasons.push(failure_reason(&error, Some(&write.origin))),
             }

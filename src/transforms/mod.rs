@@ -33,6 +33,8 @@ pub enum ArgValue {
 pub enum Step {
     /// `trim`
     Trim,
+    /// `nonblank`
+    NonBlank,
     /// `lower`
     Lower,
     /// `upper`
@@ -100,6 +102,7 @@ impl Step {
         let missing = || format!("`{}` is missing an argument", decl.name);
         Ok(match decl.name {
             "trim" => Step::Trim,
+            "nonblank" => Step::NonBlank,
             "lower" => Step::Lower,
             "upper" => Step::Upper,
             "collapse_whitespace" => Step::CollapseWhitespace,
@@ -152,6 +155,7 @@ impl Step {
         }
         match self {
             Step::Trim => map_str(input, |s| Some(s.trim())),
+            Step::NonBlank => map_str(input, |s| (!s.trim().is_empty()).then_some(s)),
             Step::Lower => owned_str(input, str::to_lowercase),
             Step::Upper => owned_str(input, str::to_uppercase),
             Step::CollapseWhitespace => owned_str(input, text::collapse_whitespace),

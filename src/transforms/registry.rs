@@ -187,6 +187,18 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         examples: &[ex("trim", "\"  Acme rollout \"", "\"Acme rollout\"")],
     },
     TransformDecl {
+        name: "nonblank",
+        params: &[],
+        input: Kinds::STRING,
+        output: Output::Fixed(Kinds::STRING),
+        can_fail: false,
+        doc: "Treats empty or whitespace-only text as absent (shown as `null` below), so that `??` and `default` replace it: CRMs send cleared text fields as \"\". `deal.Description | nonblank ?? \"none\"`.",
+        examples: &[
+            ex("nonblank", "\"Scope agreed\"", "\"Scope agreed\""),
+            ex("nonblank", "\"  \"", "null"),
+        ],
+    },
+    TransformDecl {
         name: "lower",
         params: &[],
         input: Kinds::STRING,
