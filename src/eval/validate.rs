@@ -3,7 +3,8 @@
 //! Every schema document the checker loaded is handed to the validator up front, under its
 //! `$id` and its `file://` URI and under every URI a relative `$ref` resolves to; the retriever
 //! serves only those and refuses everything else, so validation never touches the network or a
-//! file the checker did not already read.
+//! file the checker did not already read. `format` is validated too (`date`, `date-time`,
+//! `email` ...): a PSA that wants a date must not receive "14.03.2025".
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -47,6 +48,7 @@ impl SchemaValidator {
             .with_base_uri(base_uri(root))
             .with_retriever(LoadedOnly(resources(set)))
             .with_pattern_options(PatternOptions::regex())
+            .should_validate_formats(true)
             .build(&root_value)
             .map_err(|e| {
                 format!(
