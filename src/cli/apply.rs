@@ -85,7 +85,7 @@ struct Sinks {
 /// Runs `mapctl apply`.
 pub fn run(args: &ApplyArgs) -> u8 {
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
-    let (mut engine, mut clients) = match prepare(args) {
+    let (engine, mut clients) = match prepare(args) {
         Ok((mut engine, clients)) => {
             engine.allow_new_clients = args.envelope;
             (engine, clients)
@@ -138,8 +138,9 @@ pub fn run(args: &ApplyArgs) -> u8 {
         };
         let result = input::for_each_item(reader, limits, |layout, item| {
             sinks.single = single_input && layout == Layout::Single;
-            let outcome = process(&mut engine, clients.as_mut(), args.direction, &item);
-            sinks.record(&engine, &name, &item, outcome);
+            let position = item.position;
+            let (deal_id, outcome) = process(&engine, clients.as_mut(), args.direction, item);
+            sinks.record(&engine, &name, position, deal_id, outcome);
             if INTERRUPTED.load(Ordering::SeqCst) || sinks.failed.is_some() {
                 std::ops::ControlFlow::Break(())
             } else {
@@ -241,28 +242,23 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
     Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file)))
 }
 
-/// The outcome of one input item.
+/// The deal id and outcome of one input item.
 fn process(
-    engine: &mut Engine,
+    engine: &Engine,
     clients: Option<&mut ClientDirectory>,
     direction: Direction,
-    item: &Item,
-) -> Outcome {
-    match &item.value {
-        Ok(deal) => match direction {
-            Direction::Forward => engine.run(deal, clients),
-            Direction::Back => engine.run_back(deal),
-        },
-        Err(error) => Outcome::Rejected {
-            phase: Phase::Parse,
-            reasons: vec![Reason::new(
-                match error {
-                    ItemError::Json(_) => crate::diag::Code::M501,
-                    ItemError::TooLong(_) => crate::diag::Code::M510,
-                },
-                input::describe_error(error),
-            )],
-        },
+    item: Item<'_>,
+) -> (Option<String>, Outcome) {
+    match item.value {
+        Ok(payload) => engine.run_payload(payload, clients, direction == Direction::Back),
+        Err(error) => {
+            let code = match error {
+                ItemError::Json(_) => crate::diag::Code::M501,
+                ItemError::TooLong(_) => crate::diag::Code::M510,
+            };
+            let reasons = vec![Reason::new(code, input::describe_error(&error))];
+            (None, Outcome::Rejected { phase: Phase::Parse, reasons })
+        }
     }
 }
 
@@ -295,13 +291,15 @@ impl Sinks {
         }
     }
 
-    fn record(&mut self, engine: &Engine, file: &str, item: &Item, outcome: Outcome) {
+    fn record(
+        &mut self,
+        engine: &Engine,
+        file: &str,
+        position: Position,
+        deal_id: Option<String>,
+        outcome: Outcome,
+    ) {
         self.counts.read += 1;
-        let deal_id = item
-            .value
-            .as_ref()
-            .ok()
-            .and_then(|deal| engine.deal_id(deal));
         let result = match outcome {
             Outcome::Written {
                 record,
@@ -336,7 +334,7 @@ impl Sinks {
                 self.report(
                     deal_id,
                     file,
-                    item.position,
+                    position,
                     "skipped",
                     "trigger",
                     &[reason],
@@ -347,7 +345,7 @@ impl Sinks {
                 self.report(
                     deal_id,
                     file,
-                    item.position,
+                    position,
                     "rejected",
                     phase.as_str(),
                     &reasons,

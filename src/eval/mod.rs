@@ -6,10 +6,13 @@
 //! matches companies against the PSA's existing clients. Eval never sees an AST or a schema file.
 
 pub mod clients;
+mod entry;
 pub mod expr;
 pub mod read;
 pub mod refs;
 pub mod run;
+pub mod shape;
+pub mod stream;
 pub mod validate;
 
 pub use clients::{ClientDirectory, ClientOutcome};

@@ -13,7 +13,9 @@ use super::clients::{ClientDirectory, ClientOutcome};
 use super::expr::{EvalError, eval, first_path, holds};
 use super::read::{Records, read_steps, remove_at, write_at, write_at_steps};
 use super::refs::RefIndex;
-use super::validate::{SchemaValidator, Violation};
+use super::shape::Shapes;
+use super::stream::Plan;
+use super::validate::{RecordValidator, Violation};
 use crate::check::program::{CExpr, Coercion, Origin, Program, RecordRef, WriteKind};
 use crate::diag::Code;
 use crate::schema::SchemaSet;
@@ -138,8 +140,12 @@ impl Coverage {
 pub struct Engine {
     /// The checked program.
     pub program: Program,
-    source_validators: Vec<SchemaValidator>,
-    target_validator: SchemaValidator,
+    pub(super) source_validators: Vec<RecordValidator>,
+    target_validator: RecordValidator,
+    /// The compiled fast validators.
+    pub(super) shapes: Shapes,
+    /// The source paths the program reads (for reading deals field by field).
+    pub(super) plan: Plan,
     refs: Vec<Option<RefIndex>>,
     /// Never-transfer remainders to strip from each write that copies a source object.
     strips: Vec<Vec<Vec<Option<String>>>>,
@@ -153,12 +159,14 @@ pub struct Engine {
 impl Engine {
     /// Compiles validators for every record of `program` (its schemas are in `schemas`).
     pub fn new(program: Program, schemas: &SchemaSet) -> Result<Engine, String> {
+        let mut shapes = Shapes::new();
         let source_validators = program
             .sources
             .iter()
-            .map(|s| SchemaValidator::build(schemas, &s.schema_path))
+            .map(|s| RecordValidator::build(schemas, &s.schema_path, &mut shapes))
             .collect::<Result<Vec<_>, _>>()?;
-        let target_validator = SchemaValidator::build(schemas, &program.target_schema_path)?;
+        let target_validator = RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
+        let plan = Plan::of(&program);
         let strips = program
             .writes
             .iter()
@@ -168,6 +176,8 @@ impl Engine {
             refs: program.sources.iter().map(|_| None).collect(),
             source_validators,
             target_validator,
+            shapes,
+            plan,
             strips,
             coverage: Coverage::new(&program),
             allow_new_clients: false,
@@ -221,7 +231,15 @@ impl Engine {
 
     /// Runs the forward mapping on one deal.
     pub fn run(&self, input: &Value, clients: Option<&mut ClientDirectory>) -> Outcome {
-        match self.run_phases(input, clients) {
+        match self.run_phases(input, clients, false) {
+            Ok(outcome) | Err(outcome) => outcome,
+        }
+    }
+
+    /// Runs the forward mapping on a deal whose input records were already validated (while
+    /// they were read); records joined from reference files are still validated here.
+    pub(super) fn run_validated(&self, input: &Value, clients: Option<&mut ClientDirectory>) -> Outcome {
+        match self.run_phases(input, clients, true) {
             Ok(outcome) | Err(outcome) => outcome,
         }
     }
@@ -230,6 +248,7 @@ impl Engine {
         &self,
         input: &Value,
         clients: Option<&mut ClientDirectory>,
+        validated: bool,
     ) -> Result<Outcome, Outcome> {
         if !input.is_object() {
             return Err(rejected(
@@ -240,8 +259,8 @@ impl Engine {
                 )],
             ));
         }
-        let sources = self.assemble(input)?;
-        self.validate_sources(&sources)?;
+        let (sources, joined) = self.assemble(input)?;
+        self.validate_sources(&sources, &joined, validated)?;
         let empty = Value::Object(serde_json::Map::new());
         let records = Records {
             sources: &sources,
@@ -285,7 +304,7 @@ impl Engine {
         if client_position.is_some_and(|p| p >= self.program.writes.len()) {
             client = self.match_client(&sources, &mut record, clients, input)?;
         }
-        let mut violations = self.target_validator.violations(&record);
+        let mut violations = self.target_validator.violations(&self.shapes, &record);
         let new_client = match &client {
             Some(ClientOutcome::New { name, .. }) => Some(name.clone()),
             _ => None,
@@ -330,9 +349,12 @@ impl Engine {
     }
 
     /// The records of one deal: from a bundle, or the deal plus records joined from references.
-    fn assemble<'a>(&'a self, input: &'a Value) -> Result<Vec<Option<&'a Value>>, Outcome> {
+    /// Also says which records came from reference files.
+    #[allow(clippy::type_complexity)]
+    fn assemble<'a>(&'a self, input: &'a Value) -> Result<(Vec<Option<&'a Value>>, Vec<bool>), Outcome> {
         let bundle = self.is_bundle(input);
         let mut sources: Vec<Option<&'a Value>> = Vec::with_capacity(self.program.sources.len());
+        let mut from_refs = Vec::with_capacity(self.program.sources.len());
         for (index, source) in self.program.sources.iter().enumerate() {
             let from_bundle = if bundle {
                 input.get(&source.name).filter(|v| !v.is_null())
@@ -374,20 +396,25 @@ impl Engine {
                 }
                 _ => None,
             };
+            from_refs.push(from_bundle.is_none() && joined.is_some());
             sources.push(joined);
         }
-        Ok(sources)
+        Ok((sources, from_refs))
     }
 
-    fn validate_sources(&self, sources: &[Option<&Value>]) -> Result<(), Outcome> {
+    fn validate_sources(&self, sources: &[Option<&Value>], from_refs: &[bool], validated: bool) -> Result<(), Outcome> {
         let mut reasons = Vec::new();
-        for ((record, validator), declared) in sources
+        for (((record, validator), declared), joined) in sources
             .iter()
             .zip(&self.source_validators)
             .zip(&self.program.sources)
+            .zip(from_refs)
         {
             let Some(record) = record else { continue };
-            for violation in validator.violations(record) {
+            if validated && !joined {
+                continue;
+            }
+            for violation in validator.violations(&self.shapes, record) {
                 reasons.push(Reason {
                     code: Code::M502,
                     message: format!(
@@ -631,7 +658,7 @@ impl Engine {
     /// The text values of the never-transfer fields of a deal, leaf by leaf (for leak checks in
     /// tests): strings of four characters or more, and numbers of four digits or more.
     pub fn protected_values(&self, input: &Value) -> Vec<String> {
-        let Ok(sources) = self.assemble(input) else {
+        let Ok((sources, _)) = self.assemble(input) else {
             return Vec::new();
         };
         let empty = Value::Null;
@@ -758,7 +785,7 @@ fn failure_reason(error: &EvalError, origin: Option<&Origin>) -> Reason {
 }
 
 /// `/properties/amount` as `.properties.amount` (array indexes as `[0]`).
-fn dotted(pointer: &str) -> String {
+pub(super) fn dotted(pointer: &str) -> String {
     crate::schema::locate::pointer_segments(pointer)
         .iter()
         .map(|s| {

@@ -47,13 +47,33 @@ pub enum ItemError {
     TooLong(usize),
 }
 
+/// The content of an item: raw JSON text (NDJSON lines, parsed later by whoever needs it, so that
+/// `apply` can read only the fields it uses) or an already parsed value.
+#[derive(Debug)]
+pub enum Payload<'a> {
+    /// One line of JSON text, not yet parsed.
+    Text(&'a [u8]),
+    /// A value (single documents, array elements).
+    Parsed(Value),
+}
+
+impl Payload<'_> {
+    /// The payload as a value, parsing text.
+    pub fn into_value(self) -> Result<Value, ItemError> {
+        match self {
+            Payload::Text(text) => serde_json::from_slice(text).map_err(|e| ItemError::Json(e.to_string())),
+            Payload::Parsed(value) => Ok(value),
+        }
+    }
+}
+
 /// One item of an input.
 #[derive(Debug)]
-pub struct Item {
+pub struct Item<'a> {
     /// Where it is.
     pub position: Position,
-    /// The value, or why it could not be read.
-    pub value: Result<Value, ItemError>,
+    /// The content, or why it could not be read.
+    pub value: Result<Payload<'a>, ItemError>,
 }
 
 /// Reading limits and hints.
@@ -85,7 +105,7 @@ pub type Flow = std::ops::ControlFlow<()>;
 pub fn for_each_item<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
-    mut each: impl FnMut(Layout, Item) -> Flow,
+    mut each: impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
     skip_bom_and_space(&mut reader)?;
     let first = reader.fill_buf()?.first().copied();
@@ -148,17 +168,17 @@ fn is_blank(line: &[u8]) -> bool {
     line.iter().all(|b| b.is_ascii_whitespace())
 }
 
-fn parse_line(line: &[u8], length: usize, max: usize) -> Result<Value, ItemError> {
+fn line_payload(line: &[u8], length: usize, max: usize) -> Result<Payload<'_>, ItemError> {
     if length > max {
         return Err(ItemError::TooLong(length));
     }
-    serde_json::from_slice(line).map_err(|e| ItemError::Json(e.to_string()))
+    Ok(Payload::Text(line))
 }
 
 fn lines_or_document<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
-    each: &mut impl FnMut(Layout, Item) -> Flow,
+    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
     let max = limits.max_line_bytes;
     let mut first = Vec::new();
@@ -200,7 +220,7 @@ fn lines_or_document<R: BufRead>(
             Layout::Single,
             Item {
                 position: Position::Line(first_line),
-                value: Ok(value),
+                value: Ok(Payload::Parsed(value)),
             },
         );
         return Ok(Layout::Single);
@@ -219,7 +239,7 @@ fn ndjson_after_first<R: BufRead>(
     limits: InputLimits,
     first_line: usize,
     first: Value,
-    each: &mut impl FnMut(Layout, Item) -> Flow,
+    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
     let max = limits.max_line_bytes;
     let mut line = Vec::new();
@@ -241,7 +261,7 @@ fn ndjson_after_first<R: BufRead>(
             Layout::Single,
             Item {
                 position: Position::Line(first_line),
-                value: Ok(first),
+                value: Ok(Payload::Parsed(first)),
             },
         );
         return Ok(Layout::Single);
@@ -250,7 +270,7 @@ fn ndjson_after_first<R: BufRead>(
         Layout::Ndjson,
         Item {
             position: Position::Line(first_line),
-            value: Ok(first),
+            value: Ok(Payload::Parsed(first)),
         },
     )
     .is_break()
@@ -259,7 +279,7 @@ fn ndjson_after_first<R: BufRead>(
     }
     let second = Item {
         position: Position::Line(number),
-        value: parse_line(&line, next_length, max),
+        value: line_payload(&line, next_length, max),
     };
     if each(Layout::Ndjson, second).is_break() {
         return Ok(Layout::Ndjson);
@@ -271,7 +291,7 @@ fn ndjson_lines<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
     mut number: usize,
-    each: &mut impl FnMut(Layout, Item) -> Flow,
+    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
     let max = limits.max_line_bytes;
     let mut line = Vec::new();
@@ -282,7 +302,7 @@ fn ndjson_lines<R: BufRead>(
         }
         let item = Item {
             position: Position::Line(number),
-            value: parse_line(&line, length, max),
+            value: line_payload(&line, length, max),
         };
         if each(Layout::Ndjson, item).is_break() {
             break;
@@ -295,7 +315,7 @@ fn ndjson_lines<R: BufRead>(
 /// it cannot be located, so the error becomes one final item.
 fn stream_array<R: BufRead>(
     reader: R,
-    each: &mut impl FnMut(Layout, Item) -> Flow,
+    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
     let mut count = 0usize;
@@ -326,7 +346,7 @@ struct ArrayVisitor<'f, F> {
     count: &'f mut usize,
 }
 
-impl<'de, F: FnMut(Layout, Item) -> Flow> Visitor<'de> for ArrayVisitor<'_, F> {
+impl<'de, F: FnMut(Layout, Item<'_>) -> Flow> Visitor<'de> for ArrayVisitor<'_, F> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -337,7 +357,7 @@ impl<'de, F: FnMut(Layout, Item) -> Flow> Visitor<'de> for ArrayVisitor<'_, F> {
         while let Some(value) = seq.next_element_seed(ValueSeed)? {
             let item = Item {
                 position: Position::Index(*self.count),
-                value: Ok(value),
+                value: Ok(Payload::Parsed(value)),
             };
             *self.count += 1;
             if (self.each)(Layout::Array, item).is_break() {
@@ -363,7 +383,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed {
 pub fn read_all<R: BufRead>(reader: R, limits: InputLimits) -> Result<Vec<Value>, String> {
     let mut values = Vec::new();
     let mut problem = None;
-    for_each_item(reader, limits, |_, item| match item.value {
+    for_each_item(reader, limits, |_, item| match item.value.and_then(Payload::into_value) {
         Ok(value) => {
             values.push(value);
             Flow::Continue(())
@@ -414,7 +434,7 @@ mod tests {
             max_document_bytes: 1 << 20,
         };
         let layout = for_each_item(text.as_bytes(), limits, |_, item| {
-            out.push((item.position, item.value));
+            out.push((item.position, item.value.and_then(Payload::into_value)));
             Flow::Continue(())
         })
         .unwrap();

@@ -128,6 +128,11 @@ impl SchemaSet {
         &self.docs[id.0 as usize]
     }
 
+    /// The node compiled for (doc, pointer), if any.
+    pub fn node_id(&self, doc: DocId, pointer: &str) -> Option<NodeId> {
+        self.memo.get(&(doc.0, pointer.to_string())).copied()
+    }
+
     /// Where a node is written, when known.
     pub fn span_of(&self, sources: &SourceMap, id: NodeId) -> Option<Span> {
         let node = self.node(id);
@@ -253,6 +258,10 @@ impl SchemaSet {
             node.any_of = self.children(doc, &pointer, map, "anyOf");
             node.any_of
                 .extend(self.children(doc, &pointer, map, "oneOf"));
+            if map.get("not").is_some_and(is_schema) {
+                // Compiled so that validators can find it; the checker's types ignore `not`.
+                self.node_at(doc, &format!("{pointer}/not"));
+            }
             if let Some(Value::String(reference)) = map.get("$ref") {
                 let at = span_at(ctx.sources, self.doc(doc).file, &format!("{pointer}/$ref"));
                 node.reference = self.resolve_ref(ctx, doc, reference, at);

@@ -1,0 +1,88 @@
+//! The entry point for deals read from input: raw JSON text goes through the streaming reader
+//! (validate while reading, keep only planned fields) when every source schema compiled to the
+//! fast validator; everything else is parsed whole and validated with `jsonschema`.
+
+use serde_json::Value;
+
+use super::clients::ClientDirectory;
+use super::run::{Engine, Outcome, Phase, Reason};
+use super::stream::{ProjectError, Projector};
+use crate::diag::Code;
+use crate::io::input::Payload;
+
+impl Engine {
+    /// Runs one input item forward (or back) and returns the deal's id with its outcome.
+    pub fn run_payload(
+        &self,
+        payload: Payload<'_>,
+        clients: Option<&mut ClientDirectory>,
+        back: bool,
+    ) -> (Option<String>, Outcome) {
+        let text = match payload {
+            Payload::Parsed(value) => return self.run_value(&value, clients, back),
+            Payload::Text(text) => text,
+        };
+        if back || !self.fast_reading() {
+            return match serde_json::from_slice::<Value>(text) {
+                Ok(value) => self.run_value(&value, clients, back),
+                Err(error) => (None, invalid_json(&error)),
+            };
+        }
+        let projector = Projector {
+            plan: &self.plan,
+            shapes: &self.shapes,
+            roots: &self.source_shapes(),
+            names: self.program.sources.iter().map(|s| s.name.as_str()).collect(),
+        };
+        match projector.project(text) {
+            Ok(projected) => {
+                let deal_id = self.deal_id(&projected.value);
+                if projected.failures.is_empty() {
+                    return (deal_id, self.run_validated(&projected.value, clients));
+                }
+                let reasons = projected
+                    .failures
+                    .into_iter()
+                    .map(|(record, failure)| {
+                        let field = format!("{}{}", self.program.sources[record].name, super::run::dotted(&failure.pointer));
+                        Reason {
+                            code: Code::M502,
+                            message: format!("`{field}` {}", failure.message),
+                            field: Some(field),
+                            value: None,
+                            rule: None,
+                        }
+                    })
+                    .collect();
+                (deal_id, Outcome::Rejected { phase: Phase::ValidateSource, reasons })
+            }
+            Err(ProjectError::Json(error)) => (None, invalid_json(&error)),
+            Err(ProjectError::Unusual) => match serde_json::from_slice::<Value>(text) {
+                Ok(value) => self.run_value(&value, clients, back),
+                Err(error) => (None, invalid_json(&error)),
+            },
+        }
+    }
+
+    fn run_value(&self, value: &Value, clients: Option<&mut ClientDirectory>, back: bool) -> (Option<String>, Outcome) {
+        let deal_id = self.deal_id(value);
+        let outcome = if back { self.run_back(value) } else { self.run(value, clients) };
+        (deal_id, outcome)
+    }
+
+    /// True when every source record has a fast validator, so deals can be read field by field.
+    fn fast_reading(&self) -> bool {
+        self.source_validators.iter().all(|v| v.shape().is_some())
+    }
+
+    fn source_shapes(&self) -> Vec<Option<super::shape::ShapeId>> {
+        self.source_validators.iter().map(|v| v.shape()).collect()
+    }
+}
+
+fn invalid_json(error: &serde_json::Error) -> Outcome {
+    Outcome::Rejected {
+        phase: Phase::Parse,
+        reasons: vec![Reason::new(Code::M501, format!("not valid JSON ({error})"))],
+    }
+}

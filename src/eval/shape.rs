@@ -1,0 +1,492 @@
+//! A fast validator for the JSON Schema keywords CRM and PSA schemas use, compiled from the
+//! schemas check loaded.
+//!
+//! `apply` validates every deal and every record. The general `jsonschema` validator needs a whole
+//! `serde_json::Value`, and building one costs more than the rest of a mapping together; this one
+//! validates a `Value` or, through `stream.rs`, JSON text while it is being read. It supports:
+//! `type`, `enum`, `const`, `properties`, `required`, `additionalProperties`, `items` (one
+//! schema), `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+//! `exclusiveMinimum`, `exclusiveMaximum` (numbers), `format` (delegated to `jsonschema`'s own
+//! format checks, so both agree), `$ref`, `allOf`, `anyOf`, `oneOf`, `not`, boolean schemas and
+//! annotations. A schema using any other keyword is not compiled ([`Shapes::compile`] returns
+//! `None`) and apply falls back to `jsonschema` for it. A property test checks that both
+//! validators agree.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::read::json_equal;
+use crate::schema::model::NodeId;
+use crate::schema::SchemaSet;
+use crate::value::Kinds;
+
+/// Index of a compiled shape.
+pub type ShapeId = usize;
+
+/// What a schema node constrains.
+#[derive(Debug, Default)]
+pub struct Shape {
+    /// `true` / `false` schemas.
+    pub boolean: Option<bool>,
+    /// Allowed JSON kinds (`integer` is `Kinds::INT`, `number` both number kinds).
+    pub kinds: Option<Kinds>,
+    /// `enum` (and `const`, as a one-value enum).
+    pub enum_values: Option<Vec<Value>>,
+    /// `pattern`.
+    pub pattern: Option<Regex>,
+    /// `minLength`.
+    pub min_length: Option<u64>,
+    /// `maxLength`.
+    pub max_length: Option<u64>,
+    /// `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`.
+    pub bounds: [Option<f64>; 4],
+    /// `format`, when it is one `jsonschema` checks.
+    pub format: Option<String>,
+    /// `properties`.
+    pub properties: HashMap<String, ShapeId>,
+    /// `required`.
+    pub required: Vec<String>,
+    /// `additionalProperties` (a shape; `None` allows anything).
+    pub additional: Option<ShapeId>,
+    /// `items`.
+    pub items: Option<ShapeId>,
+    /// `minItems`, `maxItems`.
+    pub item_count: [Option<u64>; 2],
+    /// `$ref` and `allOf`: shapes that must also hold.
+    pub all_of: Vec<ShapeId>,
+    /// `anyOf`.
+    pub any_of: Vec<ShapeId>,
+    /// `oneOf`.
+    pub one_of: Vec<ShapeId>,
+    /// `not`.
+    pub not: Option<ShapeId>,
+}
+
+impl Shape {
+    /// True when the shape has combinators that need the whole value to decide.
+    pub fn needs_whole_value(&self) -> bool {
+        !self.any_of.is_empty() || !self.one_of.is_empty() || self.not.is_some() || self.enum_values.is_some()
+    }
+}
+
+/// A validation failure: where (JSON pointer) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// JSON pointer into the validated value.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+    /// For a missing required property: its name.
+    pub missing: Option<String>,
+}
+
+/// Compiled shapes of the schemas of one program.
+#[derive(Debug, Default)]
+pub struct Shapes {
+    /// The shapes, by id.
+    pub shapes: Vec<Shape>,
+    by_node: HashMap<NodeId, ShapeId>,
+    formats: HashMap<String, jsonschema::Validator>,
+}
+
+/// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
+const SUPPORTED: &[&str] = &[
+    "$schema", "$id", "$defs", "definitions", "$comment", "$anchor", "title", "description", "default", "examples",
+    "deprecated", "readOnly", "writeOnly", "type", "enum", "const", "properties", "required",
+    "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum",
+    "maximum", "exclusiveMinimum", "exclusiveMaximum", "format", "$ref", "allOf", "anyOf", "oneOf", "not",
+];
+
+/// Formats `jsonschema` validates (other format names are annotations).
+const FORMATS: &[&str] = &["date", "date-time", "time", "email", "uri", "uuid", "ipv4", "ipv6", "hostname", "duration"];
+
+impl Shapes {
+    /// An empty set.
+    pub fn new() -> Shapes {
+        Shapes::default()
+    }
+
+    /// Compiles the schema rooted at `root`; `None` when it uses a keyword this validator does
+    /// not support (the caller then uses `jsonschema`).
+    pub fn compile(&mut self, set: &SchemaSet, root: NodeId) -> Option<ShapeId> {
+        let mut pending = vec![root];
+        let start = self.shapes.len();
+        let mut order = Vec::new();
+        while let Some(node) = pending.pop() {
+            if self.by_node.contains_key(&node) {
+                continue;
+            }
+            let id = self.shapes.len();
+            self.by_node.insert(node, id);
+            self.shapes.push(Shape::default());
+            order.push((node, id));
+            pending.extend(children(set, node));
+        }
+        for (node, id) in order {
+            match self.compile_node(set, node) {
+                Some(shape) => self.shapes[id] = shape,
+                None => {
+                    self.shapes.truncate(start);
+                    self.by_node.retain(|_, s| *s < start);
+                    return None;
+                }
+            }
+        }
+        self.by_node.get(&root).copied()
+    }
+
+    fn compile_node(&mut self, set: &SchemaSet, id: NodeId) -> Option<Shape> {
+        let node = set.node(id);
+        let doc = set.doc(node.doc?);
+        let raw = doc.value.pointer(&node.pointer)?;
+        let map = match raw {
+            Value::Bool(b) => {
+                return Some(Shape { boolean: Some(*b), ..Shape::default() });
+            }
+            Value::Object(map) => map,
+            _ => return None,
+        };
+        if map.keys().any(|k| !SUPPORTED.contains(&k.as_str())) || !legacy_safe(doc, map) {
+            return None;
+        }
+        let shape_of = |n: &NodeId| self.by_node.get(n).copied();
+        let mut shape = Shape {
+            kinds: type_kinds(map.get("type"))?,
+            enum_values: match (map.get("enum"), map.get("const")) {
+                (Some(Value::Array(values)), _) => Some(values.clone()),
+                (Some(_), _) => return None,
+                (None, Some(value)) => Some(vec![value.clone()]),
+                (None, None) => None,
+            },
+            pattern: match map.get("pattern") {
+                Some(Value::String(p)) => Some(crate::transforms::build_regex(p).ok()?),
+                Some(_) => return None,
+                None => None,
+            },
+            min_length: count(map, "minLength")?,
+            max_length: count(map, "maxLength")?,
+            bounds: [bound(map, "minimum")?, bound(map, "maximum")?, bound(map, "exclusiveMinimum")?, bound(map, "exclusiveMaximum")?],
+            item_count: [count(map, "minItems")?, count(map, "maxItems")?],
+            required: match map.get("required") {
+                Some(Value::Array(names)) => names.iter().map(|n| n.as_str().map(str::to_string)).collect::<Option<_>>()?,
+                Some(_) => return None,
+                None => Vec::new(),
+            },
+            ..Shape::default()
+        };
+        for (name, child) in &node.properties {
+            shape.properties.insert(name.clone(), shape_of(child)?);
+        }
+        if map.contains_key("properties") && !map.get("properties").is_some_and(Value::is_object) {
+            return None;
+        }
+        shape.additional = match (map.get("additionalProperties"), node.additional) {
+            (None, _) => None,
+            (Some(_), Some(child)) => Some(shape_of(&child)?),
+            (Some(_), None) => return None,
+        };
+        shape.items = match (map.get("items"), node.items) {
+            (None, _) => None,
+            (Some(_), Some(child)) => Some(shape_of(&child)?),
+            (Some(_), None) => return None,
+        };
+        if map.contains_key("$ref") {
+            shape.all_of.push(shape_of(&node.reference?)?);
+        }
+        for part in &node.all_of {
+            shape.all_of.push(shape_of(part)?);
+        }
+        let branches = |keyword: &str| -> Option<Vec<ShapeId>> {
+            let count = map.get(keyword).map(|v| v.as_array().map(Vec::len)).unwrap_or(Some(0))?;
+            (0..count)
+                .map(|i| set_lookup(set, node.doc?, &format!("{}/{keyword}/{i}", node.pointer)).and_then(|n| shape_of(&n)))
+                .collect()
+        };
+        shape.any_of = branches("anyOf")?;
+        shape.one_of = branches("oneOf")?;
+        if map.contains_key("not") {
+            shape.not = Some(set_lookup(set, node.doc?, &format!("{}/not", node.pointer)).and_then(|n| shape_of(&n))?);
+        }
+        if let Some(format) = map.get("format") {
+            let name = format.as_str()?;
+            if FORMATS.contains(&name) {
+                self.format_validator(name)?;
+                shape.format = Some(name.to_string());
+            }
+        }
+        Some(shape)
+    }
+
+    fn format_validator(&mut self, name: &str) -> Option<()> {
+        if !self.formats.contains_key(name) {
+            let schema = serde_json::json!({"format": name});
+            let validator = jsonschema::options().should_validate_formats(true).build(&schema).ok()?;
+            self.formats.insert(name.to_string(), validator);
+        }
+        Some(())
+    }
+
+    /// True when `text` satisfies `format`.
+    pub fn format_ok(&self, format: &str, text: &str) -> bool {
+        self.formats
+            .get(format)
+            .is_none_or(|validator| validator.is_valid(&Value::String(text.to_string())))
+    }
+
+    /// Validates a whole value, collecting failures (at most `limit`).
+    pub fn validate(&self, shape: ShapeId, value: &Value, pointer: &mut String, out: &mut Vec<Failure>, limit: usize) {
+        if out.len() >= limit {
+            return;
+        }
+        let s = &self.shapes[shape];
+        if let Some(allowed) = s.boolean {
+            if !allowed {
+                out.push(failure(pointer, format!("{} is not allowed here", short(value))));
+            }
+            return;
+        }
+        self.check_scalar(s, value, pointer, out);
+        match value {
+            Value::Object(map) => self.check_object(s, map, pointer, out, limit),
+            Value::Array(items) => self.check_array(s, items, pointer, out, limit),
+            _ => {}
+        }
+        for part in &s.all_of {
+            self.validate(*part, value, pointer, out, limit);
+        }
+        self.check_combinators(s, value, pointer, out);
+    }
+
+    /// True when `value` is valid against `shape`.
+    pub fn is_valid(&self, shape: ShapeId, value: &Value) -> bool {
+        let mut failures = Vec::new();
+        self.validate(shape, value, &mut String::new(), &mut failures, 1);
+        failures.is_empty()
+    }
+
+    /// Checks the keywords that look at the value itself (type, enum, string and number bounds).
+    pub fn check_scalar(&self, s: &Shape, value: &Value, pointer: &str, out: &mut Vec<Failure>) {
+        let kind = Kinds::of_json(value);
+        if let Some(kinds) = s.kinds
+            && !kinds.intersects(kind)
+        {
+            out.push(failure(pointer, format!("{} is not of type {}", short(value), kinds.describe())));
+            return;
+        }
+        if let Some(values) = &s.enum_values
+            && !values.iter().any(|v| json_equal(v, value))
+        {
+            let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
+            let more = if values.len() > 8 { format!(" and {} more", values.len() - 8) } else { String::new() };
+            out.push(failure(pointer, format!("{} is not one of {}{more}", short(value), allowed.join(", "))));
+        }
+        match value {
+            Value::String(text) => self.check_text(s, text, pointer, out),
+            Value::Number(n) => check_number(s, n.as_f64().unwrap_or(f64::NAN), pointer, out),
+            _ => {}
+        }
+    }
+
+    /// Checks a string's length, pattern and format.
+    pub fn check_text(&self, s: &Shape, text: &str, pointer: &str, out: &mut Vec<Failure>) {
+        if s.min_length.is_some() || s.max_length.is_some() {
+            let length = text.chars().count() as u64;
+            if s.min_length.is_some_and(|m| length < m) {
+                out.push(failure(pointer, format!("{} is shorter than {} characters", short_str(text), s.min_length.unwrap_or(0))));
+            }
+            if s.max_length.is_some_and(|m| length > m) {
+                out.push(failure(pointer, format!("{} is longer than {} characters", short_str(text), s.max_length.unwrap_or(0))));
+            }
+        }
+        if let Some(pattern) = &s.pattern
+            && !pattern.is_match(text)
+        {
+            out.push(failure(pointer, format!("{} does not match {:?}", short_str(text), pattern.as_str())));
+        }
+        if let Some(format) = &s.format
+            && !self.format_ok(format, text)
+        {
+            out.push(failure(pointer, format!("{} is not a valid {format}", short_str(text))));
+        }
+    }
+
+    fn check_object(&self, s: &Shape, map: &Map<String, Value>, pointer: &mut String, out: &mut Vec<Failure>, limit: usize) {
+        for name in &s.required {
+            if !map.contains_key(name) {
+                out.push(Failure {
+                    pointer: pointer.clone(),
+                    message: format!("\"{name}\" is a required property"),
+                    missing: Some(name.clone()),
+                });
+            }
+        }
+        for (key, value) in map {
+            let child = match s.properties.get(key) {
+                Some(child) => Some(*child),
+                None => s.additional,
+            };
+            if let Some(child) = child {
+                let mark = pointer.len();
+                push_segment(pointer, key);
+                self.validate(child, value, pointer, out, limit);
+                pointer.truncate(mark);
+            }
+        }
+    }
+
+    fn check_array(&self, s: &Shape, items: &[Value], pointer: &mut String, out: &mut Vec<Failure>, limit: usize) {
+        check_item_count(s, items.len(), pointer, out);
+        if let Some(item) = s.items {
+            for (index, value) in items.iter().enumerate() {
+                let mark = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&index.to_string());
+                self.validate(item, value, pointer, out, limit);
+                pointer.truncate(mark);
+            }
+        }
+    }
+
+    fn check_combinators(&self, s: &Shape, value: &Value, pointer: &str, out: &mut Vec<Failure>) {
+        if !s.any_of.is_empty() && !s.any_of.iter().any(|b| self.is_valid(*b, value)) {
+            out.push(failure(pointer, format!("{} matches none of the allowed shapes (anyOf)", short(value))));
+        }
+        if !s.one_of.is_empty() {
+            let matching = s.one_of.iter().filter(|b| self.is_valid(**b, value)).count();
+            if matching != 1 {
+                out.push(failure(pointer, format!("{} matches {matching} of the oneOf shapes, not exactly one", short(value))));
+            }
+        }
+        if let Some(not) = s.not
+            && self.is_valid(not, value)
+        {
+            out.push(failure(pointer, format!("{} matches a shape it must not (not)", short(value))));
+        }
+    }
+}
+
+/// Checks `minItems` / `maxItems`.
+pub fn check_item_count(s: &Shape, count: usize, pointer: &str, out: &mut Vec<Failure>) {
+    let count = count as u64;
+    if s.item_count[0].is_some_and(|m| count < m) {
+        out.push(failure(pointer, format!("has {count} items, fewer than {}", s.item_count[0].unwrap_or(0))));
+    }
+    if s.item_count[1].is_some_and(|m| count > m) {
+        out.push(failure(pointer, format!("has {count} items, more than {}", s.item_count[1].unwrap_or(0))));
+    }
+}
+
+/// Checks numeric bounds.
+pub fn check_number(s: &Shape, n: f64, pointer: &str, out: &mut Vec<Failure>) {
+    let [min, max, xmin, xmax] = s.bounds;
+    let shown = crate::value::Val::Num(n).to_json().to_string();
+    if min.is_some_and(|m| n < m) {
+        out.push(failure(pointer, format!("{shown} is less than the minimum of {}", fmt(min))));
+    }
+    if max.is_some_and(|m| n > m) {
+        out.push(failure(pointer, format!("{shown} is greater than the maximum of {}", fmt(max))));
+    }
+    if xmin.is_some_and(|m| n <= m) {
+        out.push(failure(pointer, format!("{shown} is not greater than {}", fmt(xmin))));
+    }
+    if xmax.is_some_and(|m| n >= m) {
+        out.push(failure(pointer, format!("{shown} is not less than {}", fmt(xmax))));
+    }
+}
+
+fn fmt(bound: Option<f64>) -> String {
+    crate::value::Val::Num(bound.unwrap_or(0.0)).to_json().to_string()
+}
+
+/// Appends an escaped JSON pointer segment.
+pub fn push_segment(pointer: &mut String, key: &str) {
+    pointer.push('/');
+    pointer.push_str(&crate::schema::locate::escape_segment(key));
+}
+
+/// A failure at `pointer`.
+pub fn failure(pointer: &str, message: String) -> Failure {
+    Failure { pointer: pointer.to_string(), message, missing: None }
+}
+
+fn short(value: &Value) -> String {
+    match value {
+        Value::String(s) => short_str(s),
+        other => {
+            let text = other.to_string();
+            if text.len() > 60 { format!("{}...", &text[..crate::source::clamp_to_char_boundary(&text, 57)]) } else { text }
+        }
+    }
+}
+
+/// A string quoted and cut for messages.
+pub fn short_str(text: &str) -> String {
+    let quoted = Value::String(text.to_string()).to_string();
+    if quoted.chars().count() > 60 {
+        format!("{}...\"", quoted.chars().take(56).collect::<String>())
+    } else {
+        quoted
+    }
+}
+
+fn type_kinds(value: Option<&Value>) -> Option<Option<Kinds>> {
+    let one = |name: &str| Kinds::from_type_name(name);
+    match value {
+        None => Some(None),
+        Some(Value::String(name)) => Some(Some(one(name)?)),
+        Some(Value::Array(names)) => {
+            let mut kinds = Kinds::NONE;
+            for name in names {
+                kinds = kinds.or(one(name.as_str()?)?);
+            }
+            Some(Some(kinds))
+        }
+        Some(_) => None,
+    }
+}
+
+fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
+    match map.get(key) {
+        None => Some(None),
+        Some(value) => value.as_u64().map(Some).or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| Some(f as u64))),
+    }
+}
+
+fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<f64>> {
+    match map.get(key) {
+        None => Some(None),
+        Some(Value::Number(n)) => Some(n.as_f64()),
+        Some(_) => None,
+    }
+}
+
+/// In draft-07 and earlier, `$ref` hides its siblings; such schemas are left to `jsonschema`.
+fn legacy_safe(doc: &crate::schema::model::Doc, map: &Map<String, Value>) -> bool {
+    let dialect = doc.value.get("$schema").and_then(Value::as_str).unwrap_or("");
+    let legacy = dialect.contains("draft-0");
+    !(legacy && map.contains_key("$ref") && map.keys().any(|k| !matches!(k.as_str(), "$ref" | "description" | "title" | "$comment")))
+}
+
+/// The node a pointer names, when the checker compiled it.
+fn set_lookup(set: &SchemaSet, doc: crate::schema::model::DocId, pointer: &str) -> Option<NodeId> {
+    set.node_id(doc, pointer)
+}
+
+/// The nodes a node's keywords point to.
+fn children(set: &SchemaSet, id: NodeId) -> Vec<NodeId> {
+    let node = set.node(id);
+    let mut out: Vec<NodeId> = node.properties.iter().map(|(_, c)| *c).collect();
+    out.extend(node.additional);
+    out.extend(node.items);
+    out.extend(node.reference);
+    out.extend(&node.all_of);
+    out.extend(&node.any_of);
+    if let Some(doc) = node.doc
+        && let Some(not) = set.node_id(doc, &format!("{}/not", node.pointer))
+    {
+        out.push(not);
+    }
+    out
+}

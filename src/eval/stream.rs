@@ -1,0 +1,594 @@
+//! Reading a deal straight from JSON text: validate it against the source schema while parsing,
+//! and keep only the fields the program reads.
+//!
+//! Building a whole `serde_json::Value` for every deal costs more than everything else `apply`
+//! does; most of a CRM record (descriptions, audit dates, never-transfer notes) is never read.
+//! A [`Plan`] is the trie of source paths the program reads; [`project`] walks the text once
+//! with serde, checks each value against the compiled [`Shapes`] as it passes, and builds a
+//! sparse `Value` holding only the planned paths (whole subtrees where a path reads an object or
+//! goes through an array). Values under `anyOf`/`oneOf`/`not` are buffered and checked whole.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, push_segment};
+use crate::check::program::{CCond, CExpr, CPart, CPath, PathStep, Program, RecordRef, WriteKind};
+use crate::value::Kinds;
+
+/// Most validation failures collected per deal.
+const MAX_FAILURES: usize = 10;
+
+/// One node of the path trie.
+#[derive(Debug, Default, Clone)]
+struct PlanNode {
+    keep_all: bool,
+    children: Vec<(String, usize)>,
+}
+
+/// The source paths a program reads, per source record, as tries.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    nodes: Vec<PlanNode>,
+    /// The trie root of each source record.
+    roots: Vec<usize>,
+}
+
+impl Plan {
+    /// The plan of everything `program` reads from its source records (and the primary `id`).
+    pub fn of(program: &Program) -> Plan {
+        let mut plan = Plan { nodes: Vec::new(), roots: Vec::new() };
+        for _ in &program.sources {
+            plan.nodes.push(PlanNode::default());
+            plan.roots.push(plan.nodes.len() - 1);
+        }
+        let mut paths: Vec<&CPath> = Vec::new();
+        collect_program_paths(program, &mut paths);
+        for path in paths {
+            if let RecordRef::Source(index) = path.record
+                && let Some(root) = plan.roots.get(index).copied()
+            {
+                plan.insert(root, &path.steps);
+            }
+        }
+        if let Some(root) = plan.roots.first().copied() {
+            plan.insert(root, &[PathStep::Field("id".to_string())]);
+        }
+        plan
+    }
+
+    fn insert(&mut self, mut node: usize, steps: &[PathStep]) {
+        for step in steps {
+            if self.nodes[node].keep_all {
+                return;
+            }
+            let PathStep::Field(name) = step else {
+                self.nodes[node].keep_all = true;
+                return;
+            };
+            node = match self.nodes[node].children.iter().find(|(n, _)| n == name) {
+                Some((_, child)) => *child,
+                None => {
+                    self.nodes.push(PlanNode::default());
+                    let child = self.nodes.len() - 1;
+                    self.nodes[node].children.push((name.clone(), child));
+                    child
+                }
+            };
+        }
+        self.nodes[node].keep_all = true;
+    }
+
+    fn child(&self, node: usize, key: &str) -> Option<usize> {
+        let parent = &self.nodes[node];
+        if parent.keep_all {
+            return Some(node);
+        }
+        parent.children.iter().find(|(n, _)| n == key).map(|(_, c)| *c)
+    }
+}
+
+/// Every source path a program reads.
+fn collect_program_paths<'p>(program: &'p Program, out: &mut Vec<&'p CPath>) {
+    cond_paths(&program.trigger, out);
+    out.extend(program.stage_path.iter());
+    for requirement in &program.requirements {
+        cond_paths(&requirement.condition, out);
+    }
+    for write in &program.writes {
+        match &write.kind {
+            WriteKind::Map(expr) => expr_paths(expr, out),
+            WriteKind::Select { arms, otherwise } => {
+                for (cond, expr, _) in arms {
+                    cond_paths(cond, out);
+                    expr_paths(expr, out);
+                }
+                if let Some((expr, _)) = otherwise {
+                    expr_paths(expr, out);
+                }
+            }
+        }
+    }
+    if let Some(client) = &program.client {
+        expr_paths(&client.name, out);
+    }
+    for source in &program.sources {
+        if let Some(join) = &source.join {
+            out.push(&join.equals);
+        }
+    }
+}
+
+fn expr_paths<'p>(expr: &'p CExpr, out: &mut Vec<&'p CPath>) {
+    match expr {
+        CExpr::Path(path) => out.push(path),
+        CExpr::Literal(_) => {}
+        CExpr::Template(parts) => {
+            for part in parts {
+                if let CPart::Expr(inner) = part {
+                    expr_paths(inner, out);
+                }
+            }
+        }
+        CExpr::Pipeline { input, .. } => expr_paths(input, out),
+        CExpr::Coalesce(alternatives) => alternatives.iter().for_each(|a| expr_paths(a, out)),
+    }
+}
+
+fn cond_paths<'p>(cond: &'p CCond, out: &mut Vec<&'p CPath>) {
+    match cond {
+        CCond::And(parts) | CCond::Or(parts) => parts.iter().for_each(|p| cond_paths(p, out)),
+        CCond::Not(inner) => cond_paths(inner, out),
+        CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => expr_paths(e, out),
+        CCond::Compare(l, _, r) => {
+            expr_paths(l, out);
+            expr_paths(r, out);
+        }
+    }
+}
+
+/// A deal read by [`project`].
+#[derive(Debug)]
+pub struct Projected {
+    /// The planned fields (the primary record, or a bundle object keyed by record name).
+    pub value: Value,
+    /// Schema violations found while reading, each with a pointer into its record.
+    pub failures: Vec<(usize, Failure)>,
+}
+
+/// Why a deal could not be projected.
+#[derive(Debug)]
+pub enum ProjectError {
+    /// Not valid JSON.
+    Json(serde_json::Error),
+    /// Valid JSON that is not an object, or mixes record names with fields: read it whole.
+    Unusual,
+}
+
+/// Everything one projection needs.
+pub struct Projector<'a> {
+    /// The program's plan.
+    pub plan: &'a Plan,
+    /// The compiled shapes.
+    pub shapes: &'a Shapes,
+    /// The root shape of each source record (`None`: not validated here).
+    pub roots: &'a [Option<ShapeId>],
+    /// The name of each source record.
+    pub names: Vec<&'a str>,
+}
+
+/// The mutable state of one projection.
+struct State {
+    pointer: String,
+    failures: Vec<(usize, Failure)>,
+    record: usize,
+}
+
+impl Projector<'_> {
+    /// Reads one deal (a primary record or a bundle) from JSON text.
+    pub fn project(&self, text: &[u8]) -> Result<Projected, ProjectError> {
+        let state = RefCell::new(State { pointer: String::new(), failures: Vec::new(), record: 0 });
+        let mut deserializer = serde_json::Deserializer::from_slice(text);
+        let top = TopSeed { projector: self, state: &state };
+        let value = top.deserialize(&mut deserializer).map_err(ProjectError::Json)?;
+        deserializer.end().map_err(ProjectError::Json)?;
+        let value = value.ok_or(ProjectError::Unusual)?;
+        Ok(Projected { value, failures: state.into_inner().failures })
+    }
+}
+
+/// The top level: a primary record, or a bundle keyed by record names.
+struct TopSeed<'p, 's> {
+    projector: &'p Projector<'p>,
+    state: &'s RefCell<State>,
+}
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let p = self.projector;
+        let primary = p.plan.roots[0];
+        let shapes: Vec<ShapeId> = p.roots[0].into_iter().flat_map(|s| expand(p.shapes, s)).collect();
+        let mut fields = Map::new();
+        let mut members = Map::new();
+        let mut required = Required::of(p.shapes, &shapes);
+        let mut primary_keys = 0usize;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if let Some(index) = p.names.iter().position(|n| *n == key) {
+                self.state.borrow_mut().record = index;
+                let member_shapes = p.roots[index].into_iter().flat_map(|s| expand(p.shapes, s)).collect();
+                let seed = Walk { projector: p, state: self.state, plan: Some(p.plan.roots[index]), shapes: member_shapes };
+                if let Some(value) = map.next_value_seed(seed)? {
+                    members.insert(key.into_owned(), value);
+                }
+                continue;
+            }
+            self.state.borrow_mut().record = 0;
+            required.saw(&key);
+            primary_keys += 1;
+            let child_shapes = child_shapes(p.shapes, &shapes, &key);
+            let plan = p.plan.child(primary, &key);
+            let mark = {
+                let mut state = self.state.borrow_mut();
+                let mark = state.pointer.len();
+                push_segment(&mut state.pointer, &key);
+                mark
+            };
+            let seed = Walk { projector: p, state: self.state, plan, shapes: child_shapes };
+            let kept = map.next_value_seed(seed)?;
+            self.state.borrow_mut().pointer.truncate(mark);
+            if let Some(value) = kept {
+                fields.insert(key.into_owned(), value);
+            }
+        }
+        match (members.is_empty(), primary_keys == 0) {
+            (true, _) => {
+                required.report(&mut self.state.borrow_mut());
+                Ok(Some(Value::Object(fields)))
+            }
+            (false, true) if members.contains_key(p.names[0]) => Ok(Some(Value::Object(members))),
+            _ => Ok(None),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Walks one value: validates it against `shapes` (all must hold) and keeps it when planned.
+struct Walk<'p, 's> {
+    projector: &'p Projector<'p>,
+    state: &'s RefCell<State>,
+    plan: Option<usize>,
+    shapes: Vec<ShapeId>,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
+        let shapes = self.projector.shapes;
+        let whole = self.shapes.iter().any(|s| shapes.shapes[*s].needs_whole_value() && has_containers_or_combinators(&shapes.shapes[*s]));
+        if whole {
+            let value = Value::deserialize(deserializer)?;
+            let mut state = self.state.borrow_mut();
+            for shape in &self.shapes {
+                let mut pointer = state.pointer.clone();
+                let mut found = Vec::new();
+                shapes.validate(*shape, &value, &mut pointer, &mut found, MAX_FAILURES);
+                let record = state.record;
+                state.failures.extend(found.into_iter().map(|f| (record, f)));
+            }
+            return Ok(self.plan.map(|_| value));
+        }
+        if self.plan.is_none() && self.shapes.is_empty() {
+            IgnoredAny::deserialize(deserializer)?;
+            return Ok(None);
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+use serde::Deserialize;
+
+fn has_containers_or_combinators(shape: &super::shape::Shape) -> bool {
+    !shape.any_of.is_empty() || !shape.one_of.is_empty() || shape.not.is_some()
+}
+
+impl Walk<'_, '_> {
+    fn scalar(&self, value: Value, keep: bool) -> Option<Value> {
+        let shapes = self.projector.shapes;
+        let mut state = self.state.borrow_mut();
+        if state.failures.len() < MAX_FAILURES {
+            for shape in &self.shapes {
+                let s = &shapes.shapes[*shape];
+                if s.boolean == Some(false) {
+                    let f = failure(&state.pointer, format!("{value} is not allowed here"));
+                    let record = state.record;
+                    state.failures.push((record, f));
+                    continue;
+                }
+                let mut found = Vec::new();
+                shapes.check_scalar(s, &value, &state.pointer, &mut found);
+                let record = state.record;
+                state.failures.extend(found.into_iter().map(|f| (record, f)));
+            }
+        }
+        keep.then_some(value)
+    }
+
+    fn text(&self, text: &str) -> Option<Value> {
+        let shapes = self.projector.shapes;
+        let mut state = self.state.borrow_mut();
+        let mut found = Vec::new();
+        for shape in &self.shapes {
+            let s = &shapes.shapes[*shape];
+            if s.boolean == Some(false) {
+                found.push(failure(&state.pointer, format!("{} is not allowed here", super::shape::short_str(text))));
+                continue;
+            }
+            if let Some(kinds) = s.kinds
+                && !kinds.intersects(Kinds::STRING)
+            {
+                found.push(failure(&state.pointer, format!("{} is not of type {}", super::shape::short_str(text), kinds.describe())));
+                continue;
+            }
+            if let Some(values) = &s.enum_values
+                && !values.iter().any(|v| v.as_str() == Some(text))
+            {
+                let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
+                found.push(failure(&state.pointer, format!("{} is not one of {}", super::shape::short_str(text), allowed.join(", "))));
+            }
+            shapes.check_text(s, text, &state.pointer, &mut found);
+        }
+        let record = state.record;
+        if state.failures.len() < MAX_FAILURES {
+            state.failures.extend(found.into_iter().map(|f| (record, f)));
+        }
+        self.plan.map(|_| Value::String(text.to_string()))
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::Null, self.plan.is_some()))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::Bool(v), self.plan.is_some()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::from(v), self.plan.is_some()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::from(v), self.plan.is_some()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
+        let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
+        Ok(self.scalar(value, self.plan.is_some()))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Option<Value>, E> {
+        Ok(self.text(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(self.text(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let p = self.projector;
+        self.check_kind(Kinds::OBJECT);
+        let mut kept = Map::new();
+        let mut required = Required::of(p.shapes, &self.shapes);
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            required.saw(&key);
+            let child_shapes = child_shapes(p.shapes, &self.shapes, &key);
+            let plan = self.plan.and_then(|node| p.plan.child(node, &key));
+            let mark = {
+                let mut state = self.state.borrow_mut();
+                let mark = state.pointer.len();
+                push_segment(&mut state.pointer, &key);
+                mark
+            };
+            let seed = Walk { projector: p, state: self.state, plan, shapes: child_shapes };
+            let value = map.next_value_seed(seed)?;
+            self.state.borrow_mut().pointer.truncate(mark);
+            if let Some(value) = value {
+                kept.insert(key.into_owned(), value);
+            }
+        }
+        required.report(&mut self.state.borrow_mut());
+        Ok(self.plan.map(|_| Value::Object(kept)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        let p = self.projector;
+        self.check_kind(Kinds::ARRAY);
+        let item_shapes: Vec<ShapeId> = self.shapes.iter().filter_map(|s| p.shapes.shapes[*s].items).flat_map(|s| expand(p.shapes, s)).collect();
+        let mut kept = Vec::new();
+        let mut count = 0usize;
+        loop {
+            let mark = {
+                let mut state = self.state.borrow_mut();
+                let mark = state.pointer.len();
+                state.pointer.push('/');
+                state.pointer.push_str(&count.to_string());
+                mark
+            };
+            let seed = Walk { projector: p, state: self.state, plan: self.plan, shapes: item_shapes.clone() };
+            let next = seq.next_element_seed(seed)?;
+            self.state.borrow_mut().pointer.truncate(mark);
+            match next {
+                None => break,
+                Some(value) => {
+                    count += 1;
+                    kept.extend(value);
+                }
+            }
+        }
+        let mut state = self.state.borrow_mut();
+        let mut found = Vec::new();
+        for shape in &self.shapes {
+            check_item_count(&p.shapes.shapes[*shape], count, &state.pointer, &mut found);
+        }
+        let record = state.record;
+        state.failures.extend(found.into_iter().map(|f| (record, f)));
+        Ok(self.plan.map(|_| Value::Array(kept)))
+    }
+}
+
+impl Walk<'_, '_> {
+    fn check_kind(&self, kind: Kinds) {
+        let mut state = self.state.borrow_mut();
+        let mut found = Vec::new();
+        for shape in &self.shapes {
+            let s = &self.projector.shapes.shapes[*shape];
+            let refused = s.boolean == Some(false) || s.kinds.is_some_and(|k| !k.intersects(kind));
+            if refused {
+                found.push(failure(&state.pointer, format!("{} is not allowed here: expected {}", kind.a(), s.kinds.unwrap_or(Kinds::NONE).describe())));
+            }
+        }
+        let record = state.record;
+        state.failures.extend(found.into_iter().map(|f| (record, f)));
+    }
+}
+
+/// A shape and every shape its `allOf`/`$ref` adds, flattened.
+fn expand(shapes: &Shapes, shape: ShapeId) -> Vec<ShapeId> {
+    let mut out = Vec::new();
+    let mut stack = vec![shape];
+    while let Some(next) = stack.pop() {
+        if out.contains(&next) || out.len() > 64 {
+            continue;
+        }
+        out.push(next);
+        stack.extend(shapes.shapes[next].all_of.iter().copied());
+    }
+    out
+}
+
+/// The shapes a member `key` must satisfy, given the object's (expanded) shapes.
+fn child_shapes(shapes: &Shapes, parents: &[ShapeId], key: &str) -> Vec<ShapeId> {
+    let mut out = Vec::new();
+    for parent in parents {
+        let s = &shapes.shapes[*parent];
+        if let Some(child) = s.properties.get(key).copied().or(s.additional) {
+            for shape in expand(shapes, child) {
+                if !out.contains(&shape) {
+                    out.push(shape);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The required members of an object's shapes, ticked off as keys pass.
+struct Required<'s> {
+    names: Vec<(&'s str, bool)>,
+}
+
+impl<'s> Required<'s> {
+    fn of(shapes: &'s Shapes, parents: &[ShapeId]) -> Required<'s> {
+        let names = parents
+            .iter()
+            .flat_map(|p| shapes.shapes[*p].required.iter())
+            .map(|name| (name.as_str(), false))
+            .collect();
+        Required { names }
+    }
+
+    fn saw(&mut self, key: &str) {
+        for (name, seen) in &mut self.names {
+            if *name == key {
+                *seen = true;
+            }
+        }
+    }
+
+    fn report(&self, state: &mut State) {
+        for (name, seen) in &self.names {
+            if !seen {
+                let found = Failure {
+                    pointer: state.pointer.clone(),
+                    message: format!("\"{name}\" is a required property"),
+                    missing: Some((*name).to_string()),
+                };
+                let record = state.record;
+                state.failures.push((record, found));
+            }
+        }
+    }
+}
