@@ -257,7 +257,13 @@ fn process(
                 ItemError::TooLong(_) => crate::diag::Code::M510,
             };
             let reasons = vec![Reason::new(code, input::describe_error(&error))];
-            (None, Outcome::Rejected { phase: Phase::Parse, reasons })
+            (
+                None,
+                Outcome::Rejected {
+                    phase: Phase::Parse,
+                    reasons,
+                },
+            )
         }
     }
 }
@@ -331,14 +337,7 @@ impl Sinks {
             }
             Outcome::Skipped(reason) => {
                 self.counts.skipped += 1;
-                self.report(
-                    deal_id,
-                    file,
-                    position,
-                    "skipped",
-                    "trigger",
-                    &[reason],
-                )
+                self.report(deal_id, file, position, "skipped", "trigger", &[reason])
             }
             Outcome::Rejected { phase, reasons } => {
                 self.counts.rejected += 1;

@@ -32,7 +32,12 @@ impl Engine {
             plan: &self.plan,
             shapes: &self.shapes,
             roots: &self.source_shapes(),
-            names: self.program.sources.iter().map(|s| s.name.as_str()).collect(),
+            names: self
+                .program
+                .sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect(),
         };
         match projector.project(text) {
             Ok(projected) => {
@@ -44,7 +49,11 @@ impl Engine {
                     .failures
                     .into_iter()
                     .map(|(record, failure)| {
-                        let field = format!("{}{}", self.program.sources[record].name, super::run::dotted(&failure.pointer));
+                        let field = format!(
+                            "{}{}",
+                            self.program.sources[record].name,
+                            super::run::dotted(&failure.pointer)
+                        );
                         Reason {
                             code: Code::M502,
                             message: format!("`{field}` {}", failure.message),
@@ -54,7 +63,13 @@ impl Engine {
                         }
                     })
                     .collect();
-                (deal_id, Outcome::Rejected { phase: Phase::ValidateSource, reasons })
+                (
+                    deal_id,
+                    Outcome::Rejected {
+                        phase: Phase::ValidateSource,
+                        reasons,
+                    },
+                )
             }
             Err(ProjectError::Json(error)) => (None, invalid_json(&error)),
             Err(ProjectError::Unusual) => match serde_json::from_slice::<Value>(text) {
@@ -64,9 +79,18 @@ impl Engine {
         }
     }
 
-    fn run_value(&self, value: &Value, clients: Option<&mut ClientDirectory>, back: bool) -> (Option<String>, Outcome) {
+    fn run_value(
+        &self,
+        value: &Value,
+        clients: Option<&mut ClientDirectory>,
+        back: bool,
+    ) -> (Option<String>, Outcome) {
         let deal_id = self.deal_id(value);
-        let outcome = if back { self.run_back(value) } else { self.run(value, clients) };
+        let outcome = if back {
+            self.run_back(value)
+        } else {
+            self.run(value, clients)
+        };
         (deal_id, outcome)
     }
 

@@ -165,7 +165,8 @@ impl Engine {
             .iter()
             .map(|s| RecordValidator::build(schemas, &s.schema_path, &mut shapes))
             .collect::<Result<Vec<_>, _>>()?;
-        let target_validator = RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
+        let target_validator =
+            RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
         let plan = Plan::of(&program);
         let strips = program
             .writes
@@ -238,7 +239,11 @@ impl Engine {
 
     /// Runs the forward mapping on a deal whose input records were already validated (while
     /// they were read); records joined from reference files are still validated here.
-    pub(super) fn run_validated(&self, input: &Value, clients: Option<&mut ClientDirectory>) -> Outcome {
+    pub(super) fn run_validated(
+        &self,
+        input: &Value,
+        clients: Option<&mut ClientDirectory>,
+    ) -> Outcome {
         match self.run_phases(input, clients, true) {
             Ok(outcome) | Err(outcome) => outcome,
         }
@@ -351,7 +356,10 @@ impl Engine {
     /// The records of one deal: from a bundle, or the deal plus records joined from references.
     /// Also says which records came from reference files.
     #[allow(clippy::type_complexity)]
-    fn assemble<'a>(&'a self, input: &'a Value) -> Result<(Vec<Option<&'a Value>>, Vec<bool>), Outcome> {
+    fn assemble<'a>(
+        &'a self,
+        input: &'a Value,
+    ) -> Result<(Vec<Option<&'a Value>>, Vec<bool>), Outcome> {
         let bundle = self.is_bundle(input);
         let mut sources: Vec<Option<&'a Value>> = Vec::with_capacity(self.program.sources.len());
         let mut from_refs = Vec::with_capacity(self.program.sources.len());
@@ -402,7 +410,12 @@ impl Engine {
         Ok((sources, from_refs))
     }
 
-    fn validate_sources(&self, sources: &[Option<&Value>], from_refs: &[bool], validated: bool) -> Result<(), Outcome> {
+    fn validate_sources(
+        &self,
+        sources: &[Option<&Value>],
+        from_refs: &[bool],
+        validated: bool,
+    ) -> Result<(), Outcome> {
         let mut reasons = Vec::new();
         for (((record, validator), declared), joined) in sources
             .iter()

@@ -18,8 +18,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::read::json_equal;
-use crate::schema::model::NodeId;
 use crate::schema::SchemaSet;
+use crate::schema::model::NodeId;
 use crate::value::Kinds;
 
 /// Index of a compiled shape.
@@ -44,8 +44,8 @@ pub struct Shape {
     pub bounds: [Option<f64>; 4],
     /// `format`, when it is one `jsonschema` checks.
     pub format: Option<String>,
-    /// `properties`.
-    pub properties: HashMap<String, ShapeId>,
+    /// `properties`, sorted by name (looked up by binary search: no hashing per member).
+    pub properties: Vec<(String, ShapeId)>,
     /// `required`.
     pub required: Vec<String>,
     /// `additionalProperties` (a shape; `None` allows anything).
@@ -65,9 +65,20 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// The shape of a declared property.
+    pub fn property(&self, key: &str) -> Option<ShapeId> {
+        self.properties
+            .binary_search_by(|(name, _)| name.as_str().cmp(key))
+            .ok()
+            .map(|index| self.properties[index].1)
+    }
+
     /// True when the shape has combinators that need the whole value to decide.
     pub fn needs_whole_value(&self) -> bool {
-        !self.any_of.is_empty() || !self.one_of.is_empty() || self.not.is_some() || self.enum_values.is_some()
+        !self.any_of.is_empty()
+            || !self.one_of.is_empty()
+            || self.not.is_some()
+            || self.enum_values.is_some()
     }
 }
 
@@ -88,19 +99,63 @@ pub struct Shapes {
     /// The shapes, by id.
     pub shapes: Vec<Shape>,
     by_node: HashMap<NodeId, ShapeId>,
+    /// Each shape with the shapes its `allOf`/`$ref` add, flattened (filled by `compile`).
+    expanded: Vec<Vec<ShapeId>>,
     formats: HashMap<String, jsonschema::Validator>,
 }
 
 /// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
 const SUPPORTED: &[&str] = &[
-    "$schema", "$id", "$defs", "definitions", "$comment", "$anchor", "title", "description", "default", "examples",
-    "deprecated", "readOnly", "writeOnly", "type", "enum", "const", "properties", "required",
-    "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum",
-    "maximum", "exclusiveMinimum", "exclusiveMaximum", "format", "$ref", "allOf", "anyOf", "oneOf", "not",
+    "$schema",
+    "$id",
+    "$defs",
+    "definitions",
+    "$comment",
+    "$anchor",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "type",
+    "enum",
+    "const",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "format",
+    "$ref",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
 ];
 
 /// Formats `jsonschema` validates (other format names are annotations).
-const FORMATS: &[&str] = &["date", "date-time", "time", "email", "uri", "uuid", "ipv4", "ipv6", "hostname", "duration"];
+const FORMATS: &[&str] = &[
+    "date",
+    "date-time",
+    "time",
+    "email",
+    "uri",
+    "uuid",
+    "ipv4",
+    "ipv6",
+    "hostname",
+    "duration",
+];
 
 impl Shapes {
     /// An empty set.
@@ -134,7 +189,28 @@ impl Shapes {
                 }
             }
         }
+        self.expanded = (0..self.shapes.len())
+            .map(|id| self.expand_now(id))
+            .collect();
         self.by_node.get(&root).copied()
+    }
+
+    fn expand_now(&self, shape: ShapeId) -> Vec<ShapeId> {
+        let mut out = Vec::new();
+        let mut stack = vec![shape];
+        while let Some(next) = stack.pop() {
+            if out.contains(&next) || out.len() > 64 {
+                continue;
+            }
+            out.push(next);
+            stack.extend(self.shapes[next].all_of.iter().copied());
+        }
+        out
+    }
+
+    /// A shape and every shape its `allOf`/`$ref` add.
+    pub fn expanded(&self, shape: ShapeId) -> &[ShapeId] {
+        &self.expanded[shape]
     }
 
     fn compile_node(&mut self, set: &SchemaSet, id: NodeId) -> Option<Shape> {
@@ -143,7 +219,10 @@ impl Shapes {
         let raw = doc.value.pointer(&node.pointer)?;
         let map = match raw {
             Value::Bool(b) => {
-                return Some(Shape { boolean: Some(*b), ..Shape::default() });
+                return Some(Shape {
+                    boolean: Some(*b),
+                    ..Shape::default()
+                });
             }
             Value::Object(map) => map,
             _ => return None,
@@ -167,18 +246,27 @@ impl Shapes {
             },
             min_length: count(map, "minLength")?,
             max_length: count(map, "maxLength")?,
-            bounds: [bound(map, "minimum")?, bound(map, "maximum")?, bound(map, "exclusiveMinimum")?, bound(map, "exclusiveMaximum")?],
+            bounds: [
+                bound(map, "minimum")?,
+                bound(map, "maximum")?,
+                bound(map, "exclusiveMinimum")?,
+                bound(map, "exclusiveMaximum")?,
+            ],
             item_count: [count(map, "minItems")?, count(map, "maxItems")?],
             required: match map.get("required") {
-                Some(Value::Array(names)) => names.iter().map(|n| n.as_str().map(str::to_string)).collect::<Option<_>>()?,
+                Some(Value::Array(names)) => names
+                    .iter()
+                    .map(|n| n.as_str().map(str::to_string))
+                    .collect::<Option<_>>()?,
                 Some(_) => return None,
                 None => Vec::new(),
             },
             ..Shape::default()
         };
         for (name, child) in &node.properties {
-            shape.properties.insert(name.clone(), shape_of(child)?);
+            shape.properties.push((name.clone(), shape_of(child)?));
         }
+        shape.properties.sort_by(|a, b| a.0.cmp(&b.0));
         if map.contains_key("properties") && !map.get("properties").is_some_and(Value::is_object) {
             return None;
         }
@@ -199,15 +287,24 @@ impl Shapes {
             shape.all_of.push(shape_of(part)?);
         }
         let branches = |keyword: &str| -> Option<Vec<ShapeId>> {
-            let count = map.get(keyword).map(|v| v.as_array().map(Vec::len)).unwrap_or(Some(0))?;
+            let count = map
+                .get(keyword)
+                .map(|v| v.as_array().map(Vec::len))
+                .unwrap_or(Some(0))?;
             (0..count)
-                .map(|i| set_lookup(set, node.doc?, &format!("{}/{keyword}/{i}", node.pointer)).and_then(|n| shape_of(&n)))
+                .map(|i| {
+                    set_lookup(set, node.doc?, &format!("{}/{keyword}/{i}", node.pointer))
+                        .and_then(|n| shape_of(&n))
+                })
                 .collect()
         };
         shape.any_of = branches("anyOf")?;
         shape.one_of = branches("oneOf")?;
         if map.contains_key("not") {
-            shape.not = Some(set_lookup(set, node.doc?, &format!("{}/not", node.pointer)).and_then(|n| shape_of(&n))?);
+            shape.not = Some(
+                set_lookup(set, node.doc?, &format!("{}/not", node.pointer))
+                    .and_then(|n| shape_of(&n))?,
+            );
         }
         if let Some(format) = map.get("format") {
             let name = format.as_str()?;
@@ -222,7 +319,10 @@ impl Shapes {
     fn format_validator(&mut self, name: &str) -> Option<()> {
         if !self.formats.contains_key(name) {
             let schema = serde_json::json!({"format": name});
-            let validator = jsonschema::options().should_validate_formats(true).build(&schema).ok()?;
+            let validator = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .ok()?;
             self.formats.insert(name.to_string(), validator);
         }
         Some(())
@@ -236,14 +336,24 @@ impl Shapes {
     }
 
     /// Validates a whole value, collecting failures (at most `limit`).
-    pub fn validate(&self, shape: ShapeId, value: &Value, pointer: &mut String, out: &mut Vec<Failure>, limit: usize) {
+    pub fn validate(
+        &self,
+        shape: ShapeId,
+        value: &Value,
+        pointer: &mut String,
+        out: &mut Vec<Failure>,
+        limit: usize,
+    ) {
         if out.len() >= limit {
             return;
         }
         let s = &self.shapes[shape];
         if let Some(allowed) = s.boolean {
             if !allowed {
-                out.push(failure(pointer, format!("{} is not allowed here", short(value))));
+                out.push(failure(
+                    pointer,
+                    format!("{} is not allowed here", short(value)),
+                ));
             }
             return;
         }
@@ -272,15 +382,29 @@ impl Shapes {
         if let Some(kinds) = s.kinds
             && !kinds.intersects(kind)
         {
-            out.push(failure(pointer, format!("{} is not of type {}", short(value), kinds.describe())));
+            out.push(failure(
+                pointer,
+                format!("{} is not of type {}", short(value), kinds.describe()),
+            ));
             return;
         }
         if let Some(values) = &s.enum_values
             && !values.iter().any(|v| json_equal(v, value))
         {
             let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
-            let more = if values.len() > 8 { format!(" and {} more", values.len() - 8) } else { String::new() };
-            out.push(failure(pointer, format!("{} is not one of {}{more}", short(value), allowed.join(", "))));
+            let more = if values.len() > 8 {
+                format!(" and {} more", values.len() - 8)
+            } else {
+                String::new()
+            };
+            out.push(failure(
+                pointer,
+                format!(
+                    "{} is not one of {}{more}",
+                    short(value),
+                    allowed.join(", ")
+                ),
+            ));
         }
         match value {
             Value::String(text) => self.check_text(s, text, pointer, out),
@@ -294,25 +418,52 @@ impl Shapes {
         if s.min_length.is_some() || s.max_length.is_some() {
             let length = text.chars().count() as u64;
             if s.min_length.is_some_and(|m| length < m) {
-                out.push(failure(pointer, format!("{} is shorter than {} characters", short_str(text), s.min_length.unwrap_or(0))));
+                out.push(failure(
+                    pointer,
+                    format!(
+                        "{} is shorter than {} characters",
+                        short_str(text),
+                        s.min_length.unwrap_or(0)
+                    ),
+                ));
             }
             if s.max_length.is_some_and(|m| length > m) {
-                out.push(failure(pointer, format!("{} is longer than {} characters", short_str(text), s.max_length.unwrap_or(0))));
+                out.push(failure(
+                    pointer,
+                    format!(
+                        "{} is longer than {} characters",
+                        short_str(text),
+                        s.max_length.unwrap_or(0)
+                    ),
+                ));
             }
         }
         if let Some(pattern) = &s.pattern
             && !pattern.is_match(text)
         {
-            out.push(failure(pointer, format!("{} does not match {:?}", short_str(text), pattern.as_str())));
+            out.push(failure(
+                pointer,
+                format!("{} does not match {:?}", short_str(text), pattern.as_str()),
+            ));
         }
         if let Some(format) = &s.format
             && !self.format_ok(format, text)
         {
-            out.push(failure(pointer, format!("{} is not a valid {format}", short_str(text))));
+            out.push(failure(
+                pointer,
+                format!("{} is not a valid {format}", short_str(text)),
+            ));
         }
     }
 
-    fn check_object(&self, s: &Shape, map: &Map<String, Value>, pointer: &mut String, out: &mut Vec<Failure>, limit: usize) {
+    fn check_object(
+        &self,
+        s: &Shape,
+        map: &Map<String, Value>,
+        pointer: &mut String,
+        out: &mut Vec<Failure>,
+        limit: usize,
+    ) {
         for name in &s.required {
             if !map.contains_key(name) {
                 out.push(Failure {
@@ -323,10 +474,7 @@ impl Shapes {
             }
         }
         for (key, value) in map {
-            let child = match s.properties.get(key) {
-                Some(child) => Some(*child),
-                None => s.additional,
-            };
+            let child = s.property(key).or(s.additional);
             if let Some(child) = child {
                 let mark = pointer.len();
                 push_segment(pointer, key);
@@ -336,7 +484,14 @@ impl Shapes {
         }
     }
 
-    fn check_array(&self, s: &Shape, items: &[Value], pointer: &mut String, out: &mut Vec<Failure>, limit: usize) {
+    fn check_array(
+        &self,
+        s: &Shape,
+        items: &[Value],
+        pointer: &mut String,
+        out: &mut Vec<Failure>,
+        limit: usize,
+    ) {
         check_item_count(s, items.len(), pointer, out);
         if let Some(item) = s.items {
             for (index, value) in items.iter().enumerate() {
@@ -351,18 +506,37 @@ impl Shapes {
 
     fn check_combinators(&self, s: &Shape, value: &Value, pointer: &str, out: &mut Vec<Failure>) {
         if !s.any_of.is_empty() && !s.any_of.iter().any(|b| self.is_valid(*b, value)) {
-            out.push(failure(pointer, format!("{} matches none of the allowed shapes (anyOf)", short(value))));
+            out.push(failure(
+                pointer,
+                format!(
+                    "{} matches none of the allowed shapes (anyOf)",
+                    short(value)
+                ),
+            ));
         }
         if !s.one_of.is_empty() {
-            let matching = s.one_of.iter().filter(|b| self.is_valid(**b, value)).count();
+            let matching = s
+                .one_of
+                .iter()
+                .filter(|b| self.is_valid(**b, value))
+                .count();
             if matching != 1 {
-                out.push(failure(pointer, format!("{} matches {matching} of the oneOf shapes, not exactly one", short(value))));
+                out.push(failure(
+                    pointer,
+                    format!(
+                        "{} matches {matching} of the oneOf shapes, not exactly one",
+                        short(value)
+                    ),
+                ));
             }
         }
         if let Some(not) = s.not
             && self.is_valid(not, value)
         {
-            out.push(failure(pointer, format!("{} matches a shape it must not (not)", short(value))));
+            out.push(failure(
+                pointer,
+                format!("{} matches a shape it must not (not)", short(value)),
+            ));
         }
     }
 }
@@ -371,10 +545,22 @@ impl Shapes {
 pub fn check_item_count(s: &Shape, count: usize, pointer: &str, out: &mut Vec<Failure>) {
     let count = count as u64;
     if s.item_count[0].is_some_and(|m| count < m) {
-        out.push(failure(pointer, format!("has {count} items, fewer than {}", s.item_count[0].unwrap_or(0))));
+        out.push(failure(
+            pointer,
+            format!(
+                "has {count} items, fewer than {}",
+                s.item_count[0].unwrap_or(0)
+            ),
+        ));
     }
     if s.item_count[1].is_some_and(|m| count > m) {
-        out.push(failure(pointer, format!("has {count} items, more than {}", s.item_count[1].unwrap_or(0))));
+        out.push(failure(
+            pointer,
+            format!(
+                "has {count} items, more than {}",
+                s.item_count[1].unwrap_or(0)
+            ),
+        ));
     }
 }
 
@@ -383,32 +569,54 @@ pub fn check_number(s: &Shape, n: f64, pointer: &str, out: &mut Vec<Failure>) {
     let [min, max, xmin, xmax] = s.bounds;
     let shown = crate::value::Val::Num(n).to_json().to_string();
     if min.is_some_and(|m| n < m) {
-        out.push(failure(pointer, format!("{shown} is less than the minimum of {}", fmt(min))));
+        out.push(failure(
+            pointer,
+            format!("{shown} is less than the minimum of {}", fmt(min)),
+        ));
     }
     if max.is_some_and(|m| n > m) {
-        out.push(failure(pointer, format!("{shown} is greater than the maximum of {}", fmt(max))));
+        out.push(failure(
+            pointer,
+            format!("{shown} is greater than the maximum of {}", fmt(max)),
+        ));
     }
     if xmin.is_some_and(|m| n <= m) {
-        out.push(failure(pointer, format!("{shown} is not greater than {}", fmt(xmin))));
+        out.push(failure(
+            pointer,
+            format!("{shown} is not greater than {}", fmt(xmin)),
+        ));
     }
     if xmax.is_some_and(|m| n >= m) {
-        out.push(failure(pointer, format!("{shown} is not less than {}", fmt(xmax))));
+        out.push(failure(
+            pointer,
+            format!("{shown} is not less than {}", fmt(xmax)),
+        ));
     }
 }
 
 fn fmt(bound: Option<f64>) -> String {
-    crate::value::Val::Num(bound.unwrap_or(0.0)).to_json().to_string()
+    crate::value::Val::Num(bound.unwrap_or(0.0))
+        .to_json()
+        .to_string()
 }
 
 /// Appends an escaped JSON pointer segment.
 pub fn push_segment(pointer: &mut String, key: &str) {
     pointer.push('/');
-    pointer.push_str(&crate::schema::locate::escape_segment(key));
+    if key.contains(['~', '/']) {
+        pointer.push_str(&crate::schema::locate::escape_segment(key));
+    } else {
+        pointer.push_str(key);
+    }
 }
 
 /// A failure at `pointer`.
 pub fn failure(pointer: &str, message: String) -> Failure {
-    Failure { pointer: pointer.to_string(), message, missing: None }
+    Failure {
+        pointer: pointer.to_string(),
+        message,
+        missing: None,
+    }
 }
 
 fn short(value: &Value) -> String {
@@ -416,7 +624,14 @@ fn short(value: &Value) -> String {
         Value::String(s) => short_str(s),
         other => {
             let text = other.to_string();
-            if text.len() > 60 { format!("{}...", &text[..crate::source::clamp_to_char_boundary(&text, 57)]) } else { text }
+            if text.len() > 60 {
+                format!(
+                    "{}...",
+                    &text[..crate::source::clamp_to_char_boundary(&text, 57)]
+                )
+            } else {
+                text
+            }
         }
     }
 }
@@ -450,7 +665,12 @@ fn type_kinds(value: Option<&Value>) -> Option<Option<Kinds>> {
 fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
     match map.get(key) {
         None => Some(None),
-        Some(value) => value.as_u64().map(Some).or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| Some(f as u64))),
+        Some(value) => value.as_u64().map(Some).or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| Some(f as u64))
+        }),
     }
 }
 
@@ -464,9 +684,17 @@ fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<f64>> {
 
 /// In draft-07 and earlier, `$ref` hides its siblings; such schemas are left to `jsonschema`.
 fn legacy_safe(doc: &crate::schema::model::Doc, map: &Map<String, Value>) -> bool {
-    let dialect = doc.value.get("$schema").and_then(Value::as_str).unwrap_or("");
+    let dialect = doc
+        .value
+        .get("$schema")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let legacy = dialect.contains("draft-0");
-    !(legacy && map.contains_key("$ref") && map.keys().any(|k| !matches!(k.as_str(), "$ref" | "description" | "title" | "$comment")))
+    !(legacy
+        && map.contains_key("$ref")
+        && map
+            .keys()
+            .any(|k| !matches!(k.as_str(), "$ref" | "description" | "title" | "$comment")))
 }
 
 /// The node a pointer names, when the checker compiled it.

@@ -40,7 +40,10 @@ pub struct Plan {
 impl Plan {
     /// The plan of everything `program` reads from its source records (and the primary `id`).
     pub fn of(program: &Program) -> Plan {
-        let mut plan = Plan { nodes: Vec::new(), roots: Vec::new() };
+        let mut plan = Plan {
+            nodes: Vec::new(),
+            roots: Vec::new(),
+        };
         for _ in &program.sources {
             plan.nodes.push(PlanNode::default());
             plan.roots.push(plan.nodes.len() - 1);
@@ -87,7 +90,11 @@ impl Plan {
         if parent.keep_all {
             return Some(node);
         }
-        parent.children.iter().find(|(n, _)| n == key).map(|(_, c)| *c)
+        parent
+            .children
+            .iter()
+            .find(|(n, _)| n == key)
+            .map(|(_, c)| *c)
     }
 }
 
@@ -190,13 +197,25 @@ struct State {
 impl Projector<'_> {
     /// Reads one deal (a primary record or a bundle) from JSON text.
     pub fn project(&self, text: &[u8]) -> Result<Projected, ProjectError> {
-        let state = RefCell::new(State { pointer: String::new(), failures: Vec::new(), record: 0 });
+        let state = RefCell::new(State {
+            pointer: String::new(),
+            failures: Vec::new(),
+            record: 0,
+        });
         let mut deserializer = serde_json::Deserializer::from_slice(text);
-        let top = TopSeed { projector: self, state: &state };
-        let value = top.deserialize(&mut deserializer).map_err(ProjectError::Json)?;
+        let top = TopSeed {
+            projector: self,
+            state: &state,
+        };
+        let value = top
+            .deserialize(&mut deserializer)
+            .map_err(ProjectError::Json)?;
         deserializer.end().map_err(ProjectError::Json)?;
         let value = value.ok_or(ProjectError::Unusual)?;
-        Ok(Projected { value, failures: state.into_inner().failures })
+        Ok(Projected {
+            value,
+            failures: state.into_inner().failures,
+        })
     }
 }
 
@@ -224,7 +243,10 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         let p = self.projector;
         let primary = p.plan.roots[0];
-        let shapes: Vec<ShapeId> = p.roots[0].into_iter().flat_map(|s| expand(p.shapes, s)).collect();
+        let shapes: Vec<ShapeId> = p.roots[0]
+            .into_iter()
+            .flat_map(|s| expand(p.shapes, s))
+            .collect();
         let mut fields = Map::new();
         let mut members = Map::new();
         let mut required = Required::of(p.shapes, &shapes);
@@ -232,8 +254,16 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             if let Some(index) = p.names.iter().position(|n| *n == key) {
                 self.state.borrow_mut().record = index;
-                let member_shapes = p.roots[index].into_iter().flat_map(|s| expand(p.shapes, s)).collect();
-                let seed = Walk { projector: p, state: self.state, plan: Some(p.plan.roots[index]), shapes: member_shapes };
+                let member_shapes = p.roots[index]
+                    .into_iter()
+                    .flat_map(|s| expand(p.shapes, s))
+                    .collect();
+                let seed = Walk {
+                    projector: p,
+                    state: self.state,
+                    plan: Some(p.plan.roots[index]),
+                    shapes: member_shapes,
+                };
                 if let Some(value) = map.next_value_seed(seed)? {
                     members.insert(key.into_owned(), value);
                 }
@@ -250,7 +280,12 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 push_segment(&mut state.pointer, &key);
                 mark
             };
-            let seed = Walk { projector: p, state: self.state, plan, shapes: child_shapes };
+            let seed = Walk {
+                projector: p,
+                state: self.state,
+                plan,
+                shapes: child_shapes,
+            };
             let kept = map.next_value_seed(seed)?;
             self.state.borrow_mut().pointer.truncate(mark);
             if let Some(value) = kept {
@@ -336,7 +371,10 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
         let shapes = self.projector.shapes;
-        let whole = self.shapes.iter().any(|s| shapes.shapes[*s].needs_whole_value() && has_containers_or_combinators(&shapes.shapes[*s]));
+        let whole = self.shapes.iter().any(|s| {
+            shapes.shapes[*s].needs_whole_value()
+                && has_containers_or_combinators(&shapes.shapes[*s])
+        });
         if whole {
             let value = Value::deserialize(deserializer)?;
             let mut state = self.state.borrow_mut();
@@ -345,7 +383,9 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
                 let mut found = Vec::new();
                 shapes.validate(*shape, &value, &mut pointer, &mut found, MAX_FAILURES);
                 let record = state.record;
-                state.failures.extend(found.into_iter().map(|f| (record, f)));
+                state
+                    .failures
+                    .extend(found.into_iter().map(|f| (record, f)));
             }
             return Ok(self.plan.map(|_| value));
         }
@@ -379,7 +419,9 @@ impl Walk<'_, '_> {
                 let mut found = Vec::new();
                 shapes.check_scalar(s, &value, &state.pointer, &mut found);
                 let record = state.record;
-                state.failures.extend(found.into_iter().map(|f| (record, f)));
+                state
+                    .failures
+                    .extend(found.into_iter().map(|f| (record, f)));
             }
         }
         keep.then_some(value)
@@ -392,26 +434,45 @@ impl Walk<'_, '_> {
         for shape in &self.shapes {
             let s = &shapes.shapes[*shape];
             if s.boolean == Some(false) {
-                found.push(failure(&state.pointer, format!("{} is not allowed here", super::shape::short_str(text))));
+                found.push(failure(
+                    &state.pointer,
+                    format!("{} is not allowed here", super::shape::short_str(text)),
+                ));
                 continue;
             }
             if let Some(kinds) = s.kinds
                 && !kinds.intersects(Kinds::STRING)
             {
-                found.push(failure(&state.pointer, format!("{} is not of type {}", super::shape::short_str(text), kinds.describe())));
+                found.push(failure(
+                    &state.pointer,
+                    format!(
+                        "{} is not of type {}",
+                        super::shape::short_str(text),
+                        kinds.describe()
+                    ),
+                ));
                 continue;
             }
             if let Some(values) = &s.enum_values
                 && !values.iter().any(|v| v.as_str() == Some(text))
             {
                 let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
-                found.push(failure(&state.pointer, format!("{} is not one of {}", super::shape::short_str(text), allowed.join(", "))));
+                found.push(failure(
+                    &state.pointer,
+                    format!(
+                        "{} is not one of {}",
+                        super::shape::short_str(text),
+                        allowed.join(", ")
+                    ),
+                ));
             }
             shapes.check_text(s, text, &state.pointer, &mut found);
         }
         let record = state.record;
         if state.failures.len() < MAX_FAILURES {
-            state.failures.extend(found.into_iter().map(|f| (record, f)));
+            state
+                .failures
+                .extend(found.into_iter().map(|f| (record, f)));
         }
         self.plan.map(|_| Value::String(text.to_string()))
     }
@@ -462,7 +523,12 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
                 push_segment(&mut state.pointer, &key);
                 mark
             };
-            let seed = Walk { projector: p, state: self.state, plan, shapes: child_shapes };
+            let seed = Walk {
+                projector: p,
+                state: self.state,
+                plan,
+                shapes: child_shapes,
+            };
             let value = map.next_value_seed(seed)?;
             self.state.borrow_mut().pointer.truncate(mark);
             if let Some(value) = value {
@@ -476,7 +542,12 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
         let p = self.projector;
         self.check_kind(Kinds::ARRAY);
-        let item_shapes: Vec<ShapeId> = self.shapes.iter().filter_map(|s| p.shapes.shapes[*s].items).flat_map(|s| expand(p.shapes, s)).collect();
+        let item_shapes: Vec<ShapeId> = self
+            .shapes
+            .iter()
+            .filter_map(|s| p.shapes.shapes[*s].items)
+            .flat_map(|s| expand(p.shapes, s))
+            .collect();
         let mut kept = Vec::new();
         let mut count = 0usize;
         loop {
@@ -487,7 +558,12 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
                 state.pointer.push_str(&count.to_string());
                 mark
             };
-            let seed = Walk { projector: p, state: self.state, plan: self.plan, shapes: item_shapes.clone() };
+            let seed = Walk {
+                projector: p,
+                state: self.state,
+                plan: self.plan,
+                shapes: item_shapes.clone(),
+            };
             let next = seq.next_element_seed(seed)?;
             self.state.borrow_mut().pointer.truncate(mark);
             match next {
@@ -504,7 +580,9 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
             check_item_count(&p.shapes.shapes[*shape], count, &state.pointer, &mut found);
         }
         let record = state.record;
-        state.failures.extend(found.into_iter().map(|f| (record, f)));
+        state
+            .failures
+            .extend(found.into_iter().map(|f| (record, f)));
         Ok(self.plan.map(|_| Value::Array(kept)))
     }
 }
@@ -517,34 +595,41 @@ impl Walk<'_, '_> {
             let s = &self.projector.shapes.shapes[*shape];
             let refused = s.boolean == Some(false) || s.kinds.is_some_and(|k| !k.intersects(kind));
             if refused {
-                found.push(failure(&state.pointer, format!("{} is not allowed here: expected {}", kind.a(), s.kinds.unwrap_or(Kinds::NONE).describe())));
+                found.push(failure(
+                    &state.pointer,
+                    format!(
+                        "{} is not allowed here: expected {}",
+                        kind.a(),
+                        s.kinds.unwrap_or(Kinds::NONE).describe()
+                    ),
+                ));
             }
         }
         let record = state.record;
-        state.failures.extend(found.into_iter().map(|f| (record, f)));
+        state
+            .failures
+            .extend(found.into_iter().map(|f| (record, f)));
     }
 }
 
-/// A shape and every shape its `allOf`/`$ref` adds, flattened.
-fn expand(shapes: &Shapes, shape: ShapeId) -> Vec<ShapeId> {
-    let mut out = Vec::new();
-    let mut stack = vec![shape];
-    while let Some(next) = stack.pop() {
-        if out.contains(&next) || out.len() > 64 {
-            continue;
-        }
-        out.push(next);
-        stack.extend(shapes.shapes[next].all_of.iter().copied());
-    }
-    out
+/// A shape and every shape its `allOf`/`$ref` adds.
+fn expand(shapes: &Shapes, shape: ShapeId) -> impl Iterator<Item = ShapeId> + '_ {
+    shapes.expanded(shape).iter().copied()
 }
 
 /// The shapes a member `key` must satisfy, given the object's (expanded) shapes.
 fn child_shapes(shapes: &Shapes, parents: &[ShapeId], key: &str) -> Vec<ShapeId> {
+    if let [parent] = parents {
+        let s = &shapes.shapes[*parent];
+        return match s.property(key).or(s.additional) {
+            Some(child) => shapes.expanded(child).to_vec(),
+            None => Vec::new(),
+        };
+    }
     let mut out = Vec::new();
     for parent in parents {
         let s = &shapes.shapes[*parent];
-        if let Some(child) = s.properties.get(key).copied().or(s.additional) {
+        if let Some(child) = s.property(key).or(s.additional) {
             for shape in expand(shapes, child) {
                 if !out.contains(&shape) {
                     out.push(shape);

@@ -203,7 +203,11 @@ pub enum RecordValidator {
 
 impl RecordValidator {
     /// Builds the validator of the schema file at `path` (which `set` loaded).
-    pub fn build(set: &SchemaSet, path: &Path, shapes: &mut Shapes) -> Result<RecordValidator, String> {
+    pub fn build(
+        set: &SchemaSet,
+        path: &Path,
+        shapes: &mut Shapes,
+    ) -> Result<RecordValidator, String> {
         let root = set
             .docs
             .iter()
@@ -229,7 +233,13 @@ impl RecordValidator {
             RecordValidator::Full(validator) => validator.violations(value),
             RecordValidator::Fast(shape) => {
                 let mut failures = Vec::new();
-                shapes.validate(*shape, value, &mut String::new(), &mut failures, MAX_VIOLATIONS);
+                shapes.validate(
+                    *shape,
+                    value,
+                    &mut String::new(),
+                    &mut failures,
+                    MAX_VIOLATIONS,
+                );
                 failures.into_iter().map(Violation::from).collect()
             }
         }
@@ -243,6 +253,10 @@ impl From<Failure> for Violation {
             fields.push(name);
             fields
         });
-        Violation { pointer: failure.pointer, message: failure.message, missing }
+        Violation {
+            pointer: failure.pointer,
+            message: failure.message,
+            missing,
+        }
     }
 }

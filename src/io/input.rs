@@ -61,7 +61,9 @@ impl Payload<'_> {
     /// The payload as a value, parsing text.
     pub fn into_value(self) -> Result<Value, ItemError> {
         match self {
-            Payload::Text(text) => serde_json::from_slice(text).map_err(|e| ItemError::Json(e.to_string())),
+            Payload::Text(text) => {
+                serde_json::from_slice(text).map_err(|e| ItemError::Json(e.to_string()))
+            }
             Payload::Parsed(value) => Ok(value),
         }
     }
@@ -383,18 +385,20 @@ impl<'de> DeserializeSeed<'de> for ValueSeed {
 pub fn read_all<R: BufRead>(reader: R, limits: InputLimits) -> Result<Vec<Value>, String> {
     let mut values = Vec::new();
     let mut problem = None;
-    for_each_item(reader, limits, |_, item| match item.value.and_then(Payload::into_value) {
-        Ok(value) => {
-            values.push(value);
-            Flow::Continue(())
-        }
-        Err(error) => {
-            problem = Some(format!(
-                "{}: {}",
-                describe_position(item.position),
-                describe_error(&error)
-            ));
-            Flow::Break(())
+    for_each_item(reader, limits, |_, item| {
+        match item.value.and_then(Payload::into_value) {
+            Ok(value) => {
+                values.push(value);
+                Flow::Continue(())
+            }
+            Err(error) => {
+                problem = Some(format!(
+                    "{}: {}",
+                    describe_position(item.position),
+                    describe_error(&error)
+                ));
+                Flow::Break(())
+            }
         }
     })
     .map_err(|e| e.to_string())?;

@@ -342,6 +342,14 @@ fn compare(expect: &Expect, output: Option<&Value>, outcome: &Outcome) -> Vec<St
                     reason.message
                 ));
             }
+            for text in expect.reasons_include.iter().flatten() {
+                if !reason.message.contains(text.as_str()) {
+                    failures.push(format!(
+                        "the skip reason does not mention \"{text}\": {}",
+                        reason.message
+                    ));
+                }
+            }
         }
         Outcome::Rejected { phase, reasons } => {
             let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();

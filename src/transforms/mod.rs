@@ -238,14 +238,14 @@ fn map_str<'a>(input: Val<'a>, f: impl FnOnce(&str) -> Option<&str>) -> Result<V
         Val::Str(Cow::Owned(s)) => {
             Ok(f(&s).map_or(Val::Absent, |r| Val::Str(Cow::Owned(r.to_string()))))
         }
-        other => Err(format!("is a {}, not a string", other.kind())),
+        other => Err(format!("is {}, not a string", other.kind().a())),
     }
 }
 
 fn owned_str<'a>(input: Val<'a>, f: impl FnOnce(&str) -> String) -> Result<Val<'a>, String> {
     match input.as_str() {
         Some(s) => Ok(Val::Str(Cow::Owned(f(s)))),
-        None => Err(format!("is a {}, not a string", input.kind())),
+        None => Err(format!("is {}, not a string", input.kind().a())),
     }
 }
 
@@ -259,7 +259,7 @@ fn to_number<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
             None => Err("is not a number (expected digits with an optional sign, fraction and comma thousands separators)".to_string()),
         },
         Val::Json(v) if v.is_number() => v.as_f64().map(Val::Num).ok_or_else(|| "is not a finite number".to_string()),
-        other => Err(format!("is a {}, not a number", other.kind())),
+        other => Err(format!("is {}, not a number", other.kind().a())),
     }
 }
 
@@ -277,7 +277,7 @@ fn to_integer<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
 fn round<'a>(input: &Val<'_>, places: u32) -> Result<Val<'a>, String> {
     let value = input
         .as_f64()
-        .ok_or_else(|| format!("is a {}, not a number", input.kind()))?;
+        .ok_or_else(|| format!("is {}, not a number", input.kind().a()))?;
     let factor = 10f64.powi(places as i32);
     let rounded = (value * factor).round() / factor;
     if !rounded.is_finite() {
@@ -343,7 +343,7 @@ fn first(input: Val<'_>) -> Result<Val<'_>, String> {
             .into_iter()
             .next()
             .map_or(Val::Absent, Val::from_owned_json)),
-        other => Err(format!("is a {}, not an array", other.kind())),
+        other => Err(format!("is {}, not an array", other.kind().a())),
     }
 }
 
