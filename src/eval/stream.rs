@@ -243,7 +243,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         let p = self.projector;
         let primary = p.plan.roots[0];
-        let shapes: Vec<ShapeId> = p.roots[0]
+        let shapes: Cow<'_, [ShapeId]> = p.roots[0]
             .into_iter()
             .flat_map(|s| expand(p.shapes, s))
             .collect();
@@ -363,7 +363,7 @@ struct Walk<'p, 's> {
     projector: &'p Projector<'p>,
     state: &'s RefCell<State>,
     plan: Option<usize>,
-    shapes: Vec<ShapeId>,
+    shapes: Cow<'p, [ShapeId]>,
 }
 
 impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
@@ -378,7 +378,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
         if whole {
             let value = Value::deserialize(deserializer)?;
             let mut state = self.state.borrow_mut();
-            for shape in &self.shapes {
+            for shape in self.shapes.iter() {
                 let mut pointer = state.pointer.clone();
                 let mut found = Vec::new();
                 shapes.validate(*shape, &value, &mut pointer, &mut found, MAX_FAILURES);
@@ -408,7 +408,7 @@ impl Walk<'_, '_> {
         let shapes = self.projector.shapes;
         let mut state = self.state.borrow_mut();
         if state.failures.len() < MAX_FAILURES {
-            for shape in &self.shapes {
+            for shape in self.shapes.iter() {
                 let s = &shapes.shapes[*shape];
                 if s.boolean == Some(false) {
                     let f = failure(&state.pointer, format!("{value} is not allowed here"));
@@ -431,7 +431,7 @@ impl Walk<'_, '_> {
         let shapes = self.projector.shapes;
         let mut state = self.state.borrow_mut();
         let mut found = Vec::new();
-        for shape in &self.shapes {
+        for shape in self.shapes.iter() {
             let s = &shapes.shapes[*shape];
             if s.boolean == Some(false) {
                 found.push(failure(
@@ -562,7 +562,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
                 projector: p,
                 state: self.state,
                 plan: self.plan,
-                shapes: item_shapes.clone(),
+                shapes: Cow::Borrowed(&item_shapes),
             };
             let next = seq.next_element_seed(seed)?;
             self.state.borrow_mut().pointer.truncate(mark);
@@ -576,7 +576,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         }
         let mut state = self.state.borrow_mut();
         let mut found = Vec::new();
-        for shape in &self.shapes {
+        for shape in self.shapes.iter() {
             check_item_count(&p.shapes.shapes[*shape], count, &state.pointer, &mut found);
         }
         let record = state.record;
@@ -591,7 +591,7 @@ impl Walk<'_, '_> {
     fn check_kind(&self, kind: Kinds) {
         let mut state = self.state.borrow_mut();
         let mut found = Vec::new();
-        for shape in &self.shapes {
+        for shape in self.shapes.iter() {
             let s = &self.projector.shapes.shapes[*shape];
             let refused = s.boolean == Some(false) || s.kinds.is_some_and(|k| !k.intersects(kind));
             if refused {
@@ -618,12 +618,12 @@ fn expand(shapes: &Shapes, shape: ShapeId) -> impl Iterator<Item = ShapeId> + '_
 }
 
 /// The shapes a member `key` must satisfy, given the object's (expanded) shapes.
-fn child_shapes(shapes: &Shapes, parents: &[ShapeId], key: &str) -> Vec<ShapeId> {
+fn child_shapes<'s>(shapes: &'s Shapes, parents: &[ShapeId], key: &str) -> Cow<'s, [ShapeId]> {
     if let [parent] = parents {
         let s = &shapes.shapes[*parent];
         return match s.property(key).or(s.additional) {
-            Some(child) => shapes.expanded(child).to_vec(),
-            None => Vec::new(),
+            Some(child) => Cow::Borrowed(shapes.expanded(child)),
+            None => Cow::Borrowed(&[]),
         };
     }
     let mut out = Vec::new();
@@ -637,7 +637,7 @@ fn child_shapes(shapes: &Shapes, parents: &[ShapeId], key: &str) -> Vec<ShapeId>
             }
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The required members of an object's shapes, ticked off as keys pass.

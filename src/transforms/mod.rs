@@ -144,10 +144,11 @@ impl Step {
         )
     }
 
-    /// Runs the step on a present value. Absent values pass through untouched.
-    pub fn apply<'a>(&self, input: Val<'a>, tables: &'a [Table]) -> Result<Val<'a>, String> {
+    /// Runs the step on a present value (borrowed, so that a failure can still describe it).
+    /// Absent values pass through untouched.
+    pub fn apply<'a>(&self, input: &Val<'a>, tables: &'a [Table]) -> Result<Val<'a>, String> {
         if input.is_absent() {
-            return Ok(input);
+            return Ok(Val::Absent);
         }
         // CRMs send cleared numbers and dates as "": for readers of values that means no value.
         if self.reads_values() && input.as_str().is_some_and(|s| s.trim().is_empty()) {
@@ -160,36 +161,36 @@ impl Step {
             Step::Upper => owned_str(input, str::to_uppercase),
             Step::CollapseWhitespace => owned_str(input, text::collapse_whitespace),
             Step::CompanyName => owned_str(input, text::company_name),
-            Step::Number => to_number(&input),
-            Step::Integer => to_integer(&input),
-            Step::Round(places) => round(&input, *places),
+            Step::Number => to_number(input),
+            Step::Integer => to_integer(input),
+            Step::Round(places) => round(input, *places),
             Step::ToString => input
                 .to_text()
                 .map(|t| Val::Str(Cow::Owned(t.into_owned())))
                 .ok_or_else(|| "cannot be written as text".to_string()),
-            Step::Boolean => to_boolean(&input),
-            Step::Date(format) => dates::to_date(&input, format.as_deref()).map(Val::Date),
+            Step::Boolean => to_boolean(input),
+            Step::Date(format) => dates::to_date(input, format.as_deref()).map(Val::Date),
             Step::DateTime(format) => {
-                dates::to_datetime(&input, format.as_deref()).map(Val::DateTime)
+                dates::to_datetime(input, format.as_deref()).map(Val::DateTime)
             }
             Step::FormatDate(format) => {
-                dates::format(&input, format).map(|s| Val::Str(Cow::Owned(s)))
+                dates::format(input, format).map(|s| Val::Str(Cow::Owned(s)))
             }
-            Step::Unix => dates::unix_seconds(&input).map(Val::Int),
+            Step::Unix => dates::unix_seconds(input).map(Val::Int),
             Step::Truncate(length) => map_str(input, |s| {
                 Some(s.char_indices().nth(*length).map_or(s, |(i, _)| &s[..i]))
             }),
             Step::Replace(regex, with) => {
                 owned_str(input, |s| regex.replace_all(s, with.as_str()).into_owned())
             }
-            Step::Split(separator) => split(&input, separator),
-            Step::Join(separator) => join(&input, separator),
+            Step::Split(separator) => split(input, separator),
+            Step::Join(separator) => join(input, separator),
             Step::First => first(input),
             Step::Lookup(index) => match tables.get(*index) {
-                Some(table) => table.lookup(&input).map(Val::from_json),
+                Some(table) => table.lookup(input).map(Val::from_json),
                 None => Err("refers to a missing table".to_string()),
             },
-            Step::Default(_) => Ok(input),
+            Step::Default(_) => Ok(input.clone()),
         }
     }
 }
@@ -219,30 +220,27 @@ pub fn run_pipeline<'a>(
                 Ok(Val::from_owned_json(value.clone()))
             }
             (_, Err(failure)) => Err(failure),
-            (step, Ok(value)) => {
-                let described = value.describe();
-                step.apply(value, tables).map_err(|reason| StepFailure {
-                    step: index,
-                    value: described,
-                    reason,
-                })
-            }
+            (step, Ok(value)) => step.apply(&value, tables).map_err(|reason| StepFailure {
+                step: index,
+                value: value.describe(),
+                reason,
+            }),
         };
     }
     current
 }
 
-fn map_str<'a>(input: Val<'a>, f: impl FnOnce(&str) -> Option<&str>) -> Result<Val<'a>, String> {
+fn map_str<'a>(input: &Val<'a>, f: impl FnOnce(&str) -> Option<&str>) -> Result<Val<'a>, String> {
     match input {
         Val::Str(Cow::Borrowed(s)) => Ok(f(s).map_or(Val::Absent, |r| Val::Str(Cow::Borrowed(r)))),
         Val::Str(Cow::Owned(s)) => {
-            Ok(f(&s).map_or(Val::Absent, |r| Val::Str(Cow::Owned(r.to_string()))))
+            Ok(f(s).map_or(Val::Absent, |r| Val::Str(Cow::Owned(r.to_string()))))
         }
         other => Err(format!("is {}, not a string", other.kind().a())),
     }
 }
 
-fn owned_str<'a>(input: Val<'a>, f: impl FnOnce(&str) -> String) -> Result<Val<'a>, String> {
+fn owned_str<'a>(input: &Val<'a>, f: impl FnOnce(&str) -> String) -> Result<Val<'a>, String> {
     match input.as_str() {
         Some(s) => Ok(Val::Str(Cow::Owned(f(s)))),
         None => Err(format!("is {}, not a string", input.kind().a())),
@@ -334,14 +332,14 @@ fn join<'a>(input: &Val<'_>, separator: &str) -> Result<Val<'a>, String> {
     Ok(Val::Str(Cow::Owned(parts.join(separator))))
 }
 
-fn first(input: Val<'_>) -> Result<Val<'_>, String> {
+fn first<'a>(input: &Val<'a>) -> Result<Val<'a>, String> {
     match input {
         Val::Json(Cow::Borrowed(Value::Array(items))) => {
             Ok(items.first().map_or(Val::Absent, Val::from_json))
         }
         Val::Json(Cow::Owned(Value::Array(items))) => Ok(items
-            .into_iter()
-            .next()
+            .first()
+            .cloned()
             .map_or(Val::Absent, Val::from_owned_json)),
         other => Err(format!("is {}, not an array", other.kind().a())),
     }
