@@ -44,8 +44,8 @@ pub struct Shape {
     pub bounds: [Option<f64>; 4],
     /// `format`, when it is one `jsonschema` checks.
     pub format: Option<String>,
-    /// `properties`, sorted by name (looked up by binary search: no hashing per member).
-    pub properties: Vec<(String, ShapeId)>,
+    /// `properties` (a fast non-cryptographic hash: keys come from the schema, not the input).
+    pub properties: rustc_hash::FxHashMap<String, ShapeId>,
     /// `required`.
     pub required: Vec<String>,
     /// `additionalProperties` (a shape; `None` allows anything).
@@ -67,10 +67,7 @@ pub struct Shape {
 impl Shape {
     /// The shape of a declared property.
     pub fn property(&self, key: &str) -> Option<ShapeId> {
-        self.properties
-            .binary_search_by(|(name, _)| name.as_str().cmp(key))
-            .ok()
-            .map(|index| self.properties[index].1)
+        self.properties.get(key).copied()
     }
 
     /// True when the shape has combinators that need the whole value to decide.
@@ -264,9 +261,8 @@ impl Shapes {
             ..Shape::default()
         };
         for (name, child) in &node.properties {
-            shape.properties.push((name.clone(), shape_of(child)?));
+            shape.properties.insert(name.clone(), shape_of(child)?);
         }
-        shape.properties.sort_by(|a, b| a.0.cmp(&b.0));
         if map.contains_key("properties") && !map.get("properties").is_some_and(Value::is_object) {
             return None;
         }

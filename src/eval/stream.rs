@@ -26,7 +26,7 @@ const MAX_FAILURES: usize = 10;
 #[derive(Debug, Default, Clone)]
 struct PlanNode {
     keep_all: bool,
-    children: Vec<(String, usize)>,
+    children: rustc_hash::FxHashMap<String, usize>,
 }
 
 /// The source paths a program reads, per source record, as tries.
@@ -72,12 +72,12 @@ impl Plan {
                 self.nodes[node].keep_all = true;
                 return;
             };
-            node = match self.nodes[node].children.iter().find(|(n, _)| n == name) {
-                Some((_, child)) => *child,
+            node = match self.nodes[node].children.get(name) {
+                Some(child) => *child,
                 None => {
                     self.nodes.push(PlanNode::default());
                     let child = self.nodes.len() - 1;
-                    self.nodes[node].children.push((name.clone(), child));
+                    self.nodes[node].children.insert(name.clone(), child);
                     child
                 }
             };
@@ -90,11 +90,7 @@ impl Plan {
         if parent.keep_all {
             return Some(node);
         }
-        parent
-            .children
-            .iter()
-            .find(|(n, _)| n == key)
-            .map(|(_, c)| *c)
+        parent.children.get(key).copied()
     }
 }
 

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""The reference benchmark job, side by side: mapctl against a typed-Rust baseline, jq and jaq.
+
+usage: python3 bench/run.py [COUNT] [SEED] [--runs N]
+
+1. Generates COUNT deals with bench/gen_deals.py (cached in bench/data/).
+2. Builds mapctl and bench/typed (release, --locked).
+3. Checks every tool's output against the reference semantics: with the shared oracle
+   ../shared/bench/check_outputs.py when it exists, else mapctl (merged with its rejects by
+   bench/merge_streams.py) and jq against the typed baseline, as JSON, line by line.
+4. Times whole processes (median of --runs, default 3) on the same file, in the same run, and
+   prints deals per second and the ratio to the typed baseline; then single-deal latency (median
+   of 20 runs) and mapctl's peak memory.
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "bench", "data")
+MAPCTL = os.path.join(ROOT, "target", "release", "mapctl")
+TYPED = os.path.join(ROOT, "bench", "typed", "target", "release", "typed-baseline")
+ORACLE = os.path.join(ROOT, "..", "shared", "bench", "check_outputs.py")
+JQ_PROGRAM = os.path.join(ROOT, "..", "shared", "bench", "map.jq")
+
+
+def sh(args, **kwargs):
+    return subprocess.run(args, check=True, **kwargs)
+
+
+def tools(deals, out_dir):
+    """name -> (argv, stdout file or None, extra output files)."""
+    mapctl_out = os.path.join(out_dir, "mapctl.ndjson")
+    mapctl_rej = os.path.join(out_dir, "mapctl.rejects")
+    found = {
+        "typed Rust (bench/typed)": ([TYPED, deals], os.path.join(out_dir, "typed.ndjson")),
+        "mapctl": ([MAPCTL, "apply", os.path.join(ROOT, "bench", "reference.map"), deals,
+                    "--out", mapctl_out, "--rejects", mapctl_rej], None),
+    }
+    if shutil.which("jq") and os.path.exists(JQ_PROGRAM):
+        found["jq " + subprocess.run(["jq", "--version"], capture_output=True, text=True).stdout.strip()] = (
+            ["jq", "-c", "-f", JQ_PROGRAM, deals], os.path.join(out_dir, "jq.ndjson"))
+    if shutil.which("jaq") and os.path.exists(JQ_PROGRAM):
+        found["jaq"] = (["jaq", "-c", "-f", JQ_PROGRAM, deals], os.path.join(out_dir, "jaq.ndjson"))
+    return found
+
+
+def run_once(argv, stdout_path):
+    start = time.perf_counter()
+    if stdout_path:
+        with open(stdout_path, "wb") as out:
+            result = subprocess.run(argv, stdout=out, stderr=subprocess.DEVNULL)
+    else:
+        result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        sys.exit(f"{argv[0]} failed with exit code {result.returncode}")
+    return elapsed
+
+
+def check(deals, outputs):
+    merged = os.path.join(DATA, "out", "mapctl.merged.ndjson")
+    with open(merged, "w") as out:
+        sh([sys.executable, os.path.join(ROOT, "bench", "merge_streams.py"), deals,
+            os.path.join(DATA, "out", "mapctl.ndjson"), os.path.join(DATA, "out", "mapctl.rejects")], stdout=out)
+    named = {"mapctl": merged, **{k.split()[0]: v for k, v in outputs.items() if v and "mapctl" not in k}}
+    if os.path.exists(ORACLE):
+        result = subprocess.run([sys.executable, ORACLE, deals] + [f"{k}={v}" for k, v in named.items()])
+        return result.returncode == 0
+    reference = [json.loads(l) for l in open(named["typed"]) if l.strip()]
+    ok = True
+    for name, path in named.items():
+        got = [json.loads(l) for l in open(path) if l.strip()]
+        equal = got == reference
+        print(f"  {name}: {'JSON-equal to the typed baseline' if equal else 'DIFFERS from the typed baseline'}")
+        ok &= equal
+    return ok
+
+
+def peak_memory_kb(argv):
+    if not os.path.exists("/usr/bin/time"):
+        return None
+    result = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(result.stderr.strip().splitlines()[-1])
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
+    args = [a for a in args if not (sys.argv.index(a) > 0 and sys.argv[sys.argv.index(a) - 1] == "--runs")]
+    count = int(args[0]) if args else 200000
+    seed = int(args[1]) if len(args) > 1 else 42
+    os.makedirs(os.path.join(DATA, "out"), exist_ok=True)
+    deals = os.path.join(DATA, f"deals-{count}-{seed}.ndjson")
+    if not os.path.exists(deals):
+        with open(deals, "w") as out:
+            sh([sys.executable, os.path.join(ROOT, "bench", "gen_deals.py"), str(count), str(seed)], stdout=out)
+    one = os.path.join(DATA, "one-deal.ndjson")
+    with open(deals) as src, open(one, "w") as dst:
+        dst.write(src.readline())
+    sh(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "--locked", "--quiet", "--manifest-path", os.path.join(ROOT, "bench", "typed", "Cargo.toml")])
+    found = tools(deals, os.path.join(DATA, "out"))
+    timings = {name: [] for name in found}
+    for _ in range(runs):
+        for name, (argv, stdout_path) in found.items():
+            timings[name].append(run_once(argv, stdout_path))
+    print(f"\n{count} deals, {os.path.getsize(deals) / 1e6:.0f} MB, seed {seed}, median of {runs} runs")
+    print("\nchecking outputs against the reference semantics:")
+    ok = check(deals, {name: path for name, (argv, path) in found.items()})
+    base = statistics.median(timings["typed Rust (bench/typed)"])
+    print(f"\n| program | seconds | deals/s | x typed Rust |\n| --- | ---: | ---: | ---: |")
+    for name, times in timings.items():
+        median = statistics.median(times)
+        print(f"| {name} | {median:.2f} | {count / median:,.0f} | {median / base:.2f} |")
+    print("\n| single deal, process start to exit | median ms |\n| --- | ---: |")
+    for name, (argv, _) in found.items():
+        single = [a if a != deals else one for a in argv]
+        single = [a for a in single if a not in ("--out", "--rejects") and "mapctl.ndjson" not in a and "mapctl.rejects" not in a]
+        latencies = [run_once(single, None) for _ in range(20)]
+        print(f"| {name} | {statistics.median(latencies) * 1000:.1f} |")
+    memory = peak_memory_kb(found["mapctl"][0])
+    if memory:
+        print(f"\nmapctl peak memory (RSS) on the {os.path.getsize(deals) / 1e6:.0f} MB file: {memory / 1024:.1f} MB")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
