@@ -54,6 +54,10 @@ pub struct ApplyArgs {
     /// Wrap each record in a report: deal id, record, template, checklist, client match.
     #[arg(long)]
     pub envelope: bool,
+    /// Worker threads for batches (0: one per core). Output keeps input order. Mappings with
+    /// `match client` run on one thread, since a new client is created by the first deal naming it.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
     /// Longest NDJSON line accepted, in bytes.
     #[arg(long, default_value_t = InputLimits::default().max_line_bytes)]
     pub max_line_bytes: usize,
@@ -119,6 +123,8 @@ pub fn run(args: &ApplyArgs) -> u8 {
         ..InputLimits::default()
     };
     let single_input = inputs.len() == 1;
+    let jobs = worker_count(args.jobs, engine.program.client.is_some());
+    let mut batch: Vec<OwnedItem> = Vec::new();
     for path in &inputs {
         let reader = match open_input(path) {
             Ok(reader) => reader,
@@ -138,15 +144,23 @@ pub fn run(args: &ApplyArgs) -> u8 {
         };
         let result = input::for_each_item(reader, limits, |layout, item| {
             sinks.single = single_input && layout == Layout::Single;
-            let position = item.position;
-            let (deal_id, outcome) = process(&engine, clients.as_mut(), args.direction, item);
-            sinks.record(&engine, &name, position, deal_id, outcome);
+            if jobs > 1 && layout != Layout::Single {
+                batch.push(OwnedItem::from(item));
+                if batch.len() >= BATCH {
+                    run_batch(&engine, args.direction, jobs, &mut batch, &mut sinks, &name);
+                }
+            } else {
+                let position = item.position;
+                let (deal_id, outcome) = process(&engine, clients.as_mut(), args.direction, item);
+                sinks.record(&engine, &name, position, deal_id, outcome);
+            }
             if INTERRUPTED.load(Ordering::SeqCst) || sinks.failed.is_some() {
                 std::ops::ControlFlow::Break(())
             } else {
                 std::ops::ControlFlow::Continue(())
             }
         });
+        run_batch(&engine, args.direction, jobs, &mut batch, &mut sinks, &name);
         if let Err(error) = result {
             eprintln!("error: reading `{name}` failed: {error}");
             return EXIT_CANNOT_RUN;
@@ -165,8 +179,8 @@ pub fn run(args: &ApplyArgs) -> u8 {
 /// Loads and checks the mapping, compiles the engine, loads references and clients.
 fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>), String> {
     let mut sources = SourceMap::new();
-    let output =
-        check::check_file(&mut sources, &args.mapping, &Limits::default()).map_err(|e| e.0)?;
+    let output = check::check_file_for_run(&mut sources, &args.mapping, &Limits::default())
+        .map_err(|e| e.0)?;
     let Some(program) = output.program else {
         let errors: Vec<_> = output
             .diagnostics
@@ -240,6 +254,97 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
         )
     })?;
     Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file)))
+}
+
+/// Items processed together by the worker threads.
+const BATCH: usize = 8192;
+
+/// How many threads to use.
+fn worker_count(requested: usize, matches_clients: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let wanted = if requested == 0 { cores } else { requested };
+    if wanted > 1 && matches_clients {
+        eprintln!("note: --jobs ignored: client matching runs deals in input order");
+        return 1;
+    }
+    wanted.max(1)
+}
+
+/// An input item detached from the reader's buffer, for a worker thread.
+struct OwnedItem {
+    position: Position,
+    value: Result<OwnedPayload, ItemError>,
+}
+
+enum OwnedPayload {
+    Text(Vec<u8>),
+    Parsed(Value),
+}
+
+impl From<Item<'_>> for OwnedItem {
+    fn from(item: Item<'_>) -> OwnedItem {
+        let value = item.value.map(|payload| match payload {
+            input::Payload::Text(text) => OwnedPayload::Text(text.to_vec()),
+            input::Payload::Parsed(value) => OwnedPayload::Parsed(value),
+        });
+        OwnedItem {
+            position: item.position,
+            value,
+        }
+    }
+}
+
+impl OwnedItem {
+    fn borrow(&self) -> Item<'_> {
+        let value = match &self.value {
+            Ok(OwnedPayload::Text(text)) => Ok(input::Payload::Text(text)),
+            Ok(OwnedPayload::Parsed(value)) => Ok(input::Payload::Parsed(value.clone())),
+            Err(error) => Err(error.clone()),
+        };
+        Item {
+            position: self.position,
+            value,
+        }
+    }
+}
+
+/// Runs a batch on `jobs` threads and records the outcomes in input order.
+fn run_batch(
+    engine: &Engine,
+    direction: Direction,
+    jobs: usize,
+    batch: &mut Vec<OwnedItem>,
+    sinks: &mut Sinks,
+    name: &str,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let chunk = batch.len().div_ceil(jobs);
+    let outcomes: Vec<Vec<(Option<String>, Outcome)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = batch
+            .chunks(chunk)
+            .map(|items| {
+                scope.spawn(move || {
+                    items
+                        .iter()
+                        .map(|item| process(engine, None, direction, item.borrow()))
+                        .collect()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    for (item, (deal_id, outcome)) in batch.iter().zip(outcomes.into_iter().flatten()) {
+        sinks.record(engine, name, item.position, deal_id, outcome);
+    }
+    batch.clear();
 }
 
 /// The deal id and outcome of one input item.

@@ -8,6 +8,7 @@
 pub mod clients;
 mod entry;
 pub mod expr;
+pub mod formats;
 pub mod read;
 pub mod refs;
 pub mod run;

@@ -19,6 +19,7 @@ use super::validate::{RecordValidator, Violation};
 use crate::check::program::{CExpr, Coercion, Origin, Program, RecordRef, WriteKind};
 use crate::diag::Code;
 use crate::schema::SchemaSet;
+use crate::transforms::table::mark;
 use crate::value::Val;
 
 /// The stage of processing a deal was in when it ended.
@@ -496,7 +497,7 @@ impl Engine {
             if ok {
                 continue;
             }
-            self.coverage.requirements[index].store(true, Ordering::Relaxed);
+            mark(&self.coverage.requirements[index]);
             let value = requirement_paths(&requirement.condition)
                 .first()
                 .map(|path| {
@@ -539,7 +540,7 @@ impl Engine {
                 for (arm, (condition, value, origin)) in arms.iter().enumerate() {
                     match holds(condition, records, tables) {
                         Ok(true) => {
-                            taken[arm].store(true, Ordering::Relaxed);
+                            mark(&taken[arm]);
                             chosen = Some((eval(value, records, tables), origin));
                             break;
                         }
@@ -551,7 +552,7 @@ impl Engine {
                     (Some(found), _) => found,
                     (None, Some((value, origin))) => {
                         if let Some(flag) = taken.last() {
-                            flag.store(true, Ordering::Relaxed);
+                            mark(flag);
                         }
                         (eval(value, records, tables), origin)
                     }

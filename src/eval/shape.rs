@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::formats::Format;
 use super::read::json_equal;
 use crate::schema::SchemaSet;
 use crate::schema::model::NodeId;
@@ -42,8 +43,8 @@ pub struct Shape {
     pub max_length: Option<u64>,
     /// `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`.
     pub bounds: [Option<f64>; 4],
-    /// `format`, when it is one `jsonschema` checks.
-    pub format: Option<String>,
+    /// `format`, as an index into [`Shapes::formats`].
+    pub format: Option<usize>,
     /// `properties` (a fast non-cryptographic hash: keys come from the schema, not the input).
     pub properties: rustc_hash::FxHashMap<String, ShapeId>,
     /// `required`.
@@ -98,7 +99,8 @@ pub struct Shapes {
     by_node: HashMap<NodeId, ShapeId>,
     /// Each shape with the shapes its `allOf`/`$ref` add, flattened (filled by `compile`).
     expanded: Vec<Vec<ShapeId>>,
-    formats: HashMap<String, jsonschema::Validator>,
+    /// The formats the shapes check.
+    formats: Vec<Format>,
 }
 
 /// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
@@ -138,20 +140,6 @@ const SUPPORTED: &[&str] = &[
     "anyOf",
     "oneOf",
     "not",
-];
-
-/// Formats `jsonschema` validates (other format names are annotations).
-const FORMATS: &[&str] = &[
-    "date",
-    "date-time",
-    "time",
-    "email",
-    "uri",
-    "uuid",
-    "ipv4",
-    "ipv6",
-    "hostname",
-    "duration",
 ];
 
 impl Shapes {
@@ -304,31 +292,22 @@ impl Shapes {
         }
         if let Some(format) = map.get("format") {
             let name = format.as_str()?;
-            if FORMATS.contains(&name) {
-                self.format_validator(name)?;
-                shape.format = Some(name.to_string());
-            }
+            shape.format = Some(match self.formats.iter().position(|f| f.name() == name) {
+                Some(index) => index,
+                None => {
+                    self.formats.push(Format::new(name));
+                    self.formats.len() - 1
+                }
+            });
         }
         Some(shape)
     }
 
-    fn format_validator(&mut self, name: &str) -> Option<()> {
-        if !self.formats.contains_key(name) {
-            let schema = serde_json::json!({"format": name});
-            let validator = jsonschema::options()
-                .should_validate_formats(true)
-                .build(&schema)
-                .ok()?;
-            self.formats.insert(name.to_string(), validator);
-        }
-        Some(())
-    }
-
-    /// True when `text` satisfies `format`.
-    pub fn format_ok(&self, format: &str, text: &str) -> bool {
+    /// True when `text` satisfies the format at `index`.
+    pub fn format_ok(&self, index: usize, text: &str) -> bool {
         self.formats
-            .get(format)
-            .is_none_or(|validator| validator.is_valid(&Value::String(text.to_string())))
+            .get(index)
+            .is_none_or(|format| format.holds(text))
     }
 
     /// Validates a whole value, collecting failures (at most `limit`).
@@ -442,12 +421,13 @@ impl Shapes {
                 format!("{} does not match {:?}", short_str(text), pattern.as_str()),
             ));
         }
-        if let Some(format) = &s.format
+        if let Some(format) = s.format
             && !self.format_ok(format, text)
         {
+            let name = self.formats.get(format).map_or("value", Format::name);
             out.push(failure(
                 pointer,
-                format!("{} is not a valid {format}", short_str(text)),
+                format!("{} is not a valid {name}", short_str(text)),
             ));
         }
     }

@@ -102,6 +102,9 @@ pub struct SchemaSet {
     pub nodes: Vec<Node>,
     memo: HashMap<(u32, String), NodeId>,
     queue: VecDeque<NodeId>,
+    /// Skip validating documents against their meta-schema (`apply`, whose validators refuse
+    /// schemas they cannot compile; `check` always validates).
+    pub skip_meta_validation: bool,
 }
 
 /// What compiling needs from the outside: files and somewhere to put diagnostics.
@@ -188,7 +191,11 @@ impl SchemaSet {
                 return None;
             }
         };
-        let problems = load::validate_schema_document(ctx.sources, file, &value, named_at);
+        let problems = if self.skip_meta_validation {
+            Vec::new()
+        } else {
+            load::validate_schema_document(ctx.sources, file, &value, named_at)
+        };
         let invalid = problems.iter().any(Diagnostic::is_error);
         ctx.diagnostics.extend(problems);
         if invalid {

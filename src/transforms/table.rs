@@ -96,13 +96,13 @@ impl Table {
     /// The value for `key`, the default row, or an explanation.
     pub fn lookup(&self, key: &Val<'_>) -> Result<&Value, String> {
         if let Some(index) = self.row_of(key) {
-            self.hits[index].store(true, Ordering::Relaxed);
+            mark(&self.hits[index]);
             return Ok(&self.rows[index].1);
         }
         match &self.default {
             Some(value) => {
                 if let Some(flag) = self.hits.last() {
-                    flag.store(true, Ordering::Relaxed);
+                    mark(flag);
                 }
                 Ok(value)
             }
@@ -141,6 +141,13 @@ impl Table {
     /// True when there are no keyed rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+}
+
+/// Sets a coverage flag, reading it first so that threads do not keep writing a shared line.
+pub(crate) fn mark(flag: &std::sync::atomic::AtomicBool) {
+    if !flag.load(Ordering::Relaxed) {
+        flag.store(true, Ordering::Relaxed);
     }
 }
 
