@@ -360,6 +360,7 @@ fn process(
             let code = match error {
                 ItemError::Json(_) => crate::diag::Code::M501,
                 ItemError::TooLong(_) => crate::diag::Code::M510,
+                ItemError::Ambiguous(_) => crate::diag::Code::M512,
             };
             let reasons = vec![Reason::new(code, input::describe_error(&error))];
             (

@@ -23,10 +23,7 @@ impl Engine {
             Payload::Text(text) => text,
         };
         if back || !self.fast_reading() {
-            return match serde_json::from_slice::<Value>(text) {
-                Ok(value) => self.run_value(&value, clients, back),
-                Err(error) => (None, invalid_json(&error)),
-            };
+            return self.run_strict(text, clients, back);
         }
         let projector = Projector {
             plan: &self.plan,
@@ -44,6 +41,9 @@ impl Engine {
                 let deal_id = self.deal_id(&projected.value);
                 if projected.failures.is_empty() {
                     return (deal_id, self.run_validated(&projected.value, clients));
+                }
+                if let Some((_, failure)) = projected.failures.iter().find(|(_, f)| f.ambiguous) {
+                    return (deal_id, ambiguous(failure.message.clone()));
                 }
                 let reasons = projected
                     .failures
@@ -72,10 +72,21 @@ impl Engine {
                 )
             }
             Err(ProjectError::Json(error)) => (None, invalid_json(&error)),
-            Err(ProjectError::Unusual) => match serde_json::from_slice::<Value>(text) {
-                Ok(value) => self.run_value(&value, clients, back),
-                Err(error) => (None, invalid_json(&error)),
-            },
+            Err(ProjectError::Unusual) => self.run_strict(text, clients, back),
+        }
+    }
+
+    /// Parses the whole deal strictly (no duplicate keys, no inexact numbers) and runs it.
+    fn run_strict(
+        &self,
+        text: &[u8],
+        clients: Option<&mut ClientDirectory>,
+        back: bool,
+    ) -> (Option<String>, Outcome) {
+        match crate::io::strict::parse(text) {
+            Ok(value) => self.run_value(&value, clients, back),
+            Err(crate::io::strict::StrictError::Json(error)) => (None, invalid_json(&error)),
+            Err(crate::io::strict::StrictError::Ambiguous(reason)) => (None, ambiguous(reason)),
         }
     }
 
@@ -108,5 +119,12 @@ fn invalid_json(error: &serde_json::Error) -> Outcome {
     Outcome::Rejected {
         phase: Phase::Parse,
         reasons: vec![Reason::new(Code::M501, format!("not valid JSON ({error})"))],
+    }
+}
+
+fn ambiguous(reason: String) -> Outcome {
+    Outcome::Rejected {
+        phase: Phase::Parse,
+        reasons: vec![Reason::new(Code::M512, format!("ambiguous JSON: {reason}"))],
     }
 }

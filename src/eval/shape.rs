@@ -89,6 +89,8 @@ pub struct Failure {
     pub message: String,
     /// For a missing required property: its name.
     pub missing: Option<String>,
+    /// True when the input is ambiguous (a duplicate key, an inexact number), not invalid.
+    pub ambiguous: bool,
 }
 
 /// Compiled shapes of the schemas of one program.
@@ -446,6 +448,7 @@ impl Shapes {
                     pointer: pointer.clone(),
                     message: format!("\"{name}\" is a required property"),
                     missing: Some(name.clone()),
+                    ambiguous: false,
                 });
             }
         }
@@ -592,6 +595,7 @@ pub fn failure(pointer: &str, message: String) -> Failure {
         pointer: pointer.to_string(),
         message,
         missing: None,
+        ambiguous: false,
     }
 }
 

@@ -247,7 +247,9 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         let mut members = Map::new();
         let mut required = Required::of(p.shapes, &shapes);
         let mut primary_keys = 0usize;
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
             if let Some(index) = p.names.iter().position(|n| *n == key) {
                 self.state.borrow_mut().record = index;
                 let member_shapes = p.roots[index]
@@ -494,6 +496,18 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.scalar(Value::from(v), self.plan.is_some()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
+        if v.fract() == 0.0 && v.abs() >= 18_446_744_073_709_551_616.0 {
+            let mut state = self.state.borrow_mut();
+            let mut found = failure(
+                &state.pointer,
+                format!(
+                    "the integer {v:e} is too large to be read exactly; send large ids as strings"
+                ),
+            );
+            found.ambiguous = true;
+            let record = state.record;
+            state.failures.push((record, found));
+        }
         let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
         Ok(self.scalar(value, self.plan.is_some()))
     }
@@ -509,8 +523,10 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         self.check_kind(Kinds::OBJECT);
         let mut kept = Map::new();
         let mut required = Required::of(p.shapes, &self.shapes);
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             required.saw(&key);
+            note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
             let child_shapes = child_shapes(p.shapes, &self.shapes, &key);
             let plan = self.plan.and_then(|node| p.plan.child(node, &key));
             let mark = {
@@ -666,10 +682,28 @@ impl<'s> Required<'s> {
                     pointer: state.pointer.clone(),
                     message: format!("\"{name}\" is a required property"),
                     missing: Some((*name).to_string()),
+                    ambiguous: false,
                 };
                 let record = state.record;
                 state.failures.push((record, found));
             }
         }
+    }
+}
+
+/// Records a key seen twice in one object (the input is then ambiguous).
+fn note_duplicate<'de>(seen: &mut Vec<Cow<'de, str>>, key: Cow<'de, str>, state: &mut State) {
+    if seen.contains(&key) {
+        let mut found = failure(
+            &state.pointer,
+            format!(
+                "the key \"{key}\" appears twice in one object; mapctl will not guess which one counts"
+            ),
+        );
+        found.ambiguous = true;
+        let record = state.record;
+        state.failures.push((record, found));
+    } else {
+        seen.push(key);
     }
 }

@@ -15,7 +15,7 @@
 
 use std::io::{BufRead, Read};
 
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+use serde::de::{SeqAccess, Visitor};
 use serde_json::Value;
 
 /// How an input was laid out.
@@ -38,9 +38,20 @@ pub enum Position {
     Index(usize),
 }
 
+impl From<super::strict::StrictError> for ItemError {
+    fn from(error: super::strict::StrictError) -> ItemError {
+        match error {
+            super::strict::StrictError::Json(e) => ItemError::Json(e.to_string()),
+            super::strict::StrictError::Ambiguous(reason) => ItemError::Ambiguous(reason),
+        }
+    }
+}
+
 /// Why an item could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemError {
+    /// Valid JSON that mapctl will not guess about: a duplicate key, an inexact number.
+    Ambiguous(String),
     /// Not valid JSON (or not UTF-8), with serde's explanation.
     Json(String),
     /// A line longer than the limit, with its length.
@@ -61,9 +72,7 @@ impl Payload<'_> {
     /// The payload as a value, parsing text.
     pub fn into_value(self) -> Result<Value, ItemError> {
         match self {
-            Payload::Text(text) => {
-                serde_json::from_slice(text).map_err(|e| ItemError::Json(e.to_string()))
-            }
+            Payload::Text(text) => super::strict::parse(text).map_err(ItemError::from),
             Payload::Parsed(value) => Ok(value),
         }
     }
@@ -204,10 +213,18 @@ fn lines_or_document<R: BufRead>(
         }
         return ndjson_lines(reader, limits, first_line, each);
     }
-    if first_length <= max
-        && let Ok(value) = serde_json::from_slice::<Value>(&first)
-    {
-        return ndjson_after_first(reader, limits, first_line, value, each);
+    match super::strict::parse(&first) {
+        Ok(value) => return ndjson_after_first(reader, limits, first_line, Ok(value), each),
+        Err(super::strict::StrictError::Ambiguous(reason)) => {
+            return ndjson_after_first(
+                reader,
+                limits,
+                first_line,
+                Err(ItemError::Ambiguous(reason)),
+                each,
+            );
+        }
+        Err(super::strict::StrictError::Json(_)) => {}
     }
     // Not a complete value on one line: a pretty-printed document, or NDJSON with a bad first line.
     let mut document = first.clone();
@@ -217,12 +234,24 @@ fn lines_or_document<R: BufRead>(
     reader.by_ref().take(limit).read_to_end(&mut rest)?;
     document.extend_from_slice(&rest);
     let whole_fits = reader.fill_buf()?.is_empty();
-    if whole_fits && let Ok(value) = serde_json::from_slice::<Value>(&document) {
+    let parsed = if whole_fits {
+        Some(super::strict::parse(&document))
+    } else {
+        None
+    };
+    let single = match parsed {
+        Some(Ok(value)) => Some(Ok(Payload::Parsed(value))),
+        Some(Err(super::strict::StrictError::Ambiguous(reason))) => {
+            Some(Err(ItemError::Ambiguous(reason)))
+        }
+        _ => None,
+    };
+    if let Some(value) = single {
         let _ = each(
             Layout::Single,
             Item {
                 position: Position::Line(first_line),
-                value: Ok(Payload::Parsed(value)),
+                value,
             },
         );
         return Ok(Layout::Single);
@@ -240,7 +269,7 @@ fn ndjson_after_first<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
     first_line: usize,
-    first: Value,
+    first: Result<Value, ItemError>,
     each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
     let max = limits.max_line_bytes;
@@ -263,7 +292,7 @@ fn ndjson_after_first<R: BufRead>(
             Layout::Single,
             Item {
                 position: Position::Line(first_line),
-                value: Ok(Payload::Parsed(first)),
+                value: first.map(Payload::Parsed),
             },
         );
         return Ok(Layout::Single);
@@ -272,7 +301,7 @@ fn ndjson_after_first<R: BufRead>(
         Layout::Ndjson,
         Item {
             position: Position::Line(first_line),
-            value: Ok(Payload::Parsed(first)),
+            value: first.map(Payload::Parsed),
         },
     )
     .is_break()
@@ -356,10 +385,16 @@ impl<'de, F: FnMut(Layout, Item<'_>) -> Flow> Visitor<'de> for ArrayVisitor<'_, 
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element_seed(ValueSeed)? {
+        let note = std::cell::RefCell::new(None);
+        let seed = super::strict::StrictValue { note: Some(&note) };
+        while let Some(value) = seq.next_element_seed(seed)? {
+            let value = match note.borrow_mut().take() {
+                Some(reason) => Err(ItemError::Ambiguous(reason)),
+                None => Ok(Payload::Parsed(value)),
+            };
             let item = Item {
                 position: Position::Index(*self.count),
-                value: Ok(Payload::Parsed(value)),
+                value,
             };
             *self.count += 1;
             if (self.each)(Layout::Array, item).is_break() {
@@ -367,16 +402,6 @@ impl<'de, F: FnMut(Layout, Item<'_>) -> Flow> Visitor<'de> for ArrayVisitor<'_, 
             }
         }
         Ok(())
-    }
-}
-
-struct ValueSeed;
-
-impl<'de> DeserializeSeed<'de> for ValueSeed {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        serde::Deserialize::deserialize(deserializer)
     }
 }
 
@@ -421,6 +446,7 @@ pub fn describe_error(error: &ItemError) -> String {
     match error {
         ItemError::Json(reason) => format!("not valid JSON ({reason})"),
         ItemError::TooLong(length) => format!("the line is {length} bytes, longer than the limit"),
+        ItemError::Ambiguous(reason) => format!("ambiguous JSON: {reason}"),
     }
 }
 

@@ -100,6 +100,48 @@ fn deepest_nesting(text: &str, stop_after: usize) -> (usize, usize) {
     deepest
 }
 
+/// Characters that change how text displays without being visible: bidirectional controls
+/// (the "Trojan Source" trick: code that reads differently than it runs) and zero-width
+/// characters (names that look equal but are not).
+const HIDDEN: &[(char, &str)] = &[
+    ('\u{200B}', "ZERO WIDTH SPACE"),
+    ('\u{200C}', "ZERO WIDTH NON-JOINER"),
+    ('\u{200D}', "ZERO WIDTH JOINER"),
+    ('\u{2060}', "WORD JOINER"),
+    ('\u{FEFF}', "ZERO WIDTH NO-BREAK SPACE"),
+    ('\u{200E}', "LEFT-TO-RIGHT MARK"),
+    ('\u{200F}', "RIGHT-TO-LEFT MARK"),
+    ('\u{202A}', "LEFT-TO-RIGHT EMBEDDING"),
+    ('\u{202B}', "RIGHT-TO-LEFT EMBEDDING"),
+    ('\u{202C}', "POP DIRECTIONAL FORMATTING"),
+    ('\u{202D}', "LEFT-TO-RIGHT OVERRIDE"),
+    ('\u{202E}', "RIGHT-TO-LEFT OVERRIDE"),
+    ('\u{2066}', "LEFT-TO-RIGHT ISOLATE"),
+    ('\u{2067}', "RIGHT-TO-LEFT ISOLATE"),
+    ('\u{2068}', "FIRST STRONG ISOLATE"),
+    ('\u{2069}', "POP DIRECTIONAL ISOLATE"),
+];
+
+/// M112 for every invisible or direction-changing character in a mapping (at most 20).
+pub fn hidden_characters(text: &str, file: FileId) -> Vec<Diagnostic> {
+    text.char_indices()
+        .filter_map(|(at, c)| HIDDEN.iter().find(|(h, _)| *h == c).map(|(_, name)| (at, c, name)))
+        .take(20)
+        .map(|(at, c, name)| {
+            Diagnostic::new(
+                Code::M112,
+                Span::new(file, at, at + c.len_utf8()),
+                format!("invisible character U+{:04X} {name} in the mapping", c as u32),
+                "an invisible character is here",
+            )
+            .with_help(format!(
+                "delete it: it makes the text display differently from what mapctl reads; inside a string, write it as `\\u{:04x}` if it is really wanted",
+                c as u32
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,9 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Dia
         return (ast, vec![diagnostic]);
     }
     let mut lowerer = Lowerer::new(file);
+    lowerer
+        .diagnostics
+        .extend(limits::hidden_characters(text, file));
     let mut ast = MappingFile::default();
     let mut pos = skip_trivia(text, 0);
     let mut syntax_errors = 0;

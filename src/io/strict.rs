@@ -1,0 +1,168 @@
+//! Parsing JSON without silent choices: a key given twice in one object, or an integer too large to
+//! be held exactly, is an error instead of a guess (`serde_json` keeps the last duplicate and
+//! rounds big integers to the nearest float).
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Why strict parsing refused the text.
+#[derive(Debug)]
+pub enum StrictError {
+    /// Not valid JSON.
+    Json(serde_json::Error),
+    /// Valid JSON that is ambiguous: a duplicate key or an inexact number.
+    Ambiguous(String),
+}
+
+impl fmt::Display for StrictError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StrictError::Json(error) => write!(f, "{error}"),
+            StrictError::Ambiguous(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// A marker in serde errors for ambiguity (so it survives serde's error plumbing).
+const AMBIGUOUS: &str = "ambiguous: ";
+
+/// Parses one JSON value strictly.
+pub fn parse(text: &[u8]) -> Result<Value, StrictError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    let value = StrictValue { note: None }
+        .deserialize(&mut deserializer)
+        .map_err(classify)?;
+    deserializer.end().map_err(StrictError::Json)?;
+    Ok(value)
+}
+
+/// Parses values from a reader strictly (for streamed arrays).
+pub fn classify(error: serde_json::Error) -> StrictError {
+    let text = error.to_string();
+    match text.strip_prefix(AMBIGUOUS) {
+        Some(rest) => {
+            StrictError::Ambiguous(rest.split(" at line ").next().unwrap_or(rest).to_string())
+        }
+        None => StrictError::Json(error),
+    }
+}
+
+/// Largest integer a float holds exactly is 2^53; integers serde reads as floats are beyond 2^64.
+const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+
+/// Deserializes a `Value`, refusing duplicate keys and integers too large for 64 bits. With a
+/// `note`, the first ambiguity is written there and parsing goes on (array elements: one bad
+/// element must not end the array).
+#[derive(Clone, Copy)]
+pub struct StrictValue<'n> {
+    /// Where to note an ambiguity instead of failing.
+    pub note: Option<&'n std::cell::RefCell<Option<String>>>,
+}
+
+impl StrictValue<'_> {
+    fn ambiguous<E: serde::de::Error>(self, reason: String) -> Result<(), E> {
+        match self.note {
+            Some(note) => {
+                note.borrow_mut().get_or_insert(reason);
+                Ok(())
+            }
+            None => Err(E::custom(format!("{AMBIGUOUS}{reason}"))),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        if v.fract() == 0.0 && v.abs() >= TWO_POW_64 {
+            self.ambiguous(format!(
+                "the integer {v:e} is too large to be read exactly; send large ids as strings"
+            ))?;
+        }
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            if let Some(previous) = object.get(&key) {
+                let conflict = if previous == &value {
+                    "the same value"
+                } else {
+                    "different values"
+                };
+                self.ambiguous::<A::Error>(format!(
+                    "the key \"{key}\" appears twice in one object, with {conflict}; mapctl will not guess which one counts"
+                ))?;
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_and_inexact_integers_are_refused() {
+        assert!(parse(br#"{"a": 1, "b": {"c": [1, 2.5, null]}}"#).is_ok());
+        assert!(
+            matches!(parse(br#"{"amount": "1", "amount": "2"}"#), Err(StrictError::Ambiguous(r)) if r.contains("\"amount\" appears twice"))
+        );
+        assert!(matches!(
+            parse(br#"{"x": {"id": 1, "id": 1}}"#),
+            Err(StrictError::Ambiguous(_))
+        ));
+        assert!(parse(b"18446744073709551615").is_ok());
+        assert!(matches!(
+            parse(b"18446744073709551617"),
+            Err(StrictError::Ambiguous(_))
+        ));
+        assert!(matches!(parse(b"1e400"), Err(StrictError::Json(_))));
+        assert!(matches!(parse(br#"{"a": 1} x"#), Err(StrictError::Json(_))));
+    }
+}
