@@ -196,8 +196,8 @@ impl Checker<'_> {
 
     fn file_table(&mut self, decl: &TableDecl, relative: &str, named_at: Span) -> TableInfo {
         let mut info = Self::empty_table(decl);
-        let loaded =
-            load::resolve_path(&self.base_dir, relative, None, named_at).and_then(|path| {
+        let loaded = load::resolve_path(&self.base_dir, relative, &self.base_dir, named_at)
+            .and_then(|path| {
                 load::read_text(self.sources, &path, named_at, "table file")
                     .map(|file| (path, file))
             });

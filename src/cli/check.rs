@@ -195,7 +195,7 @@ fn print_json(checked: &[Checked]) {
         "diagnostics": diagnostics,
         "summary": {"files": checked.len(), "errors": errors, "warnings": warnings},
     });
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&document).unwrap_or_default()
     );
@@ -206,5 +206,5 @@ fn print_github(checked: &[Checked]) {
     for c in checked {
         out.push_str(&render::github(&c.sources, &c.output.diagnostics));
     }
-    print!("{out}");
+    out!("{out}");
 }

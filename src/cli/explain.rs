@@ -26,7 +26,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
     };
     match entry(code) {
         Some(text) => {
-            println!("{}", text.trim_end());
+            outln!("{}", text.trim_end());
             EXIT_OK
         }
         None => {

@@ -1,6 +1,21 @@
 //! The command line: parse arguments, call a stage, render its results. The only place (with
 //! the language server) that prints.
 
+/// Writes formatted text to standard output, quietly stopping if the reader has gone (as with
+/// `mapctl check | head`): a closed pipe is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// As `out!`, with a line break.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod apply;
 mod check;
 mod explain;
@@ -9,6 +24,13 @@ mod test;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// Writes to standard output; errors (a closed pipe above all) are ignored, because there is
+/// nobody left to tell and the exit code still reports the result.
+pub(crate) fn write_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_fmt(text);
+}
 
 /// Declarative, checked CRM-to-PSA handoff.
 #[derive(Debug, Parser)]

@@ -38,28 +38,28 @@ pub fn run(args: &TestArgs) -> u8 {
     for file in &files {
         match suite::run_file(file, args.update) {
             Ok(result) => {
-                println!("{} ({})", result.file.display(), result.mapping.display());
+                outln!("{} ({})", result.file.display(), result.mapping.display());
                 for case in &result.cases {
                     if case.failures.is_empty() {
                         passed += 1;
-                        println!(
+                        outln!(
                             "  {}  {}",
                             if case.updated { "updated" } else { "ok  " },
                             case.name
                         );
                     } else {
                         failed += 1;
-                        println!("  FAIL  {}", case.name);
+                        outln!("  FAIL  {}", case.name);
                         for failure in &case.failures {
-                            println!("        {failure}");
+                            outln!("        {failure}");
                         }
                     }
                 }
                 if !result.unexercised.is_empty() {
                     uncovered += result.unexercised.len();
-                    println!("  not exercised by any case:");
+                    outln!("  not exercised by any case:");
                     for line in &result.unexercised {
-                        println!("    {line}");
+                        outln!("    {line}");
                     }
                 }
             }
@@ -69,7 +69,7 @@ pub fn run(args: &TestArgs) -> u8 {
             }
         }
     }
-    println!(
+    outln!(
         "{passed} passed, {failed} failed, {uncovered} not exercised, in {} file{}",
         files.len(),
         if files.len() == 1 { "" } else { "s" }

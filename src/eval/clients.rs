@@ -24,7 +24,8 @@ const LEGAL_SUFFIXES: &[&str] = &[
 
 /// The comparison key of a company name ("  ACME corp. " and "Acme Corporation" give "acme").
 pub fn client_key(name: &str) -> String {
-    let lowered = name.to_lowercase().replace('&', " and ");
+    let visible = crate::transforms::text::without_invisible(name);
+    let lowered = visible.to_lowercase().replace('&', " and ");
     let cleaned: String = lowered
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })

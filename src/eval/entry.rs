@@ -43,7 +43,12 @@ impl Engine {
                     return (deal_id, self.run_validated(&projected.value, clients));
                 }
                 if let Some((_, failure)) = projected.failures.iter().find(|(_, f)| f.ambiguous) {
-                    return (deal_id, ambiguous(failure.message.clone()));
+                    return (None, ambiguous(failure.message.clone()));
+                }
+                if !self.program.never_transfer.is_empty() {
+                    // Only fields the mapping reads were kept: read the whole deal, so that the
+                    // never-transfer values can be withheld from the messages.
+                    return self.run_strict(text, clients, back);
                 }
                 let reasons = projected
                     .failures

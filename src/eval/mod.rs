@@ -10,6 +10,7 @@ mod entry;
 pub mod expr;
 pub mod formats;
 pub mod read;
+mod redact;
 pub mod refs;
 pub mod run;
 pub mod shape;

@@ -234,7 +234,7 @@ impl Engine {
     /// Runs the forward mapping on one deal.
     pub fn run(&self, input: &Value, clients: Option<&mut ClientDirectory>) -> Outcome {
         match self.run_phases(input, clients, false) {
-            Ok(outcome) | Err(outcome) => outcome,
+            Ok(outcome) | Err(outcome) => self.withhold_protected(input, outcome),
         }
     }
 
@@ -246,7 +246,7 @@ impl Engine {
         clients: Option<&mut ClientDirectory>,
     ) -> Outcome {
         match self.run_phases(input, clients, true) {
-            Ok(outcome) | Err(outcome) => outcome,
+            Ok(outcome) | Err(outcome) => self.withhold_protected(input, outcome),
         }
     }
 
@@ -418,24 +418,30 @@ impl Engine {
         validated: bool,
     ) -> Result<(), Outcome> {
         let mut reasons = Vec::new();
-        for (((record, validator), declared), joined) in sources
+        for (index, (((record, validator), declared), joined)) in sources
             .iter()
             .zip(&self.source_validators)
             .zip(&self.program.sources)
             .zip(from_refs)
+            .enumerate()
         {
             let Some(record) = record else { continue };
             if validated && !joined {
                 continue;
             }
             for violation in validator.violations(&self.shapes, record) {
+                let described = self.withhold_in_violation(
+                    index,
+                    record,
+                    &violation.pointer,
+                    violation.message,
+                );
                 reasons.push(Reason {
                     code: Code::M502,
                     message: format!(
-                        "`{}{}` {}",
+                        "`{}{}` {described}",
                         declared.name,
                         dotted(&violation.pointer),
-                        violation.message
                     ),
                     field: Some(format!("{}{}", declared.name, dotted(&violation.pointer))),
                     value: None,

@@ -599,7 +599,8 @@ pub fn failure(pointer: &str, message: String) -> Failure {
     }
 }
 
-fn short(value: &Value) -> String {
+/// A value as messages quote it: JSON, cut to about 60 characters.
+pub fn short(value: &Value) -> String {
     match value {
         Value::String(s) => short_str(s),
         other => {

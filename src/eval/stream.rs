@@ -374,8 +374,13 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
                 && has_containers_or_combinators(&shapes.shapes[*s])
         });
         if whole {
-            let value = Value::deserialize(deserializer)?;
+            let note = RefCell::new(None);
+            let strict = crate::io::strict::StrictValue { note: Some(&note) };
+            let value = strict.deserialize(deserializer)?;
             let mut state = self.state.borrow_mut();
+            if let Some(reason) = note.into_inner() {
+                note_ambiguous(&mut state, reason);
+            }
             for shape in self.shapes.iter() {
                 let mut pointer = state.pointer.clone();
                 let mut found = Vec::new();
@@ -388,14 +393,12 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
             return Ok(self.plan.map(|_| value));
         }
         if self.plan.is_none() && self.shapes.is_empty() {
-            IgnoredAny::deserialize(deserializer)?;
+            Skip { state: self.state }.deserialize(deserializer)?;
             return Ok(None);
         }
         deserializer.deserialize_any(self)
     }
 }
-
-use serde::Deserialize;
 
 fn has_containers_or_combinators(shape: &super::shape::Shape) -> bool {
     !shape.any_of.is_empty() || !shape.one_of.is_empty() || shape.not.is_some()
@@ -496,17 +499,8 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.scalar(Value::from(v), self.plan.is_some()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
-        if v.fract() == 0.0 && v.abs() >= 18_446_744_073_709_551_616.0 {
-            let mut state = self.state.borrow_mut();
-            let mut found = failure(
-                &state.pointer,
-                format!(
-                    "the integer {v:e} is too large to be read exactly; send large ids as strings"
-                ),
-            );
-            found.ambiguous = true;
-            let record = state.record;
-            state.failures.push((record, found));
+        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+            note_ambiguous(&mut self.state.borrow_mut(), reason);
         }
         let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
         Ok(self.scalar(value, self.plan.is_some()))
@@ -694,16 +688,79 @@ impl<'s> Required<'s> {
 /// Records a key seen twice in one object (the input is then ambiguous).
 fn note_duplicate<'de>(seen: &mut Vec<Cow<'de, str>>, key: Cow<'de, str>, state: &mut State) {
     if seen.contains(&key) {
-        let mut found = failure(
-            &state.pointer,
+        note_ambiguous(
+            state,
             format!(
                 "the key \"{key}\" appears twice in one object; mapctl will not guess which one counts"
             ),
         );
-        found.ambiguous = true;
-        let record = state.record;
-        state.failures.push((record, found));
     } else {
         seen.push(key);
+    }
+}
+
+/// Records that the deal is ambiguous (M512) at the current pointer.
+fn note_ambiguous(state: &mut State, reason: String) {
+    let mut found = failure(&state.pointer, reason);
+    found.ambiguous = true;
+    let record = state.record;
+    state.failures.push((record, found));
+}
+
+/// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key, an
+/// inexact integer): the same deal gets the same answer however much of it a mapping reads.
+struct Skip<'s> {
+    state: &'s RefCell<State>,
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+            note_ambiguous(&mut self.state.borrow_mut(), reason);
+        }
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip { state: self.state })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
+            map.next_value_seed(Skip { state: self.state })?;
+        }
+        Ok(())
     }
 }

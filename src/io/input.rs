@@ -15,7 +15,6 @@
 
 use std::io::{BufRead, Read};
 
-use serde::de::{SeqAccess, Visitor};
 use serde_json::Value;
 
 /// How an input was laid out.
@@ -118,22 +117,60 @@ pub fn for_each_item<R: BufRead>(
     limits: InputLimits,
     mut each: impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
-    skip_bom_and_space(&mut reader)?;
+    skip_bom(&mut reader)?;
+    let blank_lines = skip_leading_space(&mut reader)?;
     let first = reader.fill_buf()?.first().copied();
     match first {
         None => Ok(Layout::Ndjson),
-        Some(_) if limits.ndjson => ndjson_lines(reader, limits, 0, &mut each),
-        Some(b'[') => stream_array(reader, &mut each),
-        Some(_) => lines_or_document(reader, limits, &mut each),
+        Some(_) if limits.ndjson => ndjson_lines(reader, limits, blank_lines, &mut each),
+        Some(b'[') => stream_array(reader, limits, blank_lines + 1, &mut each),
+        Some(_) => lines_or_document(reader, limits, blank_lines, &mut each),
     }
 }
 
-fn skip_bom_and_space<R: BufRead>(reader: &mut R) -> std::io::Result<()> {
+fn skip_bom<R: BufRead>(reader: &mut R) -> std::io::Result<()> {
     let buffer = reader.fill_buf()?;
     if buffer.starts_with(&[0xEF, 0xBB, 0xBF]) {
         reader.consume(3);
     }
     Ok(())
+}
+
+/// Skips whitespace before the first value; returns how many whole lines it spanned, so line
+/// numbers stay those of the file.
+fn skip_leading_space<R: BufRead>(reader: &mut R) -> std::io::Result<usize> {
+    let mut lines = 0;
+    loop {
+        let buffer = reader.fill_buf()?;
+        let blanks = buffer
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        let whole_buffer_blank = blanks == buffer.len();
+        // Keep the indentation of the line holding the first value (NDJSON columns stay right).
+        let cut = if whole_buffer_blank {
+            blanks
+        } else {
+            buffer[..blanks]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |at| at + 1)
+        };
+        lines += memchr::memchr_iter(b'\n', &buffer[..cut]).count();
+        let at_end = buffer.is_empty();
+        reader.consume(cut);
+        if at_end {
+            return Ok(lines);
+        }
+        if !whole_buffer_blank {
+            let rest = reader.fill_buf()?;
+            let indent = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            if rest.get(indent) == Some(&b'[') {
+                reader.consume(indent);
+            }
+            return Ok(lines);
+        }
+    }
 }
 
 /// Reads one line (without its `\n` or `\r\n`) into `line`, keeping at most `max` bytes.
@@ -189,11 +226,12 @@ fn line_payload(line: &[u8], length: usize, max: usize) -> Result<Payload<'_>, I
 fn lines_or_document<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
+    skipped_lines: usize,
     each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
     let max = limits.max_line_bytes;
     let mut first = Vec::new();
-    let mut line_number = 0;
+    let mut line_number = skipped_lines;
     let mut first_length = 0;
     while let Some(length) = read_line_bounded(&mut reader, &mut first, max)? {
         line_number += 1;
@@ -342,66 +380,204 @@ fn ndjson_lines<R: BufRead>(
     Ok(Layout::Ndjson)
 }
 
-/// Streams the elements of a top-level array. A syntax error ends the array: the elements after
-/// it cannot be located, so the error becomes one final item.
+/// Streams the elements of a top-level array. Elements are cut apart by a byte scanner that only
+/// tracks strings and bracket depth, and each is handed on as text: an element that is not valid
+/// JSON (a syntax error, a number out of range) rejects only itself, and every element is read
+/// the same way as an NDJSON line.
 fn stream_array<R: BufRead>(
-    reader: R,
+    mut reader: R,
+    limits: InputLimits,
+    first_line: usize,
     each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
 ) -> std::io::Result<Layout> {
-    let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let mut count = 0usize;
-    let result = serde::Deserializer::deserialize_seq(
-        &mut deserializer,
-        ArrayVisitor {
-            each,
-            count: &mut count,
-        },
-    );
-    let ended = result.and_then(|()| deserializer.end());
-    if let Err(error) = ended {
-        let _ = each(
-            Layout::Array,
-            Item {
-                position: Position::Index(count),
-                value: Err(ItemError::Json(format!(
-                    "{error}; the rest of the array cannot be read"
-                ))),
-            },
-        );
+    reader.consume(1); // the opening `[`
+    let mut scanner = ElementScanner::new(limits.max_line_bytes, first_line);
+    let mut index = 0usize;
+    loop {
+        let (value, after) = match scanner.next_element(&mut reader)? {
+            Element::End => break,
+            Element::Item { length, closed } => {
+                let after = if closed { After::Closed } else { After::More };
+                (scanner.payload(length, index), after)
+            }
+            Element::Unclosed => {
+                let reason = if is_blank(&scanner.buffer) {
+                    unclosed_array()
+                } else {
+                    format!(
+                        "{}; element {index}, from line {}, is cut off",
+                        unclosed_array(),
+                        scanner.start_line
+                    )
+                };
+                (Err(ItemError::Json(reason)), After::Eof)
+            }
+        };
+        let item = Item {
+            position: Position::Index(index),
+            value,
+        };
+        index += 1;
+        if each(Layout::Array, item).is_break() {
+            return Ok(Layout::Array);
+        }
+        match after {
+            After::More => {}
+            After::Closed => break,
+            After::Eof => return Ok(Layout::Array),
+        }
+    }
+    if let Some(trailing) = trailing_text(&mut reader)? {
+        let item = Item {
+            position: Position::Index(index),
+            value: Err(ItemError::Json(format!(
+                "unexpected `{trailing}` after the closing `]` of the array"
+            ))),
+        };
+        let _ = each(Layout::Array, item);
     }
     Ok(Layout::Array)
 }
 
-struct ArrayVisitor<'f, F> {
-    each: &'f mut F,
-    count: &'f mut usize,
+fn unclosed_array() -> String {
+    "the input ends before the array is closed with `]`".to_string()
 }
 
-impl<'de, F: FnMut(Layout, Item<'_>) -> Flow> Visitor<'de> for ArrayVisitor<'_, F> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("an array of deals")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let note = std::cell::RefCell::new(None);
-        let seed = super::strict::StrictValue { note: Some(&note) };
-        while let Some(value) = seq.next_element_seed(seed)? {
-            let value = match note.borrow_mut().take() {
-                Some(reason) => Err(ItemError::Ambiguous(reason)),
-                None => Ok(Payload::Parsed(value)),
-            };
-            let item = Item {
-                position: Position::Index(*self.count),
-                value,
-            };
-            *self.count += 1;
-            if (self.each)(Layout::Array, item).is_break() {
-                return Ok(());
+/// The first non-blank character after the array, if any (text there is an error, not ignored).
+fn trailing_text<R: BufRead>(reader: &mut R) -> std::io::Result<Option<char>> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        let Some(&first) = buffer.first() else {
+            return Ok(None);
+        };
+        match buffer.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(_) if first.is_ascii_whitespace() => {
+                let blanks = buffer
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                reader.consume(blanks);
+            }
+            Some(_) => return Ok(Some(char::from(first))),
+            None => {
+                let all = buffer.len();
+                reader.consume(all);
             }
         }
-        Ok(())
+    }
+}
+
+/// What the scanner found next in an array.
+enum Element {
+    /// An element (its full length in bytes); `closed` when the array's `]` followed it.
+    Item { length: usize, closed: bool },
+    /// The `]` of an empty array.
+    End,
+    /// The input ended inside the array.
+    Unclosed,
+}
+
+/// What follows an element.
+enum After {
+    /// A comma: more elements.
+    More,
+    /// The closing `]`.
+    Closed,
+    /// The end of the input, before `]`.
+    Eof,
+}
+
+/// Cuts the elements of an array apart without parsing them: it tracks only whether it is inside
+/// a string (and after a backslash) and how deep in brackets it is.
+struct ElementScanner {
+    buffer: Vec<u8>,
+    max: usize,
+    seen_element: bool,
+    /// The line the scanner is on (1-based).
+    line: usize,
+    /// The line the last element starts on.
+    start_line: usize,
+}
+
+impl ElementScanner {
+    fn new(max: usize, line: usize) -> ElementScanner {
+        ElementScanner {
+            buffer: Vec::new(),
+            max,
+            seen_element: false,
+            line,
+            start_line: line,
+        }
+    }
+
+    /// The element just scanned as an item's content, or why it cannot be one.
+    fn payload(&self, length: usize, index: usize) -> Result<Payload<'_>, ItemError> {
+        if length > self.max {
+            Err(ItemError::TooLong(length))
+        } else if is_blank(&self.buffer) {
+            Err(ItemError::Json(format!(
+                "element {index}, on line {}, is empty (two commas in a row, or a comma before `]`)",
+                self.start_line
+            )))
+        } else {
+            Ok(Payload::Text(&self.buffer))
+        }
+    }
+
+    /// Reads up to the next top-level `,` or `]`, keeping at most `max` bytes of the element.
+    fn next_element<R: BufRead>(&mut self, reader: &mut R) -> std::io::Result<Element> {
+        self.buffer.clear();
+        let line_before = self.line;
+        let mut length = 0usize;
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        loop {
+            let chunk = reader.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(Element::Unclosed);
+            }
+            let mut end = None;
+            for (at, &byte) in chunk.iter().enumerate() {
+                if in_string {
+                    match byte {
+                        _ if escaped => escaped = false,
+                        b'\\' => escaped = true,
+                        b'"' => in_string = false,
+                        _ => {}
+                    }
+                    continue;
+                }
+                match byte {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth > 0 => depth -= 1,
+                    b',' | b']' if depth == 0 => {
+                        end = Some((at, byte == b']'));
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let taken = end.map_or(chunk.len(), |(at, _)| at);
+            let room = self.max.saturating_sub(self.buffer.len());
+            self.buffer.extend_from_slice(&chunk[..taken.min(room)]);
+            length += taken;
+            self.line += memchr::memchr_iter(b'\n', &chunk[..taken]).count();
+            let indent = self.buffer.iter().take_while(|b| b.is_ascii_whitespace());
+            self.start_line = line_before + indent.filter(|b| **b == b'\n').count();
+            if let Some((at, closed)) = end {
+                reader.consume(at + 1);
+                let first_and_empty = closed && !self.seen_element && is_blank(&self.buffer);
+                self.seen_element = true;
+                if first_and_empty {
+                    return Ok(Element::End);
+                }
+                return Ok(Element::Item { length, closed });
+            }
+            let all = chunk.len();
+            reader.consume(all);
+        }
     }
 }
 
@@ -522,5 +698,37 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(got[2].0, Position::Index(2));
         assert!(got[2].1.is_err());
+    }
+
+    #[test]
+    fn a_bad_array_element_rejects_only_itself() {
+        let (_, got) = items("[{\"a\": 1e400}, {\"b\": \"x,]}\\\"[\"}, 3]");
+        assert_eq!(got.len(), 3);
+        assert!(matches!(got[0].1, Err(ItemError::Json(_))));
+        assert_eq!(got[1].1, Ok(serde_json::json!({"b": "x,]}\"["})));
+        assert_eq!(got[2].1, Ok(serde_json::json!(3)));
+    }
+
+    #[test]
+    fn empty_arrays_stray_commas_and_trailing_text_are_reported() {
+        assert!(items("[]").1.is_empty());
+        assert!(items(" [ \n ] \n").1.is_empty());
+        let (_, got) = items("[1,,2,]");
+        let errors: Vec<usize> = got
+            .iter()
+            .filter(|(_, v)| v.is_err())
+            .map(|(p, _)| match p {
+                Position::Index(i) => *i,
+                Position::Line(l) => *l,
+            })
+            .collect();
+        assert_eq!((got.len(), errors), (4, vec![1, 3]));
+        let (_, got) = items("[1] x");
+        assert_eq!(got.len(), 2);
+        assert!(got[1].1.is_err());
+        let (_, got) = items("[1, {\"a\": [2");
+        assert_eq!(got.len(), 2);
+        assert!(got[1].1.is_err());
+        assert_eq!(items("[").1.len(), 1);
     }
 }

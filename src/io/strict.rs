@@ -49,8 +49,20 @@ pub fn classify(error: serde_json::Error) -> StrictError {
     }
 }
 
-/// Largest integer a float holds exactly is 2^53; integers serde reads as floats are beyond 2^64.
+/// 2^64: serde reads integers as floats only beyond the 64-bit range.
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+/// -2^63, the smallest 64-bit signed integer: serde reads it as an integer, so a float equal to it
+/// was rounded from something smaller.
+const MINUS_TWO_POW_63: f64 = -9_223_372_036_854_775_808.0;
+
+/// Why a number serde read as a float is ambiguous: a whole number outside the 64-bit integer
+/// range was rounded on the way in, so the value is not the one the sender wrote.
+pub fn inexact_integer(v: f64) -> Option<String> {
+    let outside = v >= TWO_POW_64 || v <= MINUS_TWO_POW_63;
+    (v.fract() == 0.0 && outside).then(|| {
+        format!("the integer {v:e} is too large (beyond 64 bits) to be read exactly; send large ids as strings")
+    })
+}
 
 /// Deserializes a `Value`, refusing duplicate keys and integers too large for 64 bits. With a
 /// `note`, the first ambiguity is written there and parsing goes on (array elements: one bad
@@ -101,10 +113,8 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         Ok(Value::from(v))
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        if v.fract() == 0.0 && v.abs() >= TWO_POW_64 {
-            self.ambiguous(format!(
-                "the integer {v:e} is too large to be read exactly; send large ids as strings"
-            ))?;
+        if let Some(reason) = inexact_integer(v) {
+            self.ambiguous(reason)?;
         }
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }

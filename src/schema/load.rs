@@ -32,12 +32,14 @@ impl Format {
     }
 }
 
-/// Joins `relative` onto `base_dir`, refusing absolute paths and, when `root` is given, paths
-/// that leave it. `named_at` is where the path is written, for the diagnostic.
+/// Joins `relative` onto `base_dir` and checks it stays inside `root` (the mapping's folder for
+/// files a mapping names, the first schema's folder for `$ref`s). Absolute paths, `..` that climbs
+/// out and symbolic links that lead out are refused before anything is read. `named_at` is where
+/// the path is written, for the diagnostic.
 pub fn resolve_path(
     base_dir: &Path,
     relative: &str,
-    root: Option<&Path>,
+    root: &Path,
     named_at: Span,
 ) -> Result<PathBuf, Diagnostic> {
     let candidate = Path::new(relative);
@@ -51,20 +53,36 @@ pub fn resolve_path(
         .with_help("name files relative to the mapping file, e.g. \"schemas/deal.schema.json\""));
     }
     let joined = normalise(&base_dir.join(candidate));
-    if let Some(root) = root
-        && !joined.starts_with(normalise(root))
-    {
-        return Err(Diagnostic::new(
+    let outside = |how: &str| {
+        Diagnostic::new(
             Code::M607,
             named_at,
-            format!("`{relative}` points outside `{}`", display_name(root)),
-            "path leaves the schema's folder",
+            format!("`{relative}` {how} outside `{}`", display_name(root)),
+            "path leaves the allowed folder",
         )
         .with_help(
-            "keep referenced schema files in the same folder tree as the schema that names them",
-        ));
+            "keep schema and table files in the folder tree of the mapping (or, for `$ref`, of \
+             the schema) that names them; copy or move the file there",
+        )
+    };
+    if !absolute(&joined).starts_with(absolute(root)) {
+        return Err(outside("points"));
+    }
+    if let Ok(real) = std::fs::canonicalize(&joined) {
+        let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| absolute(root));
+        if !real.starts_with(real_root) {
+            return Err(outside("leads through a symbolic link"));
+        }
     }
     Ok(joined)
+}
+
+/// `path` made absolute against the working folder and normalised, for containment checks.
+fn absolute(path: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) if !path.is_absolute() => normalise(&cwd.join(path)),
+        _ => normalise(path),
+    }
 }
 
 /// Removes `.` and resolves `..` lexically (without touching the file system).
@@ -152,7 +170,53 @@ pub fn display_name(path: &Path) -> String {
                 .map(Path::to_path_buf)
         })
         .unwrap_or_else(|| path.to_path_buf());
-    shown.display().to_string()
+    let shown = shown.display().to_string();
+    if shown.is_empty() {
+        ".".to_string()
+    } else {
+        shown
+    }
+}
+
+/// Deepest `[`/`{` nesting accepted in a YAML file (JSON has serde_json's own limit of 128).
+pub const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// Where YAML flow brackets first nest deeper than [`MAX_YAML_FLOW_DEPTH`], if they do. The YAML
+/// parser takes time quadratic in that depth before it gives up, so a hostile file is refused
+/// here first. Quoted scalars and comments are skipped; a quote only opens a scalar where one can
+/// start (so the apostrophe in `it's` does not).
+fn yaml_flow_too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut previous = '\n';
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match quote {
+            Some('"') if c == '\\' => {
+                chars.next();
+            }
+            Some(open) if c == open => quote = None,
+            Some(_) => {}
+            None => match c {
+                '#' if previous.is_whitespace() => {
+                    while chars.next_if(|(_, c)| *c != '\n').is_some() {}
+                }
+                '"' | '\'' if previous.is_whitespace() || ":,[{-?".contains(previous) => {
+                    quote = Some(c);
+                }
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_YAML_FLOW_DEPTH {
+                        return Some(at);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        previous = c;
+    }
+    None
 }
 
 /// Parses a JSON or YAML document held in `file`.
@@ -169,10 +233,16 @@ pub fn parse_document(
             let at = source.offset_of(e.line(), e.column());
             (at, e.to_string())
         }),
-        Format::Yaml => serde_yaml::from_str::<Value>(text).map_err(|e| {
-            let at = e.location().map_or(0, |l| l.index());
-            (at, e.to_string())
-        }),
+        Format::Yaml => match yaml_flow_too_deep(text) {
+            Some(at) => Err((
+                at,
+                format!("brackets nest deeper than {MAX_YAML_FLOW_DEPTH} levels"),
+            )),
+            None => serde_yaml::from_str::<Value>(text).map_err(|e| {
+                let at = e.location().map_or(0, |l| l.index());
+                (at, e.to_string())
+            }),
+        },
     };
     parsed.map_err(|(at, reason)| {
         let kind = if format == Format::Json { "JSON" } else { "YAML" };
@@ -280,4 +350,17 @@ pub fn try_span_at(sources: &SourceMap, file: FileId, pointer: &str) -> Option<S
         Format::Yaml => locate::yaml(&source.text, pointer),
     };
     found.map(|(start, end)| Span::new(file, start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_flow_depth_is_bounded_outside_strings_and_comments() {
+        let deep = "[".repeat(MAX_YAML_FLOW_DEPTH + 1);
+        assert_eq!(yaml_flow_too_deep(&deep), Some(MAX_YAML_FLOW_DEPTH));
+        let quoted = format!("a: \"{deep}\"\nb: '{deep}'\n# {deep}\nc: it's [1, [2]]\n");
+        assert_eq!(yaml_flow_too_deep(&quoted), None);
+    }
 }

@@ -158,7 +158,7 @@ impl SchemaSet {
         relative: &str,
         named_at: Span,
     ) -> Option<NodeId> {
-        let path = match load::resolve_path(base_dir, relative, None, named_at) {
+        let path = match load::resolve_path(base_dir, relative, base_dir, named_at) {
             Ok(path) => path,
             Err(diagnostic) => {
                 ctx.diagnostics.push(diagnostic);
@@ -330,7 +330,7 @@ impl SchemaSet {
                     .unwrap_or_default();
                 (base, current.root_dir.clone())
             };
-            let path = match load::resolve_path(&base_dir, resource, Some(&root_dir), at) {
+            let path = match load::resolve_path(&base_dir, resource, &root_dir, at) {
                 Ok(path) => path,
                 Err(diagnostic) => {
                     ctx.diagnostics.push(diagnostic);

@@ -122,10 +122,21 @@ const HIDDEN: &[(char, &str)] = &[
     ('\u{2069}', "POP DIRECTIONAL ISOLATE"),
 ];
 
-/// M112 for every invisible or direction-changing character in a mapping (at most 20).
+/// Why `c` may not appear literally in a mapping, if it may not: a hidden character from
+/// [`HIDDEN`], or a control character other than tab, line feed and carriage return (a raw NUL
+/// or escape inside a string would be written into every record unseen).
+fn hidden_name(c: char) -> Option<&'static str> {
+    if let Some((_, name)) = HIDDEN.iter().find(|(h, _)| *h == c) {
+        return Some(name);
+    }
+    let control = c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    control.then_some("CONTROL CHARACTER")
+}
+
+/// M112 for every invisible, direction-changing or control character in a mapping (at most 20).
 pub fn hidden_characters(text: &str, file: FileId) -> Vec<Diagnostic> {
     text.char_indices()
-        .filter_map(|(at, c)| HIDDEN.iter().find(|(h, _)| *h == c).map(|(_, name)| (at, c, name)))
+        .filter_map(|(at, c)| hidden_name(c).map(|name| (at, c, name)))
         .take(20)
         .map(|(at, c, name)| {
             Diagnostic::new(

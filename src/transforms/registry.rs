@@ -235,7 +235,7 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         input: Kinds::STRING,
         output: Output::Fixed(Kinds::STRING),
         can_fail: false,
-        doc: "Cleans a company name for display: collapses whitespace, removes trailing punctuation and one legal suffix (Corp, Corporation, Inc, LLC, Ltd, GmbH; any case, after a space or comma), then trailing punctuation again.",
+        doc: "Cleans a company name for display: drops invisible characters (zero-width, joiners, bidirectional controls, soft hyphen), collapses whitespace, removes trailing punctuation and one legal suffix (Corp, Corporation, Inc, LLC, Ltd, GmbH; any case, after a space or comma), then trailing punctuation again.",
         examples: &[
             ex("company_name", "\"  Acme Corp. \"", "\"Acme\""),
             ex("company_name", "\"Globex Co., Ltd.\"", "\"Globex Co\""),
@@ -246,6 +246,7 @@ pub static TRANSFORMS: &[TransformDecl] = &[
                 "\"Initech Incorporated\"",
             ),
             ex("company_name", "\"Pure Zinc\"", "\"Pure Zinc\""),
+            ex("company_name", "\"Ac\\u200Bme Corp\"", "\"Acme\""),
         ],
     },
     TransformDecl {

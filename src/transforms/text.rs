@@ -26,11 +26,37 @@ pub fn is_collapsed(text: &str) -> bool {
         && !text.contains("  ")
 }
 
+/// Invisible formatting characters (zero-width, joiners, bidirectional controls, soft hyphen):
+/// pasted into CRM fields, they make "Ac\u{200B}me" display as "Acme" yet compare differently.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// `text` without [`is_invisible_format`] characters (borrowed when it has none).
+pub fn without_invisible(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(is_invisible_format) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_invisible_format(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 const TRAILING_PUNCTUATION: &[char] = &[' ', '.', ',', ';', ':', '!', '?'];
 const LEGAL_SUFFIXES: &[&str] = &["corporation", "corp", "inc", "llc", "ltd", "gmbh"];
 
 /// Cleans a company name for display (see the `company_name` declaration).
 pub fn company_name(text: &str) -> String {
+    let visible = without_invisible(text);
+    let text = visible.as_ref();
     let collapsed;
     let text = if is_collapsed(text) {
         text
