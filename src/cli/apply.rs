@@ -359,7 +359,7 @@ fn process(
         Err(error) => {
             let code = match error {
                 ItemError::Json(_) => crate::diag::Code::M501,
-                ItemError::TooLong(_) => crate::diag::Code::M510,
+                ItemError::TooLong { .. } => crate::diag::Code::M510,
                 ItemError::Ambiguous(_) => crate::diag::Code::M512,
             };
             let reasons = vec![Reason::new(code, input::describe_error(&error))];

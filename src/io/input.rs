@@ -54,7 +54,12 @@ pub enum ItemError {
     /// Not valid JSON (or not UTF-8), with serde's explanation.
     Json(String),
     /// A line longer than the limit, with its length.
-    TooLong(usize),
+    TooLong {
+        /// The item's length in bytes.
+        length: usize,
+        /// The limit it broke.
+        limit: usize,
+    },
 }
 
 /// The content of an item: raw JSON text (NDJSON lines, parsed later by whoever needs it, so that
@@ -218,7 +223,7 @@ fn is_blank(line: &[u8]) -> bool {
 
 fn line_payload(line: &[u8], length: usize, max: usize) -> Result<Payload<'_>, ItemError> {
     if length > max {
-        return Err(ItemError::TooLong(length));
+        return Err(ItemError::TooLong { length, limit: max });
     }
     Ok(Payload::Text(line))
 }
@@ -244,7 +249,10 @@ fn lines_or_document<R: BufRead>(
     if first_length > max {
         let item = Item {
             position: Position::Line(first_line),
-            value: Err(ItemError::TooLong(first_length)),
+            value: Err(ItemError::TooLong {
+                length: first_length,
+                limit: max,
+            }),
         };
         if each(Layout::Ndjson, item).is_break() {
             return Ok(Layout::Ndjson);
@@ -513,7 +521,10 @@ impl ElementScanner {
     /// The element just scanned as an item's content, or why it cannot be one.
     fn payload(&self, length: usize, index: usize) -> Result<Payload<'_>, ItemError> {
         if length > self.max {
-            Err(ItemError::TooLong(length))
+            Err(ItemError::TooLong {
+                length,
+                limit: self.max,
+            })
         } else if is_blank(&self.buffer) {
             Err(ItemError::Json(format!(
                 "element {index}, on line {}, is empty (two commas in a row, or a comma before `]`)",
@@ -621,7 +632,9 @@ pub fn describe_position(position: Position) -> String {
 pub fn describe_error(error: &ItemError) -> String {
     match error {
         ItemError::Json(reason) => format!("not valid JSON ({reason})"),
-        ItemError::TooLong(length) => format!("the line is {length} bytes, longer than the limit"),
+        ItemError::TooLong { length, limit } => format!(
+            "the deal's text is {length} bytes, longer than the limit of {limit} (raise it with --max-line-bytes)"
+        ),
         ItemError::Ambiguous(reason) => format!("ambiguous JSON: {reason}"),
     }
 }
@@ -688,7 +701,7 @@ mod tests {
         let long = format!("{{\"x\":\"{}\"}}", "a".repeat(100));
         let (_, got) = items(&format!("{{\"id\":1}}\n{long}\n{{\"id\":3}}\n"));
         assert_eq!(got.len(), 3);
-        assert!(matches!(got[1].1, Err(ItemError::TooLong(_))));
+        assert!(matches!(got[1].1, Err(ItemError::TooLong { .. })));
     }
 
     #[test]
