@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
@@ -17,7 +18,8 @@ use crate::diag::render::{self, HumanStyle};
 use crate::eval::{ClientDirectory, Engine, Outcome, Phase, Reason};
 use crate::io::atomic::AtomicFile;
 use crate::io::input::{self, InputLimits, Item, ItemError, Layout, Position};
-use crate::source::SourceMap;
+use crate::ops::runlog::{self, LogLine, RunLog};
+use crate::source::{FileId, SourceMap};
 use crate::syntax::Limits;
 
 /// Which way the mapping runs.
@@ -58,6 +60,10 @@ pub struct ApplyArgs {
     /// `match client` run on one thread, since a new client is created by the first deal naming it.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Append one NDJSON line per deal outcome to this run log (for `mapctl monitor`). Lines are
+    /// appended when the run completes, under a lock: runs may share a log.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
     /// Longest NDJSON line accepted, in bytes.
     #[arg(long, default_value_t = InputLimits::default().max_line_bytes)]
     pub max_line_bytes: usize,
@@ -84,15 +90,16 @@ struct Sinks {
     single: bool,
     envelope: bool,
     failed: Option<String>,
+    log: Option<RunLog>,
 }
 
 /// Runs `mapctl apply`.
 pub fn run(args: &ApplyArgs) -> u8 {
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
-    let (engine, mut clients) = match prepare(args) {
-        Ok((mut engine, clients)) => {
+    let (engine, mut clients, mapping_text) = match prepare(args) {
+        Ok((mut engine, clients, text)) => {
             engine.allow_new_clients = args.envelope;
-            (engine, clients)
+            (engine, clients, text)
         }
         Err(message) => {
             eprintln!("error: {message}");
@@ -111,7 +118,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
     } else {
         args.inputs.clone()
     };
-    let mut sinks = match Sinks::open(args) {
+    let mut sinks = match Sinks::open(args, &engine.program.name, &mapping_text) {
         Ok(sinks) => sinks,
         Err(message) => {
             eprintln!("error: {message}");
@@ -177,10 +184,11 @@ pub fn run(args: &ApplyArgs) -> u8 {
 }
 
 /// Loads and checks the mapping, compiles the engine, loads references and clients.
-fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>), String> {
+fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>, Arc<str>), String> {
     let mut sources = SourceMap::new();
     let output = check::check_file_for_run(&mut sources, &args.mapping, &Limits::default())
         .map_err(|e| e.0)?;
+    let mapping_text = sources.get(FileId(0)).text.clone();
     let Some(program) = output.program else {
         let errors: Vec<_> = output
             .diagnostics
@@ -221,7 +229,7 @@ fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>), String
         ),
         None => None,
     };
-    Ok((engine, clients))
+    Ok((engine, clients, mapping_text))
 }
 
 /// True for file names that promise NDJSON.
@@ -375,12 +383,20 @@ fn process(
 }
 
 impl Sinks {
-    fn open(args: &ApplyArgs) -> Result<Sinks, String> {
+    fn open(args: &ApplyArgs, mapping: &str, mapping_text: &str) -> Result<Sinks, String> {
         let create = |path: &PathBuf| {
             AtomicFile::create(path).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
         };
         let out_file = args.out.as_ref().map(create).transpose()?;
         let rejects = args.rejects.as_ref().map(create).transpose()?;
+        let log = args
+            .log
+            .as_ref()
+            .map(|path| {
+                RunLog::open(path, mapping, mapping_text)
+                    .map_err(|e| format!("cannot append to the run log `{}`: {e}", path.display()))
+            })
+            .transpose()?;
         let out: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(
             1 << 16,
             std::io::stdout(),
@@ -393,6 +409,7 @@ impl Sinks {
             single: false,
             envelope: args.envelope,
             failed: None,
+            log,
         })
     }
 
@@ -412,11 +429,13 @@ impl Sinks {
         outcome: Outcome,
     ) {
         self.counts.read += 1;
+        self.log_outcome(file, position, deal_id.as_deref(), &outcome);
         let result = match outcome {
             Outcome::Written {
                 record,
                 template,
                 client,
+                ..
             } => {
                 self.counts.written += 1;
                 let document = if self.envelope {
@@ -459,6 +478,47 @@ impl Sinks {
         };
         if let Err(error) = result {
             self.failed = Some(error.to_string());
+        }
+    }
+
+    /// Spools the outcome's run-log line, when the run keeps a log.
+    fn log_outcome(
+        &mut self,
+        file: &str,
+        position: Position,
+        deal_id: Option<&str>,
+        outcome: &Outcome,
+    ) {
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        let (name, template, reasons): (&str, Option<&Value>, &[Reason]) = match outcome {
+            Outcome::Written { template, .. } => ("written", template.as_ref(), &[]),
+            Outcome::Skipped(reason) => ("skipped", None, std::slice::from_ref(reason)),
+            Outcome::Rejected { reasons, .. } => ("rejected", None, reasons),
+        };
+        let (line, index) = match position {
+            Position::Line(n) => (Some(n), None),
+            Position::Index(i) => (None, Some(i)),
+        };
+        let entry = LogLine {
+            ts: runlog::now_rfc3339(),
+            mapping: log.mapping.clone(),
+            mapping_sha256: log.mapping_sha256.clone(),
+            run: log.run.clone(),
+            deal_id: deal_id.map(str::to_string),
+            outcome: name.to_string(),
+            template: template.cloned(),
+            codes: reasons
+                .iter()
+                .map(|r| r.code.as_str().to_string())
+                .collect(),
+            file: file.to_string(),
+            line,
+            index,
+        };
+        if let Err(error) = log.record(&entry) {
+            self.failed = Some(format!("run log: {error}"));
         }
     }
 
@@ -521,6 +581,12 @@ impl Sinks {
             .try_for_each(AtomicFile::commit);
         if let Err(error) = flushed.and(committed) {
             eprintln!("error: writing output failed: {error}");
+            return EXIT_CANNOT_RUN;
+        }
+        if let Some(log) = self.log.take()
+            && let Err(error) = log.commit()
+        {
+            eprintln!("error: appending to the run log failed: {error}");
             return EXIT_CANNOT_RUN;
         }
         let c = self.counts;

@@ -19,6 +19,7 @@ macro_rules! outln {
 mod apply;
 mod check;
 mod explain;
+mod monitor;
 mod test;
 
 use std::process::ExitCode;
@@ -46,6 +47,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Run a mapping on deals: write PSA records, reject what breaks the rules, lose nothing.
     Apply(apply::ApplyArgs),
+    /// Alarm when the run log shows fewer projects than usual (the silent break), for cron.
+    Monitor(monitor::MonitorArgs),
     /// Run the YAML test files beside mappings (`*.tests.yaml`).
     Test(test::TestArgs),
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
@@ -106,6 +109,7 @@ pub fn run() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
     };
     ExitCode::from(code)
 }

@@ -98,6 +98,9 @@ pub enum Outcome {
         template: Option<Value>,
         /// What client matching decided, if the mapping matches clients.
         client: Option<ClientOutcome>,
+        /// The select branches that fired: (index into `program.writes`, branch index; the
+        /// `otherwise` branch is `arms.len()`).
+        branches: Vec<(usize, usize)>,
     },
     /// Not handed off (not at a trigger stage).
     Skipped(Reason),
@@ -287,6 +290,7 @@ impl Engine {
         let mut reasons = Vec::new();
         let mut clients = clients;
         let mut client = None;
+        let mut branches = Vec::new();
         let client_position = self.program.client.as_ref().map(|c| c.position);
         for (index, write) in self.program.writes.iter().enumerate() {
             if client_position == Some(index) {
@@ -296,7 +300,7 @@ impl Engine {
                 sources: &sources,
                 target: &record,
             };
-            match self.write_value(index, &write.kind, &records) {
+            match self.write_value(index, &write.kind, &records, &mut branches) {
                 Ok(Some(value)) => {
                     write_at(&mut record, &write.target, value);
                 }
@@ -351,6 +355,7 @@ impl Engine {
             record,
             template,
             client,
+            branches,
         })
     }
 
@@ -535,6 +540,7 @@ impl Engine {
         index: usize,
         kind: &WriteKind,
         records: &Records<'_>,
+        branches: &mut Vec<(usize, usize)>,
     ) -> Result<Option<Value>, Reason> {
         let write = &self.program.writes[index];
         let tables = &self.program.tables;
@@ -547,6 +553,7 @@ impl Engine {
                     match holds(condition, records, tables) {
                         Ok(true) => {
                             mark(&taken[arm]);
+                            branches.push((index, arm));
                             chosen = Some((eval(value, records, tables), origin));
                             break;
                         }
@@ -557,6 +564,7 @@ impl Engine {
                 match (chosen, otherwise) {
                     (Some(found), _) => found,
                     (None, Some((value, origin))) => {
+                        branches.push((index, arms.len()));
                         if let Some(flag) = taken.last() {
                             mark(flag);
                         }
@@ -786,6 +794,7 @@ impl Engine {
             record: patch,
             template: None,
             client: None,
+            branches: Vec::new(),
         }
     }
 }

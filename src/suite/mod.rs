@@ -293,6 +293,7 @@ fn compare(expect: &Expect, output: Option<&Value>, outcome: &Outcome) -> Vec<St
             record,
             template,
             client,
+            ..
         } => {
             if expect.rejected.is_some() || expect.skipped == Some(true) {
                 failures.push(format!(
