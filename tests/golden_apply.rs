@@ -1,4 +1,5 @@
-//! Golden tests for `mapctl apply`: every folder `tests/apply/<case>/` holds a `cmd` file (the
+//! Golden tests for `mapctl apply` and the commands around it (`--plan`, `reconcile`,
+//! `monitor`): every folder `tests/apply/<case>/` holds a `cmd` file (the
 //! arguments, run with the case folder as working directory), its inputs, and the expected
 //! `expected.out` (stdout), `expected.err` (stderr and exit code) and, when `cmd` names
 //! `{rejects}`, `expected.rejects` (the rejects file).

@@ -64,6 +64,20 @@ pub struct ApplyArgs {
     /// appended when the run completes, under a lock: runs may share a log.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Write nothing: print, per deal, what apply would change in the PSA record that
+    /// `--existing` holds for it (field by field), with the template rule and client match.
+    #[arg(long, requires = "existing", conflicts_with_all = ["out", "rejects", "log", "envelope"])]
+    pub plan: bool,
+    /// The PSA's current records (JSON array or NDJSON), for `--plan`.
+    #[arg(long, value_name = "PROJECTS", requires = "plan")]
+    pub existing: Option<PathBuf>,
+    /// With `--plan`: the record field that identifies the deal (default: the field the mapping
+    /// writes the deal's `id` into).
+    #[arg(long, value_name = "FIELD", requires = "plan")]
+    pub key: Option<String>,
+    /// With `--plan`: the plan's format.
+    #[arg(long, value_enum, default_value_t = super::plan::PlanFormat::Human)]
+    pub format: super::plan::PlanFormat,
     /// Longest NDJSON line accepted, in bytes.
     #[arg(long, default_value_t = InputLimits::default().max_line_bytes)]
     pub max_line_bytes: usize,
@@ -95,6 +109,9 @@ struct Sinks {
 
 /// Runs `mapctl apply`.
 pub fn run(args: &ApplyArgs) -> u8 {
+    if args.plan {
+        return super::plan::run(args);
+    }
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     let (engine, mut clients, mapping_text) = match prepare(args) {
         Ok((mut engine, clients, text)) => {
@@ -185,9 +202,18 @@ pub fn run(args: &ApplyArgs) -> u8 {
 
 /// Loads and checks the mapping, compiles the engine, loads references and clients.
 fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>, Arc<str>), String> {
+    let (engine, mapping_text) = load_engine(&args.mapping, &args.refs)?;
+    let clients = args.clients.as_deref().map(load_clients).transpose()?;
+    Ok((engine, clients, mapping_text))
+}
+
+/// Loads and checks a mapping and compiles its engine with the `--ref NAME=FILE` records joined;
+/// returns it with the mapping's text. A mapping with check errors is refused, its diagnostics
+/// printed.
+pub(super) fn load_engine(mapping: &Path, refs: &[String]) -> Result<(Engine, Arc<str>), String> {
     let mut sources = SourceMap::new();
-    let output = check::check_file_for_run(&mut sources, &args.mapping, &Limits::default())
-        .map_err(|e| e.0)?;
+    let output =
+        check::check_file_for_run(&mut sources, mapping, &Limits::default()).map_err(|e| e.0)?;
     let mapping_text = sources.get(FileId(0)).text.clone();
     let Some(program) = output.program else {
         let errors: Vec<_> = output
@@ -208,46 +234,45 @@ fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>, Arc<str
             )
         );
         return Err(format!(
-            "`{}` has {} check error(s); apply only runs mappings that check cleanly (run `mapctl check`)",
-            args.mapping.display(),
+            "`{}` has {} check error(s); mapctl only runs mappings that check cleanly (run `mapctl check`)",
+            mapping.display(),
             errors.len()
         ));
     };
     let mut engine = Engine::new(program, &output.schemas)?;
-    let limits = InputLimits::default();
-    for spec in &args.refs {
+    for spec in refs {
         let (name, file) = spec.split_once('=').ok_or_else(|| {
             format!("`--ref {spec}` must be NAME=FILE, e.g. `--ref company=companies.ndjson`")
         })?;
-        let records = read_records(Path::new(file), limits)?;
+        let records = read_records(Path::new(file))?;
         engine.set_reference(name, records)?;
     }
-    let clients = match &args.clients {
-        Some(path) => Some(
-            ClientDirectory::new(&read_records(path, limits)?)
-                .map_err(|e| format!("`{}`: {e}", path.display()))?,
-        ),
-        None => None,
-    };
-    Ok((engine, clients, mapping_text))
+    Ok((engine, mapping_text))
+}
+
+/// Loads the PSA's existing clients (`--clients FILE`).
+pub(super) fn load_clients(path: &Path) -> Result<ClientDirectory, String> {
+    ClientDirectory::new(&read_records(path)?).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 /// True for file names that promise NDJSON.
-fn is_ndjson_name(path: &Path) -> bool {
+pub(super) fn is_ndjson_name(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e == "ndjson" || e == "jsonl")
 }
 
-fn read_records(path: &Path, limits: InputLimits) -> Result<Vec<Value>, String> {
+/// Reads every record of a JSON array, single document or NDJSON file.
+pub(super) fn read_records(path: &Path) -> Result<Vec<Value>, String> {
     let reader = open_input(path)?;
     let limits = InputLimits {
         ndjson: is_ndjson_name(path),
-        ..limits
+        ..InputLimits::default()
     };
     input::read_all(reader, limits).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
-fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
+/// Opens a file, or stdin for `-`, buffered.
+pub(super) fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
     if path == Path::new("-") {
         return Ok(Box::new(std::io::BufReader::with_capacity(
             1 << 16,
@@ -356,7 +381,7 @@ fn run_batch(
 }
 
 /// The deal id and outcome of one input item.
-fn process(
+pub(super) fn process(
     engine: &Engine,
     clients: Option<&mut ClientDirectory>,
     direction: Direction,

@@ -20,6 +20,8 @@ mod apply;
 mod check;
 mod explain;
 mod monitor;
+mod plan;
+mod reconcile;
 mod test;
 
 use std::process::ExitCode;
@@ -49,6 +51,8 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Alarm when the run log shows fewer projects than usual (the silent break), for cron.
     Monitor(monitor::MonitorArgs),
+    /// Compare a CRM deal export with a PSA project export: missing and drifted projects, duplicates.
+    Reconcile(reconcile::ReconcileArgs),
     /// Run the YAML test files beside mappings (`*.tests.yaml`).
     Test(test::TestArgs),
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
@@ -110,6 +114,7 @@ pub fn run() -> ExitCode {
         Command::Apply(args) => apply::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::Reconcile(args) => reconcile::run(&args),
     };
     ExitCode::from(code)
 }

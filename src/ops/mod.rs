@@ -4,5 +4,7 @@
 //! project, field-by-field differences), used by `mapctl reconcile` and `apply --plan`.
 //! Nothing here prints; `cli` renders the results.
 
+pub mod compare;
 pub mod monitor;
+pub mod reconcile;
 pub mod runlog;

@@ -1,0 +1,232 @@
+//! `mapctl reconcile MAPPING --deals DEALS --projects PROJECTS`: compare a CRM deal export with a
+//! PSA project export through the mapping.
+//!
+//! Exit codes: 0 nothing to report, 1 findings (missing or drifted projects, duplicates, won deals
+//! the mapping rejects), 2 could not run.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde_json::Value;
+
+use super::apply::{self, Direction};
+use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use crate::eval::ClientDirectory;
+use crate::io::input::{self, InputLimits};
+use crate::ops::compare;
+use crate::ops::reconcile::{DealRef, Reconciler, Reconciliation};
+
+/// Output format of `reconcile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReconcileFormat {
+    /// Tables for people.
+    Human,
+    /// One JSON document.
+    Json,
+}
+
+/// Arguments of `mapctl reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The mapping file.
+    pub mapping: PathBuf,
+    /// The CRM's deal export (JSON array, NDJSON or one document; several files allowed).
+    #[arg(long, required = true, num_args = 1..)]
+    pub deals: Vec<PathBuf>,
+    /// The PSA's project export (JSON array or NDJSON).
+    #[arg(long)]
+    pub projects: PathBuf,
+    /// Join a related source record from a file: `--ref company=companies.ndjson`.
+    #[arg(long = "ref", value_name = "NAME=FILE")]
+    pub refs: Vec<String>,
+    /// The PSA's existing clients (`[{"id": .., "name": ..}]`): client ids are then compared too.
+    #[arg(long)]
+    pub clients: Option<PathBuf>,
+    /// The project field that identifies the deal (default: the field the mapping writes the
+    /// deal's `id` into).
+    #[arg(long, value_name = "FIELD")]
+    pub key: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReconcileFormat::Human)]
+    pub format: ReconcileFormat,
+}
+
+/// Runs `mapctl reconcile`.
+pub fn run(args: &ReconcileArgs) -> u8 {
+    match reconcile(args) {
+        Ok(result) => {
+            match args.format {
+                ReconcileFormat::Json => match serde_json::to_string_pretty(&result) {
+                    Ok(text) => outln!("{text}"),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return EXIT_CANNOT_RUN;
+                    }
+                },
+                ReconcileFormat::Human => print_human(&result),
+            }
+            if result.has_findings() {
+                EXIT_PROBLEMS
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            EXIT_CANNOT_RUN
+        }
+    }
+}
+
+fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
+    let (mut engine, _) = apply::load_engine(&args.mapping, &args.refs)?;
+    engine.allow_new_clients = true;
+    let key = compare::key_field(&engine.program, args.key.as_deref())?;
+    let mut clients = match &args.clients {
+        Some(path) => apply::load_clients(path)?,
+        None => ClientDirectory::default(),
+    };
+    let projects = apply::read_records(&args.projects)?;
+    let mut reconciler = Reconciler::new(&engine.program, key, projects);
+    for path in &args.deals {
+        read_deals(path, |position, item| {
+            let (deal_id, outcome) =
+                apply::process(&engine, Some(&mut clients), Direction::Forward, item);
+            let deal = DealRef {
+                deal_id,
+                position: format!("{} {}", path.display(), position),
+            };
+            reconciler.add(deal, outcome);
+        })?;
+    }
+    Ok(reconciler.finish())
+}
+
+/// Calls `each` with every deal of a file and its position.
+fn read_deals(path: &Path, mut each: impl FnMut(String, input::Item<'_>)) -> Result<(), String> {
+    let reader = apply::open_input(path)?;
+    let limits = InputLimits {
+        ndjson: apply::is_ndjson_name(path),
+        ..InputLimits::default()
+    };
+    input::for_each_item(reader, limits, |_, item| {
+        each(input::describe_position(item.position), item);
+        std::ops::ControlFlow::Continue(())
+    })
+    .map(|_| ())
+    .map_err(|e| format!("reading `{}` failed: {e}", path.display()))
+}
+
+fn print_human(result: &Reconciliation) {
+    outln!(
+        "{} deals read, {} won; {} projects; paired by {}",
+        result.deals,
+        result.won,
+        result.projects,
+        result.key
+    );
+    if !result.missing.is_empty() {
+        outln!("\nWon deals without a project ({}):", result.missing.len());
+        for missing in &result.missing {
+            outln!(
+                "  deal {} ({}): no project has {} = {}",
+                deal_name(&missing.deal),
+                missing.deal.position,
+                result.key,
+                missing.key
+            );
+        }
+    }
+    if !result.drifted.is_empty() {
+        outln!(
+            "\nProjects that drifted from their deal ({}):",
+            result.drifted.len()
+        );
+        for drift in &result.drifted {
+            let id = drift
+                .project_id
+                .as_ref()
+                .map(|id| format!(" {id}"))
+                .unwrap_or_default();
+            outln!(
+                "  deal {} -> project{id} (#{} in the export)",
+                deal_name(&drift.deal),
+                drift.project,
+            );
+            for change in &drift.changes {
+                outln!(
+                    "    {:<24} PSA has {:<16} the deal says {}",
+                    change.field,
+                    show(change.current.as_ref()),
+                    change.planned
+                );
+            }
+        }
+    }
+    if !result.unmappable.is_empty() {
+        outln!(
+            "\nWon deals the mapping rejects, so no project can be made yet ({}):",
+            result.unmappable.len()
+        );
+        for deal in &result.unmappable {
+            outln!(
+                "  deal {} ({}): {}",
+                deal_name(&deal.deal),
+                deal.deal.position,
+                deal.codes.join(", ")
+            );
+            for reason in &deal.reasons {
+                outln!("    {reason}");
+            }
+        }
+    }
+    if !result.duplicate_projects.is_empty() {
+        outln!("\nSeveral projects for one deal:");
+        for duplicate in &result.duplicate_projects {
+            let positions: Vec<String> = duplicate.projects.iter().map(usize::to_string).collect();
+            outln!(
+                "  {} = {}: projects {}",
+                result.key,
+                duplicate.key,
+                positions.join(", ")
+            );
+        }
+    }
+    if !result.duplicate_clients.is_empty() {
+        outln!("\nOne company, several clients:");
+        for duplicate in &result.duplicate_clients {
+            outln!("  \"{}\":", duplicate.company);
+            for client in &duplicate.clients {
+                outln!(
+                    "    client {} ({}) used by deal(s) {}",
+                    client.client_id,
+                    client.names.join(", "),
+                    client.deal_ids.join(", ")
+                );
+            }
+        }
+    }
+    if !result.not_in_export.is_empty() {
+        outln!(
+            "\nnot compared (no project in the export has them): {}",
+            result.not_in_export.join(", ")
+        );
+    }
+    if !result.psa_owned.is_empty() {
+        outln!(
+            "not compared (owned by the PSA: sync back reads them): {}",
+            result.psa_owned.join(", ")
+        );
+    }
+    if !result.has_findings() {
+        outln!("\nno findings: every won deal has its project and every project matches its deal");
+    }
+}
+
+fn deal_name(deal: &DealRef) -> &str {
+    deal.deal_id.as_deref().unwrap_or("(no id)")
+}
+
+fn show(value: Option<&Value>) -> String {
+    value.map_or("(absent)".to_string(), Value::to_string)
+}

@@ -1,0 +1,323 @@
+//! Reconciliation of a CRM deal export with a PSA project export: won deals without a project,
+//! projects whose mapped facts drifted from their deal, several projects for one deal, and one
+//! company held as several clients.
+//!
+//! Each deal runs through the mapping as `apply` would; the record it would write is paired with
+//! the export's project by the key field and compared field by field. Fields the PSA owns (those
+//! `sync back` reads) and fields the export does not carry at all are not compared.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::compare::{self, Change, KeyField, ProjectIndex};
+use crate::eval::clients::client_key;
+use crate::eval::{ClientOutcome, Outcome};
+
+/// Where a deal was in the deal export.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DealRef {
+    /// The deal's id.
+    pub deal_id: Option<String>,
+    /// Its position: `line 3` or `element 2`.
+    pub position: String,
+}
+
+/// A won deal without a project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Missing {
+    /// The deal.
+    #[serde(flatten)]
+    pub deal: DealRef,
+    /// The key its project would have.
+    pub key: String,
+}
+
+/// A won deal the mapping rejects: it has no project until the CRM data is fixed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unmappable {
+    /// The deal.
+    #[serde(flatten)]
+    pub deal: DealRef,
+    /// The rejection codes.
+    pub codes: Vec<String>,
+    /// The reasons, for people.
+    pub reasons: Vec<String>,
+}
+
+/// A project whose mapped facts differ from its deal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    /// The deal.
+    #[serde(flatten)]
+    pub deal: DealRef,
+    /// The key shared by deal and project.
+    pub key: String,
+    /// The project's position in the project export (counted from 1).
+    pub project: usize,
+    /// The project's `id`, when it has one.
+    pub project_id: Option<Value>,
+    /// The differing fields: `planned` is what the deal says, `current` what the PSA holds.
+    pub changes: Vec<Change>,
+}
+
+/// Several projects for one key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DuplicateProjects {
+    /// The key.
+    pub key: String,
+    /// Their positions in the project export (counted from 1).
+    pub projects: Vec<usize>,
+}
+
+/// One company held as several PSA clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DuplicateClients {
+    /// The normalised company name they share.
+    pub company: String,
+    /// Each client id with the deals whose projects use it.
+    pub clients: Vec<ClientUse>,
+}
+
+/// One client id and the deals whose projects point at it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientUse {
+    /// The client's id in the PSA.
+    pub client_id: Value,
+    /// The company names the deals give.
+    pub names: Vec<String>,
+    /// The deals.
+    pub deal_ids: Vec<String>,
+}
+
+/// What reconciliation found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reconciliation {
+    /// The key field.
+    pub key: String,
+    /// Deals read.
+    pub deals: usize,
+    /// Deals at a trigger stage.
+    pub won: usize,
+    /// Projects in the export.
+    pub projects: usize,
+    /// Won deals without a project.
+    pub missing: Vec<Missing>,
+    /// Won deals the mapping rejects.
+    pub unmappable: Vec<Unmappable>,
+    /// Projects that drifted.
+    pub drifted: Vec<Drift>,
+    /// Keys with several projects.
+    pub duplicate_projects: Vec<DuplicateProjects>,
+    /// Companies held as several clients.
+    pub duplicate_clients: Vec<DuplicateClients>,
+    /// Mapped fields no project in the export carries (not compared).
+    pub not_in_export: Vec<String>,
+    /// Fields the PSA owns (not compared).
+    pub psa_owned: Vec<String>,
+    /// Deals that could not be read or are not at a trigger stage are not counted as won;
+    /// deals unreadable as JSON are counted here.
+    pub unreadable: usize,
+}
+
+impl Reconciliation {
+    /// True when anything needs a human.
+    pub fn has_findings(&self) -> bool {
+        !(self.missing.is_empty()
+            && self.unmappable.is_empty()
+            && self.drifted.is_empty()
+            && self.duplicate_projects.is_empty()
+            && self.duplicate_clients.is_empty())
+    }
+}
+
+/// A deal the mapping writes, kept until every deal is read.
+struct Planned {
+    deal: DealRef,
+    key: String,
+    record: Value,
+    company: Option<(String, String)>,
+}
+
+/// Collects deal outcomes, then compares them with the projects.
+pub struct Reconciler {
+    key: KeyField,
+    owned: Vec<Vec<String>>,
+    client_field: Option<Vec<String>>,
+    index: ProjectIndex,
+    planned: Vec<Planned>,
+    result: Reconciliation,
+}
+
+impl Reconciler {
+    /// Starts a reconciliation of deals against `projects`.
+    pub fn new(program: &crate::check::Program, key: KeyField, projects: Vec<Value>) -> Reconciler {
+        let owned = compare::psa_owned(program);
+        let result = Reconciliation {
+            key: key.display.clone(),
+            deals: 0,
+            won: 0,
+            projects: projects.len(),
+            missing: Vec::new(),
+            unmappable: Vec::new(),
+            drifted: Vec::new(),
+            duplicate_projects: Vec::new(),
+            duplicate_clients: Vec::new(),
+            not_in_export: Vec::new(),
+            psa_owned: owned
+                .iter()
+                .map(|p| format!("{}.{}", program.target_name, p.join(".")))
+                .collect(),
+            unreadable: 0,
+        };
+        Reconciler {
+            index: ProjectIndex::new(projects, &key),
+            key,
+            owned,
+            client_field: program.client.as_ref().map(|c| c.target.clone()),
+            planned: Vec::new(),
+            result,
+        }
+    }
+
+    /// Records one deal's outcome.
+    pub fn add(&mut self, deal: DealRef, outcome: Outcome) {
+        self.result.deals += 1;
+        match outcome {
+            Outcome::Written { record, client, .. } => {
+                self.result.won += 1;
+                let Some(key) = compare::key_of(&record, &self.key) else {
+                    return;
+                };
+                let company = client.as_ref().and_then(company_of);
+                self.planned.push(Planned {
+                    deal,
+                    key,
+                    record,
+                    company,
+                });
+            }
+            Outcome::Skipped(_) => {}
+            Outcome::Rejected { phase, reasons } => {
+                use crate::eval::Phase;
+                match phase {
+                    Phase::Parse => self.result.unreadable += 1,
+                    Phase::Join | Phase::ValidateSource | Phase::Trigger => {}
+                    _ => {
+                        self.result.won += 1;
+                        self.result.unmappable.push(Unmappable {
+                            deal,
+                            codes: reasons
+                                .iter()
+                                .map(|r| r.code.as_str().to_string())
+                                .collect(),
+                            reasons: reasons.iter().map(|r| r.message.clone()).collect(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compares the planned records with the projects.
+    pub fn finish(mut self) -> Reconciliation {
+        let matched: Vec<&Value> = self
+            .planned
+            .iter()
+            .filter_map(|p| self.index.find(&p.key).first())
+            .map(|&i| &self.index.projects[i])
+            .collect();
+        let records: Vec<&Value> = self.planned.iter().map(|p| &p.record).collect();
+        let not_in_export = compare::fields_missing_everywhere(&records, &matched);
+        let mut ignored = self.owned.clone();
+        ignored.extend(
+            not_in_export
+                .iter()
+                .map(|f| f.split('.').map(str::to_string).collect()),
+        );
+        let mut companies: BTreeMap<String, BTreeMap<String, ClientUse>> = BTreeMap::new();
+        for planned in &self.planned {
+            let Some(&position) = self.index.find(&planned.key).first() else {
+                self.result.missing.push(Missing {
+                    deal: planned.deal.clone(),
+                    key: planned.key.clone(),
+                });
+                continue;
+            };
+            let project = &self.index.projects[position];
+            let changes = compare::changes(&planned.record, project, &ignored);
+            if !changes.is_empty() {
+                self.result.drifted.push(Drift {
+                    deal: planned.deal.clone(),
+                    key: planned.key.clone(),
+                    project: position + 1,
+                    project_id: project.get("id").cloned(),
+                    changes,
+                });
+            }
+            self.note_client(&mut companies, planned, project);
+        }
+        self.result.duplicate_projects = self
+            .index
+            .duplicates()
+            .into_iter()
+            .map(|(key, positions)| DuplicateProjects {
+                key: key.to_string(),
+                projects: positions.iter().map(|p| p + 1).collect(),
+            })
+            .collect();
+        self.result.duplicate_clients = companies
+            .into_iter()
+            .filter(|(_, clients)| clients.len() > 1)
+            .map(|(company, clients)| DuplicateClients {
+                company,
+                clients: clients.into_values().collect(),
+            })
+            .collect();
+        self.result.not_in_export = not_in_export;
+        self.result
+    }
+
+    /// Remembers which client the project of a deal's company uses.
+    fn note_client(
+        &self,
+        companies: &mut BTreeMap<String, BTreeMap<String, ClientUse>>,
+        planned: &Planned,
+        project: &Value,
+    ) {
+        let (Some(field), Some((company, name))) = (&self.client_field, &planned.company) else {
+            return;
+        };
+        let Some(id) = field.iter().try_fold(project, |v, f| v.get(f)) else {
+            return;
+        };
+        if id.is_null() {
+            return;
+        }
+        let entry = companies
+            .entry(company.clone())
+            .or_default()
+            .entry(id.to_string())
+            .or_insert_with(|| ClientUse {
+                client_id: id.clone(),
+                names: Vec::new(),
+                deal_ids: Vec::new(),
+            });
+        if !entry.names.contains(name) {
+            entry.names.push(name.clone());
+        }
+        if let Some(deal) = &planned.deal.deal_id {
+            entry.deal_ids.push(deal.clone());
+        }
+    }
+}
+
+/// The normalised company and the name as the deal gives it.
+fn company_of(client: &ClientOutcome) -> Option<(String, String)> {
+    match client {
+        ClientOutcome::Existing(c) => Some((client_key(&c.name), c.name.clone())),
+        ClientOutcome::New { name, key, .. } => Some((key.clone(), name.clone())),
+        ClientOutcome::Ambiguous(_) => None,
+    }
+}
