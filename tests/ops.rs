@@ -118,7 +118,7 @@ fn monitor_json(log: &Path, now: &str, extra: &[&str]) -> (i32, Value) {
 
 #[test]
 fn monitor_judges_the_last_complete_week_against_the_median() {
-    let log = Path::new("tests/apply/monitor_week_of_zero/weeks.log");
+    let log = Path::new("mappings/samples/monitor/runs.log");
     let (code, report) = monitor_json(log, "2026-11-26", &[]);
     assert_eq!(code, 1);
     let mapping = &report["mappings"][0];
@@ -144,7 +144,7 @@ fn monitor_refuses_a_missing_log_and_bad_settings() {
     let missing = mapctl(&["monitor", "no/such.log"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such.log"));
-    let log = "tests/apply/monitor_week_of_zero/weeks.log";
+    let log = "mappings/samples/monitor/runs.log";
     let bad = mapctl(&["monitor", log, "--max-drop", "150"]);
     assert_eq!(bad.status.code(), Some(2));
     let bad = mapctl(&["monitor", log, "--now", "last tuesday"]);

@@ -105,6 +105,7 @@ struct Sinks {
     envelope: bool,
     failed: Option<String>,
     log: Option<RunLog>,
+    back: bool,
 }
 
 /// Runs `mapctl apply`.
@@ -435,6 +436,7 @@ impl Sinks {
             envelope: args.envelope,
             failed: None,
             log,
+            back: args.direction == Direction::Back,
         })
     }
 
@@ -533,6 +535,7 @@ impl Sinks {
             run: log.run.clone(),
             deal_id: deal_id.map(str::to_string),
             outcome: name.to_string(),
+            direction: self.back.then(|| "back".to_string()),
             template: template.cloned(),
             codes: reasons
                 .iter()

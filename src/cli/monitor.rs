@@ -205,6 +205,15 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
         (None, Some(note)) => outln!("  {note}"),
         (None, None) => {}
     }
+    if let [.., previous, latest] = mapping.versions.as_slice() {
+        outln!(
+            "  mapping changed: version {} since {} (before: {} since {})",
+            &latest.sha256[..latest.sha256.len().min(12)],
+            latest.first_seen,
+            &previous.sha256[..previous.sha256.len().min(12)],
+            previous.first_seen
+        );
+    }
     if mapping.alerts.is_empty() && mapping.baseline.is_some() {
         outln!("  ok");
     }

@@ -162,8 +162,20 @@ pub struct MappingReport {
     pub note: Option<String>,
     /// When the mapping last wrote a project, and for which deal.
     pub last_written: Option<LastWritten>,
+    /// The versions of the mapping (by content hash) in the log, oldest first: a drop that
+    /// starts with a new version points at the mapping change.
+    pub versions: Vec<MappingVersion>,
     /// What is wrong.
     pub alerts: Vec<Alert>,
+}
+
+/// One version of a mapping seen in the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MappingVersion {
+    /// SHA-256 of the mapping text.
+    pub sha256: String,
+    /// Its first line in the log.
+    pub first_seen: String,
 }
 
 /// The last written project seen in the log.
@@ -212,6 +224,10 @@ struct Entry<'a> {
     deal_id: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     outcome: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    direction: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    mapping_sha256: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Counting state for one mapping.
@@ -220,6 +236,7 @@ struct Series {
     first_period: Option<NaiveDate>,
     buckets: BTreeMap<NaiveDate, Counter>,
     last_written: Option<(DateTime<Utc>, String, Option<String>)>,
+    versions: BTreeMap<String, DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -320,11 +337,11 @@ fn count(
     settings: &Settings,
     window: &Window,
 ) {
-    if settings
+    let other_mapping = settings
         .mapping
         .as_ref()
-        .is_some_and(|m| m != &*entry.mapping)
-    {
+        .is_some_and(|m| m != &*entry.mapping);
+    if other_mapping || entry.direction.as_deref() == Some("back") {
         return;
     }
     let start = settings.period.start_of(at.date_naive());
@@ -333,6 +350,10 @@ fn count(
         None => series.entry(entry.mapping.to_string()).or_default(),
     };
     s.first_period = Some(s.first_period.map_or(start, |f| f.min(start)));
+    if let Some(hash) = &entry.mapping_sha256 {
+        let seen = s.versions.entry(hash.to_string()).or_insert(at);
+        *seen = (*seen).min(at);
+    }
     if entry.outcome == "written" && s.last_written.as_ref().is_none_or(|(t, ..)| at > *t) {
         let deal = entry.deal_id.as_ref().map(|d| d.to_string());
         s.last_written = Some((at, entry.ts.to_string(), deal));
@@ -391,6 +412,7 @@ fn judge(name: String, series: Series, settings: &Settings, window: &Window) -> 
     let last_written = series
         .last_written
         .map(|(_, ts, deal_id)| LastWritten { ts, deal_id });
+    let versions = versions_by_first_use(series.versions);
     let mut report = MappingReport {
         mapping: name,
         periods: history.clone(),
@@ -399,6 +421,7 @@ fn judge(name: String, series: Series, settings: &Settings, window: &Window) -> 
         baseline: None,
         note: None,
         last_written,
+        versions,
         alerts: Vec::new(),
     };
     report.periods.push(judged.clone());
@@ -426,6 +449,20 @@ fn judge(name: String, series: Series, settings: &Settings, window: &Window) -> 
     report.alerts = alerts(&report.mapping, &judged, &baseline, settings, &report);
     report.baseline = Some(baseline);
     report
+}
+
+/// The mapping's versions, oldest first.
+fn versions_by_first_use(versions: BTreeMap<String, DateTime<Utc>>) -> Vec<MappingVersion> {
+    let mut by_time: Vec<(DateTime<Utc>, String)> =
+        versions.into_iter().map(|(h, at)| (at, h)).collect();
+    by_time.sort();
+    by_time
+        .into_iter()
+        .map(|(at, sha256)| MappingVersion {
+            sha256,
+            first_seen: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+        .collect()
 }
 
 fn baseline(history: &[Bucket], settings: &Settings) -> Option<BaselineUsed> {
@@ -657,6 +694,24 @@ mod tests {
         };
         let report = analyse(log.as_bytes(), &fixed).unwrap();
         assert!(report.has_alerts());
+    }
+
+    #[test]
+    fn sync_back_lines_are_not_projects_and_mapping_versions_are_listed() {
+        let mut log = steady_then_silent();
+        let back = line("2026-11-17T10:00:00Z", 7, "written")
+            .replace("\"outcome\"", "\"direction\":\"back\",\"outcome\"");
+        log.push_str(&back);
+        log.push('\n');
+        log.push_str(&line("2026-11-24T10:00:00Z", 8, "written").replace("\"x\"", "\"y\""));
+        log.push('\n');
+        let report = analyse(log.as_bytes(), &settings("2026-11-26")).unwrap();
+        let m = &report.mappings[0];
+        assert_eq!(m.judged.written, 0);
+        assert_eq!(m.current.written, 1);
+        let hashes: Vec<&str> = m.versions.iter().map(|v| v.sha256.as_str()).collect();
+        assert_eq!(hashes, ["x", "y"]);
+        assert_eq!(m.versions[1].first_seen, "2026-11-24T10:00:00Z");
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct LogLine {
     pub deal_id: Option<String>,
     /// `written`, `skipped` or `rejected`.
     pub outcome: String,
+    /// `back` for `--direction back` runs (sync back patches, not projects); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
     /// The template (the first select's value), for written records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<Value>,
@@ -202,6 +205,7 @@ mod tests {
             run: "1-1".into(),
             deal_id: Some(deal.into()),
             outcome: "written".into(),
+            direction: None,
             template: None,
             codes: Vec::new(),
             file: "deals.ndjson".into(),
