@@ -252,3 +252,42 @@ fn plan_writes_nothing_and_names_only_the_changed_field() {
     let refused = mapctl(&["apply", "--plan", ZOHO, deal.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2), "--plan requires --existing");
 }
+
+#[test]
+fn reconcile_skips_fields_the_export_lacks_and_names_won_deals_the_mapping_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("mappings/samples/zoho/reconcile/projects.json").unwrap();
+    let mut projects: Vec<Value> = serde_json::from_str(&text).unwrap();
+    for project in &mut projects {
+        project.as_object_mut().unwrap().remove("notes");
+    }
+    let export = dir.path().join("projects.json");
+    std::fs::write(&export, serde_json::to_string(&projects).unwrap()).unwrap();
+    let output = mapctl(&[
+        "reconcile",
+        ZOHO,
+        "--deals",
+        "mappings/samples/zoho/deal_won.json",
+        "mappings/samples/zoho/deal_missing_data.json",
+        "--projects",
+        export.to_str().unwrap(),
+        "--clients",
+        ZOHO_CLIENTS,
+        "--format",
+        "json",
+    ]);
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["not_in_export"], serde_json::json!(["notes"]));
+    assert_eq!(result["drifted"], serde_json::json!([]));
+    assert_eq!(result["won"], 2);
+    let unmappable = result["unmappable"].as_array().unwrap();
+    assert_eq!(unmappable.len(), 1);
+    assert!(
+        unmappable[0]["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c == "M504")
+    );
+    assert_eq!(output.status.code(), Some(1));
+}

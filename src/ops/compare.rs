@@ -2,7 +2,7 @@
 //! project field the mapping writes the deal id into), an index of a project export by that key,
 //! and the differences between the record the mapping would write and the project as it is.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -214,20 +214,45 @@ fn arrays_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The fields the planned records have (leaf paths, dotted) that no project in `projects` has:
-/// the export does not carry them, so comparing them would only report noise.
-pub fn fields_missing_everywhere(planned: &[&Value], projects: &[&Value]) -> Vec<String> {
-    let mut leaves = Vec::new();
-    for record in planned {
-        leaf_paths(record, &mut Vec::new(), &mut leaves);
+/// Every field path (objects' members, at any depth) that some project of an export has: a
+/// mapped field outside it is one the export does not carry, and comparing it would only report
+/// noise.
+#[derive(Debug, Default)]
+pub struct ExportFields(HashSet<Vec<String>>);
+
+impl ExportFields {
+    /// Collects the paths of `projects`.
+    pub fn new(projects: &[Value]) -> ExportFields {
+        let mut paths = HashSet::new();
+        for project in projects {
+            member_paths(project, &mut Vec::new(), &mut paths);
+        }
+        ExportFields(paths)
     }
-    leaves.sort();
-    leaves.dedup();
-    leaves
-        .into_iter()
-        .filter(|path| !projects.iter().any(|p| has_path(p, path)))
-        .map(|path| path.join("."))
-        .collect()
+
+    /// The leaf fields of `record` (dotted) that no project has.
+    pub fn absent_leaves(&self, record: &Value) -> Vec<String> {
+        let mut leaves = Vec::new();
+        leaf_paths(record, &mut Vec::new(), &mut leaves);
+        leaves
+            .into_iter()
+            .filter(|path| !self.0.contains(path))
+            .map(|path| path.join("."))
+            .collect()
+    }
+}
+
+fn member_paths(value: &Value, path: &mut Vec<String>, out: &mut HashSet<Vec<String>>) {
+    if let Value::Object(fields) = value {
+        for (name, inner) in fields {
+            path.push(name.clone());
+            if !out.contains(path.as_slice()) {
+                out.insert(path.clone());
+            }
+            member_paths(inner, path, out);
+            path.pop();
+        }
+    }
 }
 
 fn leaf_paths(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
@@ -241,17 +266,6 @@ fn leaf_paths(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>)
         }
         _ => out.push(path.clone()),
     }
-}
-
-fn has_path(value: &Value, path: &[String]) -> bool {
-    let mut current = value;
-    for field in path {
-        match current.get(field) {
-            Some(inner) => current = inner,
-            None => return false,
-        }
-    }
-    true
 }
 
 #[cfg(test)]
@@ -294,5 +308,12 @@ mod tests {
         assert_eq!(index.find("7"), [0, 1]);
         assert_eq!(index.unkeyed, 1);
         assert_eq!(index.duplicates().len(), 1);
+    }
+
+    #[test]
+    fn fields_no_project_has_are_named() {
+        let export = ExportFields::new(&[json!({"a": 1, "b": {"c": 2}}), json!({"d": null})]);
+        let record = json!({"a": 1, "b": {"c": 2, "e": 3}, "d": 4, "f": {"g": 5}});
+        assert_eq!(export.absent_leaves(&record), ["b.e", "f.g"]);
     }
 }

@@ -6,12 +6,12 @@
 //! the export's project by the key field and compared field by field. Fields the PSA owns (those
 //! `sync back` reads) and fields the export does not carry at all are not compared.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::compare::{self, Change, KeyField, ProjectIndex};
+use super::compare::{self, Change, ExportFields, KeyField, ProjectIndex};
 use crate::eval::clients::client_key;
 use crate::eval::{ClientOutcome, Outcome};
 
@@ -132,21 +132,15 @@ impl Reconciliation {
     }
 }
 
-/// A deal the mapping writes, kept until every deal is read.
-struct Planned {
-    deal: DealRef,
-    key: String,
-    record: Value,
-    company: Option<(String, String)>,
-}
-
 /// Collects deal outcomes, then compares them with the projects.
 pub struct Reconciler {
     key: KeyField,
     owned: Vec<Vec<String>>,
     client_field: Option<Vec<String>>,
     index: ProjectIndex,
-    planned: Vec<Planned>,
+    export_fields: ExportFields,
+    not_in_export: BTreeSet<String>,
+    companies: BTreeMap<String, BTreeMap<String, ClientUse>>,
     result: Reconciliation,
 }
 
@@ -172,11 +166,13 @@ impl Reconciler {
             unreadable: 0,
         };
         Reconciler {
+            export_fields: ExportFields::new(&projects),
             index: ProjectIndex::new(projects, &key),
             key,
             owned,
             client_field: program.client.as_ref().map(|c| c.target.clone()),
-            planned: Vec::new(),
+            not_in_export: BTreeSet::new(),
+            companies: BTreeMap::new(),
             result,
         }
     }
@@ -191,12 +187,7 @@ impl Reconciler {
                     return;
                 };
                 let company = client.as_ref().and_then(company_of);
-                self.planned.push(Planned {
-                    deal,
-                    key,
-                    record,
-                    company,
-                });
+                self.compare(deal, key, &record, company);
             }
             Outcome::Skipped(_) => {}
             Outcome::Rejected { phase, reasons } => {
@@ -220,44 +211,45 @@ impl Reconciler {
         }
     }
 
-    /// Compares the planned records with the projects.
-    pub fn finish(mut self) -> Reconciliation {
-        let matched: Vec<&Value> = self
-            .planned
-            .iter()
-            .filter_map(|p| self.index.find(&p.key).first())
-            .map(|&i| &self.index.projects[i])
-            .collect();
-        let records: Vec<&Value> = self.planned.iter().map(|p| &p.record).collect();
-        let not_in_export = compare::fields_missing_everywhere(&records, &matched);
+    /// Pairs one won deal's record with its project and notes what differs.
+    fn compare(
+        &mut self,
+        deal: DealRef,
+        key: String,
+        record: &Value,
+        company: Option<(String, String)>,
+    ) {
+        let Some(&position) = self.index.find(&key).first() else {
+            self.result.missing.push(Missing { deal, key });
+            return;
+        };
+        let absent = self.export_fields.absent_leaves(record);
         let mut ignored = self.owned.clone();
         ignored.extend(
-            not_in_export
+            absent
                 .iter()
                 .map(|f| f.split('.').map(str::to_string).collect()),
         );
-        let mut companies: BTreeMap<String, BTreeMap<String, ClientUse>> = BTreeMap::new();
-        for planned in &self.planned {
-            let Some(&position) = self.index.find(&planned.key).first() else {
-                self.result.missing.push(Missing {
-                    deal: planned.deal.clone(),
-                    key: planned.key.clone(),
-                });
-                continue;
-            };
-            let project = &self.index.projects[position];
-            let changes = compare::changes(&planned.record, project, &ignored);
-            if !changes.is_empty() {
-                self.result.drifted.push(Drift {
-                    deal: planned.deal.clone(),
-                    key: planned.key.clone(),
-                    project: position + 1,
-                    project_id: project.get("id").cloned(),
-                    changes,
-                });
-            }
-            self.note_client(&mut companies, planned, project);
+        self.not_in_export.extend(absent);
+        let project = &self.index.projects[position];
+        let changes = compare::changes(record, project, &ignored);
+        let project_id = project.get("id").cloned();
+        if let Some(company) = company {
+            self.note_client(position, &deal, company);
         }
+        if !changes.is_empty() {
+            self.result.drifted.push(Drift {
+                deal,
+                key,
+                project: position + 1,
+                project_id,
+                changes,
+            });
+        }
+    }
+
+    /// The findings, once every deal was added.
+    pub fn finish(mut self) -> Reconciliation {
         self.result.duplicate_projects = self
             .index
             .duplicates()
@@ -267,7 +259,7 @@ impl Reconciler {
                 projects: positions.iter().map(|p| p + 1).collect(),
             })
             .collect();
-        self.result.duplicate_clients = companies
+        self.result.duplicate_clients = std::mem::take(&mut self.companies)
             .into_iter()
             .filter(|(_, clients)| clients.len() > 1)
             .map(|(company, clients)| DuplicateClients {
@@ -275,28 +267,28 @@ impl Reconciler {
                 clients: clients.into_values().collect(),
             })
             .collect();
-        self.result.not_in_export = not_in_export;
+        self.result.not_in_export = std::mem::take(&mut self.not_in_export)
+            .into_iter()
+            .collect();
         self.result
     }
 
     /// Remembers which client the project of a deal's company uses.
-    fn note_client(
-        &self,
-        companies: &mut BTreeMap<String, BTreeMap<String, ClientUse>>,
-        planned: &Planned,
-        project: &Value,
-    ) {
-        let (Some(field), Some((company, name))) = (&self.client_field, &planned.company) else {
+    fn note_client(&mut self, position: usize, deal: &DealRef, company: (String, String)) {
+        let Some(field) = &self.client_field else {
             return;
         };
+        let project = &self.index.projects[position];
         let Some(id) = field.iter().try_fold(project, |v, f| v.get(f)) else {
             return;
         };
         if id.is_null() {
             return;
         }
-        let entry = companies
-            .entry(company.clone())
+        let (company, name) = company;
+        let entry = self
+            .companies
+            .entry(company)
             .or_default()
             .entry(id.to_string())
             .or_insert_with(|| ClientUse {
@@ -304,10 +296,10 @@ impl Reconciler {
                 names: Vec::new(),
                 deal_ids: Vec::new(),
             });
-        if !entry.names.contains(name) {
-            entry.names.push(name.clone());
+        if !entry.names.contains(&name) {
+            entry.names.push(name);
         }
-        if let Some(deal) = &planned.deal.deal_id {
+        if let Some(deal) = &deal.deal_id {
             entry.deal_ids.push(deal.clone());
         }
     }
