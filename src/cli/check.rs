@@ -90,7 +90,7 @@ pub fn run(args: &CheckArgs) -> u8 {
 }
 
 /// The mapping files named by `paths` (folders searched recursively), sorted.
-fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub(super) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let roots = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -135,7 +135,8 @@ fn find_maps(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Str
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
-        let hidden = name.to_string_lossy().starts_with('.') || name == "target";
+        let hidden =
+            name.to_string_lossy().starts_with('.') || name == "target" || name == "node_modules";
         let Ok(kind) = entry.file_type() else {
             continue;
         };

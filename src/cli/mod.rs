@@ -19,6 +19,7 @@ macro_rules! outln {
 mod apply;
 mod check;
 mod explain;
+mod fmt;
 mod monitor;
 mod plan;
 mod reconcile;
@@ -55,6 +56,8 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Run the YAML test files beside mappings (`*.tests.yaml`).
     Test(test::TestArgs),
+    /// Rewrite mapping files in the canonical layout (`--check`: only report, for CI).
+    Fmt(fmt::FmtArgs),
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
     Explain(explain::ExplainArgs),
 }
@@ -114,6 +117,7 @@ pub fn run() -> ExitCode {
         Command::Apply(args) => apply::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::Reconcile(args) => reconcile::run(&args),
     };
     ExitCode::from(code)

@@ -8,6 +8,7 @@
 
 pub mod ast;
 mod errors;
+pub mod format;
 mod limits;
 mod lower;
 mod parser;

@@ -1,0 +1,555 @@
+//! `mapctl fmt`: the one canonical layout of a mapping file.
+//!
+//! The formatter works line by line on the text, because whitespace is insignificant in the
+//! language while the author's line breaks and comments carry meaning for readers. Each line is
+//! split into code and a trailing comment (a `#` outside a string); runs of spaces in the code
+//! collapse to one; lines are indented two spaces per open `{`, continuation lines (`join on`,
+//! `and ...` inside a `when`) a little further; and within a block the separators line up: `=`
+//! in `map` and `sync back` blocks (and across the `source`/`target` declarations), `=>` in
+//! selects and tables, the messages of `require` rules, and trailing comments. Entries of a
+//! `never transfer` list are sorted (their order carries no meaning) unless comments sit among them.
+//! Blank lines collapse to one; the file ends with one line break.
+//!
+//! Safety: the input must parse without errors, and the output is checked before it is returned:
+//! it holds exactly the same non-space characters in the same order (apart from the sorted
+//! never-transfer entries), so formatting can never change what a mapping means. It is
+//! idempotent: formatting formatted text changes nothing.
+
+use super::{Limits, parse};
+use crate::diag::Diagnostic;
+use crate::source::FileId;
+
+/// Why a text could not be formatted.
+#[derive(Debug)]
+pub enum FormatError {
+    /// The text has syntax errors (formatting needs a parsable file).
+    Syntax(Vec<Diagnostic>),
+    /// The formatter would have changed the meaning (a bug; the text is left alone).
+    Internal(String),
+}
+
+/// Formats a mapping file's text.
+pub fn format(text: &str) -> Result<String, FormatError> {
+    let (_, diagnostics) = parse(text, FileId(0), &Limits::default());
+    let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
+    if !errors.is_empty() {
+        return Err(FormatError::Syntax(errors));
+    }
+    let lines: Vec<Line> = text.lines().map(Line::split).collect();
+    let lines = sort_never_transfer(lines);
+    let sorted_code = code_without_spaces(&lines);
+    let formatted = layout(lines);
+    if code_without_spaces(&formatted.iter().map(|l| Line::split(l)).collect::<Vec<_>>())
+        != sorted_code
+    {
+        return Err(FormatError::Internal(
+            "the layout would change the code; the file was left as it is".into(),
+        ));
+    }
+    let mut out = formatted.join("\n");
+    out.push('\n');
+    Ok(out)
+}
+
+/// One source line: its code with runs of spaces collapsed, and its trailing comment.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    code: String,
+    comment: Option<String>,
+}
+
+/// Follows string literals through a line of code, character by character.
+#[derive(Default)]
+struct Strings {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Feeds one character; true when it belongs to a string literal (its quotes included).
+    fn feed(&mut self, c: char) -> bool {
+        if !self.inside {
+            self.inside = c == '"';
+            return self.inside;
+        }
+        match (self.escaped, c) {
+            (true, _) => self.escaped = false,
+            (false, '\\') => self.escaped = true,
+            (false, '"') => self.inside = false,
+            _ => {}
+        }
+        true
+    }
+}
+
+impl Line {
+    fn split(text: &str) -> Line {
+        let mut code = String::new();
+        let mut comment = None;
+        let mut strings = Strings::default();
+        let mut pending_space = false;
+        for (index, c) in text.char_indices() {
+            let was_inside = strings.inside;
+            if strings.feed(c) && was_inside {
+                code.push(c);
+                continue;
+            }
+            match c {
+                '#' => {
+                    comment = Some(text[index..].trim_end().to_string());
+                    break;
+                }
+                ' ' | '\t' | '\r' => pending_space = !code.is_empty(),
+                _ => {
+                    if pending_space {
+                        code.push(' ');
+                        pending_space = false;
+                    }
+                    code.push(c);
+                }
+            }
+        }
+        Line { code, comment }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.code.is_empty() && self.comment.is_none()
+    }
+
+    /// The change in brace depth over the line's code (braces in strings do not count), and
+    /// whether the line starts by closing a block.
+    fn braces(&self) -> (i32, bool) {
+        let mut depth = 0;
+        let mut strings = Strings::default();
+        for c in self.code.chars() {
+            if strings.feed(c) {
+                continue;
+            }
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        (depth, self.code.starts_with('}'))
+    }
+
+    fn first_word(&self) -> &str {
+        self.code
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("")
+    }
+}
+
+/// Byte offsets of `needle` in `code` outside strings and brackets, in order.
+fn top_level_matches(code: &str, needle: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut strings = Strings::default();
+    let mut nesting = 0i32;
+    let mut skip_until = 0;
+    for (index, c) in code.char_indices() {
+        if strings.feed(c) || index < skip_until {
+            continue;
+        }
+        match c {
+            '[' | '(' => nesting += 1,
+            ']' | ')' => nesting -= 1,
+            _ if nesting == 0 && code[index..].starts_with(needle) => {
+                found.push(index);
+                skip_until = index + needle.len();
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The position of a lone `=` (not part of `==`, `=>`, `!=`, `>=`, `<=`) at the top level.
+fn assignment_at(code: &str) -> Option<usize> {
+    let bytes = code.as_bytes();
+    top_level_matches(code, "=").into_iter().find(|&i| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 1).copied();
+        !matches!(before, Some(b'=' | b'!' | b'>' | b'<')) && !matches!(after, Some(b'=' | b'>'))
+    })
+}
+
+/// Where a `require` rule's message starts: a final string that follows a complete operand.
+fn message_at(code: &str) -> Option<usize> {
+    if !code.ends_with('"') {
+        return None;
+    }
+    let start = string_start_from_end(code)?;
+    let before = code[..start].trim_end();
+    if before.is_empty() {
+        return None;
+    }
+    let operand_ended =
+        before.ends_with(|c: char| c.is_alphanumeric() || matches!(c, '_' | ']' | ')' | '"' | '`'));
+    let ends_in_operator_word = ["in", "matches", "and", "or", "not"]
+        .iter()
+        .any(|w| before == *w || before.ends_with(&format!(" {w}")));
+    (operand_ended && !ends_in_operator_word).then_some(start)
+}
+
+/// The start of the string that ends `code` (which ends with `"`).
+fn string_start_from_end(code: &str) -> Option<usize> {
+    let mut strings = Strings::default();
+    let mut start = None;
+    for (index, c) in code.char_indices() {
+        let was_inside = strings.inside;
+        if strings.feed(c) && !was_inside {
+            start = Some(index);
+        }
+    }
+    start
+}
+
+/// Sorts the entries of `never transfer` blocks that hold one path per line and no comment.
+fn sort_never_transfer(mut lines: Vec<Line>) -> Vec<Line> {
+    let mut index = 0;
+    while index < lines.len() {
+        let line = &lines[index];
+        let opens = line.code.starts_with("never transfer") && line.code.ends_with('{');
+        if !opens || line.comment.is_some() {
+            index += 1;
+            continue;
+        }
+        let Some(close) = (index + 1..lines.len()).find(|&i| lines[i].code.starts_with('}')) else {
+            break;
+        };
+        let entries = &mut lines[index + 1..close];
+        let simple = entries
+            .iter()
+            .all(|l| l.comment.is_none() && !l.code.is_empty() && !l.code.contains(' '));
+        if simple {
+            entries.sort_by(|a, b| a.code.cmp(&b.code));
+        }
+        index = close + 1;
+    }
+    lines
+}
+
+/// Every line's code with the spaces outside strings removed, and its comment: what the layout
+/// must not change.
+fn code_without_spaces(lines: &[Line]) -> String {
+    let mut all = String::new();
+    for line in lines.iter().filter(|l| !l.is_blank()) {
+        let mut strings = Strings::default();
+        for c in line.code.chars() {
+            if strings.feed(c) || c != ' ' {
+                all.push(c);
+            }
+        }
+        all.push('\n');
+        if let Some(comment) = &line.comment {
+            all.push_str(comment);
+            all.push('\n');
+        }
+    }
+    all
+}
+
+/// What kind of block a line sits in, deciding what lines up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Block {
+    Top,
+    Assignments,
+    Arrows,
+    Require,
+    Other,
+}
+
+fn block_kind(opener: &str) -> Block {
+    match opener.split(' ').next().unwrap_or("") {
+        "map" | "sync" => Block::Assignments,
+        "select" | "table" => Block::Arrows,
+        "require" => Block::Require,
+        _ => Block::Other,
+    }
+}
+
+/// A line placed: its indentation, code and comment, and the group it aligns with.
+struct Placed {
+    indent: usize,
+    line: Line,
+    block: Block,
+    group: usize,
+    continuation: bool,
+}
+
+/// Indents every line and aligns separators within groups.
+fn layout(lines: Vec<Line>) -> Vec<String> {
+    let placed = place(lines);
+    let mut out: Vec<String> = Vec::new();
+    let mut start = 0;
+    while start < placed.len() {
+        let group = placed[start].group;
+        let end = (start..placed.len())
+            .find(|&i| placed[i].group != group)
+            .unwrap_or(placed.len());
+        out.extend(render_group(&placed[start..end]));
+        start = end;
+    }
+    collapse_blank_lines(out)
+}
+
+/// Computes indentation, block kinds and alignment groups.
+fn place(lines: Vec<Line>) -> Vec<Placed> {
+    let mut placed = Vec::with_capacity(lines.len());
+    let mut stack: Vec<Block> = Vec::new();
+    let mut group = 0;
+    let mut previous_code: Option<String> = None;
+    let mut previous_top_word = String::new();
+    for line in lines {
+        let (change, closes_first) = line.braces();
+        let depth = stack.len() - usize::from(closes_first && !stack.is_empty());
+        let block = stack.last().copied().unwrap_or(Block::Top);
+        let continuation = !line.code.is_empty()
+            && previous_code
+                .as_deref()
+                .is_some_and(|p| continues(p, &line.code, block));
+        let word = line.first_word().to_string();
+        let declaration = matches!(word.as_str(), "source" | "target");
+        let keeps_group = match block {
+            Block::Top => {
+                (declaration || continuation)
+                    && matches!(previous_top_word.as_str(), "source" | "target")
+                    && !line.is_blank()
+            }
+            _ => !closes_first && !line.is_blank() && depth > 0,
+        };
+        if !keeps_group {
+            group += 1;
+        }
+        let extra = if continuation {
+            continuation_indent(&line.code, block)
+        } else {
+            0
+        };
+        placed.push(Placed {
+            indent: depth * 2 + extra,
+            line: line.clone(),
+            block: if closes_first { Block::Other } else { block },
+            group,
+            continuation,
+        });
+        if closes_first {
+            group += 1;
+        }
+        apply_braces(&mut stack, &line, change, closes_first);
+        if change > 0 {
+            group += 1;
+        }
+        if !line.code.is_empty() {
+            previous_code = Some(line.code.clone());
+            if stack.is_empty() && !continuation {
+                previous_top_word = word;
+            }
+        } else if line.is_blank() {
+            previous_top_word.clear();
+        }
+    }
+    placed
+}
+
+/// Opens and closes blocks for the braces of a line.
+fn apply_braces(stack: &mut Vec<Block>, line: &Line, change: i32, closes_first: bool) {
+    if change > 0 {
+        let kind = block_kind(&line.code);
+        for _ in 0..change {
+            stack.push(kind);
+        }
+    } else {
+        for _ in 0..(-change) {
+            stack.pop();
+        }
+    }
+    if closes_first && change == 0 {
+        stack.pop();
+        stack.push(block_kind(line.code.trim_start_matches('}').trim_start()));
+    }
+}
+
+/// True when `line` continues the statement of `previous` rather than starting one.
+fn continues(previous: &str, line: &str, block: Block) -> bool {
+    if previous.ends_with('{') || line.starts_with('}') {
+        return false;
+    }
+    let first = line.split(' ').next().unwrap_or("");
+    let leading_operator = matches!(
+        first,
+        "and"
+            | "or"
+            | "join"
+            | "=>"
+            | "|"
+            | "??"
+            | "=="
+            | "!="
+            | ">="
+            | "<="
+            | ">"
+            | "<"
+            | "in"
+            | "matches"
+    );
+    let trailing_operator = ["and", "or", "not", "=", "==", "=>", "|", "??", "(", ","]
+        .iter()
+        .any(|op| previous.ends_with(op));
+    match block {
+        Block::Require if line.starts_with('"') => true,
+        Block::Arrows => leading_operator || (trailing_operator && !previous.contains("=>")),
+        _ => leading_operator || trailing_operator,
+    }
+}
+
+/// How much further a continuation line is indented: under the condition of a `when`, else 2.
+fn continuation_indent(line: &str, block: Block) -> usize {
+    let first = line.split(' ').next().unwrap_or("");
+    if block == Block::Arrows && matches!(first, "and" | "or") {
+        "when ".len()
+    } else if block == Block::Require && line.starts_with('"') {
+        0
+    } else {
+        2
+    }
+}
+
+/// Renders a group of lines, aligning its separators and trailing comments.
+fn render_group(group: &[Placed]) -> Vec<String> {
+    let split_at = |p: &Placed| -> Option<usize> {
+        match p.block {
+            Block::Assignments if !p.continuation => assignment_at(&p.line.code),
+            Block::Top if p.line.first_word() == "source" || p.line.first_word() == "target" => {
+                assignment_at(&p.line.code)
+            }
+            Block::Arrows => top_level_matches(&p.line.code, "=>").first().copied(),
+            Block::Require if p.line.code.starts_with('"') => Some(0),
+            Block::Require => message_at(&p.line.code),
+            _ => None,
+        }
+    };
+    let splits: Vec<Option<usize>> = group.iter().map(split_at).collect();
+    let column = group
+        .iter()
+        .zip(&splits)
+        .filter_map(|(p, s)| s.map(|s| p.indent + p.line.code[..s].trim_end().chars().count()))
+        .max();
+    let codes: Vec<String> = group
+        .iter()
+        .zip(&splits)
+        .map(|(p, split)| aligned_code(p, *split, column))
+        .collect();
+    let comment_column = group
+        .iter()
+        .zip(&codes)
+        .filter(|(p, code)| p.line.comment.is_some() && !code.trim().is_empty())
+        .map(|(_, code)| code.chars().count() + 2)
+        .max();
+    group
+        .iter()
+        .zip(codes)
+        .map(|(p, code)| with_comment(p, code, comment_column))
+        .collect()
+}
+
+/// The indented code of a line, padded so that its separator starts at `column`.
+fn aligned_code(placed: &Placed, split: Option<usize>, column: Option<usize>) -> String {
+    let indent = " ".repeat(placed.indent);
+    let code = &placed.line.code;
+    match (split, column) {
+        (Some(split), Some(column)) => {
+            let left = code[..split].trim_end();
+            let right = code[split..].trim_start();
+            let width = placed.indent + left.chars().count();
+            let pad = column.saturating_sub(width) + 1;
+            format!("{indent}{left}{}{right}", " ".repeat(pad))
+        }
+        _ if code.is_empty() => String::new(),
+        _ => format!("{indent}{code}"),
+    }
+}
+
+/// Appends a line's comment: at `column` after code, or indented on its own line.
+fn with_comment(placed: &Placed, code: String, column: Option<usize>) -> String {
+    match &placed.line.comment {
+        None => code.trim_end().to_string(),
+        Some(comment) if code.trim().is_empty() => {
+            format!("{}{comment}", " ".repeat(placed.indent))
+        }
+        Some(comment) => {
+            let width = code.chars().count();
+            let pad = column.map_or(2, |c| c.saturating_sub(width).max(2));
+            format!("{code}{}{comment}", " ".repeat(pad))
+        }
+    }
+}
+
+/// At most one blank line in a row; none at the start or end, or just inside a block's braces.
+fn collapse_blank_lines(lines: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let blank = line.is_empty();
+        let after_open = out.last().is_some_and(|l| l.ends_with('{'));
+        if blank && (out.is_empty() || out.last().is_some_and(String::is_empty) || after_open) {
+            continue;
+        }
+        if line.trim_start().starts_with('}') && out.last().is_some_and(String::is_empty) {
+            out.pop();
+        }
+        out.push(line);
+    }
+    while out.last().is_some_and(String::is_empty) {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(text: &str) -> String {
+        match format(text) {
+            Ok(out) => out,
+            Err(error) => panic!("{error:?}"),
+        }
+    }
+
+    #[test]
+    fn aligns_assignments_arrows_messages_and_comments() {
+        let text = "mapping  m\nsource deal = schema \"d.json\"\ntarget   project = schema \"p.json\"\n\n\n\nmap {\nproject.name = deal.name   # the name\n      project.budget_amount = deal.amount | number # money\n}\nselect project.kind {\n  when deal.a == \"x\" => \"X\"\n  otherwise => \"Y\"\n}\nrequire at stage \"won\" {\ndeal.name \"needs a name\"\n  deal.amount > 0      \"needs money\"\n}\n";
+        let expected = "mapping m\nsource deal    = schema \"d.json\"\ntarget project = schema \"p.json\"\n\nmap {\n  project.name          = deal.name             # the name\n  project.budget_amount = deal.amount | number  # money\n}\nselect project.kind {\n  when deal.a == \"x\" => \"X\"\n  otherwise          => \"Y\"\n}\nrequire at stage \"won\" {\n  deal.name       \"needs a name\"\n  deal.amount > 0 \"needs money\"\n}\n";
+        assert_eq!(fmt(text), expected);
+        assert_eq!(fmt(expected), expected);
+    }
+
+    #[test]
+    fn strings_and_comments_are_never_touched() {
+        let text = "mapping m\nmap {\n  p.note = \"a  {deal.x}   # not a comment\"   #   spaced   comment\n}\n";
+        let out = fmt(text);
+        assert!(out.contains("\"a  {deal.x}   # not a comment\""));
+        assert!(out.contains("#   spaced   comment"));
+    }
+
+    #[test]
+    fn never_transfer_entries_are_sorted_unless_commented() {
+        let text = "mapping m\nnever transfer {\n  deal.z\n  deal.a\n}\n";
+        assert_eq!(
+            fmt(text),
+            "mapping m\nnever transfer {\n  deal.a\n  deal.z\n}\n"
+        );
+        let commented = "mapping m\nnever transfer {\n  deal.z  # why\n  deal.a\n}\n";
+        assert!(fmt(commented).find("deal.z") < fmt(commented).find("deal.a"));
+    }
+
+    #[test]
+    fn syntax_errors_are_refused() {
+        assert!(matches!(
+            format("mapping m\nmap {"),
+            Err(FormatError::Syntax(_))
+        ));
+    }
+}
