@@ -22,6 +22,8 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow annotations (on stdout).
     Github,
+    /// SARIF 2.1.0 (on stdout), for GitHub code scanning and other dashboards.
+    Sarif,
 }
 
 /// Arguments of `mapctl check`.
@@ -78,6 +80,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         Format::Human => print_human(&checked, args.color.enabled_for_stderr()),
         Format::Json => print_json(&checked),
         Format::Github => print_github(&checked),
+        Format::Sarif => print_sarif(&checked),
     }
     if cannot_run {
         return EXIT_CANNOT_RUN;
@@ -208,4 +211,16 @@ fn print_github(checked: &[Checked]) {
         out.push_str(&render::github(&c.sources, &c.output.diagnostics));
     }
     out!("{out}");
+}
+
+fn print_sarif(checked: &[Checked]) {
+    let files: Vec<(&SourceMap, &[Diagnostic])> = checked
+        .iter()
+        .map(|c| (&c.sources, c.output.diagnostics.as_slice()))
+        .collect();
+    let document = crate::diag::sarif::sarif(&files);
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    );
 }

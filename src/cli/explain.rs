@@ -5,9 +5,6 @@ use clap::Args;
 use super::{EXIT_CANNOT_RUN, EXIT_OK};
 use crate::diag::Code;
 
-/// The error reference, compiled into the binary.
-pub const ERRORS_MD: &str = include_str!("../../docs/errors.md");
-
 /// Arguments of `mapctl explain`.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -38,11 +35,5 @@ pub fn run(args: &ExplainArgs) -> u8 {
 
 /// The section of `docs/errors.md` for `code`: from its `## CODE` heading to the next heading.
 pub fn entry(code: Code) -> Option<&'static str> {
-    let heading = format!("## {}", code.as_str());
-    let start = ERRORS_MD.find(&format!("\n{heading}"))? + 1;
-    let rest = &ERRORS_MD[start..];
-    let end = rest[heading.len()..]
-        .find("\n## ")
-        .map_or(rest.len(), |i| i + heading.len() + 1);
-    Some(&rest[..end])
+    code.explanation()
 }

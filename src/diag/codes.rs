@@ -7,6 +7,23 @@
 
 use super::Severity;
 
+/// The error reference (`docs/errors.md`), compiled in: `mapctl explain`, SARIF rule help and
+/// editor hovers read a code's entry from it.
+pub const ERRORS_MD: &str = include_str!("../../docs/errors.md");
+
+impl Code {
+    /// The code's section of `docs/errors.md`: from its `## CODE` heading to the next heading.
+    pub fn explanation(self) -> Option<&'static str> {
+        let heading = format!("## {}", self.as_str());
+        let start = ERRORS_MD.find(&format!("\n{heading}"))? + 1;
+        let rest = &ERRORS_MD[start..];
+        let end = rest[heading.len()..]
+            .find("\n## ")
+            .map_or(rest.len(), |i| i + heading.len() + 1);
+        Some(&rest[..end])
+    }
+}
+
 macro_rules! codes {
     ($($variant:ident => ($severity:ident, $title:literal),)*) => {
         /// A stable diagnostic code.

@@ -5,6 +5,7 @@
 
 pub mod codes;
 pub mod render;
+pub mod sarif;
 
 pub use codes::Code;
 
