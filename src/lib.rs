@@ -13,6 +13,7 @@ pub mod cli;
 pub mod diag;
 pub mod eval;
 pub mod io;
+pub mod lsp;
 pub mod ops;
 pub mod schema;
 pub mod source;

@@ -54,6 +54,22 @@ pub struct CheckOutput {
     pub file: FileId,
     /// The schemas loaded (for tools that look things up: hover, apply validation).
     pub schemas: SchemaSet,
+    /// The declared records with their schema roots (None when the schema did not load), for
+    /// tools that resolve paths themselves (the language server's hover and completion).
+    pub records: Vec<RecordRoot>,
+}
+
+/// A declared record and its schema.
+#[derive(Debug, Clone)]
+pub struct RecordRoot {
+    /// Its name (`deal`).
+    pub name: String,
+    /// True for the target record.
+    pub is_target: bool,
+    /// The root node of its schema.
+    pub root: Option<NodeId>,
+    /// Where it is declared.
+    pub name_span: Span,
 }
 
 /// Why a mapping could not be checked at all (exit code 2).
@@ -132,6 +148,16 @@ fn check_source_with(
     let mut checker = Checker::new(sources, file, base_dir, ast.has_syntax_errors);
     checker.schemas.skip_meta_validation = !meta_validate;
     let program = checker.run(&ast);
+    let records = checker
+        .records
+        .iter()
+        .map(|r| RecordRoot {
+            name: r.name.clone(),
+            is_target: r.role == RecordRef::Target,
+            root: r.root,
+            name_span: r.name_span,
+        })
+        .collect();
     diagnostics.append(&mut checker.diagnostics);
     let schemas = std::mem::take(&mut checker.schemas);
     dedupe(&mut diagnostics);
@@ -142,6 +168,7 @@ fn check_source_with(
         diagnostics,
         file,
         schemas,
+        records,
     }
 }
 

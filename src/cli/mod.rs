@@ -58,6 +58,9 @@ enum Command {
     Test(test::TestArgs),
     /// Rewrite mapping files in the canonical layout (`--check`: only report, for CI).
     Fmt(fmt::FmtArgs),
+    /// Serve editors over the Language Server Protocol on stdio (diagnostics, hover, completion,
+    /// go to definition, quick fixes, formatting).
+    Lsp,
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
     Explain(explain::ExplainArgs),
 }
@@ -118,6 +121,7 @@ pub fn run() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Lsp => crate::lsp::run_stdio(),
         Command::Reconcile(args) => reconcile::run(&args),
     };
     ExitCode::from(code)
