@@ -311,6 +311,30 @@ fn completion_of_fields_transforms_tables_and_template_names() {
     );
     let tables = labels_at("lookup(\n", 7);
     assert_eq!(tables, ["owners", "job_types"]);
+
+    let choosing = typing.replacen("=> \"Enterprise\"", "=> \"Ent", 1);
+    client.change(&uri, 2, &choosing);
+    client.diagnostics_for(&uri);
+    let result = client.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": position_of(&choosing, "=> \"Ent", 7)}),
+    );
+    let templates: Vec<&str> = result
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        templates.contains(&"Fixed fee, large") && templates.contains(&"Retainer"),
+        "{templates:?}"
+    );
+    let replaced = &result[0]["textEdit"]["range"];
+    assert_eq!(
+        replaced["end"]["character"].as_u64().unwrap()
+            - replaced["start"]["character"].as_u64().unwrap(),
+        3
+    );
     client.finish();
 }
 
