@@ -23,6 +23,7 @@ mod fmt;
 mod monitor;
 mod plan;
 mod reconcile;
+mod sinks;
 mod test;
 
 use std::process::ExitCode;

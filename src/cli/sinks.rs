@@ -1,0 +1,314 @@
+//! Where `apply`'s outcomes go: records to stdout or `--out`, skipped and rejected deals to
+//! `--rejects` (or stderr), one run-log line per deal to `--log`; the counts and the summary.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::apply::{ApplyArgs, Direction};
+use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use crate::eval::{Engine, Outcome, Reason};
+use crate::io::atomic::AtomicFile;
+use crate::io::input::{self, Position};
+use crate::ops::runlog::{self, LogLine, RunLog};
+
+/// Counts of deal outcomes.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Counts {
+    pub(super) read: usize,
+    written: usize,
+    skipped: usize,
+    rejected: usize,
+}
+
+/// Where outcomes go.
+pub(super) struct Sinks {
+    out: Box<dyn Write>,
+    out_file: Option<AtomicFile>,
+    rejects: Option<AtomicFile>,
+    pub(super) counts: Counts,
+    pub(super) single: bool,
+    envelope: bool,
+    pub(super) failed: Option<String>,
+    log: Option<RunLog>,
+    back: bool,
+}
+
+impl Sinks {
+    pub(super) fn open(
+        args: &ApplyArgs,
+        mapping: &str,
+        mapping_text: &str,
+    ) -> Result<Sinks, String> {
+        let create = |path: &PathBuf| {
+            AtomicFile::create(path).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+        };
+        let out_file = args.out.as_ref().map(create).transpose()?;
+        let rejects = args.rejects.as_ref().map(create).transpose()?;
+        let log = args
+            .log
+            .as_ref()
+            .map(|path| {
+                RunLog::open(path, mapping, mapping_text)
+                    .map_err(|e| format!("cannot append to the run log `{}`: {e}", path.display()))
+            })
+            .transpose()?;
+        let out: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        ));
+        Ok(Sinks {
+            out,
+            out_file,
+            rejects,
+            counts: Counts::default(),
+            single: false,
+            envelope: args.envelope,
+            failed: None,
+            log,
+            back: args.direction == Direction::Back,
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.out_file {
+            Some(file) => file,
+            None => &mut self.out,
+        }
+    }
+
+    pub(super) fn record(
+        &mut self,
+        engine: &Engine,
+        file: &str,
+        position: Position,
+        deal_id: Option<String>,
+        outcome: Outcome,
+    ) {
+        self.counts.read += 1;
+        self.log_outcome(file, position, deal_id.as_deref(), &outcome);
+        let result = match outcome {
+            Outcome::Written {
+                record,
+                template,
+                client,
+                ..
+            } => {
+                self.counts.written += 1;
+                let document = if self.envelope {
+                    json!({
+                        "deal_id": deal_id,
+                        "record": record,
+                        "template": template,
+                        "checklist": engine.program.checklist,
+                        "client": client.map(|c| c.to_json()),
+                    })
+                } else {
+                    record
+                };
+                let single = self.single;
+                let writer = self.writer();
+                let written = if single {
+                    serde_json::to_writer_pretty(&mut *writer, &document)
+                } else {
+                    serde_json::to_writer(&mut *writer, &document)
+                };
+                written
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| writer.write_all(b"\n"))
+            }
+            Outcome::Skipped(reason) => {
+                self.counts.skipped += 1;
+                self.report(deal_id, file, position, "skipped", "trigger", &[reason])
+            }
+            Outcome::Rejected { phase, reasons } => {
+                self.counts.rejected += 1;
+                self.report(
+                    deal_id,
+                    file,
+                    position,
+                    "rejected",
+                    phase.as_str(),
+                    &reasons,
+                )
+            }
+        };
+        if let Err(error) = result {
+            self.failed = Some(error.to_string());
+        }
+    }
+
+    /// Spools the outcome's run-log line, when the run keeps a log.
+    fn log_outcome(
+        &mut self,
+        file: &str,
+        position: Position,
+        deal_id: Option<&str>,
+        outcome: &Outcome,
+    ) {
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        let (name, template, reasons): (&str, Option<&Value>, &[Reason]) = match outcome {
+            Outcome::Written { template, .. } => ("written", template.as_ref(), &[]),
+            Outcome::Skipped(reason) => ("skipped", None, std::slice::from_ref(reason)),
+            Outcome::Rejected { reasons, .. } => ("rejected", None, reasons),
+        };
+        let (line, index) = match position {
+            Position::Line(n) => (Some(n), None),
+            Position::Index(i) => (None, Some(i)),
+        };
+        let entry = LogLine {
+            ts: runlog::now_rfc3339(),
+            mapping: log.mapping.clone(),
+            mapping_sha256: log.mapping_sha256.clone(),
+            run: log.run.clone(),
+            deal_id: deal_id.map(str::to_string),
+            outcome: name.to_string(),
+            direction: self.back.then(|| "back".to_string()),
+            template: template.cloned(),
+            codes: reasons
+                .iter()
+                .map(|r| r.code.as_str().to_string())
+                .collect(),
+            file: file.to_string(),
+            line,
+            index,
+        };
+        if let Err(error) = log.record(&entry) {
+            self.failed = Some(format!("run log: {error}"));
+        }
+    }
+
+    fn report(
+        &mut self,
+        deal_id: Option<String>,
+        file: &str,
+        position: Position,
+        outcome: &str,
+        phase: &str,
+        reasons: &[Reason],
+    ) -> std::io::Result<()> {
+        match &mut self.rejects {
+            Some(rejects) => {
+                let (line, index) = match position {
+                    Position::Line(n) => (Some(n), None),
+                    Position::Index(i) => (None, Some(i)),
+                };
+                let entry = RejectLine {
+                    deal_id: deal_id.as_deref(),
+                    file,
+                    line,
+                    index,
+                    outcome,
+                    phase,
+                    codes: reasons.iter().map(|r| r.code.as_str()).collect(),
+                    reasons: reasons.iter().map(ReasonLine::from).collect(),
+                };
+                serde_json::to_writer(&mut *rejects, &entry).map_err(std::io::Error::other)?;
+                rejects.write_all(b"\n")
+            }
+            None => {
+                let who = deal_id.map_or("deal".to_string(), |id| format!("deal {id}"));
+                let mut text = format!(
+                    "{outcome} {who} ({file} {}, {phase}):",
+                    input::describe_position(position)
+                );
+                for reason in reasons {
+                    text.push_str(&format!("\n  {}: {}", reason.code, reason.message));
+                    if let Some(rule) = &reason.rule {
+                        text.push_str(&format!(" [mapping line {}: {}]", rule.line, rule.text));
+                    }
+                }
+                eprintln!("{text}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits the output files and prints the summary; returns the exit code.
+    pub(super) fn finish(mut self) -> u8 {
+        if let Some(error) = self.failed.take() {
+            eprintln!("error: writing output failed: {error}; no output file was written");
+            return EXIT_CANNOT_RUN;
+        }
+        let flushed = self.out.flush();
+        let committed = [self.out_file.take(), self.rejects.take()]
+            .into_iter()
+            .flatten()
+            .try_for_each(AtomicFile::commit);
+        if let Err(error) = flushed.and(committed) {
+            eprintln!("error: writing output failed: {error}");
+            return EXIT_CANNOT_RUN;
+        }
+        if let Some(log) = self.log.take()
+            && let Err(error) = log.commit()
+        {
+            eprintln!("error: appending to the run log failed: {error}");
+            return EXIT_CANNOT_RUN;
+        }
+        let c = self.counts;
+        eprintln!(
+            "mapctl: read {}, written {}, skipped {}, rejected {}",
+            c.read, c.written, c.skipped, c.rejected
+        );
+        if c.rejected > 0 {
+            EXIT_PROBLEMS
+        } else {
+            EXIT_OK
+        }
+    }
+}
+
+/// One line of a rejects file.
+#[derive(serde::Serialize)]
+struct RejectLine<'a> {
+    deal_id: Option<&'a str>,
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+    outcome: &'a str,
+    phase: &'a str,
+    codes: Vec<&'static str>,
+    reasons: Vec<ReasonLine<'a>>,
+}
+
+/// One reason in a rejects file.
+#[derive(serde::Serialize)]
+struct ReasonLine<'a> {
+    code: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<RuleLine<'a>>,
+}
+
+/// Where a reason's rule is in the mapping.
+#[derive(serde::Serialize)]
+struct RuleLine<'a> {
+    line: usize,
+    column: usize,
+    text: &'a str,
+}
+
+impl<'a> From<&'a Reason> for ReasonLine<'a> {
+    fn from(reason: &'a Reason) -> ReasonLine<'a> {
+        ReasonLine {
+            code: reason.code.as_str(),
+            message: &reason.message,
+            field: reason.field.as_deref(),
+            value: reason.value.as_deref(),
+            rule: reason.rule.as_ref().map(|r| RuleLine {
+                line: r.line,
+                column: r.column,
+                text: &r.text,
+            }),
+        }
+    }
+}
