@@ -30,21 +30,14 @@ fn shipped_mappings_are_formatted() {
 
 /// Byte offsets of the spaces in code (outside strings and comments) that sit between tokens.
 fn code_spaces(text: &str) -> Vec<usize> {
+    let strings = mapctl::syntax::string_spans(text).expect("the mapping parses");
+    let in_string = |at: usize| strings.iter().any(|(s, e)| *s <= at && at < *e);
     let mut spaces = Vec::new();
-    let mut in_string = false;
     let mut in_comment = false;
-    let mut escaped = false;
     for (index, c) in text.char_indices() {
         match c {
             '\n' => in_comment = false,
-            _ if in_comment => {}
-            _ if in_string => match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            },
-            '"' => in_string = true,
+            _ if in_comment || in_string(index) => {}
             '#' => in_comment = true,
             ' ' => spaces.push(index),
             _ => {}

@@ -420,7 +420,7 @@ fn quick_fixes_stub_a_required_field_and_protect_a_field() {
         edit["newText"]
             .as_str()
             .unwrap()
-            .starts_with("  job.against_type = null")
+            .starts_with("  job.against_type = \"\"  # TODO")
     );
 
     let on_path = position_of(&missing, "deal.properties.dealtype", 5);

@@ -28,9 +28,10 @@ pub struct MonitorArgs {
     #[arg(long)]
     pub daily: bool,
     /// The expected projects per period (instead of the median of the previous periods).
-    #[arg(long, value_name = "N", conflicts_with = "history")]
+    #[arg(long, value_name = "N")]
     pub baseline: Option<f64>,
-    /// How many previous complete periods the median baseline is taken over.
+    /// How many previous complete periods the median baseline (and the usual rejection rate,
+    /// also with --baseline) is taken over.
     #[arg(long, value_name = "K", default_value_t = 8)]
     pub history: usize,
     /// Alert when the last complete period wrote more than this percentage below the baseline
@@ -129,6 +130,7 @@ fn settings(args: &MonitorArgs) -> Result<Settings, String> {
             Period::Week
         },
         baseline,
+        rate_history: args.history.max(1),
         max_drop_percent: args.max_drop,
         max_reject_jump: args.max_reject_jump,
         min_deals_for_rate: args.min_deals,
@@ -208,13 +210,18 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
     if let [.., previous, latest] = mapping.versions.as_slice() {
         outln!(
             "  mapping changed: version {} since {} (before: {} since {})",
-            &latest.sha256[..latest.sha256.len().min(12)],
+            short_hash(&latest.sha256),
             latest.first_seen,
-            &previous.sha256[..previous.sha256.len().min(12)],
+            short_hash(&previous.sha256),
             previous.first_seen
         );
     }
     if mapping.alerts.is_empty() && mapping.baseline.is_some() {
         outln!("  ok");
     }
+}
+
+/// The first 12 characters of a content hash.
+fn short_hash(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }

@@ -102,13 +102,13 @@ impl Analysis {
         for line in self.text.split_inclusive('\n') {
             let trimmed = line.trim_start();
             if let Some(rest) = trimmed.strip_prefix("table ") {
-                let name: String = rest
-                    .trim_start()
+                let spaced = rest.trim_start();
+                let name: String = spaced
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
                 if !name.is_empty() {
-                    let at = offset + line.len() - trimmed.len() + trimmed.find(&name).unwrap_or(0);
+                    let at = offset + line.len() - spaced.len();
                     names.push((name, at));
                 }
             }

@@ -290,11 +290,7 @@ fn field_items(
                 child.kinds.describe(),
                 if required { ", required" } else { "" }
             );
-            let label = if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                name.clone()
-            } else {
-                format!("\"{name}\"")
-            };
+            let label = name_or_quoted(name);
             let mut completion = item(&label, CompletionItemKind::FIELD, &detail, range);
             completion.documentation = child.description.clone().map(Documentation::String);
             completion
@@ -432,10 +428,17 @@ pub fn code_actions(
     for diagnostic in context {
         let data = diagnostic.data.as_ref();
         if let Some(replacement) = data.and_then(|d| d["replace"].as_str()) {
+            let start = to_offset(&analysis.text, diagnostic.range.start);
+            let quoted = analysis.text[start..].starts_with('"');
+            let text = if quoted {
+                string_literal(replacement)
+            } else {
+                name_or_quoted(replacement)
+            };
             actions.push(quick_fix(
                 format!("Replace with `{replacement}`"),
                 uri,
-                vec![TextEdit::new(diagnostic.range, replacement.to_string())],
+                vec![TextEdit::new(diagnostic.range, text)],
                 diagnostic,
             ));
         }
@@ -443,7 +446,11 @@ pub fn code_actions(
             actions.push(quick_fix(
                 format!("Add a rule for `{field}`"),
                 uri,
-                vec![stub_rule_edit(&analysis.text, field)],
+                vec![stub_rule_edit(
+                    &analysis.text,
+                    field,
+                    placeholder(analysis, field),
+                )],
                 diagnostic,
             ));
         }
@@ -473,9 +480,73 @@ fn quick_fix(
     }
 }
 
-/// Inserts `FIELD = null  # TODO` at the end of the first `map` block (or a new block at the end).
-fn stub_rule_edit(text: &str, field: &str) -> TextEdit {
-    let stub = format!("{field} = null  # TODO: the PSA requires this field");
+/// A placeholder value of the field's type: `""`, `0`, `false`, or `null`.
+fn placeholder(analysis: &Analysis, field: &str) -> &'static str {
+    use crate::value::Kinds;
+    let mut names = field.split('.');
+    let root = names.next().unwrap_or_default();
+    let segments: Vec<super::analysis::Segment> = names
+        .map(|name| super::analysis::Segment {
+            kind: super::analysis::SegmentKind::Field(name.to_string()),
+            start: 0,
+            end: 0,
+        })
+        .collect();
+    let Some((flat, _)) = analysis.resolve(root, &segments) else {
+        return "null";
+    };
+    if flat.kinds.intersects(Kinds::STRING) {
+        "\"\""
+    } else if flat.kinds.intersects(Kinds::NUMBER) {
+        "0"
+    } else if flat.kinds.intersects(Kinds::BOOL) {
+        "false"
+    } else {
+        "null"
+    }
+}
+
+/// A name as a path segment: bare when it is an identifier, else quoted.
+fn name_or_quoted(name: &str) -> String {
+    let identifier = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if identifier {
+        name.to_string()
+    } else {
+        string_literal(name)
+    }
+}
+
+/// Text as a string literal: quotes, backslashes and braces escaped (a brace would open an
+/// interpolation in a template).
+fn string_literal(text: &str) -> String {
+    format!("\"{}\"", escape_in_string(text))
+}
+
+/// Text to insert inside a string literal.
+fn escape_in_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' | '\\' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inserts `FIELD = VALUE  # TODO` at the end of the first `map` block (or a new block at the
+/// end).
+fn stub_rule_edit(text: &str, field: &str, value: &str) -> TextEdit {
+    let stub = format!("{field} = {value}  # TODO: the PSA requires this field");
     match block_end(text, "map {") {
         Some(close) => {
             let at = to_position(text, close);
@@ -511,6 +582,7 @@ fn never_transfer_action(analysis: &Analysis, uri: &Uri, range: Range) -> Option
     if analysis.record(&path.root)?.is_target || path.segments.is_empty() {
         return None;
     }
+    analysis.resolve(&path.root, &path.segments)?;
     let shown = path_text(analysis, &path);
     let listed = block_end(&analysis.text, "never transfer {").map(|close| {
         let open = analysis.text[..close]
@@ -574,5 +646,14 @@ mod tests {
         assert_eq!(open_string_start(r#"x = "a\"b"#), Some(4));
         assert_eq!(open_string_start(r#"x # "comment"#), None);
         assert_eq!(in_list_operand(r#"deal.a in ["x", "#), Some("deal.a"));
+    }
+
+    #[test]
+    fn inserted_names_and_values_stay_valid_syntax() {
+        assert_eq!(name_or_quoted("dealname"), "dealname");
+        assert_eq!(name_or_quoted("Deal Name"), "\"Deal Name\"");
+        assert_eq!(name_or_quoted("größe"), "\"größe\"");
+        assert_eq!(name_or_quoted("2fa"), "\"2fa\"");
+        assert_eq!(escape_in_string(r#"a"b\{x}"#), r#"a\"b\\\{x\}"#);
     }
 }

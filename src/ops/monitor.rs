@@ -90,6 +90,8 @@ pub struct Settings {
     pub max_drop_percent: f64,
     /// Alert when the rejection rate rises by more than this many percentage points.
     pub max_reject_jump: f64,
+    /// With a fixed baseline: how many previous periods give the usual rejection rate.
+    pub rate_history: usize,
     /// The fewest handled deals (written + rejected) a period needs for its rejection rate to
     /// be judged.
     pub min_deals_for_rate: u64,
@@ -239,11 +241,14 @@ struct Series {
     versions: BTreeMap<String, DateTime<Utc>>,
 }
 
+/// Counts of one period: deals written and rejected are counted once each (a re-run of the
+/// same backfill changes nothing), lines without a deal id one by one.
 #[derive(Default)]
 struct Counter {
     written_ids: HashSet<String>,
     written_anonymous: u64,
-    rejected: u64,
+    rejected_ids: HashSet<String>,
+    rejected_anonymous: u64,
     skipped: u64,
 }
 
@@ -260,7 +265,7 @@ impl Window {
         let current = period.start_of(settings.now.date_naive());
         let judged = period.previous(current);
         let history = match settings.baseline {
-            Baseline::Fixed(_) => 0,
+            Baseline::Fixed(_) => settings.rate_history,
             Baseline::MedianOf(k) => k,
         };
         let oldest = (0..history).fold(judged, |start, _| period.previous(start));
@@ -362,17 +367,20 @@ fn count(
         return;
     }
     let counter = s.buckets.entry(start).or_default();
-    match &*entry.outcome {
-        "written" => match &entry.deal_id {
-            Some(id) => {
-                if !counter.written_ids.contains(&**id) {
-                    counter.written_ids.insert(id.to_string());
-                }
-            }
-            None => counter.written_anonymous += 1,
-        },
-        "rejected" => counter.rejected += 1,
-        _ => counter.skipped += 1,
+    let (ids, anonymous) = match &*entry.outcome {
+        "written" => (&mut counter.written_ids, &mut counter.written_anonymous),
+        "rejected" => (&mut counter.rejected_ids, &mut counter.rejected_anonymous),
+        _ => {
+            counter.skipped += 1;
+            return;
+        }
+    };
+    match &entry.deal_id {
+        Some(id) if !ids.contains(&**id) => {
+            ids.insert(id.to_string());
+        }
+        Some(_) => {}
+        None => *anonymous += 1,
     }
 }
 
@@ -388,7 +396,7 @@ fn bucket(series: &Series, period: Period, start: NaiveDate) -> Bucket {
             .format("%Y-%m-%d")
             .to_string(),
         written: counter.map_or(0, |c| c.written_ids.len() as u64 + c.written_anonymous),
-        rejected: counter.map_or(0, |c| c.rejected),
+        rejected: counter.map_or(0, |c| c.rejected_ids.len() as u64 + c.rejected_anonymous),
         skipped: counter.map_or(0, |c| c.skipped),
     }
 }
@@ -594,6 +602,7 @@ mod tests {
         Settings {
             period: Period::Week,
             baseline: Baseline::MedianOf(8),
+            rate_history: 8,
             max_drop_percent: 50.0,
             max_reject_jump: 20.0,
             min_deals_for_rate: 5,
@@ -694,6 +703,35 @@ mod tests {
         };
         let report = analyse(log.as_bytes(), &fixed).unwrap();
         assert!(report.has_alerts());
+    }
+
+    #[test]
+    fn a_fixed_baseline_still_judges_the_rejection_rate_and_reruns_count_once() {
+        let mut log = steady_then_silent();
+        for _ in 0..5 {
+            for deal in 0..20 {
+                log.push_str(&line("2026-11-17T10:00:00Z", 5000 + deal, "written"));
+                log.push('\n');
+            }
+            log.push_str(&line("2026-11-17T10:00:00Z", 9999, "rejected"));
+            log.push('\n');
+        }
+        let fixed = Settings {
+            baseline: Baseline::Fixed(20.0),
+            ..settings("2026-11-26")
+        };
+        let report = analyse(log.as_bytes(), &fixed).unwrap();
+        let m = &report.mappings[0];
+        assert_eq!((m.judged.written, m.judged.rejected), (20, 1));
+        assert!(m.baseline.as_ref().unwrap().reject_rate.is_some());
+        assert!(m.alerts.is_empty(), "{:?}", m.alerts);
+        for deal in 0..10 {
+            log.push_str(&line("2026-11-18T10:00:00Z", 7000 + deal, "rejected"));
+            log.push('\n');
+        }
+        let report = analyse(log.as_bytes(), &fixed).unwrap();
+        let kinds: Vec<_> = report.mappings[0].alerts.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, ["reject-rate"]);
     }
 
     #[test]

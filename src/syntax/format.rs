@@ -35,102 +35,121 @@ pub fn format(text: &str) -> Result<String, FormatError> {
     if !errors.is_empty() {
         return Err(FormatError::Syntax(errors));
     }
-    let lines: Vec<Line> = text.lines().map(Line::split).collect();
+    let lines = split_lines(text)?;
     let lines = sort_never_transfer(lines);
     let sorted_code = code_without_spaces(&lines);
-    let formatted = layout(lines);
-    if code_without_spaces(&formatted.iter().map(|l| Line::split(l)).collect::<Vec<_>>())
-        != sorted_code
-    {
+    let mut out = layout(lines).join("\n");
+    out.push('\n');
+    if code_without_spaces(&split_lines(&out)?) != sorted_code {
         return Err(FormatError::Internal(
             "the layout would change the code; the file was left as it is".into(),
         ));
     }
-    let mut out = formatted.join("\n");
-    out.push('\n');
     Ok(out)
 }
 
-/// One source line: its code with runs of spaces collapsed, and its trailing comment.
+/// The lines of a text that parses, with its string literals located.
+fn split_lines(text: &str) -> Result<Vec<Line>, FormatError> {
+    let spans = super::string_spans(text).ok_or_else(|| {
+        FormatError::Internal("the file parses item by item but not as a whole".into())
+    })?;
+    let mut lines = Vec::new();
+    let mut offset = 0;
+    for piece in text.split_inclusive('\n') {
+        let line = piece.trim_end_matches(['\n', '\r']);
+        lines.push(Line::split(line, offset, &spans));
+        offset += piece.len();
+    }
+    Ok(lines)
+}
+
+/// One source line: its code with runs of spaces outside strings collapsed, where its strings
+/// are in that code, and its trailing comment. A line that starts inside a string (the rest of
+/// an interpolation written over several lines) is kept exactly as it is (`raw`).
 #[derive(Debug, Clone, PartialEq)]
 struct Line {
     code: String,
+    strings: Vec<(usize, usize)>,
     comment: Option<String>,
-}
-
-/// Follows string literals through a line of code, character by character.
-#[derive(Default)]
-struct Strings {
-    inside: bool,
-    escaped: bool,
-}
-
-impl Strings {
-    /// Feeds one character; true when it belongs to a string literal (its quotes included).
-    fn feed(&mut self, c: char) -> bool {
-        if !self.inside {
-            self.inside = c == '"';
-            return self.inside;
-        }
-        match (self.escaped, c) {
-            (true, _) => self.escaped = false,
-            (false, '\\') => self.escaped = true,
-            (false, '"') => self.inside = false,
-            _ => {}
-        }
-        true
-    }
+    raw: Option<String>,
 }
 
 impl Line {
-    fn split(text: &str) -> Line {
-        let mut code = String::new();
-        let mut comment = None;
-        let mut strings = Strings::default();
+    /// Splits `text`, which starts at byte `start` of a file whose string literals are `spans`.
+    fn split(text: &str, start: usize, spans: &[(usize, usize)]) -> Line {
+        let inside = |at: usize| spans.iter().find(|(s, e)| *s <= at && at < *e).copied();
+        let raw = inside(start)
+            .filter(|(s, _)| *s < start)
+            .map(|_| text.to_string());
+        let mut line = Line {
+            code: String::new(),
+            strings: Vec::new(),
+            comment: None,
+            raw,
+        };
         let mut pending_space = false;
+        let mut open: Option<usize> = None;
         for (index, c) in text.char_indices() {
-            let was_inside = strings.inside;
-            if strings.feed(c) && was_inside {
-                code.push(c);
+            let in_string = inside(start + index).is_some();
+            if in_string {
+                if open.is_none() {
+                    if pending_space {
+                        line.code.push(' ');
+                        pending_space = false;
+                    }
+                    open = Some(line.code.len());
+                }
+                line.code.push(c);
                 continue;
+            }
+            if let Some(from) = open.take() {
+                line.strings.push((from, line.code.len()));
             }
             match c {
                 '#' => {
-                    comment = Some(text[index..].trim_end().to_string());
+                    line.comment = Some(text[index..].trim_end().to_string());
                     break;
                 }
-                ' ' | '\t' | '\r' => pending_space = !code.is_empty(),
+                ' ' | '\t' | '\r' => pending_space = !line.code.is_empty(),
                 _ => {
                     if pending_space {
-                        code.push(' ');
+                        line.code.push(' ');
                         pending_space = false;
                     }
-                    code.push(c);
+                    line.code.push(c);
                 }
             }
         }
-        Line { code, comment }
+        if let Some(from) = open {
+            line.strings.push((from, line.code.len()));
+        }
+        line
     }
 
     fn is_blank(&self) -> bool {
-        self.code.is_empty() && self.comment.is_none()
+        self.code.is_empty() && self.comment.is_none() && self.raw.is_none()
+    }
+
+    /// True when byte `at` of the code is inside a string literal.
+    fn in_string(&self, at: usize) -> bool {
+        self.strings.iter().any(|(s, e)| *s <= at && at < *e)
+    }
+
+    /// The code's characters outside strings, with their offsets.
+    fn code_chars(&self) -> impl Iterator<Item = (usize, char)> + '_ {
+        self.code
+            .char_indices()
+            .filter(|(i, _)| !self.in_string(*i))
     }
 
     /// The change in brace depth over the line's code (braces in strings do not count), and
     /// whether the line starts by closing a block.
     fn braces(&self) -> (i32, bool) {
-        let mut depth = 0;
-        let mut strings = Strings::default();
-        for c in self.code.chars() {
-            if strings.feed(c) {
-                continue;
-            }
-            match c {
-                '{' => depth += 1,
-                '}' => depth -= 1,
-                _ => {}
-            }
-        }
+        let depth = self.code_chars().fold(0, |depth, (_, c)| match c {
+            '{' => depth + 1,
+            '}' => depth - 1,
+            _ => depth,
+        });
         (depth, self.code.starts_with('}'))
     }
 
@@ -142,20 +161,19 @@ impl Line {
     }
 }
 
-/// Byte offsets of `needle` in `code` outside strings and brackets, in order.
-fn top_level_matches(code: &str, needle: &str) -> Vec<usize> {
+/// Byte offsets of `needle` in a line's code outside strings and brackets, in order.
+fn top_level_matches(line: &Line, needle: &str) -> Vec<usize> {
     let mut found = Vec::new();
-    let mut strings = Strings::default();
     let mut nesting = 0i32;
     let mut skip_until = 0;
-    for (index, c) in code.char_indices() {
-        if strings.feed(c) || index < skip_until {
+    for (index, c) in line.code_chars() {
+        if index < skip_until {
             continue;
         }
         match c {
             '[' | '(' => nesting += 1,
             ']' | ')' => nesting -= 1,
-            _ if nesting == 0 && code[index..].starts_with(needle) => {
+            _ if nesting == 0 && line.code[index..].starts_with(needle) => {
                 found.push(index);
                 skip_until = index + needle.len();
             }
@@ -166,9 +184,9 @@ fn top_level_matches(code: &str, needle: &str) -> Vec<usize> {
 }
 
 /// The position of a lone `=` (not part of `==`, `=>`, `!=`, `>=`, `<=`) at the top level.
-fn assignment_at(code: &str) -> Option<usize> {
-    let bytes = code.as_bytes();
-    top_level_matches(code, "=").into_iter().find(|&i| {
+fn assignment_at(line: &Line) -> Option<usize> {
+    let bytes = line.code.as_bytes();
+    top_level_matches(line, "=").into_iter().find(|&i| {
         let before = i.checked_sub(1).map(|j| bytes[j]);
         let after = bytes.get(i + 1).copied();
         !matches!(before, Some(b'=' | b'!' | b'>' | b'<')) && !matches!(after, Some(b'=' | b'>'))
@@ -176,12 +194,12 @@ fn assignment_at(code: &str) -> Option<usize> {
 }
 
 /// Where a `require` rule's message starts: a final string that follows a complete operand.
-fn message_at(code: &str) -> Option<usize> {
-    if !code.ends_with('"') {
+fn message_at(line: &Line) -> Option<usize> {
+    let &(start, end) = line.strings.last()?;
+    if end != line.code.len() {
         return None;
     }
-    let start = string_start_from_end(code)?;
-    let before = code[..start].trim_end();
+    let before = line.code[..start].trim_end();
     if before.is_empty() {
         return None;
     }
@@ -193,52 +211,47 @@ fn message_at(code: &str) -> Option<usize> {
     (operand_ended && !ends_in_operator_word).then_some(start)
 }
 
-/// The start of the string that ends `code` (which ends with `"`).
-fn string_start_from_end(code: &str) -> Option<usize> {
-    let mut strings = Strings::default();
-    let mut start = None;
-    for (index, c) in code.char_indices() {
-        let was_inside = strings.inside;
-        if strings.feed(c) && !was_inside {
-            start = Some(index);
-        }
-    }
-    start
-}
-
-/// Sorts the entries of `never transfer` blocks that hold one path per line and no comment.
+/// Sorts the entries of `never transfer` blocks that hold one plain path per line, no comment
+/// and a closing brace on its own line: reordering those lines is a permutation of the list.
 fn sort_never_transfer(mut lines: Vec<Line>) -> Vec<Line> {
     let mut index = 0;
     while index < lines.len() {
         let line = &lines[index];
-        let opens = line.code.starts_with("never transfer") && line.code.ends_with('{');
-        if !opens || line.comment.is_some() {
+        if line.code != "never transfer {" || line.comment.is_some() || line.raw.is_some() {
             index += 1;
             continue;
         }
-        let Some(close) = (index + 1..lines.len()).find(|&i| lines[i].code.starts_with('}')) else {
+        let Some(close) = (index + 1..lines.len()).find(|&i| lines[i].code.contains('}')) else {
             break;
         };
         let entries = &mut lines[index + 1..close];
-        let simple = entries
-            .iter()
-            .all(|l| l.comment.is_none() && !l.code.is_empty() && !l.code.contains(' '));
-        if simple {
-            entries.sort_by(|a, b| a.code.cmp(&b.code));
+        let simple = entries.iter().all(|l| {
+            l.comment.is_none()
+                && l.raw.is_none()
+                && l.strings.is_empty()
+                && !l.code.is_empty()
+                && !l.code.contains([' ', '{', '}', '"'])
+        });
+        if simple && lines[close].code == "}" && lines[close].comment.is_none() {
+            lines[index + 1..close].sort_by(|a, b| a.code.cmp(&b.code));
         }
         index = close + 1;
     }
     lines
 }
 
-/// Every line's code with the spaces outside strings removed, and its comment: what the layout
-/// must not change.
+/// Every line's code with the spaces outside strings removed, its strings as they are, and its
+/// comment: what the layout must not change.
 fn code_without_spaces(lines: &[Line]) -> String {
     let mut all = String::new();
     for line in lines.iter().filter(|l| !l.is_blank()) {
-        let mut strings = Strings::default();
-        for c in line.code.chars() {
-            if strings.feed(c) || c != ' ' {
+        if let Some(raw) = &line.raw {
+            all.push_str(raw);
+            all.push('\n');
+            continue;
+        }
+        for (index, c) in line.code.char_indices() {
+            if c != ' ' || line.in_string(index) {
                 all.push(c);
             }
         }
@@ -397,12 +410,21 @@ fn continues(previous: &str, line: &str, block: Block) -> bool {
     );
     let trailing_operator = ["and", "or", "not", "=", "==", "=>", "|", "??", "(", ","]
         .iter()
-        .any(|op| previous.ends_with(op));
+        .any(|op| ends_with_token(previous, op));
     match block {
         Block::Require if line.starts_with('"') => true,
         Block::Arrows => leading_operator || (trailing_operator && !previous.contains("=>")),
         _ => leading_operator || trailing_operator,
     }
+}
+
+/// True when `code` ends with the operator `op` as a token of its own (`or` but not `color`).
+fn ends_with_token(code: &str, op: &str) -> bool {
+    let Some(before) = code.strip_suffix(op) else {
+        return false;
+    };
+    let is_word = op.chars().all(|c| c.is_alphanumeric());
+    !is_word || !before.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
 }
 
 /// How much further a continuation line is indented: under the condition of a `when`, else 2.
@@ -421,17 +443,26 @@ fn continuation_indent(line: &str, block: Block) -> usize {
 fn render_group(group: &[Placed]) -> Vec<String> {
     let split_at = |p: &Placed| -> Option<usize> {
         match p.block {
-            Block::Assignments if !p.continuation => assignment_at(&p.line.code),
+            Block::Assignments if !p.continuation => assignment_at(&p.line),
             Block::Top if p.line.first_word() == "source" || p.line.first_word() == "target" => {
-                assignment_at(&p.line.code)
+                assignment_at(&p.line)
             }
-            Block::Arrows => top_level_matches(&p.line.code, "=>").first().copied(),
+            Block::Arrows => top_level_matches(&p.line, "=>").first().copied(),
             Block::Require if p.line.code.starts_with('"') => Some(0),
-            Block::Require => message_at(&p.line.code),
+            Block::Require => message_at(&p.line),
             _ => None,
         }
     };
-    let splits: Vec<Option<usize>> = group.iter().map(split_at).collect();
+    let splits: Vec<Option<usize>> = group
+        .iter()
+        .map(|p| {
+            if p.line.raw.is_some() {
+                None
+            } else {
+                split_at(p)
+            }
+        })
+        .collect();
     let column = group
         .iter()
         .zip(&splits)
@@ -451,7 +482,10 @@ fn render_group(group: &[Placed]) -> Vec<String> {
     group
         .iter()
         .zip(codes)
-        .map(|(p, code)| with_comment(p, code, comment_column))
+        .map(|(p, code)| match &p.line.raw {
+            Some(raw) => raw.clone(),
+            None => with_comment(p, code, comment_column),
+        })
         .collect()
 }
 
@@ -543,6 +577,31 @@ mod tests {
         );
         let commented = "mapping m\nnever transfer {\n  deal.z  # why\n  deal.a\n}\n";
         assert!(fmt(commented).find("deal.z") < fmt(commented).find("deal.a"));
+    }
+
+    #[test]
+    fn strings_inside_interpolations_are_kept_byte_for_byte() {
+        let text = "mapping m\nmap {\n  p.note = \"Client: {deal.name ?? \"(company  not   loaded)\"}\"\n  p.x    = \"{deal.a ?? \"No. #1\"}\"\n}\n";
+        assert_eq!(fmt(text), text);
+        let split = "mapping m\nmap {\n  p.note = \"{deal.a\n      }  hello   world # x\"\n  p.y   = deal.b\n}\n";
+        let once = fmt(split);
+        assert!(once.contains("      }  hello   world # x\""), "{once}");
+        assert_eq!(fmt(&once), once);
+    }
+
+    #[test]
+    fn a_never_transfer_block_closed_on_an_entry_line_is_left_in_order() {
+        let text = "mapping m\nnever transfer {\ndeal.z\ndeal.a}\nmap{\np.x=deal.y\n}\n";
+        let once = fmt(text);
+        assert!(once.find("deal.z") < once.find("deal.a"), "{once}");
+        assert_eq!(fmt(&once), once);
+    }
+
+    #[test]
+    fn words_ending_in_or_and_not_are_not_operators() {
+        let text = "mapping m\nmap {\n  p.color = deal.color\n  p.brand = deal.brand\n  p.snap = deal.snapshot\n  p.x = deal.x\n}\n";
+        let expected = "mapping m\nmap {\n  p.color = deal.color\n  p.brand = deal.brand\n  p.snap  = deal.snapshot\n  p.x     = deal.x\n}\n";
+        assert_eq!(fmt(text), expected);
     }
 
     #[test]

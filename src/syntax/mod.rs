@@ -14,4 +14,4 @@ mod lower;
 mod parser;
 
 pub use limits::Limits;
-pub use parser::{KEYWORDS, TOP_LEVEL_KEYWORDS, parse, parse_call};
+pub use parser::{KEYWORDS, TOP_LEVEL_KEYWORDS, parse, parse_call, string_spans};

@@ -221,3 +221,22 @@ pub fn parse_call(text: &str) -> Option<Vec<serde_json::Value>> {
         })
         .collect()
 }
+
+/// The byte ranges of the outermost string literals (plain strings and templates, quotes
+/// included, interpolations and the strings inside them too) of a whole file, for tools that
+/// must leave strings untouched (the formatter). `None` when the text does not parse as a whole.
+pub fn string_spans(text: &str) -> Option<Vec<(usize, usize)>> {
+    let pairs = MappingParser::parse(Rule::file, text).ok()?;
+    let mut spans = Vec::new();
+    let mut stack: Vec<Pair<'_, Rule>> = pairs.collect();
+    while let Some(pair) = stack.pop() {
+        match pair.as_rule() {
+            Rule::string | Rule::template => {
+                spans.push((pair.as_span().start(), pair.as_span().end()));
+            }
+            _ => stack.extend(pair.into_inner()),
+        }
+    }
+    spans.sort_unstable();
+    Some(spans)
+}
