@@ -291,3 +291,34 @@ fn reconcile_skips_fields_the_export_lacks_and_names_won_deals_the_mapping_rejec
     );
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn reconcile_counts_unreadable_deals_instead_of_dropping_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let deals = dir.path().join("deals.ndjson");
+    let mut text = std::fs::read_to_string("mappings/samples/zoho/reconcile/deals.ndjson").unwrap();
+    text.push_str("{\"id\": trunc\n");
+    std::fs::write(&deals, text).unwrap();
+    let output = mapctl(&[
+        "reconcile",
+        ZOHO,
+        "--deals",
+        deals.to_str().unwrap(),
+        "--projects",
+        "mappings/samples/zoho/reconcile/projects.json",
+        "--clients",
+        ZOHO_CLIENTS,
+        "--format",
+        "json",
+    ]);
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["deals"], 6);
+    assert_eq!(result["unreadable"], 1);
+    assert!(
+        result["unreadable_at"][0]
+            .as_str()
+            .unwrap()
+            .contains("line 6")
+    );
+    assert_eq!(output.status.code(), Some(1));
+}

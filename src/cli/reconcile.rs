@@ -206,6 +206,15 @@ fn print_human(result: &Reconciliation) {
             }
         }
     }
+    if result.unreadable > 0 {
+        outln!(
+            "\nDeals that could not be read, so were not compared ({}):",
+            result.unreadable
+        );
+        for at in &result.unreadable_at {
+            outln!("  {at}");
+        }
+    }
     if !result.not_in_export.is_empty() {
         outln!(
             "\nnot compared (no project in the export has them): {}",

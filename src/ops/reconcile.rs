@@ -116,9 +116,10 @@ pub struct Reconciliation {
     pub not_in_export: Vec<String>,
     /// Fields the PSA owns (not compared).
     pub psa_owned: Vec<String>,
-    /// Deals that could not be read or are not at a trigger stage are not counted as won;
-    /// deals unreadable as JSON are counted here.
+    /// Deals that could not be read (not JSON, ambiguous, too long): counted here, never won.
     pub unreadable: usize,
+    /// Where the first unreadable deals are, with why (at most 5).
+    pub unreadable_at: Vec<String>,
 }
 
 impl Reconciliation {
@@ -128,7 +129,8 @@ impl Reconciliation {
             && self.unmappable.is_empty()
             && self.drifted.is_empty()
             && self.duplicate_projects.is_empty()
-            && self.duplicate_clients.is_empty())
+            && self.duplicate_clients.is_empty()
+            && self.unreadable == 0)
     }
 }
 
@@ -164,6 +166,7 @@ impl Reconciler {
                 .map(|p| format!("{}.{}", program.target_name, p.join(".")))
                 .collect(),
             unreadable: 0,
+            unreadable_at: Vec::new(),
         };
         Reconciler {
             export_fields: ExportFields::new(&projects),
@@ -193,7 +196,15 @@ impl Reconciler {
             Outcome::Rejected { phase, reasons } => {
                 use crate::eval::Phase;
                 match phase {
-                    Phase::Parse => self.result.unreadable += 1,
+                    Phase::Parse => {
+                        self.result.unreadable += 1;
+                        if self.result.unreadable_at.len() < 5 {
+                            let why = reasons.first().map_or(String::new(), |r| r.message.clone());
+                            self.result
+                                .unreadable_at
+                                .push(format!("{}: {why}", deal.position));
+                        }
+                    }
                     Phase::Join | Phase::ValidateSource | Phase::Trigger => {}
                     _ => {
                         self.result.won += 1;
