@@ -94,6 +94,27 @@ impl Client {
         );
     }
 
+    /// The completion items at `needle` (plus `shift` characters) in `text`, and their labels.
+    fn complete(
+        &mut self,
+        uri: &str,
+        text: &str,
+        needle: &str,
+        shift: usize,
+    ) -> (Value, Vec<String>) {
+        let result = self.request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": position_of(text, needle, shift)}),
+        );
+        let labels = result
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap().to_string())
+            .collect();
+        (result, labels)
+    }
+
     fn finish(mut self) {
         assert_eq!(self.request("shutdown", Value::Null), Value::Null);
         self.notify("exit", Value::Null);
@@ -262,18 +283,9 @@ fn hover_lists_the_stage_ids_and_completion_offers_them_in_the_trigger() {
     let typing = text.replacen("== \"closedwon\"", "== \"", 1);
     client.change(&uri, 2, &typing);
     client.diagnostics_for(&uri);
-    let completion = client.request(
-        "textDocument/completion",
-        json!({"textDocument": {"uri": uri}, "position": position_of(&typing, "dealstage == \"", 14)}),
-    );
-    let labels: Vec<&str> = completion
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let (_, labels) = client.complete(&uri, &typing, "dealstage == \"", 14);
     assert!(
-        labels.contains(&"closedwon") && labels.contains(&"contractsent"),
+        labels.iter().any(|l| l == "closedwon") && labels.iter().any(|l| l == "contractsent"),
         "{labels:?}"
     );
     client.finish();
@@ -290,18 +302,8 @@ fn completion_of_fields_transforms_tables_and_template_names() {
     let mut client = Client::start();
     client.open(&uri, &typing);
     client.diagnostics_for(&uri);
-    let mut labels_at = |needle: &str, shift: usize| -> Vec<String> {
-        let result = client.request(
-            "textDocument/completion",
-            json!({"textDocument": {"uri": uri}, "position": position_of(&typing, needle, shift)}),
-        );
-        result
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["label"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let mut labels_at =
+        |needle: &str, shift: usize| client.complete(&uri, &typing, needle, shift).1;
     let fields = labels_at("= deal.properties.\n", 18);
     assert!(fields.contains(&"dealname".to_string()) && fields.contains(&"amount".to_string()));
     let transforms = labels_at("amount | \n", 9);
@@ -315,18 +317,10 @@ fn completion_of_fields_transforms_tables_and_template_names() {
     let choosing = typing.replacen("=> \"Enterprise\"", "=> \"Ent", 1);
     client.change(&uri, 2, &choosing);
     client.diagnostics_for(&uri);
-    let result = client.request(
-        "textDocument/completion",
-        json!({"textDocument": {"uri": uri}, "position": position_of(&choosing, "=> \"Ent", 7)}),
-    );
-    let templates: Vec<&str> = result
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let (result, templates) = client.complete(&uri, &choosing, "=> \"Ent", 7);
     assert!(
-        templates.contains(&"Fixed fee, large") && templates.contains(&"Retainer"),
+        templates.iter().any(|t| t == "Fixed fee, large")
+            && templates.iter().any(|t| t == "Retainer"),
         "{templates:?}"
     );
     let replaced = &result[0]["textEdit"]["range"];

@@ -152,13 +152,13 @@ fn monitor_refuses_a_missing_log_and_bad_settings() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("last tuesday"));
 }
 
-#[test]
-fn reconcile_reports_exactly_the_missing_project_and_the_drifted_budget() {
+/// `reconcile --format json` of the Zoho mapping on `deals` against the shipped project export.
+fn reconcile_zoho(deals: &str) -> (Option<i32>, Value) {
     let output = mapctl(&[
         "reconcile",
         ZOHO,
         "--deals",
-        "mappings/samples/zoho/reconcile/deals.ndjson",
+        deals,
         "--projects",
         "mappings/samples/zoho/reconcile/projects.json",
         "--clients",
@@ -166,8 +166,14 @@ fn reconcile_reports_exactly_the_missing_project_and_the_drifted_budget() {
         "--format",
         "json",
     ]);
-    assert_eq!(output.status.code(), Some(1));
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let result = serde_json::from_slice(&output.stdout).expect("reconcile prints JSON");
+    (output.status.code(), result)
+}
+
+#[test]
+fn reconcile_reports_exactly_the_missing_project_and_the_drifted_budget() {
+    let (code, result) = reconcile_zoho("mappings/samples/zoho/reconcile/deals.ndjson");
+    assert_eq!(code, Some(1));
     let missing: Vec<&str> = result["missing"]
         .as_array()
         .unwrap()
@@ -299,19 +305,7 @@ fn reconcile_counts_unreadable_deals_instead_of_dropping_them() {
     let mut text = std::fs::read_to_string("mappings/samples/zoho/reconcile/deals.ndjson").unwrap();
     text.push_str("{\"id\": trunc\n");
     std::fs::write(&deals, text).unwrap();
-    let output = mapctl(&[
-        "reconcile",
-        ZOHO,
-        "--deals",
-        deals.to_str().unwrap(),
-        "--projects",
-        "mappings/samples/zoho/reconcile/projects.json",
-        "--clients",
-        ZOHO_CLIENTS,
-        "--format",
-        "json",
-    ]);
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, result) = reconcile_zoho(deals.to_str().unwrap());
     assert_eq!(result["deals"], 6);
     assert_eq!(result["unreadable"], 1);
     assert!(
@@ -320,5 +314,5 @@ fn reconcile_counts_unreadable_deals_instead_of_dropping_them() {
             .unwrap()
             .contains("line 6")
     );
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(code, Some(1));
 }

@@ -272,21 +272,13 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             primary_keys += 1;
             let child_shapes = child_shapes(p.shapes, &shapes, &key);
             let plan = p.plan.child(primary, &key);
-            let mark = {
-                let mut state = self.state.borrow_mut();
-                let mark = state.pointer.len();
-                push_segment(&mut state.pointer, &key);
-                mark
-            };
-            let seed = Walk {
+            let walk = Walk {
                 projector: p,
                 state: self.state,
                 plan,
                 shapes: child_shapes,
             };
-            let kept = map.next_value_seed(seed)?;
-            self.state.borrow_mut().pointer.truncate(mark);
-            if let Some(value) = kept {
+            if let Some(value) = walk.member(&mut map, &key)? {
                 fields.insert(key.into_owned(), value);
             }
         }
@@ -362,6 +354,27 @@ struct Walk<'p, 's> {
     state: &'s RefCell<State>,
     plan: Option<usize>,
     shapes: Cow<'p, [ShapeId]>,
+}
+
+impl Walk<'_, '_> {
+    /// Reads the value of the member `key` (next in `map`), with the JSON pointer of messages
+    /// extended by the key while it is read.
+    fn member<'de, A: MapAccess<'de>>(
+        self,
+        map: &mut A,
+        key: &str,
+    ) -> Result<Option<Value>, A::Error> {
+        let state = self.state;
+        let mark = {
+            let mut state = state.borrow_mut();
+            let mark = state.pointer.len();
+            push_segment(&mut state.pointer, key);
+            mark
+        };
+        let value = map.next_value_seed(self)?;
+        state.borrow_mut().pointer.truncate(mark);
+        Ok(value)
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
@@ -523,21 +536,13 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
             note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
             let child_shapes = child_shapes(p.shapes, &self.shapes, &key);
             let plan = self.plan.and_then(|node| p.plan.child(node, &key));
-            let mark = {
-                let mut state = self.state.borrow_mut();
-                let mark = state.pointer.len();
-                push_segment(&mut state.pointer, &key);
-                mark
-            };
-            let seed = Walk {
+            let walk = Walk {
                 projector: p,
                 state: self.state,
                 plan,
                 shapes: child_shapes,
             };
-            let value = map.next_value_seed(seed)?;
-            self.state.borrow_mut().pointer.truncate(mark);
-            if let Some(value) = value {
+            if let Some(value) = walk.member(&mut map, &key)? {
                 kept.insert(key.into_owned(), value);
             }
         }
