@@ -270,15 +270,8 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             self.state.borrow_mut().record = 0;
             required.saw(&key);
             primary_keys += 1;
-            let child_shapes = child_shapes(p.shapes, &shapes, &key);
             let plan = p.plan.child(primary, &key);
-            let walk = Walk {
-                projector: p,
-                state: self.state,
-                plan,
-                shapes: child_shapes,
-            };
-            if let Some(value) = walk.member(&mut map, &key)? {
+            if let Some(value) = Walk::member_of(p, self.state, &shapes, plan, &mut map, &key)? {
                 fields.insert(key.into_owned(), value);
             }
         }
@@ -356,7 +349,26 @@ struct Walk<'p, 's> {
     shapes: Cow<'p, [ShapeId]>,
 }
 
-impl Walk<'_, '_> {
+impl<'p, 's> Walk<'p, 's> {
+    /// Reads the value of the member `key` (next in `map`) of an object with shapes `parents`,
+    /// following `plan` into it, with the JSON pointer of messages extended by the key.
+    fn member_of<'de, A: MapAccess<'de>>(
+        projector: &'p Projector<'p>,
+        state: &'s RefCell<State>,
+        parents: &[ShapeId],
+        plan: Option<usize>,
+        map: &mut A,
+        key: &str,
+    ) -> Result<Option<Value>, A::Error> {
+        let walk = Walk {
+            projector,
+            state,
+            plan,
+            shapes: child_shapes(projector.shapes, parents, key),
+        };
+        walk.member(map, key)
+    }
+
     /// Reads the value of the member `key` (next in `map`), with the JSON pointer of messages
     /// extended by the key while it is read.
     fn member<'de, A: MapAccess<'de>>(
@@ -534,15 +546,9 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             required.saw(&key);
             note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
-            let child_shapes = child_shapes(p.shapes, &self.shapes, &key);
             let plan = self.plan.and_then(|node| p.plan.child(node, &key));
-            let walk = Walk {
-                projector: p,
-                state: self.state,
-                plan,
-                shapes: child_shapes,
-            };
-            if let Some(value) = walk.member(&mut map, &key)? {
+            if let Some(value) = Walk::member_of(p, self.state, &self.shapes, plan, &mut map, &key)?
+            {
                 kept.insert(key.into_owned(), value);
             }
         }
