@@ -75,8 +75,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FIELD", requires = "plan")]
     pub key: Option<String>,
     /// With `--plan`: the plan's format.
-    #[arg(long, value_enum, default_value_t = super::plan::PlanFormat::Human)]
-    pub format: super::plan::PlanFormat,
+    #[arg(long, value_enum, default_value_t = super::ReportFormat::Human)]
+    pub format: super::ReportFormat,
     /// Longest NDJSON line accepted, in bytes.
     #[arg(long, default_value_t = InputLimits::default().max_line_bytes)]
     pub max_line_bytes: usize,

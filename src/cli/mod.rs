@@ -66,6 +66,15 @@ enum Command {
     Explain(explain::ExplainArgs),
 }
 
+/// Output format of the reporting commands (`monitor`, `reconcile`, `apply --plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Readable text for people (and cron mail).
+    Human,
+    /// JSON for dashboards and scripts.
+    Json,
+}
+
 /// When to use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

@@ -5,19 +5,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::ops::monitor::{self, Baseline, MappingReport, Period, Report, Settings};
-
-/// Output format of `monitor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MonitorFormat {
-    /// A table per mapping and the alerts, for people and cron mail.
-    Human,
-    /// One JSON document, for dashboards.
-    Json,
-}
 
 /// Arguments of `mapctl monitor`.
 #[derive(Debug, Args)]
@@ -51,8 +42,8 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = MonitorFormat::Human)]
-    pub format: MonitorFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
 }
 
 /// Runs `mapctl monitor`.
@@ -84,14 +75,14 @@ pub fn run(args: &MonitorArgs) -> u8 {
         }
     };
     match args.format {
-        MonitorFormat::Json => match serde_json::to_string_pretty(&report) {
+        ReportFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(text) => outln!("{text}"),
             Err(error) => {
                 eprintln!("error: {error}");
                 return EXIT_CANNOT_RUN;
             }
         },
-        MonitorFormat::Human => print_human(&report, args),
+        ReportFormat::Human => print_human(&report, args),
     }
     if report.has_alerts() {
         EXIT_PROBLEMS

@@ -5,32 +5,22 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
 use serde_json::{Value, json};
 
 use super::apply::{self, ApplyArgs};
-use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::check::Program;
 use crate::check::program::WriteKind;
 use crate::eval::{ClientDirectory, ClientOutcome, Engine, Outcome};
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare::{self, Change, KeyField, ProjectIndex};
 
-/// Output format of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlanFormat {
-    /// A readable diff per deal.
-    Human,
-    /// One JSON line per deal.
-    Json,
-}
-
 /// What planning needs besides the engine.
 struct Planner {
     key: KeyField,
     owned: Vec<Vec<String>>,
     index: ProjectIndex,
-    format: PlanFormat,
+    format: ReportFormat,
     /// How many deals ended in each action.
     counts: std::collections::BTreeMap<&'static str, usize>,
 }
@@ -186,8 +176,8 @@ impl Planner {
 
     fn print(&self, entry: &Value) {
         match self.format {
-            PlanFormat::Json => outln!("{entry}"),
-            PlanFormat::Human => outln!("{}", human(entry, &self.key)),
+            ReportFormat::Json => outln!("{entry}"),
+            ReportFormat::Human => outln!("{}", human(entry, &self.key)),
         }
     }
 }

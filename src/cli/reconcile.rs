@@ -6,24 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::Value;
 
 use super::apply::{self, Direction};
-use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::eval::ClientDirectory;
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare;
 use crate::ops::reconcile::{DealRef, Reconciler, Reconciliation};
-
-/// Output format of `reconcile`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReconcileFormat {
-    /// Tables for people.
-    Human,
-    /// One JSON document.
-    Json,
-}
 
 /// Arguments of `mapctl reconcile`.
 #[derive(Debug, Args)]
@@ -47,8 +38,8 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "FIELD")]
     pub key: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReconcileFormat::Human)]
-    pub format: ReconcileFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
 }
 
 /// Runs `mapctl reconcile`.
@@ -56,14 +47,14 @@ pub fn run(args: &ReconcileArgs) -> u8 {
     match reconcile(args) {
         Ok(result) => {
             match args.format {
-                ReconcileFormat::Json => match serde_json::to_string_pretty(&result) {
+                ReportFormat::Json => match serde_json::to_string_pretty(&result) {
                     Ok(text) => outln!("{text}"),
                     Err(error) => {
                         eprintln!("error: {error}");
                         return EXIT_CANNOT_RUN;
                     }
                 },
-                ReconcileFormat::Human => print_human(&result),
+                ReportFormat::Human => print_human(&result),
             }
             if result.has_findings() {
                 EXIT_PROBLEMS
