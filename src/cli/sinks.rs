@@ -33,6 +33,8 @@ pub(super) struct Sinks {
     pub(super) failed: Option<String>,
     log: Option<RunLog>,
     back: bool,
+    /// One output line, serialized here first: one write per line instead of one per token.
+    line: Vec<u8>,
 }
 
 impl Sinks {
@@ -68,6 +70,7 @@ impl Sinks {
             failed: None,
             log,
             back: args.direction == Direction::Back,
+            line: Vec::new(),
         })
     }
 
@@ -107,16 +110,19 @@ impl Sinks {
                 } else {
                     record
                 };
-                let single = self.single;
-                let writer = self.writer();
-                let written = if single {
-                    serde_json::to_writer_pretty(&mut *writer, &document)
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                let serialized = if self.single {
+                    serde_json::to_writer_pretty(&mut line, &document)
                 } else {
-                    serde_json::to_writer(&mut *writer, &document)
+                    serde_json::to_writer(&mut line, &document)
                 };
-                written
+                line.push(b'\n');
+                let written = serialized
                     .map_err(std::io::Error::other)
-                    .and_then(|()| writer.write_all(b"\n"))
+                    .and_then(|()| self.writer().write_all(&line));
+                self.line = line;
+                written
             }
             Outcome::Skipped(reason) => {
                 self.counts.skipped += 1;
@@ -206,8 +212,10 @@ impl Sinks {
                     codes: reasons.iter().map(|r| r.code.as_str()).collect(),
                     reasons: reasons.iter().map(ReasonLine::from).collect(),
                 };
-                serde_json::to_writer(&mut *rejects, &entry).map_err(std::io::Error::other)?;
-                rejects.write_all(b"\n")
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, &entry).map_err(std::io::Error::other)?;
+                self.line.push(b'\n');
+                rejects.write_all(&self.line)
             }
             None => {
                 let who = deal_id.map_or("deal".to_string(), |id| format!("deal {id}"));

@@ -582,7 +582,7 @@ fn fmt(bound: Option<f64>) -> String {
 /// Appends an escaped JSON pointer segment.
 pub fn push_segment(pointer: &mut String, key: &str) {
     pointer.push('/');
-    if key.contains(['~', '/']) {
+    if key.bytes().any(|b| b == b'~' || b == b'/') {
         pointer.push_str(&crate::schema::locate::escape_segment(key));
     } else {
         pointer.push_str(key);

@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
+use std::hash::BuildHasher;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -193,12 +194,20 @@ struct State {
 impl Projector<'_> {
     /// Reads one deal (a primary record or a bundle) from JSON text.
     pub fn project(&self, text: &[u8]) -> Result<Projected, ProjectError> {
+        // One UTF-8 check of the whole line is cheaper than one per string. Text that is not
+        // UTF-8 is read again as bytes, so that the error names the place.
+        let Ok(text) = std::str::from_utf8(text) else {
+            return Err(match serde_json::from_slice::<IgnoredAny>(text) {
+                Err(error) => ProjectError::Json(error),
+                Ok(_) => ProjectError::Unusual,
+            });
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(text);
         let state = RefCell::new(State {
             pointer: String::new(),
             failures: Vec::new(),
             record: 0,
         });
-        let mut deserializer = serde_json::Deserializer::from_slice(text);
         let top = TopSeed {
             projector: self,
             state: &state,
@@ -247,7 +256,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         let mut members = Map::new();
         let mut required = Required::of(p.shapes, &shapes);
         let mut primary_keys = 0usize;
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
             if let Some(index) = p.names.iter().position(|n| *n == key) {
@@ -542,7 +551,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         self.check_kind(Kinds::OBJECT);
         let mut kept = Map::new();
         let mut required = Required::of(p.shapes, &self.shapes);
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             required.saw(&key);
             note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
@@ -696,9 +705,17 @@ impl<'s> Required<'s> {
     }
 }
 
+/// The keys of one object seen so far, each with its hash, so that most comparisons are of
+/// two integers.
+#[derive(Default)]
+struct SeenKeys<'de> {
+    keys: Vec<(u64, Cow<'de, str>)>,
+}
+
 /// Records a key seen twice in one object (the input is then ambiguous).
-fn note_duplicate<'de>(seen: &mut Vec<Cow<'de, str>>, key: Cow<'de, str>, state: &mut State) {
-    if seen.contains(&key) {
+fn note_duplicate<'de>(seen: &mut SeenKeys<'de>, key: Cow<'de, str>, state: &mut State) {
+    let hash = rustc_hash::FxBuildHasher.hash_one(key.as_ref());
+    if seen.keys.iter().any(|(h, k)| *h == hash && *k == key) {
         note_ambiguous(
             state,
             format!(
@@ -706,7 +723,7 @@ fn note_duplicate<'de>(seen: &mut Vec<Cow<'de, str>>, key: Cow<'de, str>, state:
             ),
         );
     } else {
-        seen.push(key);
+        seen.keys.push((hash, key));
     }
 }
 
@@ -767,7 +784,7 @@ impl<'de> Visitor<'de> for Skip<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
             map.next_value_seed(Skip { state: self.state })?;
