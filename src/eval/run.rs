@@ -153,6 +153,8 @@ pub struct Engine {
     refs: Vec<Option<RefIndex>>,
     /// Never-transfer remainders to strip from each write that copies a source object.
     strips: Vec<Vec<Vec<Option<String>>>>,
+    /// How many top-level fields the mapping writes: the record's map is made that large at once.
+    record_width: usize,
     /// Which requirements have failed and which select branches have been taken (for `mapctl test`).
     coverage: Coverage,
     /// True when records for new clients may be emitted without the client id (report envelopes
@@ -178,6 +180,7 @@ impl Engine {
             .map(|w| never_transfer_inside(&program, &w.kind))
             .collect();
         Ok(Engine {
+            record_width: top_level_targets(&program),
             refs: program.sources.iter().map(|_| None).collect(),
             source_validators,
             target_validator,
@@ -286,7 +289,7 @@ impl Engine {
             Err(error) => return Err(rejected(Phase::Trigger, vec![failure_reason(&error, None)])),
         }
         self.check_requirements(&records, stage)?;
-        let mut record = Value::Object(serde_json::Map::new());
+        let mut record = Value::Object(serde_json::Map::with_capacity(self.record_width));
         let mut reasons = Vec::new();
         let mut clients = clients;
         let mut client = None;
@@ -797,6 +800,18 @@ impl Engine {
             branches: Vec::new(),
         }
     }
+}
+
+/// The number of distinct top-level fields the writes of `program` target.
+fn top_level_targets(program: &Program) -> usize {
+    let mut names: Vec<&str> = program
+        .writes
+        .iter()
+        .filter_map(|w| w.target.first().map(String::as_str))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.len()
 }
 
 fn rejected(phase: Phase, reasons: Vec<Reason>) -> Outcome {

@@ -86,6 +86,12 @@ impl Plan {
         self.nodes[node].keep_all = true;
     }
 
+    /// How many members of the object at `node` are kept, when known (0 when all are).
+    fn width(&self, node: usize) -> usize {
+        let node = &self.nodes[node];
+        if node.keep_all { 0 } else { node.children.len() }
+    }
+
     fn child(&self, node: usize, key: &str) -> Option<usize> {
         let parent = &self.nodes[node];
         if parent.keep_all {
@@ -252,7 +258,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             .into_iter()
             .flat_map(|s| expand(p.shapes, s))
             .collect();
-        let mut fields = Map::new();
+        let mut fields = Map::with_capacity(p.plan.width(primary));
         let mut members = Map::new();
         let mut required = Required::of(p.shapes, &shapes);
         let mut primary_keys = 0usize;
@@ -549,7 +555,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         let p = self.projector;
         self.check_kind(Kinds::OBJECT);
-        let mut kept = Map::new();
+        let mut kept = Map::with_capacity(self.plan.map_or(0, |node| p.plan.width(node)));
         let mut required = Required::of(p.shapes, &self.shapes);
         let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
