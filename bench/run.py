@@ -41,6 +41,9 @@ def tools(deals, out_dir):
         "mapctl": ([MAPCTL, "apply", os.path.join(ROOT, "bench", "reference.map"), deals,
                     "--out", mapctl_out, "--rejects", mapctl_rej], None),
     }
+    found["mapctl --jobs 0 (every core)"] = (
+        [MAPCTL, "apply", os.path.join(ROOT, "bench", "reference.map"), deals, "--jobs", "0",
+         "--out", os.path.join(out_dir, "mapctl-jobs.ndjson"), "--rejects", os.path.join(out_dir, "mapctl-jobs.rejects")], None)
     if shutil.which("jq") and os.path.exists(JQ_PROGRAM):
         found["jq " + subprocess.run(["jq", "--version"], capture_output=True, text=True).stdout.strip()] = (
             ["jq", "-c", "-f", JQ_PROGRAM, deals], os.path.join(out_dir, "jq.ndjson"))
@@ -67,6 +70,12 @@ def check(deals, outputs):
     with open(merged, "w") as out:
         sh([sys.executable, os.path.join(ROOT, "bench", "merge_streams.py"), deals,
             os.path.join(DATA, "out", "mapctl.ndjson"), os.path.join(DATA, "out", "mapctl.rejects")], stdout=out)
+    for suffix in ("ndjson", "rejects"):
+        one, every = (os.path.join(DATA, "out", f"{name}.{suffix}") for name in ("mapctl", "mapctl-jobs"))
+        same = open(one, "rb").read() == open(every, "rb").read()
+        print(f"  mapctl --jobs 0 {suffix}: {'byte-identical to one thread' if same else 'DIFFERS from one thread'}")
+        if not same:
+            return False
     named = {"mapctl": merged, **{k.split()[0]: v for k, v in outputs.items() if v and "mapctl" not in k}}
     if os.path.exists(ORACLE):
         result = subprocess.run([sys.executable, ORACLE, deals] + [f"{k}={v}" for k, v in named.items()])
@@ -119,6 +128,8 @@ def main():
         print(f"| {name} | {median:.2f} | {count / median:,.0f} | {median / base:.2f} |")
     print("\n| single deal, process start to exit | median ms |\n| --- | ---: |")
     for name, (argv, _) in found.items():
+        if "--jobs" in argv:
+            continue
         single = [a if a != deals else one for a in argv]
         single = [a for a in single if a not in ("--out", "--rejects") and "mapctl.ndjson" not in a and "mapctl.rejects" not in a]
         latencies = [run_once(single, None) for _ in range(20)]

@@ -1092,6 +1092,18 @@ fn batch_of_20000_with_1_percent_malformed_lines_is_accounted_exactly() {
         written_ids,
         "every good deal written once, in input order"
     );
+    for jobs in ["2", "3"] {
+        let parallel = apply_with(&reference_map(), &[&input], &["--jobs", jobs]);
+        assert_eq!(parallel.summary, a.summary, "--jobs {jobs}: same counts");
+        assert!(
+            parallel.out_text == a.out_text,
+            "--jobs {jobs}: the output differs from one thread's"
+        );
+        assert!(
+            parallel.rejects_text == a.rejects_text,
+            "--jobs {jobs}: the rejects differ from one thread's"
+        );
+    }
 }
 
 // ---- numbers a mapping reads as numbers (tests/hostile/numeric/) --------------------------------

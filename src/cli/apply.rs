@@ -17,7 +17,7 @@ use super::sinks::Sinks;
 use crate::check;
 use crate::diag::render::{self, HumanStyle};
 use crate::eval::{ClientDirectory, Engine, Outcome, Phase, Reason};
-use crate::io::input::{self, InputLimits, Item, ItemError, Layout, Position};
+use crate::io::input::{self, InputLimits, Item, ItemError, Layout};
 use crate::source::{FileId, SourceMap};
 use crate::syntax::Limits;
 
@@ -126,7 +126,6 @@ pub fn run(args: &ApplyArgs) -> u8 {
     };
     let single_input = inputs.len() == 1;
     let jobs = worker_count(args.jobs, engine.program.client.is_some());
-    let mut batch: Vec<OwnedItem> = Vec::new();
     for path in &inputs {
         let reader = match open_input(path) {
             Ok(reader) => reader,
@@ -144,25 +143,23 @@ pub fn run(args: &ApplyArgs) -> u8 {
         } else {
             path.display().to_string()
         };
-        let result = input::for_each_item(reader, limits, |layout, item| {
-            sinks.single = single_input && layout == Layout::Single;
-            if jobs > 1 && layout != Layout::Single {
-                batch.push(OwnedItem::from(item));
-                if batch.len() >= BATCH {
-                    run_batch(&engine, args.direction, jobs, &mut batch, &mut sinks, &name);
-                }
-            } else {
+        let result = if jobs > 1 {
+            let run = Parallel {
+                engine: &engine,
+                direction: args.direction,
+                jobs,
+                single_input,
+            };
+            run.read(&mut sinks, &name, reader, limits)
+        } else {
+            input::for_each_item(reader, limits, |layout, item| {
+                sinks.single = single_input && layout == Layout::Single;
                 let position = item.position;
                 let (deal_id, outcome) = process(&engine, clients.as_mut(), args.direction, item);
                 sinks.record(&engine, &name, position, deal_id, outcome);
-            }
-            if INTERRUPTED.load(Ordering::SeqCst) || sinks.failed.is_some() {
-                std::ops::ControlFlow::Break(())
-            } else {
-                std::ops::ControlFlow::Continue(())
-            }
-        });
-        run_batch(&engine, args.direction, jobs, &mut batch, &mut sinks, &name);
+                keep_going(&sinks)
+            })
+        };
         if let Err(error) = result {
             eprintln!("error: reading `{name}` failed: {error}");
             return EXIT_CANNOT_RUN;
@@ -267,9 +264,6 @@ pub(super) fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
     Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file)))
 }
 
-/// Items processed together by the worker threads.
-const BATCH: usize = 8192;
-
 /// How many threads to use.
 fn worker_count(requested: usize, matches_clients: bool) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -281,81 +275,51 @@ fn worker_count(requested: usize, matches_clients: bool) -> usize {
     wanted.max(1)
 }
 
-/// An input item detached from the reader's buffer, for a worker thread.
-struct OwnedItem {
-    position: Position,
-    value: Result<OwnedPayload, ItemError>,
-}
-
-enum OwnedPayload {
-    Text(Vec<u8>),
-    Parsed(Value),
-}
-
-impl From<Item<'_>> for OwnedItem {
-    fn from(item: Item<'_>) -> OwnedItem {
-        let value = item.value.map(|payload| match payload {
-            input::Payload::Text(text) => OwnedPayload::Text(text.to_vec()),
-            input::Payload::Parsed(value) => OwnedPayload::Parsed(value),
-        });
-        OwnedItem {
-            position: item.position,
-            value,
-        }
+/// Whether to read on: not after Ctrl-C or a failed write.
+fn keep_going(sinks: &Sinks) -> std::ops::ControlFlow<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) || sinks.failed.is_some() {
+        std::ops::ControlFlow::Break(())
+    } else {
+        std::ops::ControlFlow::Continue(())
     }
 }
 
-impl OwnedItem {
-    fn borrow(&self) -> Item<'_> {
-        let value = match &self.value {
-            Ok(OwnedPayload::Text(text)) => Ok(input::Payload::Text(text)),
-            Ok(OwnedPayload::Parsed(value)) => Ok(input::Payload::Parsed(value.clone())),
-            Err(error) => Err(error.clone()),
-        };
-        Item {
-            position: self.position,
-            value,
-        }
-    }
-}
-
-/// Runs a batch on `jobs` threads and records the outcomes in input order.
-fn run_batch(
-    engine: &Engine,
+/// A parallel run: deals are read on the main thread and mapped on `jobs` workers.
+struct Parallel<'e> {
+    engine: &'e Engine,
     direction: Direction,
     jobs: usize,
-    batch: &mut Vec<OwnedItem>,
-    sinks: &mut Sinks,
-    name: &str,
-) {
-    if batch.is_empty() {
-        return;
-    }
-    let chunk = batch.len().div_ceil(jobs);
-    let outcomes: Vec<Vec<(Option<String>, Outcome)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = batch
-            .chunks(chunk)
-            .map(|items| {
-                scope.spawn(move || {
-                    items
-                        .iter()
-                        .map(|item| process(engine, None, direction, item.borrow()))
-                        .collect()
+    single_input: bool,
+}
+
+impl Parallel<'_> {
+    /// Reads one input and maps its deals on the workers ([`super::parallel`]). A single JSON
+    /// document is mapped on the main thread.
+    fn read(
+        &self,
+        sinks: &mut Sinks,
+        name: &str,
+        reader: Box<dyn BufRead>,
+        limits: InputLimits,
+    ) -> std::io::Result<Layout> {
+        super::parallel::run(
+            self.engine,
+            self.direction,
+            self.jobs,
+            sinks,
+            name,
+            |feeder| {
+                input::for_each_item(reader, limits, |layout, item| {
+                    if layout == Layout::Single {
+                        feeder.record_here(item, self.single_input);
+                    } else {
+                        feeder.push(item);
+                    }
+                    keep_going(feeder.sinks())
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    for (item, (deal_id, outcome)) in batch.iter().zip(outcomes.into_iter().flatten()) {
-        sinks.record(engine, name, item.position, deal_id, outcome);
+            },
+        )
     }
-    batch.clear();
 }
 
 /// The deal id and outcome of one input item.

@@ -21,6 +21,7 @@ mod check;
 mod explain;
 mod fmt;
 mod monitor;
+mod parallel;
 mod plan;
 mod reconcile;
 mod sinks;

@@ -89,7 +89,11 @@ impl Plan {
     /// How many members of the object at `node` are kept, when known (0 when all are).
     fn width(&self, node: usize) -> usize {
         let node = &self.nodes[node];
-        if node.keep_all { 0 } else { node.children.len() }
+        if node.keep_all {
+            0
+        } else {
+            node.children.len()
+        }
     }
 
     fn child(&self, node: usize, key: &str) -> Option<usize> {
