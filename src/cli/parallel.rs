@@ -4,7 +4,8 @@
 //! The main thread cuts the input into chunks and queues them; each worker takes the next chunk,
 //! maps it and sends the outcomes back with the chunk's sequence number. Outcomes are recorded
 //! strictly in sequence, so the output is the same as with one thread. At most
-//! [`IN_FLIGHT_PER_WORKER`] chunks per worker are queued or waiting to be written, which bounds
+//! [`IN_FLIGHT_PER_WORKER`] chunks per worker are queued or waiting to be written, and a chunk
+//! holds at most [`CHUNK`] deals and about [`CHUNK_BYTES`] of text (plus one line), which bounds
 //! memory whatever the input's size.
 
 use std::collections::BTreeMap;
@@ -18,8 +19,12 @@ use super::sinks::Sinks;
 use crate::eval::{Engine, Outcome};
 use crate::io::input::{self, Item, ItemError, Position};
 
-/// Deals per chunk handed to a worker.
+/// Most deals per chunk handed to a worker.
 const CHUNK: usize = 1024;
+
+/// A chunk is handed over once its deals' text reaches this many bytes, so that long lines do
+/// not multiply the memory in flight.
+const CHUNK_BYTES: usize = 1 << 20;
 
 /// Chunks per worker that may be queued, being mapped or waiting to be written.
 const IN_FLIGHT_PER_WORKER: usize = 4;
@@ -185,7 +190,7 @@ impl Feeder<'_> {
     /// Takes one input item.
     pub(super) fn push(&mut self, item: Item<'_>) {
         self.pending.push(item);
-        if self.pending.len() >= CHUNK {
+        if self.pending.len() >= CHUNK || self.pending.text.len() >= CHUNK_BYTES {
             self.send_pending();
         }
         while let Ok(finished) = self.results.try_recv() {
@@ -239,7 +244,11 @@ impl Feeder<'_> {
         }
     }
 
-    fn accept(&mut self, (sequence, mapped, chunk): Finished) {
+    fn accept(&mut self, (sequence, mapped, mut chunk): Finished) {
+        if chunk.text.capacity() > 2 * CHUNK_BYTES {
+            // It held a very long line: give the memory back rather than keep it for the run.
+            chunk.text = Vec::new();
+        }
         self.spare.push(chunk);
         match mapped {
             Ok(mapped) => {
