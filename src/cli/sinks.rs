@@ -74,13 +74,6 @@ impl Sinks {
         })
     }
 
-    fn writer(&mut self) -> &mut dyn Write {
-        match &mut self.out_file {
-            Some(file) => file,
-            None => &mut self.out,
-        }
-    }
-
     pub(super) fn record(
         &mut self,
         engine: &Engine,
@@ -110,19 +103,11 @@ impl Sinks {
                 } else {
                     record
                 };
-                let mut line = std::mem::take(&mut self.line);
-                line.clear();
-                let serialized = if self.single {
-                    serde_json::to_writer_pretty(&mut line, &document)
-                } else {
-                    serde_json::to_writer(&mut line, &document)
+                let writer: &mut dyn Write = match &mut self.out_file {
+                    Some(file) => file,
+                    None => &mut self.out,
                 };
-                line.push(b'\n');
-                let written = serialized
-                    .map_err(std::io::Error::other)
-                    .and_then(|()| self.writer().write_all(&line));
-                self.line = line;
-                written
+                write_line(writer, &mut self.line, &document, self.single)
             }
             Outcome::Skipped(reason) => {
                 self.counts.skipped += 1;
@@ -212,10 +197,7 @@ impl Sinks {
                     codes: reasons.iter().map(|r| r.code.as_str()).collect(),
                     reasons: reasons.iter().map(ReasonLine::from).collect(),
                 };
-                self.line.clear();
-                serde_json::to_writer(&mut self.line, &entry).map_err(std::io::Error::other)?;
-                self.line.push(b'\n');
-                rejects.write_all(&self.line)
+                write_line(rejects, &mut self.line, &entry, false)
             }
             None => {
                 let who = deal_id.map_or("deal".to_string(), |id| format!("deal {id}"));
@@ -267,6 +249,24 @@ impl Sinks {
             EXIT_OK
         }
     }
+}
+
+/// Serializes `value` into `buffer` (emptied first) with a newline, then writes it in one call.
+fn write_line(
+    writer: &mut dyn Write,
+    buffer: &mut Vec<u8>,
+    value: &impl serde::Serialize,
+    pretty: bool,
+) -> std::io::Result<()> {
+    buffer.clear();
+    let serialized = if pretty {
+        serde_json::to_writer_pretty(&mut *buffer, value)
+    } else {
+        serde_json::to_writer(&mut *buffer, value)
+    };
+    serialized.map_err(std::io::Error::other)?;
+    buffer.push(b'\n');
+    writer.write_all(buffer)
 }
 
 /// One line of a rejects file.
