@@ -70,6 +70,7 @@ impl Checker<'_> {
                 record: role,
                 steps: steps.clone(),
                 display: display.clone(),
+                slot: None,
             },
             flat,
             may_be_absent,

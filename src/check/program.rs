@@ -44,6 +44,10 @@ pub struct CPath {
     pub steps: Vec<PathStep>,
     /// The path as written, for messages.
     pub display: String,
+    /// Where the value is found in a deal's table of planned source fields (see
+    /// `eval::stream::Plan`); `None` until the plan is compiled, and for paths the table cannot
+    /// hold (target paths, steps into arrays).
+    pub slot: Option<usize>,
 }
 
 /// A compiled expression.

@@ -11,11 +11,19 @@ pub struct Records<'a> {
     pub sources: &'a [Option<&'a Value>],
     /// The target record built so far.
     pub target: &'a Value,
+    /// The deal's planned source fields by slot (`Plan::resolve`); empty when not resolved, and
+    /// paths are then read by name.
+    pub slots: &'a [Option<&'a Value>],
 }
 
 impl<'a> Records<'a> {
     /// The value at `path`, or `None` when any step finds nothing.
     pub fn read(&self, path: &CPath) -> Option<&'a Value> {
+        if let (RecordRef::Source(_), Some(slot)) = (path.record, path.slot)
+            && let Some(found) = self.slots.get(slot)
+        {
+            return *found;
+        }
         let root = match path.record {
             RecordRef::Source(index) => (*self.sources.get(index)?)?,
             RecordRef::Target => self.target,

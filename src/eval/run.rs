@@ -164,7 +164,7 @@ pub struct Engine {
 
 impl Engine {
     /// Compiles validators for every record of `program` (its schemas are in `schemas`).
-    pub fn new(program: Program, schemas: &SchemaSet) -> Result<Engine, String> {
+    pub fn new(mut program: Program, schemas: &SchemaSet) -> Result<Engine, String> {
         let mut shapes = Shapes::new();
         let source_validators = program
             .sources
@@ -173,7 +173,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let target_validator =
             RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
-        let plan = Plan::of(&program);
+        let plan = Plan::of(&mut program);
         let strips = program
             .writes
             .iter()
@@ -273,10 +273,13 @@ impl Engine {
         }
         let (sources, joined) = self.assemble(input)?;
         self.validate_sources(&sources, &joined, validated)?;
+        let mut slots = Vec::new();
+        self.plan.resolve(&sources, &mut slots);
         let empty = Value::Object(serde_json::Map::new());
         let records = Records {
             sources: &sources,
             target: &empty,
+            slots: &slots,
         };
         let stage = self
             .program
@@ -302,6 +305,7 @@ impl Engine {
             let records = Records {
                 sources: &sources,
                 target: &record,
+                slots: &slots,
             };
             match self.write_value(index, &write.kind, &records, &mut branches) {
                 Ok(Some(value)) => {
@@ -386,6 +390,7 @@ impl Engine {
                     let records = Records {
                         sources: &sources,
                         target: input,
+                        slots: &[],
                     };
                     match records.read(&join.equals) {
                         None => None,
@@ -601,6 +606,7 @@ impl Engine {
         let records = Records {
             sources,
             target: record,
+            slots: &[],
         };
         let name = match eval(&rule.name, &records, &self.program.tables) {
             Ok(value) => value.as_str().map(str::to_string),
@@ -696,6 +702,7 @@ impl Engine {
         let records = Records {
             sources: &sources,
             target: &empty,
+            slots: &[],
         };
         let mut leaves = Vec::new();
         let mut stack: Vec<&Value> = self
@@ -772,6 +779,7 @@ impl Engine {
         let records = Records {
             sources: &[],
             target: project,
+            slots: &[],
         };
         let mut patch = Value::Object(serde_json::Map::new());
         let mut reasons = Vec::new();

@@ -40,7 +40,9 @@ pub struct Plan {
 
 impl Plan {
     /// The plan of everything `program` reads from its source records (and the primary `id`).
-    pub fn of(program: &Program) -> Plan {
+    /// Each source path that ends at a node of the plan is given that node as its slot, so a
+    /// deal's reads are answered from the table [`Plan::resolve`] fills, without a lookup by name.
+    pub fn of(program: &mut Program) -> Plan {
         let mut plan = Plan {
             nodes: Vec::new(),
             roots: Vec::new(),
@@ -49,29 +51,32 @@ impl Plan {
             plan.nodes.push(PlanNode::default());
             plan.roots.push(plan.nodes.len() - 1);
         }
-        let mut paths: Vec<&CPath> = Vec::new();
-        collect_program_paths(program, &mut paths);
-        for path in paths {
-            if let RecordRef::Source(index) = path.record
-                && let Some(root) = plan.roots.get(index).copied()
-            {
-                plan.insert(root, &path.steps);
-            }
-        }
+        for_each_program_path(program, &mut |path| {
+            path.slot = match path.record {
+                RecordRef::Source(index) => plan
+                    .roots
+                    .get(index)
+                    .copied()
+                    .and_then(|root| plan.insert(root, &path.steps)),
+                RecordRef::Target => None,
+            };
+        });
         if let Some(root) = plan.roots.first().copied() {
             plan.insert(root, &[PathStep::Field("id".to_string())]);
         }
         plan
     }
 
-    fn insert(&mut self, mut node: usize, steps: &[PathStep]) {
+    /// Adds `steps` under `node`; returns the node they end at, or `None` when they pass through
+    /// a node kept whole or step into an array (the path is then read by name).
+    fn insert(&mut self, mut node: usize, steps: &[PathStep]) -> Option<usize> {
         for step in steps {
             if self.nodes[node].keep_all {
-                return;
+                return None;
             }
             let PathStep::Field(name) = step else {
                 self.nodes[node].keep_all = true;
-                return;
+                return None;
             };
             node = match self.nodes[node].children.get(name) {
                 Some(child) => *child,
@@ -84,6 +89,43 @@ impl Plan {
             };
         }
         self.nodes[node].keep_all = true;
+        Some(node)
+    }
+
+    /// Fills `slots` (one entry per plan node) with the values of one deal's source records:
+    /// `slots[n]` is the value at node `n`, `None` when the deal has nothing there.
+    pub fn resolve<'v>(&self, sources: &[Option<&'v Value>], slots: &mut Vec<Option<&'v Value>>) {
+        slots.clear();
+        slots.resize(self.nodes.len(), None);
+        for (root, source) in self.roots.iter().zip(sources) {
+            if let Some(value) = source {
+                slots[*root] = Some(value);
+                self.fill(*root, value, slots);
+            }
+        }
+    }
+
+    fn fill<'v>(&self, node: usize, value: &'v Value, slots: &mut [Option<&'v Value>]) {
+        let children = &self.nodes[node].children;
+        let Value::Object(map) = value else { return };
+        if children.is_empty() {
+            return;
+        }
+        if map.len() <= children.len() * 2 {
+            for (key, member) in map {
+                if let Some(child) = children.get(key.as_str()).copied() {
+                    slots[child] = Some(member);
+                    self.fill(child, member, slots);
+                }
+            }
+        } else {
+            for (key, child) in children {
+                if let Some(member) = map.get(key) {
+                    slots[*child] = Some(member);
+                    self.fill(*child, member, slots);
+                }
+            }
+        }
     }
 
     /// How many members of the object at `node` are kept, when known (0 when all are).
@@ -105,61 +147,65 @@ impl Plan {
     }
 }
 
-/// Every source path a program reads.
-fn collect_program_paths<'p>(program: &'p Program, out: &mut Vec<&'p CPath>) {
-    cond_paths(&program.trigger, out);
-    out.extend(program.stage_path.iter());
-    for requirement in &program.requirements {
-        cond_paths(&requirement.condition, out);
+/// Calls `visit` on every source path a program reads.
+fn for_each_program_path(program: &mut Program, visit: &mut dyn FnMut(&mut CPath)) {
+    cond_paths(&mut program.trigger, visit);
+    if let Some(path) = program.stage_path.as_mut() {
+        visit(path);
     }
-    for write in &program.writes {
-        match &write.kind {
-            WriteKind::Map(expr) => expr_paths(expr, out),
+    for requirement in &mut program.requirements {
+        cond_paths(&mut requirement.condition, visit);
+    }
+    for write in &mut program.writes {
+        match &mut write.kind {
+            WriteKind::Map(expr) => expr_paths(expr, visit),
             WriteKind::Select { arms, otherwise } => {
                 for (cond, expr, _) in arms {
-                    cond_paths(cond, out);
-                    expr_paths(expr, out);
+                    cond_paths(cond, visit);
+                    expr_paths(expr, visit);
                 }
                 if let Some((expr, _)) = otherwise {
-                    expr_paths(expr, out);
+                    expr_paths(expr, visit);
                 }
             }
         }
     }
-    if let Some(client) = &program.client {
-        expr_paths(&client.name, out);
+    if let Some(client) = &mut program.client {
+        expr_paths(&mut client.name, visit);
     }
-    for source in &program.sources {
-        if let Some(join) = &source.join {
-            out.push(&join.equals);
+    for source in &mut program.sources {
+        if let Some(join) = &mut source.join {
+            visit(&mut join.equals);
         }
     }
 }
 
-fn expr_paths<'p>(expr: &'p CExpr, out: &mut Vec<&'p CPath>) {
+fn expr_paths(expr: &mut CExpr, visit: &mut dyn FnMut(&mut CPath)) {
     match expr {
-        CExpr::Path(path) => out.push(path),
+        CExpr::Path(path) => visit(path),
         CExpr::Literal(_) => {}
         CExpr::Template(parts) => {
             for part in parts {
                 if let CPart::Expr(inner) = part {
-                    expr_paths(inner, out);
+                    expr_paths(inner, visit);
                 }
             }
         }
-        CExpr::Pipeline { input, .. } => expr_paths(input, out),
-        CExpr::Coalesce(alternatives) => alternatives.iter().for_each(|a| expr_paths(a, out)),
+        CExpr::Pipeline { input, .. } => expr_paths(input, visit),
+        CExpr::Coalesce(alternatives) => alternatives.iter_mut().for_each(|a| expr_paths(a, visit)),
     }
 }
 
-fn cond_paths<'p>(cond: &'p CCond, out: &mut Vec<&'p CPath>) {
+fn cond_paths(cond: &mut CCond, visit: &mut dyn FnMut(&mut CPath)) {
     match cond {
-        CCond::And(parts) | CCond::Or(parts) => parts.iter().for_each(|p| cond_paths(p, out)),
-        CCond::Not(inner) => cond_paths(inner, out),
-        CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => expr_paths(e, out),
+        CCond::And(parts) | CCond::Or(parts) => {
+            parts.iter_mut().for_each(|p| cond_paths(p, visit));
+        }
+        CCond::Not(inner) => cond_paths(inner, visit),
+        CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => expr_paths(e, visit),
         CCond::Compare(l, _, r) => {
-            expr_paths(l, out);
-            expr_paths(r, out);
+            expr_paths(l, visit);
+            expr_paths(r, visit);
         }
     }
 }
@@ -800,5 +846,103 @@ impl<'de> Visitor<'de> for Skip<'_> {
             map.next_value_seed(Skip { state: self.state })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::{Plan, for_each_program_path};
+    use crate::check::check_file;
+    use crate::check::program::Program;
+    use crate::eval::read::Records;
+    use crate::source::SourceMap;
+    use crate::syntax::Limits;
+
+    fn program(mapping: &str) -> Program {
+        let mut sources = SourceMap::new();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(mapping);
+        let output = check_file(&mut sources, &path, &Limits::default()).expect("readable");
+        output.program.expect("the mapping checks clean")
+    }
+
+    /// A sample deal file, or JSON text given inline.
+    fn sample(path_or_json: &str) -> Value {
+        if path_or_json.starts_with('{') {
+            return serde_json::from_str(path_or_json).expect("json");
+        }
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path_or_json);
+        serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("json")
+    }
+
+    /// Every source path reads the same value through its slot as by name, for present,
+    /// absent and null fields, in bundles and single records.
+    #[test]
+    fn slots_read_what_names_read() {
+        let cases = [
+            (
+                "mappings/hubspot_to_accelo.map",
+                "mappings/samples/hubspot/deal_won.json",
+            ),
+            (
+                "mappings/hubspot_to_accelo.map",
+                "mappings/samples/hubspot/deal_missing_data.json",
+            ),
+            (
+                "mappings/copper_to_harvest.map",
+                "mappings/samples/copper/deal_won.json",
+            ),
+            (
+                "mappings/zoho_to_custom.map",
+                "mappings/samples/zoho/deal_missing_data.json",
+            ),
+            (
+                "bench/reference.map",
+                r#"{"id":"7","properties":{"amount":"12.50","dealstage":"closedwon","dealname":null,"dealtype":"retainer"}}"#,
+            ),
+        ];
+        for (mapping, deal) in cases {
+            let mut program = program(mapping);
+            let plan = Plan::of(&mut program);
+            let input = sample(deal);
+            let sources: Vec<Option<&Value>> = program
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(index, source)| match input.get(&source.name) {
+                    Some(record) => Some(record),
+                    None => (index == 0).then_some(&input),
+                })
+                .collect();
+            let mut slots = Vec::new();
+            plan.resolve(&sources, &mut slots);
+            let target = Value::Null;
+            let by_slot = Records {
+                sources: &sources,
+                target: &target,
+                slots: &slots,
+            };
+            let by_name = Records {
+                sources: &sources,
+                target: &target,
+                slots: &[],
+            };
+            let mut slotted = 0;
+            let mut paths = Vec::new();
+            for_each_program_path(&mut program, &mut |path| paths.push(path.clone()));
+            for path in &paths {
+                slotted += usize::from(path.slot.is_some());
+                assert_eq!(
+                    by_slot.read(path),
+                    by_name.read(path),
+                    "{mapping}: {}",
+                    path.display
+                );
+            }
+            assert!(slotted > 0, "{mapping}: no path was given a slot");
+        }
     }
 }
