@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -33,6 +34,8 @@ struct PlanNode {
 /// The source paths a program reads, per source record, as tries.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// Unique in the process: the key of the member layouts a thread has learned for this plan.
+    id: u64,
     nodes: Vec<PlanNode>,
     /// The trie root of each source record.
     roots: Vec<usize>,
@@ -43,7 +46,9 @@ impl Plan {
     /// Each source path that ends at a node of the plan is given that node as its slot, so a
     /// deal's reads are answered from the table [`Plan::resolve`] fills, without a lookup by name.
     pub fn of(program: &mut Program) -> Plan {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let mut plan = Plan {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             nodes: Vec::new(),
             roots: Vec::new(),
         };
@@ -245,6 +250,113 @@ struct State {
     pointer: String,
     failures: Vec<(usize, Failure)>,
     record: usize,
+    layouts: Layouts,
+}
+
+/// What the walk needs to know about one member of an object: where it goes in the plan, the
+/// shape it must satisfy (`None`: anything).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MemberInfo {
+    plan: Option<usize>,
+    shape: Option<ShapeId>,
+}
+
+/// The member order last seen in one kind of object, with what each member resolved to.
+///
+/// CRM exports write every deal's keys in the same order, so the next deal's `n`th key is
+/// compared with the `n`th (or, when a key is missing, the next) key remembered: one string
+/// comparison instead of a lookup in the plan and one in the schema. A key that does not match
+/// is resolved by lookups, as without the layout; the layout only remembers answers.
+#[derive(Debug, Default)]
+struct Layout {
+    members: Vec<(Box<str>, MemberInfo)>,
+    /// True until the first object of this kind has been read whole.
+    learning: bool,
+    /// Objects in a row with at least one key resolved by lookup; many mean a new export order.
+    missed_objects: u32,
+}
+
+/// Objects in a row that miss the remembered layout before it is learned again.
+const RELEARN_AFTER: u32 = 16;
+
+/// The layouts of one thread's deals, for one plan; an object kind (plan node, object shape)
+/// is looked up once per object, its members by position.
+#[derive(Debug, Default)]
+struct Layouts {
+    plan: u64,
+    index: rustc_hash::FxHashMap<(usize, usize), usize>,
+    list: Vec<Layout>,
+}
+
+impl Layouts {
+    fn index_of(&mut self, kind: (usize, usize)) -> usize {
+        let next = self.list.len();
+        let index = *self.index.entry(kind).or_insert(next);
+        if index == next {
+            self.list.push(Layout {
+                learning: true,
+                ..Layout::default()
+            });
+        }
+        index
+    }
+}
+
+/// Most members a layout remembers (positions are tracked in a 64-bit mask).
+const MAX_LAYOUT: usize = 64;
+
+thread_local! {
+    /// Each thread keeps its layouts and pointer buffer from deal to deal (they are taken at the
+    /// start of a projection and given back at its end).
+    static SCRATCH: RefCell<Option<(Layouts, String)>> = const { RefCell::new(None) };
+}
+
+impl Layout {
+    /// The remembered answer for `key` at `cursor` (or one further, when a key was left out),
+    /// with its position.
+    fn recall(&self, cursor: &mut usize, key: &str) -> Option<(usize, MemberInfo)> {
+        for ahead in 0..2 {
+            let position = *cursor + ahead;
+            match self.members.get(position) {
+                Some((known, info)) if **known == *key => {
+                    *cursor = position + 1;
+                    return Some((position, *info));
+                }
+                Some(_) => {}
+                None => return None,
+            }
+        }
+        None
+    }
+
+    /// True when `key` is one of the members at the positions set in `positions`.
+    fn holds(&self, positions: u64, key: &str) -> bool {
+        self.members
+            .iter()
+            .enumerate()
+            .any(|(position, (known, _))| positions & (1 << position) != 0 && **known == *key)
+    }
+
+    fn learn(&mut self, cursor: &mut usize, key: &str, info: MemberInfo) {
+        if self.learning && self.members.len() < MAX_LAYOUT {
+            self.members.push((key.into(), info));
+            *cursor = self.members.len();
+        }
+    }
+
+    /// Called when an object ends: `missed` says whether any key had to be looked up.
+    fn finish(&mut self, missed: bool) {
+        if self.learning {
+            self.learning = false;
+            return;
+        }
+        self.missed_objects = if missed { self.missed_objects + 1 } else { 0 };
+        if self.missed_objects >= RELEARN_AFTER {
+            self.members.clear();
+            self.missed_objects = 0;
+            self.learning = true;
+        }
+    }
 }
 
 impl Projector<'_> {
@@ -258,25 +370,49 @@ impl Projector<'_> {
                 Ok(_) => ProjectError::Unusual,
             });
         };
-        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let (mut layouts, mut pointer) = SCRATCH
+            .with(|scratch| scratch.borrow_mut().take())
+            .unwrap_or_default();
+        if layouts.plan != self.plan.id {
+            layouts = Layouts {
+                plan: self.plan.id,
+                ..Layouts::default()
+            };
+        }
+        pointer.clear();
         let state = RefCell::new(State {
-            pointer: String::new(),
+            pointer,
             failures: Vec::new(),
             record: 0,
+            layouts,
         });
+        let result = self.project_text(text, &state);
+        let State {
+            pointer,
+            failures,
+            layouts,
+            ..
+        } = state.into_inner();
+        SCRATCH.with(|scratch| *scratch.borrow_mut() = Some((layouts, pointer)));
+        let value = result?.ok_or(ProjectError::Unusual)?;
+        Ok(Projected { value, failures })
+    }
+
+    fn project_text(
+        &self,
+        text: &str,
+        state: &RefCell<State>,
+    ) -> Result<Option<Value>, ProjectError> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
         let top = TopSeed {
             projector: self,
-            state: &state,
+            state,
         };
         let value = top
             .deserialize(&mut deserializer)
             .map_err(ProjectError::Json)?;
         deserializer.end().map_err(ProjectError::Json)?;
-        let value = value.ok_or(ProjectError::Unusual)?;
-        Ok(Projected {
-            value,
-            failures: state.into_inner().failures,
-        })
+        Ok(value)
     }
 }
 
@@ -607,17 +743,23 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         self.check_kind(Kinds::OBJECT);
         let mut kept = Map::with_capacity(self.plan.map_or(0, |node| p.plan.width(node)));
         let mut required = Required::of(p.shapes, &self.shapes);
-        let mut seen = SeenKeys::default();
+        let mut keys = ObjectKeys::new(&self);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             required.saw(&key);
-            note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
-            let plan = self.plan.and_then(|node| p.plan.child(node, &key));
-            if let Some(value) = Walk::member_of(p, self.state, &self.shapes, plan, &mut map, &key)?
-            {
+            let info = keys.resolve(&self, &key);
+            let walk = Walk {
+                projector: p,
+                state: self.state,
+                plan: info.plan,
+                shapes: info.shapes,
+            };
+            if let Some(value) = walk.member(&mut map, &key)? {
                 kept.insert(key.into_owned(), value);
             }
         }
-        required.report(&mut self.state.borrow_mut());
+        let mut state = self.state.borrow_mut();
+        keys.finish(&mut state);
+        required.report(&mut state);
         Ok(self.plan.map(|_| Value::Object(kept)))
     }
 
@@ -669,7 +811,34 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
     }
 }
 
-impl Walk<'_, '_> {
+impl<'p> Walk<'p, '_> {
+    /// The key of this object's layout: its plan node and its one shape. Objects under several
+    /// shapes at once (`allOf`) are resolved by lookups every time.
+    fn object_kind(&self) -> Option<(usize, usize)> {
+        match *self.shapes {
+            [] => Some((self.plan.unwrap_or(usize::MAX), usize::MAX)),
+            [shape] => Some((self.plan.unwrap_or(usize::MAX), shape)),
+            _ => None,
+        }
+    }
+
+    /// Where member `key` goes in the plan and the shapes it must satisfy, by lookups.
+    fn look_up(&self, key: &str) -> Member<'p> {
+        let p = self.projector;
+        let plan = self.plan.and_then(|node| p.plan.child(node, key));
+        match *self.shapes {
+            [parent] => {
+                let s = &p.shapes.shapes[parent];
+                let shape = s.property(key).or(s.additional);
+                Member::of(p, plan, shape)
+            }
+            _ => Member {
+                info: MemberInfo { plan, shape: None },
+                shapes: child_shapes(p.shapes, &self.shapes, key),
+            },
+        }
+    }
+
     fn check_kind(&self, kind: Kinds) {
         let mut state = self.state.borrow_mut();
         let mut found = Vec::new();
@@ -691,6 +860,100 @@ impl Walk<'_, '_> {
         state
             .failures
             .extend(found.into_iter().map(|f| (record, f)));
+    }
+}
+
+/// One member resolved: its plan node, and the (expanded) shapes it must satisfy.
+struct Member<'p> {
+    info: MemberInfo,
+    shapes: Cow<'p, [ShapeId]>,
+}
+
+impl<'p> Member<'p> {
+    fn of(projector: &Projector<'p>, plan: Option<usize>, shape: Option<ShapeId>) -> Member<'p> {
+        Member {
+            info: MemberInfo { plan, shape },
+            shapes: Cow::Borrowed(shape.map_or(&[], |s| projector.shapes.expanded(s))),
+        }
+    }
+}
+
+impl<'p> std::ops::Deref for Member<'p> {
+    type Target = MemberInfo;
+
+    fn deref(&self) -> &MemberInfo {
+        &self.info
+    }
+}
+
+/// The keys of one object as it is read: resolved through the layout of its kind when it has
+/// one, and checked for repeats. Keys that match the layout in order are distinct layout
+/// members, so they cannot repeat each other; every other key is compared with all the keys
+/// before it.
+struct ObjectKeys<'de> {
+    layout: Option<usize>,
+    cursor: usize,
+    /// Layout positions matched in this object.
+    matched: u64,
+    /// Keys resolved by lookup in this object.
+    looked_up: SeenKeys<'de>,
+    missed: bool,
+}
+
+impl<'de> ObjectKeys<'de> {
+    fn new(walk: &Walk<'_, '_>) -> ObjectKeys<'de> {
+        let layout = walk
+            .object_kind()
+            .map(|kind| walk.state.borrow_mut().layouts.index_of(kind));
+        ObjectKeys {
+            layout,
+            cursor: 0,
+            matched: 0,
+            looked_up: SeenKeys::default(),
+            missed: false,
+        }
+    }
+
+    /// Resolves member `key`, noting it (M512) when it repeats an earlier key.
+    #[expect(
+        clippy::ptr_arg,
+        reason = "a looked-up key is kept; cloning a borrowed `Cow` copies no text"
+    )]
+    fn resolve<'p>(&mut self, walk: &Walk<'p, '_>, key: &Cow<'de, str>) -> Member<'p> {
+        let Some(index) = self.layout else {
+            note_duplicate(
+                &mut self.looked_up,
+                key.clone(),
+                &mut walk.state.borrow_mut(),
+            );
+            return walk.look_up(key);
+        };
+        let mut state = walk.state.borrow_mut();
+        if let Some((position, info)) = state.layouts.list[index].recall(&mut self.cursor, key) {
+            self.matched |= 1 << position;
+            if self.looked_up.contains(key) {
+                note_repeated_key(&mut state, key);
+            }
+            return Member::of(walk.projector, info.plan, info.shape);
+        }
+        self.missed = true;
+        let repeated =
+            state.layouts.list[index].holds(self.matched, key) || self.looked_up.contains(key);
+        let member = walk.look_up(key);
+        if repeated {
+            note_repeated_key(&mut state, key);
+        } else {
+            self.looked_up.push(key.clone());
+            state.layouts.list[index].learn(&mut self.cursor, key, member.info);
+        }
+        member
+    }
+
+    /// Ends the object: a layout that keeps missing is learned again.
+    fn finish(self, state: &mut State) {
+        if let Some(index) = self.layout {
+            state.layouts.list[index].finish(self.missed);
+        }
     }
 }
 
@@ -768,19 +1031,38 @@ struct SeenKeys<'de> {
     keys: Vec<(u64, Cow<'de, str>)>,
 }
 
+impl<'de> SeenKeys<'de> {
+    fn contains(&self, key: &str) -> bool {
+        if self.keys.is_empty() {
+            return false;
+        }
+        let hash = rustc_hash::FxBuildHasher.hash_one(key);
+        self.keys.iter().any(|(h, k)| *h == hash && k == key)
+    }
+
+    fn push(&mut self, key: Cow<'de, str>) {
+        let hash = rustc_hash::FxBuildHasher.hash_one(key.as_ref());
+        self.keys.push((hash, key));
+    }
+}
+
 /// Records a key seen twice in one object (the input is then ambiguous).
 fn note_duplicate<'de>(seen: &mut SeenKeys<'de>, key: Cow<'de, str>, state: &mut State) {
-    let hash = rustc_hash::FxBuildHasher.hash_one(key.as_ref());
-    if seen.keys.iter().any(|(h, k)| *h == hash && *k == key) {
-        note_ambiguous(
-            state,
-            format!(
-                "the key \"{key}\" appears twice in one object; mapctl will not guess which one counts"
-            ),
-        );
+    if seen.contains(&key) {
+        note_repeated_key(state, &key);
     } else {
-        seen.keys.push((hash, key));
+        seen.push(key);
     }
+}
+
+/// Records that `key` appears twice in one object (M512).
+fn note_repeated_key(state: &mut State, key: &str) {
+    note_ambiguous(
+        state,
+        format!(
+            "the key \"{key}\" appears twice in one object; mapctl will not guess which one counts"
+        ),
+    );
 }
 
 /// Records that the deal is ambiguous (M512) at the current pointer.
@@ -943,6 +1225,87 @@ mod tests {
                 );
             }
             assert!(slotted > 0, "{mapping}: no path was given a slot");
+        }
+    }
+
+    fn engine() -> crate::eval::Engine {
+        let mut sources = SourceMap::new();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/reference.map");
+        let output = check_file(&mut sources, &path, &Limits::default()).expect("readable");
+        let program = output.program.expect("the mapping checks clean");
+        crate::eval::Engine::new(program, &output.schemas).expect("engine")
+    }
+
+    /// The codes of the outcome of one deal given as text.
+    fn codes(engine: &crate::eval::Engine, text: &str) -> Vec<String> {
+        use crate::eval::Outcome;
+        let (_, outcome) = engine.run_payload(
+            crate::io::input::Payload::Text(text.as_bytes()),
+            None,
+            false,
+        );
+        match outcome {
+            Outcome::Written { .. } => vec!["written".to_string()],
+            Outcome::Skipped(reason) => vec![reason.code.to_string()],
+            Outcome::Rejected { reasons, .. } => {
+                reasons.iter().map(|r| r.code.to_string()).collect()
+            }
+        }
+    }
+
+    /// A deal's `properties` with the given members (each `"key":"value"` text).
+    fn deal(members: &[&str]) -> String {
+        format!(r#"{{"id":"7","properties":{{{}}}}}"#, members.join(","))
+    }
+
+    /// Learned member layouts change no answer: repeated keys are found in every order (before,
+    /// inside and after the remembered layout), missing and extra keys resolve as before, and
+    /// a new export order is learned.
+    #[test]
+    fn layouts_remember_answers_but_never_hide_repeated_keys() {
+        let engine = engine();
+        let amount = r#""amount":"500.00""#;
+        let close = r#""closedate":"2024-11-09T15:12:06.495Z""#;
+        let stage = r#""dealstage":"closedwon""#;
+        let owner = r#""hubspot_owner_id":"41""#;
+        let extra = r#""zz_custom":"x""#;
+        let usual = deal(&[amount, close, stage, owner]);
+        for _ in 0..3 {
+            assert_eq!(codes(&engine, &usual), ["written"]);
+        }
+        let repeats = [
+            deal(&[amount, close, stage, owner, amount]),
+            deal(&[owner, amount, close, stage, owner]),
+            deal(&[amount, amount, close, stage, owner]),
+            deal(&[extra, amount, close, extra, stage, owner]),
+            deal(&[amount, close, close, stage, owner]),
+            deal(&[close, amount, close, stage, owner]),
+            deal(&[amount, stage, close, stage, owner]),
+        ];
+        for text in &repeats {
+            assert!(codes(&engine, text).contains(&"M512".to_string()), "{text}");
+        }
+        assert_eq!(codes(&engine, &deal(&[amount, stage, owner])), ["M504"]);
+        assert_eq!(
+            codes(&engine, &deal(&[amount, close, extra, stage, owner])),
+            ["written"]
+        );
+        assert_eq!(
+            codes(
+                &engine,
+                &deal(&[close, amount, r#""dealstage":"closedlost""#, owner])
+            ),
+            ["M503"]
+        );
+        let wrong_type = deal(&[r#""amount":5"#, close, stage, owner]);
+        assert_eq!(codes(&engine, &wrong_type), ["M502"]);
+        let reordered = deal(&[owner, stage, close, amount]);
+        for _ in 0..40 {
+            assert_eq!(codes(&engine, &reordered), ["written"]);
+        }
+        assert_eq!(codes(&engine, &usual), ["written"]);
+        for text in &repeats {
+            assert!(codes(&engine, text).contains(&"M512".to_string()), "{text}");
         }
     }
 }
