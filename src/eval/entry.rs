@@ -28,13 +28,8 @@ impl Engine {
         let projector = Projector {
             plan: &self.plan,
             shapes: &self.shapes,
-            roots: &self.source_shapes(),
-            names: self
-                .program
-                .sources
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect(),
+            roots: &self.source_roots,
+            names: &self.source_names,
         };
         match projector.project(text) {
             Ok(projected) => {
@@ -112,11 +107,7 @@ impl Engine {
 
     /// True when every source record has a fast validator, so deals can be read field by field.
     fn fast_reading(&self) -> bool {
-        self.source_validators.iter().all(|v| v.shape().is_some())
-    }
-
-    fn source_shapes(&self) -> Vec<Option<super::shape::ShapeId>> {
-        self.source_validators.iter().map(|v| v.shape()).collect()
+        self.source_roots.iter().all(Option::is_some)
     }
 }
 

@@ -150,6 +150,12 @@ pub struct Engine {
     pub(super) shapes: Shapes,
     /// The source paths the program reads (for reading deals field by field).
     pub(super) plan: Plan,
+    /// The fast validator's root shape of each source record (`None`: validated whole).
+    pub(super) source_roots: Vec<Option<super::shape::ShapeId>>,
+    /// The name of each source record.
+    pub(super) source_names: Vec<String>,
+    /// The steps to the template field (the first select's target), read from each record.
+    template_steps: Option<Vec<crate::check::program::PathStep>>,
     refs: Vec<Option<RefIndex>>,
     /// Never-transfer remainders to strip from each write that copies a source object.
     strips: Vec<Vec<Vec<Option<String>>>>,
@@ -180,6 +186,14 @@ impl Engine {
             .map(|w| never_transfer_inside(&program, &w.kind))
             .collect();
         Ok(Engine {
+            source_roots: source_validators.iter().map(|v| v.shape()).collect(),
+            source_names: program.sources.iter().map(|s| s.name.clone()).collect(),
+            template_steps: program.template_field.as_ref().map(|fields| {
+                fields
+                    .iter()
+                    .map(|name| crate::check::program::PathStep::Field(name.clone()))
+                    .collect()
+            }),
             record_width: top_level_targets(&program),
             refs: program.sources.iter().map(|_| None).collect(),
             source_validators,
@@ -351,13 +365,10 @@ impl Engine {
                 self.explain_violations(&violations),
             ));
         }
-        let template = self.program.template_field.as_ref().and_then(|f| {
-            let steps: Vec<_> = f
-                .iter()
-                .map(|n| crate::check::program::PathStep::Field(n.clone()))
-                .collect();
-            read_steps(&record, &steps).cloned()
-        });
+        let template = self
+            .template_steps
+            .as_ref()
+            .and_then(|steps| read_steps(&record, steps).cloned());
         Ok(Outcome::Written {
             record,
             template,

@@ -45,8 +45,12 @@ pub struct Shape {
     pub bounds: [Option<f64>; 4],
     /// `format`, as an index into [`Shapes::formats`].
     pub format: Option<usize>,
-    /// `properties` (a fast non-cryptographic hash: keys come from the schema, not the input).
-    pub properties: rustc_hash::FxHashMap<String, ShapeId>,
+    /// `properties` (a fast non-cryptographic hash: keys come from the schema, not the input),
+    /// each with whether `required` names it.
+    pub properties: rustc_hash::FxHashMap<String, (ShapeId, bool)>,
+    /// True when every `required` name is a declared property, named once: an object then has
+    /// all of them exactly when as many of its members are required ones.
+    pub required_declared: bool,
     /// `required`.
     pub required: Vec<String>,
     /// `additionalProperties` (a shape; `None` allows anything).
@@ -68,7 +72,15 @@ pub struct Shape {
 impl Shape {
     /// The shape of a declared property.
     pub fn property(&self, key: &str) -> Option<ShapeId> {
-        self.properties.get(key).copied()
+        self.properties.get(key).map(|(shape, _)| *shape)
+    }
+
+    /// The shape member `key` must satisfy (`None`: anything), and whether it is required.
+    pub fn member(&self, key: &str) -> (Option<ShapeId>, bool) {
+        match self.properties.get(key) {
+            Some((shape, required)) => (Some(*shape), *required),
+            None => (self.additional, false),
+        }
     }
 
     /// True when the shape has combinators that need the whole value to decide.
@@ -251,8 +263,14 @@ impl Shapes {
             ..Shape::default()
         };
         for (name, child) in &node.properties {
-            shape.properties.insert(name.clone(), shape_of(child)?);
+            let required = shape.required.contains(name);
+            shape
+                .properties
+                .insert(name.clone(), (shape_of(child)?, required));
         }
+        shape.required_declared = shape.required.iter().enumerate().all(|(index, name)| {
+            shape.properties.contains_key(name) && !shape.required[..index].contains(name)
+        });
         if map.contains_key("properties") && !map.get("properties").is_some_and(Value::is_object) {
             return None;
         }
@@ -442,6 +460,12 @@ impl Shapes {
         out: &mut Vec<Failure>,
         limit: usize,
     ) {
+        let start = out.len();
+        if self.check_members(s, map, pointer, out, limit) {
+            return;
+        }
+        // Some required member is missing: report it first, then the members' own failures.
+        out.truncate(start);
         for name in &s.required {
             if !map.contains_key(name) {
                 out.push(Failure {
@@ -452,14 +476,34 @@ impl Shapes {
                 });
             }
         }
+        self.check_members(s, map, pointer, out, limit);
+    }
+
+    /// Validates each member; true when the object has every required member (counted as the
+    /// members pass, when the shape allows).
+    fn check_members(
+        &self,
+        s: &Shape,
+        map: &Map<String, Value>,
+        pointer: &mut String,
+        out: &mut Vec<Failure>,
+        limit: usize,
+    ) -> bool {
+        let mut required_members = 0;
         for (key, value) in map {
-            let child = s.property(key).or(s.additional);
+            let (child, required) = s.member(key);
+            required_members += usize::from(required);
             if let Some(child) = child {
                 let mark = pointer.len();
                 push_segment(pointer, key);
                 self.validate(child, value, pointer, out, limit);
                 pointer.truncate(mark);
             }
+        }
+        if s.required_declared {
+            required_members == s.required.len()
+        } else {
+            s.required.iter().all(|name| map.contains_key(name))
         }
     }
 

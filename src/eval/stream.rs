@@ -242,7 +242,7 @@ pub struct Projector<'a> {
     /// The root shape of each source record (`None`: not validated here).
     pub roots: &'a [Option<ShapeId>],
     /// The name of each source record.
-    pub names: Vec<&'a str>,
+    pub names: &'a [String],
 }
 
 /// The mutable state of one projection.
@@ -440,28 +440,29 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         let p = self.projector;
         let primary = p.plan.roots[0];
-        let shapes: Cow<'_, [ShapeId]> = p.roots[0]
-            .into_iter()
-            .flat_map(|s| expand(p.shapes, s))
-            .collect();
+        let top = Walk {
+            projector: p,
+            state: self.state,
+            plan: Some(primary),
+            shapes: Cow::Borrowed(p.roots[0].map_or(&[], |s| p.shapes.expanded(s))),
+        };
         let mut fields = Map::with_capacity(p.plan.width(primary));
         let mut members = Map::new();
-        let mut required = Required::of(p.shapes, &shapes);
+        let mut required = Required::of(p.shapes, &top.shapes);
         let mut primary_keys = 0usize;
-        let mut seen = SeenKeys::default();
+        let mut names_seen = SeenKeys::default();
+        let mut keys = ObjectKeys::new(&top);
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            note_duplicate(&mut seen, key.clone(), &mut self.state.borrow_mut());
             if let Some(index) = p.names.iter().position(|n| *n == key) {
-                self.state.borrow_mut().record = index;
-                let member_shapes = p.roots[index]
-                    .into_iter()
-                    .flat_map(|s| expand(p.shapes, s))
-                    .collect();
+                let mut state = self.state.borrow_mut();
+                note_duplicate(&mut names_seen, key.clone(), &mut state);
+                state.record = index;
+                drop(state);
                 let seed = Walk {
                     projector: p,
                     state: self.state,
                     plan: Some(p.plan.roots[index]),
-                    shapes: member_shapes,
+                    shapes: Cow::Borrowed(p.roots[index].map_or(&[], |s| p.shapes.expanded(s))),
                 };
                 if let Some(value) = map.next_value_seed(seed)? {
                     members.insert(key.into_owned(), value);
@@ -471,17 +472,24 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             self.state.borrow_mut().record = 0;
             required.saw(&key);
             primary_keys += 1;
-            let plan = p.plan.child(primary, &key);
-            if let Some(value) = Walk::member_of(p, self.state, &shapes, plan, &mut map, &key)? {
+            let member = keys.resolve(&top, &key);
+            let walk = Walk {
+                projector: p,
+                state: self.state,
+                plan: member.plan,
+                shapes: member.shapes,
+            };
+            if let Some(value) = walk.member(&mut map, &key)? {
                 fields.insert(key.into_owned(), value);
             }
         }
+        keys.finish(&mut self.state.borrow_mut());
         match (members.is_empty(), primary_keys == 0) {
             (true, _) => {
                 required.report(&mut self.state.borrow_mut());
                 Ok(Some(Value::Object(fields)))
             }
-            (false, true) if members.contains_key(p.names[0]) => Ok(Some(Value::Object(members))),
+            (false, true) if members.contains_key(&p.names[0]) => Ok(Some(Value::Object(members))),
             _ => Ok(None),
         }
     }
@@ -551,25 +559,6 @@ struct Walk<'p, 's> {
 }
 
 impl<'p, 's> Walk<'p, 's> {
-    /// Reads the value of the member `key` (next in `map`) of an object with shapes `parents`,
-    /// following `plan` into it, with the JSON pointer of messages extended by the key.
-    fn member_of<'de, A: MapAccess<'de>>(
-        projector: &'p Projector<'p>,
-        state: &'s RefCell<State>,
-        parents: &[ShapeId],
-        plan: Option<usize>,
-        map: &mut A,
-        key: &str,
-    ) -> Result<Option<Value>, A::Error> {
-        let walk = Walk {
-            projector,
-            state,
-            plan,
-            shapes: child_shapes(projector.shapes, parents, key),
-        };
-        walk.member(map, key)
-    }
-
     /// Reads the value of the member `key` (next in `map`), with the JSON pointer of messages
     /// extended by the key while it is read.
     fn member<'de, A: MapAccess<'de>>(
