@@ -84,7 +84,7 @@ impl ClientOutcome {
 }
 
 /// The PSA's existing clients, and the new ones asked for so far in this batch.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ClientDirectory {
     by_key: HashMap<String, Vec<Client>>,
     new_in_batch: HashMap<String, String>,

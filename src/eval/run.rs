@@ -253,19 +253,21 @@ impl Engine {
 
     /// Runs the forward mapping on one deal.
     pub fn run(&self, input: &Value, clients: Option<&mut ClientDirectory>) -> Outcome {
-        match self.run_phases(input, clients, false) {
+        match self.run_phases(input, &[], clients, false) {
             Ok(outcome) | Err(outcome) => self.withhold_protected(input, outcome),
         }
     }
 
     /// Runs the forward mapping on a deal whose input records were already validated (while
     /// they were read); records joined from reference files are still validated here.
+    /// `owned` holds the values the reader kept only by slot.
     pub(super) fn run_validated(
         &self,
         input: &Value,
+        owned: &[Option<Value>],
         clients: Option<&mut ClientDirectory>,
     ) -> Outcome {
-        match self.run_phases(input, clients, true) {
+        match self.run_phases(input, owned, clients, true) {
             Ok(outcome) | Err(outcome) => self.withhold_protected(input, outcome),
         }
     }
@@ -273,6 +275,7 @@ impl Engine {
     fn run_phases(
         &self,
         input: &Value,
+        owned: &[Option<Value>],
         clients: Option<&mut ClientDirectory>,
         validated: bool,
     ) -> Result<Outcome, Outcome> {
@@ -288,7 +291,7 @@ impl Engine {
         let (sources, joined) = self.assemble(input)?;
         self.validate_sources(&sources, &joined, validated)?;
         let mut slots = Vec::new();
-        self.plan.resolve(&sources, &mut slots);
+        self.plan.resolve(&sources, owned, &mut slots);
         let empty = Value::Object(serde_json::Map::new());
         let records = Records {
             sources: &sources,
@@ -314,7 +317,7 @@ impl Engine {
         let client_position = self.program.client.as_ref().map(|c| c.position);
         for (index, write) in self.program.writes.iter().enumerate() {
             if client_position == Some(index) {
-                client = self.match_client(&sources, &mut record, clients.take(), input)?;
+                client = self.match_client(&sources, &slots, &mut record, clients.take(), input)?;
             }
             let records = Records {
                 sources: &sources,
@@ -333,7 +336,7 @@ impl Engine {
             return Err(rejected(Phase::Map, reasons));
         }
         if client_position.is_some_and(|p| p >= self.program.writes.len()) {
-            client = self.match_client(&sources, &mut record, clients, input)?;
+            client = self.match_client(&sources, &slots, &mut record, clients, input)?;
         }
         let mut violations = self.target_validator.violations(&self.shapes, &record);
         let new_client = match &client {
@@ -607,6 +610,7 @@ impl Engine {
     fn match_client(
         &self,
         sources: &[Option<&Value>],
+        slots: &[Option<&Value>],
         record: &mut Value,
         clients: Option<&mut ClientDirectory>,
         input: &Value,
@@ -617,7 +621,7 @@ impl Engine {
         let records = Records {
             sources,
             target: record,
-            slots: &[],
+            slots,
         };
         let name = match eval(&rule.name, &records, &self.program.tables) {
             Ok(value) => value.as_str().map(str::to_string),

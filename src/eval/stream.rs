@@ -29,6 +29,11 @@ const MAX_FAILURES: usize = 10;
 struct PlanNode {
     keep_all: bool,
     children: rustc_hash::FxHashMap<String, usize>,
+    /// Some path is read from the record by name through this node (it has no slot, or is read
+    /// before slots are filled, or is a never-transfer path), so it must be in the kept tree.
+    in_tree: bool,
+    /// A leaf whose value is kept only in the deal's slot table, not in the kept tree.
+    slot_only: bool,
 }
 
 /// The source paths a program reads, per source record, as tries.
@@ -56,6 +61,7 @@ impl Plan {
             plan.nodes.push(PlanNode::default());
             plan.roots.push(plan.nodes.len() - 1);
         }
+        let mut by_name: Vec<CPath> = Vec::new();
         for_each_program_path(program, &mut |path| {
             path.slot = match path.record {
                 RecordRef::Source(index) => plan
@@ -65,11 +71,73 @@ impl Plan {
                     .and_then(|root| plan.insert(root, &path.steps)),
                 RecordRef::Target => None,
             };
+            if path.slot.is_none() {
+                by_name.push(path.clone());
+            }
         });
+        let id = PathStep::Field("id".to_string());
         if let Some(root) = plan.roots.first().copied() {
-            plan.insert(root, &[PathStep::Field("id".to_string())]);
+            plan.insert(root, std::slice::from_ref(&id));
+            plan.keep_in_tree(root, std::slice::from_ref(&id));
+        }
+        let joins = program.sources.iter().filter_map(|s| s.join.as_ref());
+        let read_by_name = by_name
+            .iter()
+            .chain(joins.map(|join| &join.equals))
+            .chain(&program.never_transfer);
+        for path in read_by_name {
+            if let RecordRef::Source(index) = path.record
+                && let Some(root) = plan.roots.get(index).copied()
+            {
+                plan.keep_in_tree(root, &path.steps);
+            }
+        }
+        for root in plan.roots.clone() {
+            plan.mark_slot_only(root);
         }
         plan
+    }
+
+    /// Marks the nodes `steps` pass through from `node` as needed in the kept tree.
+    fn keep_in_tree(&mut self, mut node: usize, steps: &[PathStep]) {
+        self.nodes[node].in_tree = true;
+        for step in steps {
+            let PathStep::Field(name) = step else { return };
+            match self.nodes[node].children.get(name) {
+                Some(child) => node = *child,
+                None => return,
+            }
+            self.nodes[node].in_tree = true;
+        }
+    }
+
+    /// Marks the leaves under `node` that the walk reaches as their own plan node and that no
+    /// path reads by name: their values go to the slot table only.
+    fn mark_slot_only(&mut self, node: usize) {
+        if self.nodes[node].keep_all {
+            return;
+        }
+        let children: Vec<usize> = self.nodes[node].children.values().copied().collect();
+        for child in children {
+            let leaf = &self.nodes[child];
+            if leaf.keep_all && leaf.children.is_empty() && !leaf.in_tree {
+                self.nodes[child].slot_only = true;
+            } else {
+                self.mark_slot_only(child);
+            }
+        }
+    }
+
+    /// True when the value of a member at plan node `node`, inside an object at plan node
+    /// `parent`, is kept in the slot table instead of the tree.
+    fn goes_to_slot(&self, parent: Option<usize>, node: Option<usize>) -> Option<usize> {
+        let node = node?;
+        (parent != Some(node) && self.nodes[node].slot_only).then_some(node)
+    }
+
+    /// How many plan nodes there are (the size of a deal's slot table).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Adds `steps` under `node`; returns the node they end at, or `None` when they pass through
@@ -98,10 +166,19 @@ impl Plan {
     }
 
     /// Fills `slots` (one entry per plan node) with the values of one deal's source records:
-    /// `slots[n]` is the value at node `n`, `None` when the deal has nothing there.
-    pub fn resolve<'v>(&self, sources: &[Option<&'v Value>], slots: &mut Vec<Option<&'v Value>>) {
+    /// `slots[n]` is the value at node `n`, `None` when the deal has nothing there. `owned` holds
+    /// the values the streaming reader kept only by slot (empty for deals parsed whole).
+    pub fn resolve<'v>(
+        &self,
+        sources: &[Option<&'v Value>],
+        owned: &'v [Option<Value>],
+        slots: &mut Vec<Option<&'v Value>>,
+    ) {
         slots.clear();
         slots.resize(self.nodes.len(), None);
+        for (slot, value) in slots.iter_mut().zip(owned) {
+            *slot = value.as_ref();
+        }
         for (root, source) in self.roots.iter().zip(sources) {
             if let Some(value) = source {
                 slots[*root] = Some(value);
@@ -139,7 +216,8 @@ impl Plan {
         if node.keep_all {
             0
         } else {
-            node.children.len()
+            let in_tree = |child: &&usize| !self.nodes[**child].slot_only;
+            node.children.values().filter(in_tree).count()
         }
     }
 
@@ -218,8 +296,11 @@ fn cond_paths(cond: &mut CCond, visit: &mut dyn FnMut(&mut CPath)) {
 /// A deal read by [`project`].
 #[derive(Debug)]
 pub struct Projected {
-    /// The planned fields (the primary record, or a bundle object keyed by record name).
+    /// The planned fields (the primary record, or a bundle object keyed by record name), but
+    /// for those kept only in `slots`.
     pub value: Value,
+    /// The values of the plan's slot-only nodes, by node (see [`Plan::resolve`]).
+    pub slots: Vec<Option<Value>>,
     /// Schema violations found while reading, each with a pointer into its record.
     pub failures: Vec<(usize, Failure)>,
 }
@@ -251,6 +332,8 @@ struct State {
     failures: Vec<(usize, Failure)>,
     record: usize,
     layouts: Layouts,
+    /// The values of slot-only plan nodes, by node.
+    slot_values: Vec<Option<Value>>,
 }
 
 /// What the walk needs to know about one member of an object: where it goes in the plan, the
@@ -385,17 +468,23 @@ impl Projector<'_> {
             failures: Vec::new(),
             record: 0,
             layouts,
+            slot_values: vec![None; self.plan.node_count()],
         });
         let result = self.project_text(text, &state);
         let State {
             pointer,
             failures,
             layouts,
+            slot_values,
             ..
         } = state.into_inner();
         SCRATCH.with(|scratch| *scratch.borrow_mut() = Some((layouts, pointer)));
         let value = result?.ok_or(ProjectError::Unusual)?;
-        Ok(Projected { value, failures })
+        Ok(Projected {
+            value,
+            slots: slot_values,
+            failures,
+        })
     }
 
     fn project_text(
@@ -473,6 +562,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             required.saw(&key);
             primary_keys += 1;
             let member = keys.resolve(&top, &key);
+            let slot = p.plan.goes_to_slot(Some(primary), member.plan);
             let walk = Walk {
                 projector: p,
                 state: self.state,
@@ -480,7 +570,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 shapes: member.shapes,
             };
             if let Some(value) = walk.member(&mut map, &key)? {
-                fields.insert(key.into_owned(), value);
+                keep(&mut fields, self.state, slot, key, value);
             }
         }
         keys.finish(&mut self.state.borrow_mut());
@@ -735,15 +825,16 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         let mut keys = ObjectKeys::new(&self);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             required.saw(&key);
-            let info = keys.resolve(&self, &key);
+            let member = keys.resolve(&self, &key);
+            let slot = p.plan.goes_to_slot(self.plan, member.plan);
             let walk = Walk {
                 projector: p,
                 state: self.state,
-                plan: info.plan,
-                shapes: info.shapes,
+                plan: member.plan,
+                shapes: member.shapes,
             };
             if let Some(value) = walk.member(&mut map, &key)? {
-                kept.insert(key.into_owned(), value);
+                keep(&mut kept, self.state, slot, key, value);
             }
         }
         let mut state = self.state.borrow_mut();
@@ -849,6 +940,23 @@ impl<'p> Walk<'p, '_> {
         state
             .failures
             .extend(found.into_iter().map(|f| (record, f)));
+    }
+}
+
+/// Keeps a member's value: in the deal's slot table when its plan node is kept only there,
+/// else in the object being built.
+fn keep(
+    object: &mut Map<String, Value>,
+    state: &RefCell<State>,
+    slot: Option<usize>,
+    key: Cow<'_, str>,
+    value: Value,
+) {
+    match slot {
+        Some(node) => state.borrow_mut().slot_values[node] = Some(value),
+        None => {
+            object.insert(key.into_owned(), value);
+        }
     }
 }
 
@@ -1189,7 +1297,7 @@ mod tests {
                 })
                 .collect();
             let mut slots = Vec::new();
-            plan.resolve(&sources, &mut slots);
+            plan.resolve(&sources, &[], &mut slots);
             let target = Value::Null;
             let by_slot = Records {
                 sources: &sources,

@@ -1,0 +1,151 @@
+//! A law of reading: a deal gets the same outcome whether `apply` reads it from JSON text (the
+//! streaming reader, which keeps only the fields the mapping reads, some of them only in the
+//! slot table) or from a document parsed whole. Checked on every forward case of the shipped
+//! mappings' test files, with their client directories, and on the reference benchmark job.
+
+use std::path::Path;
+
+use mapctl::check::check_file;
+use mapctl::eval::{ClientDirectory, Engine, Outcome};
+use mapctl::io::input::Payload;
+use mapctl::source::SourceMap;
+use mapctl::syntax::Limits;
+use serde_json::Value;
+
+fn engine(mapping: &Path) -> Engine {
+    let mut sources = SourceMap::new();
+    let output = check_file(&mut sources, mapping, &Limits::default()).expect("readable");
+    let program = output.program.expect("the mapping checks clean");
+    Engine::new(program, &output.schemas).expect("engine")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// RFC 7396 merge patch, as the test files' `with:` applies it.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, change) in changes {
+            if change.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), change);
+            }
+        }
+    }
+}
+
+/// The outcome of `deal` read from its JSON text, and read whole, each with its own copy of
+/// the client directory.
+fn both_ways(
+    engine: &Engine,
+    deal: &Value,
+    clients: Option<&ClientDirectory>,
+) -> (Outcome, Outcome) {
+    let text = serde_json::to_vec(deal).expect("serializable");
+    let mut for_text = clients.cloned();
+    let mut for_value = clients.cloned();
+    let (_, from_text) = engine.run_payload(Payload::Text(&text), for_text.as_mut(), false);
+    let from_value = engine.run(deal, for_value.as_mut());
+    (from_text, from_value)
+}
+
+#[test]
+fn every_shipped_case_gets_the_same_outcome_from_text_as_from_a_parsed_deal() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+    let mut compared = 0;
+    for file in ["hubspot_to_accelo", "copper_to_harvest", "zoho_to_custom"] {
+        let suite: Value = serde_yaml::from_str(
+            &std::fs::read_to_string(root.join(format!("{file}.tests.yaml"))).expect("tests"),
+        )
+        .expect("yaml");
+        let engine = engine(&root.join(format!("{file}.map")));
+        let clients = suite["clients"].as_str().map(|path| {
+            let records = read_json(&root.join(path));
+            ClientDirectory::new(records.as_array().expect("clients array")).expect("clients")
+        });
+        for case in suite["cases"].as_array().expect("cases") {
+            if case["direction"].as_str().is_some_and(|d| d == "back") {
+                continue;
+            }
+            let mut deal = match &case["input"] {
+                Value::String(path) => read_json(&root.join(path)),
+                inline => inline.clone(),
+            };
+            if !case["with"].is_null() {
+                merge_patch(&mut deal, &case["with"]);
+            }
+            let (from_text, from_value) = both_ways(&engine, &deal, clients.as_ref());
+            assert_eq!(from_text, from_value, "{file}: {}", case["name"]);
+            compared += 1;
+        }
+    }
+    assert!(compared > 80, "only {compared} cases compared");
+}
+
+#[test]
+fn reference_job_deals_get_the_same_outcome_from_text_as_from_a_parsed_deal() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let engine = engine(&root.join("bench/reference.map"));
+    let deals = [
+        r#"{"id":"1","properties":{"amount":"5700.00","closedate":"2024-11-09T15:12:06.495Z","dealstage":"closedwon","dealtype":"retainer","hubspot_owner_id":"4","company_name":"Umbrella, Inc. ","dealname":"Umbrella","description":"x","internal_rate_card":"secret"}}"#,
+        r#"{"id":"2","properties":{"amount":"","dealstage":"closedwon","internal_rate_card":"Principal 246/h","billing_preferences":"Net 15"}}"#,
+        r#"{"id":"3","properties":{"dealstage":"appointmentscheduled"}}"#,
+        r#"{"id":"4","properties":{"amount":"250000","closedate":"2024-01-01T00:00:00Z","dealstage":"closedwon","hubspot_owner_id":"9","dealtype":"fixedfee","delivery_lead_email":null}}"#,
+        r#"{"id":"5","properties":{"amount":7,"dealstage":"closedwon","internal_rate_card":"Principal 246/h"}}"#,
+        r#"{"id":"6","properties":{"amount":"100","closedate":"2024-01-01","dealstage":"closedwon","hubspot_owner_id":"9"}}"#,
+    ];
+    for text in deals {
+        let deal: Value = serde_json::from_str(text).expect("json");
+        let (from_text, from_value) = both_ways(&engine, &deal, None);
+        assert_eq!(from_text, from_value, "{text}");
+    }
+}
+
+/// A never-transfer field that a rule reads (here in a requirement) is withheld from the
+/// rejection however the deal is read: the streaming reader keeps it where the redaction
+/// looks for it.
+#[test]
+fn a_never_transfer_field_read_by_a_rule_is_withheld_from_text_and_from_a_parsed_deal() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("mapctl-reading-laws-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("schemas")).expect("temp dir");
+    for schema in ["deal.schema.json", "project.schema.json"] {
+        std::fs::copy(
+            root.join("bench/schemas").join(schema),
+            dir.join("schemas").join(schema),
+        )
+        .expect("schema copied");
+    }
+    let reference = std::fs::read_to_string(root.join("bench/reference.map")).expect("mapping");
+    let owner_rule = "\"hubspot_owner_id\"\n";
+    assert!(reference.contains(owner_rule));
+    let mapping = reference.replacen(
+        owner_rule,
+        "\"hubspot_owner_id\"\n  deal.properties.internal_rate_card matches \"^OK\" \"rate card approved\"\n",
+        1,
+    );
+    std::fs::write(dir.join("nt.map"), mapping).expect("mapping written");
+    let engine = engine(&dir.join("nt.map"));
+    let deal: Value = serde_json::from_str(
+        r#"{"id":"5","properties":{"amount":"100","closedate":"2024-01-01T00:00:00Z","dealstage":"closedwon","hubspot_owner_id":"9","internal_rate_card":"Principal 246/h secret"}}"#,
+    )
+    .expect("json");
+    let (from_text, from_value) = both_ways(&engine, &deal, None);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        matches!(from_text, Outcome::Rejected { .. }),
+        "{from_text:?}"
+    );
+    assert!(!format!("{from_text:?}").contains("246/h"), "{from_text:?}");
+    assert_eq!(from_text, from_value);
+}
