@@ -328,12 +328,20 @@ pub struct Projector<'a> {
 
 /// The mutable state of one projection.
 struct State {
+    /// The JSON pointer of the value being read, when `track` is set.
     pointer: String,
+    track: bool,
     failures: Vec<(usize, Failure)>,
     record: usize,
     layouts: Layouts,
     /// The values of slot-only plan nodes, by node.
     slot_values: Vec<Option<Value>>,
+}
+
+/// One reading of a deal's text, with the state it ended in.
+struct Pass {
+    result: Result<Option<Value>, ProjectError>,
+    state: State,
 }
 
 /// What the walk needs to know about one member of an object: where it goes in the plan, the
@@ -453,7 +461,7 @@ impl Projector<'_> {
                 Ok(_) => ProjectError::Unusual,
             });
         };
-        let (mut layouts, mut pointer) = SCRATCH
+        let (mut layouts, pointer) = SCRATCH
             .with(|scratch| scratch.borrow_mut().take())
             .unwrap_or_default();
         if layouts.plan != self.plan.id {
@@ -462,22 +470,23 @@ impl Projector<'_> {
                 ..Layouts::default()
             };
         }
-        pointer.clear();
-        let state = RefCell::new(State {
-            pointer,
-            failures: Vec::new(),
-            record: 0,
-            layouts,
-            slot_values: vec![None; self.plan.node_count()],
-        });
-        let result = self.project_text(text, &state);
+        // Most deals are valid: read without tracking where each value is, and read again,
+        // tracking, only to say where the failures are.
+        let mut pass = self.project_pass(text, layouts, pointer, false);
+        if pass.result.is_ok() && !pass.state.failures.is_empty() {
+            let State {
+                layouts, pointer, ..
+            } = pass.state;
+            pass = self.project_pass(text, layouts, pointer, true);
+        }
+        let Pass { result, state } = pass;
         let State {
             pointer,
             failures,
             layouts,
             slot_values,
             ..
-        } = state.into_inner();
+        } = state;
         SCRATCH.with(|scratch| *scratch.borrow_mut() = Some((layouts, pointer)));
         let value = result?.ok_or(ProjectError::Unusual)?;
         Ok(Projected {
@@ -485,6 +494,24 @@ impl Projector<'_> {
             slots: slot_values,
             failures,
         })
+    }
+
+    /// One reading of the text; `track` keeps the JSON pointer of the current value up to date.
+    fn project_pass(&self, text: &str, layouts: Layouts, mut pointer: String, track: bool) -> Pass {
+        pointer.clear();
+        let state = RefCell::new(State {
+            pointer,
+            track,
+            failures: Vec::new(),
+            record: 0,
+            layouts,
+            slot_values: vec![None; self.plan.node_count()],
+        });
+        let result = self.project_text(text, &state);
+        Pass {
+            result,
+            state: state.into_inner(),
+        }
     }
 
     fn project_text(
@@ -659,6 +686,10 @@ impl<'p, 's> Walk<'p, 's> {
         let state = self.state;
         let mark = {
             let mut state = state.borrow_mut();
+            if !state.track {
+                drop(state);
+                return map.next_value_seed(self);
+            }
             let mark = state.pointer.len();
             push_segment(&mut state.pointer, key);
             mark
@@ -858,8 +889,10 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
             let mark = {
                 let mut state = self.state.borrow_mut();
                 let mark = state.pointer.len();
-                state.pointer.push('/');
-                state.pointer.push_str(&count.to_string());
+                if state.track {
+                    state.pointer.push('/');
+                    state.pointer.push_str(&count.to_string());
+                }
                 mark
             };
             let seed = Walk {
