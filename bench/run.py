@@ -13,6 +13,7 @@ usage: python3 bench/run.py [COUNT] [SEED] [--runs N]
    of 20 runs) and mapctl's peak memory.
 """
 import json
+import resource
 import os
 import shutil
 import statistics
@@ -53,6 +54,8 @@ def tools(deals, out_dir):
 
 
 def run_once(argv, stdout_path):
+    """Runs argv once; returns (wall seconds, CPU seconds: user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     if stdout_path:
         with open(stdout_path, "wb") as out:
@@ -60,9 +63,11 @@ def run_once(argv, stdout_path):
     else:
         result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode not in (0, 1):
         sys.exit(f"{argv[0]} failed with exit code {result.returncode}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def check(deals, outputs):
@@ -121,18 +126,23 @@ def main():
     print(f"\n{count} deals, {os.path.getsize(deals) / 1e6:.0f} MB, seed {seed}, median of {runs} runs")
     print("\nchecking outputs against the reference semantics:")
     ok = check(deals, {name: path for name, (argv, path) in found.items()})
-    base = statistics.median(timings["typed Rust (bench/typed)"])
-    print(f"\n| program | seconds | deals/s | x typed Rust |\n| --- | ---: | ---: | ---: |")
+    typed = timings["typed Rust (bench/typed)"]
+    base = statistics.median(wall for wall, _ in typed)
+    base_cpu = statistics.median(cpu for _, cpu in typed)
+    print("\n| program | seconds | deals/s | x typed Rust | throughput vs typed | CPU seconds | CPU vs typed |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, times in timings.items():
-        median = statistics.median(times)
-        print(f"| {name} | {median:.2f} | {count / median:,.0f} | {median / base:.2f} |")
+        median = statistics.median(wall for wall, _ in times)
+        cpu = statistics.median(c for _, c in times)
+        print(f"| {name} | {median:.2f} | {count / median:,.0f} | {median / base:.2f} | "
+              f"{base / median:.2f}x | {cpu:.2f} | {base_cpu / cpu:.2f}x |")
     print("\n| single deal, process start to exit | median ms |\n| --- | ---: |")
     for name, (argv, _) in found.items():
         if "--jobs" in argv:
             continue
         single = [a if a != deals else one for a in argv]
         single = [a for a in single if a not in ("--out", "--rejects") and "mapctl.ndjson" not in a and "mapctl.rejects" not in a]
-        latencies = [run_once(single, None) for _ in range(20)]
+        latencies = [run_once(single, None)[0] for _ in range(20)]
         print(f"| {name} | {statistics.median(latencies) * 1000:.1f} |")
     memory = peak_memory_kb(found["mapctl"][0])
     if memory:
