@@ -339,6 +339,34 @@ impl Shapes {
         out: &mut Vec<Failure>,
         limit: usize,
     ) {
+        self.validate_in(shape, value, pointer, true, out, limit);
+    }
+
+    /// True when `value` is valid against `shape`, with failures counted but not located (no
+    /// JSON pointer is built on the way).
+    pub fn is_valid_quick(&self, shape: ShapeId, value: &Value, limit: usize) -> bool {
+        let mut failures = Vec::new();
+        self.validate_in(
+            shape,
+            value,
+            &mut String::new(),
+            false,
+            &mut failures,
+            limit,
+        );
+        failures.is_empty()
+    }
+
+    /// [`Shapes::validate`]; `track` keeps `pointer` at the value being checked.
+    fn validate_in(
+        &self,
+        shape: ShapeId,
+        value: &Value,
+        pointer: &mut String,
+        track: bool,
+        out: &mut Vec<Failure>,
+        limit: usize,
+    ) {
         if out.len() >= limit {
             return;
         }
@@ -354,21 +382,19 @@ impl Shapes {
         }
         self.check_scalar(s, value, pointer, out);
         match value {
-            Value::Object(map) => self.check_object(s, map, pointer, out, limit),
-            Value::Array(items) => self.check_array(s, items, pointer, out, limit),
+            Value::Object(map) => self.check_object(s, map, pointer, track, out, limit),
+            Value::Array(items) => self.check_array(s, items, pointer, track, out, limit),
             _ => {}
         }
         for part in &s.all_of {
-            self.validate(*part, value, pointer, out, limit);
+            self.validate_in(*part, value, pointer, track, out, limit);
         }
         self.check_combinators(s, value, pointer, out);
     }
 
     /// True when `value` is valid against `shape`.
     pub fn is_valid(&self, shape: ShapeId, value: &Value) -> bool {
-        let mut failures = Vec::new();
-        self.validate(shape, value, &mut String::new(), &mut failures, 1);
-        failures.is_empty()
+        self.is_valid_quick(shape, value, 1)
     }
 
     /// Checks the keywords that look at the value itself (type, enum, string and number bounds).
@@ -457,11 +483,12 @@ impl Shapes {
         s: &Shape,
         map: &Map<String, Value>,
         pointer: &mut String,
+        track: bool,
         out: &mut Vec<Failure>,
         limit: usize,
     ) {
         let start = out.len();
-        if self.check_members(s, map, pointer, out, limit) {
+        if self.check_members(s, map, pointer, track, out, limit) {
             return;
         }
         // Some required member is missing: report it first, then the members' own failures.
@@ -476,7 +503,7 @@ impl Shapes {
                 });
             }
         }
-        self.check_members(s, map, pointer, out, limit);
+        self.check_members(s, map, pointer, track, out, limit);
     }
 
     /// Validates each member; true when the object has every required member (counted as the
@@ -486,6 +513,7 @@ impl Shapes {
         s: &Shape,
         map: &Map<String, Value>,
         pointer: &mut String,
+        track: bool,
         out: &mut Vec<Failure>,
         limit: usize,
     ) -> bool {
@@ -495,8 +523,10 @@ impl Shapes {
             required_members += usize::from(required);
             if let Some(child) = child {
                 let mark = pointer.len();
-                push_segment(pointer, key);
-                self.validate(child, value, pointer, out, limit);
+                if track {
+                    push_segment(pointer, key);
+                }
+                self.validate_in(child, value, pointer, track, out, limit);
                 pointer.truncate(mark);
             }
         }
@@ -512,6 +542,7 @@ impl Shapes {
         s: &Shape,
         items: &[Value],
         pointer: &mut String,
+        track: bool,
         out: &mut Vec<Failure>,
         limit: usize,
     ) {
@@ -519,9 +550,11 @@ impl Shapes {
         if let Some(item) = s.items {
             for (index, value) in items.iter().enumerate() {
                 let mark = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&index.to_string());
-                self.validate(item, value, pointer, out, limit);
+                if track {
+                    pointer.push('/');
+                    pointer.push_str(&index.to_string());
+                }
+                self.validate_in(item, value, pointer, track, out, limit);
                 pointer.truncate(mark);
             }
         }

@@ -232,6 +232,10 @@ impl RecordValidator {
         match self {
             RecordValidator::Full(validator) => validator.violations(value),
             RecordValidator::Fast(shape) => {
+                // Most records are valid: locate failures only when there are some.
+                if shapes.is_valid_quick(*shape, value, MAX_VIOLATIONS) {
+                    return Vec::new();
+                }
                 let mut failures = Vec::new();
                 shapes.validate(
                     *shape,
