@@ -38,6 +38,47 @@ impl EvalError {
     }
 }
 
+/// Text with interpolated values: the values first, then one string of the right size (a
+/// description interpolated into a note would otherwise grow the text several times).
+fn fill_template<'a>(
+    parts: &'a [CPart],
+    records: &Records<'a>,
+    tables: &'a [Table],
+) -> Result<Val<'a>, EvalError> {
+    let mut values = Vec::with_capacity(parts.len());
+    for part in parts {
+        if let CPart::Expr(inner) = part {
+            values.push(eval(inner, records, tables)?);
+        }
+    }
+    let pieces: Vec<Option<Cow<'_, str>>> = values.iter().map(Val::to_text).collect();
+    let length = parts
+        .iter()
+        .map(|part| match part {
+            CPart::Text(literal) => literal.len(),
+            CPart::Expr(_) => 0,
+        })
+        .sum::<usize>()
+        + pieces
+            .iter()
+            .flatten()
+            .map(|piece| piece.len())
+            .sum::<usize>();
+    let mut text = String::with_capacity(length);
+    let mut next_piece = pieces.iter();
+    for part in parts {
+        match part {
+            CPart::Text(literal) => text.push_str(literal),
+            CPart::Expr(_) => {
+                if let Some(Some(piece)) = next_piece.next() {
+                    text.push_str(piece);
+                }
+            }
+        }
+    }
+    Ok(Val::Str(Cow::Owned(text)))
+}
+
 /// Evaluates an expression.
 pub fn eval<'a>(
     expr: &'a CExpr,
@@ -50,20 +91,7 @@ pub fn eval<'a>(
             serde_json::Value::Null => Val::Null,
             other => Val::from_json(other),
         }),
-        CExpr::Template(parts) => {
-            let mut text = String::new();
-            for part in parts {
-                match part {
-                    CPart::Text(literal) => text.push_str(literal),
-                    CPart::Expr(inner) => {
-                        if let Some(piece) = eval(inner, records, tables)?.to_text() {
-                            text.push_str(&piece);
-                        }
-                    }
-                }
-            }
-            Ok(Val::Str(Cow::Owned(text)))
-        }
+        CExpr::Template(parts) => fill_template(parts, records, tables),
         CExpr::Pipeline {
             input,
             steps,
