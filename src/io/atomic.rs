@@ -1,6 +1,11 @@
 //! Output files written atomically: into a temporary file beside the target, renamed over it
 //! only when complete. An interrupted or failed run leaves the previous file (or none), never a
 //! partial one; the temporary file is removed when the writer is dropped without committing.
+//!
+//! A target that names a device or an open file (`/dev/stdout`, `/dev/null`, `/proc/self/fd/1`), or
+//! is not a regular file (a pipe), is written directly, appending: renaming over its name would
+//! put a file in place of the device, or cut the output off from a shell redirection. A symbolic
+//! link to a file is followed, so the file is replaced and the link kept.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -9,13 +14,28 @@ use std::path::{Path, PathBuf};
 /// A file being written that appears under its name only on [`AtomicFile::commit`].
 pub struct AtomicFile {
     target: PathBuf,
-    temp: PathBuf,
+    /// The temporary file; `None` when the target is written directly (not a regular file).
+    temp: Option<PathBuf>,
     writer: Option<BufWriter<File>>,
 }
 
 impl AtomicFile {
     /// Starts writing `target` (through a temporary file in the same folder).
     pub fn create(target: &Path) -> std::io::Result<AtomicFile> {
+        if writes_in_place(target) {
+            let file = std::fs::OpenOptions::new().append(true).open(target)?;
+            return Ok(AtomicFile {
+                target: target.to_path_buf(),
+                temp: None,
+                writer: Some(BufWriter::with_capacity(1 << 16, file)),
+            });
+        }
+        let is_link = std::fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink());
+        let target = if is_link {
+            std::fs::canonicalize(target)?
+        } else {
+            target.to_path_buf()
+        };
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -27,26 +47,37 @@ impl AtomicFile {
         let temp = dir.join(format!(".{name}.mapctl-{}.tmp", std::process::id()));
         let file = File::create(&temp)?;
         Ok(AtomicFile {
-            target: target.to_path_buf(),
-            temp,
+            target,
+            temp: Some(temp),
             writer: Some(BufWriter::with_capacity(1 << 16, file)),
         })
     }
 
-    /// Flushes, syncs and renames the file into place.
+    /// Flushes, syncs and renames the file into place (a target written directly is flushed).
     pub fn commit(mut self) -> std::io::Result<()> {
         if let Some(writer) = self.writer.take() {
             let file = writer.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            std::fs::rename(&self.temp, &self.target)?;
+            if let Some(temp) = &self.temp {
+                file.sync_all()?;
+                std::fs::rename(temp, &self.target)?;
+            }
         }
         Ok(())
     }
 
-    /// The path of the temporary file (removed on drop unless committed).
+    /// The path written to: the temporary file (removed on drop unless committed), or the
+    /// target itself when it is written directly.
     pub fn temp_path(&self) -> &Path {
-        &self.temp
+        self.temp.as_deref().unwrap_or(&self.target)
     }
+}
+
+/// True for targets that name a device or an open file (`/dev/stdout`, `/proc/self/fd/1`), and
+/// for anything else that is not a regular file: those are written in place, appending.
+fn writes_in_place(target: &Path) -> bool {
+    target.starts_with("/dev")
+        || target.starts_with("/proc")
+        || std::fs::metadata(target).is_ok_and(|found| !found.is_file())
 }
 
 impl Write for AtomicFile {
@@ -67,8 +98,10 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
+        if self.writer.take().is_some()
+            && let Some(temp) = &self.temp
+        {
+            let _ = std::fs::remove_file(temp);
         }
     }
 }
@@ -96,5 +129,31 @@ mod tests {
         writeln!(file, "complete").unwrap();
         file.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "complete\n");
+    }
+
+    #[test]
+    fn devices_are_written_directly_and_links_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut null = AtomicFile::create(Path::new("/dev/null")).unwrap();
+        writeln!(null, "discarded").unwrap();
+        null.commit().unwrap();
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+        let real = dir.path().join("real.ndjson");
+        std::fs::write(&real, "previous\n").unwrap();
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.ndjson");
+            std::os::unix::fs::symlink(&real, &link).unwrap();
+            let mut file = AtomicFile::create(&link).unwrap();
+            writeln!(file, "complete").unwrap();
+            file.commit().unwrap();
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(std::fs::read_to_string(&real).unwrap(), "complete\n");
+        }
     }
 }
