@@ -588,17 +588,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             self.state.borrow_mut().record = 0;
             required.saw(&key);
             primary_keys += 1;
-            let member = keys.resolve(&top, &key);
-            let slot = p.plan.goes_to_slot(Some(primary), member.plan);
-            let walk = Walk {
-                projector: p,
-                state: self.state,
-                plan: member.plan,
-                shapes: member.shapes,
-            };
-            if let Some(value) = walk.member(&mut map, &key)? {
-                keep(&mut fields, self.state, slot, key, value);
-            }
+            top.read_member(&mut keys, &mut map, key, &mut fields)?;
         }
         keys.finish(&mut self.state.borrow_mut());
         match (members.is_empty(), primary_keys == 0) {
@@ -856,17 +846,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         let mut keys = ObjectKeys::new(&self);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             required.saw(&key);
-            let member = keys.resolve(&self, &key);
-            let slot = p.plan.goes_to_slot(self.plan, member.plan);
-            let walk = Walk {
-                projector: p,
-                state: self.state,
-                plan: member.plan,
-                shapes: member.shapes,
-            };
-            if let Some(value) = walk.member(&mut map, &key)? {
-                keep(&mut kept, self.state, slot, key, value);
-            }
+            self.read_member(&mut keys, &mut map, key, &mut kept)?;
         }
         let mut state = self.state.borrow_mut();
         keys.finish(&mut state);
@@ -933,6 +913,30 @@ impl<'p> Walk<'p, '_> {
             [shape] => Some((self.plan.unwrap_or(usize::MAX), shape)),
             _ => None,
         }
+    }
+
+    /// Reads member `key` (its value is next in `map`) of this object: resolved through `keys`,
+    /// kept in `object` or in the deal's slot table, or only validated.
+    fn read_member<'de, A: MapAccess<'de>>(
+        &self,
+        keys: &mut ObjectKeys<'de>,
+        map: &mut A,
+        key: Cow<'de, str>,
+        object: &mut Map<String, Value>,
+    ) -> Result<(), A::Error> {
+        let p = self.projector;
+        let member = keys.resolve(self, &key);
+        let slot = p.plan.goes_to_slot(self.plan, member.plan);
+        let walk = Walk {
+            projector: p,
+            state: self.state,
+            plan: member.plan,
+            shapes: member.shapes,
+        };
+        if let Some(value) = walk.member(map, &key)? {
+            keep(object, self.state, slot, key, value);
+        }
+        Ok(())
     }
 
     /// Where member `key` goes in the plan and the shapes it must satisfy, by lookups.
