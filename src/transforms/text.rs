@@ -102,47 +102,54 @@ pub enum ParsedNumber {
 /// Reads `"48500.00"`, `"12,500.50"`, `"-3"`; `None` for anything else.
 pub fn parse_number(text: &str) -> Option<ParsedNumber> {
     let text = text.trim_matches(is_crm_space);
-    let (sign, body) = match text.as_bytes().first()? {
-        b'-' => ("-", &text[1..]),
-        b'+' => ("", &text[1..]),
-        _ => ("", text),
+    let unsigned = match text.as_bytes().first()? {
+        b'-' | b'+' => &text[1..],
+        _ => text,
     };
-    let (whole, fraction) = match body.split_once('.') {
+    let sign_len = text.len() - unsigned.len();
+    let (whole, fraction) = match unsigned.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (body, None),
+        None => (unsigned, None),
     };
-    let digits = whole_digits(whole)?;
     if let Some(fraction) = fraction
         && (fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()))
     {
         return None;
     }
     let fraction_is_zero = fraction.is_none_or(|f| f.bytes().all(|b| b == b'0'));
+    if !whole.contains(',') {
+        // Plain digits: the text itself is what Rust's parsers read (they accept the sign).
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let integer_part = &text[..sign_len + whole.len()];
+        if fraction_is_zero && let Ok(i) = integer_part.parse::<i64>() {
+            return Some(ParsedNumber::Int(i));
+        }
+        return finite_float(text);
+    }
+    let digits = grouped_digits(whole)?;
+    let sign = if text.starts_with('-') { "-" } else { "" };
     if fraction_is_zero && let Ok(i) = format!("{sign}{digits}").parse::<i64>() {
         return Some(ParsedNumber::Int(i));
     }
-    let cleaned = match fraction {
-        Some(fraction) => format!("{sign}{digits}.{fraction}"),
-        None => format!("{sign}{digits}"),
-    };
-    cleaned
-        .parse::<f64>()
+    match fraction {
+        Some(fraction) => finite_float(&format!("{sign}{digits}.{fraction}")),
+        None => finite_float(&format!("{sign}{digits}")),
+    }
+}
+
+/// `text` (an optional sign, digits, an optional fraction) as a finite float.
+fn finite_float(text: &str) -> Option<ParsedNumber> {
+    text.parse::<f64>()
         .ok()
         .filter(|f| f.is_finite())
         .map(ParsedNumber::Float)
 }
 
-/// The digits of a whole part, with comma thousands separators removed when well placed.
-fn whole_digits(whole: &str) -> Option<String> {
-    if whole.is_empty() {
-        return None;
-    }
-    if !whole.contains(',') {
-        return whole
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| whole.to_string());
-    }
+/// The digits of a whole part written with comma thousands separators, when they are well
+/// placed (`12,500`), without the commas.
+fn grouped_digits(whole: &str) -> Option<String> {
     let mut groups = whole.split(',');
     let head = groups.next()?;
     if head.is_empty() || head.len() > 3 || !head.bytes().all(|b| b.is_ascii_digit()) {
@@ -196,6 +203,39 @@ mod tests {
             "", "-", "1,00", "12,50", "$1", "NaN", "inf", "1e999", "1.", ".5", "1..2", "1 000",
         ] {
             assert_eq!(parse_number(junk), None, "input {junk:?}");
+        }
+    }
+
+    /// What `parse_number` must answer, from the specification: an optional sign, digits (or
+    /// digits in well-placed comma groups of three), an optional non-empty fraction; an integer
+    /// when the fraction is all zeros and the value fits, else the finite float.
+    fn specified_number(text: &str) -> Option<ParsedNumber> {
+        let shape = regex::Regex::new(r"^[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?$").ok()?;
+        let text = text.trim_matches(is_crm_space);
+        if !shape.is_match(text) {
+            return None;
+        }
+        let plain = text.replace(',', "");
+        let (integer, fraction) = plain.split_once('.').unwrap_or((&plain, "0"));
+        if fraction.bytes().all(|b| b == b'0')
+            && let Ok(i) = integer.parse::<i64>()
+        {
+            return Some(ParsedNumber::Int(i));
+        }
+        plain
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(ParsedNumber::Float)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn numbers_are_read_as_specified(text in proptest::prop_oneof![
+            "[ ]?[+-]?[0-9,]{0,24}([.][0-9]{0,4})?[.]?[ ]?",
+            "[+-]?[0-9]{1,5}(,[0-9]{2,4}){0,3}([.][0-9]{0,3})?",
+        ]) {
+            proptest::prop_assert_eq!(parse_number(&text), specified_number(&text), "input {:?}", text);
         }
     }
 }
