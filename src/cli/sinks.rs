@@ -107,7 +107,7 @@ impl Sinks {
                     Some(file) => file,
                     None => &mut self.out,
                 };
-                write_line(writer, &mut self.line, &document, self.single)
+                write_record_line(writer, &mut self.line, &document, self.single)
             }
             Outcome::Skipped(reason) => {
                 self.counts.skipped += 1;
@@ -252,6 +252,22 @@ impl Sinks {
 }
 
 /// Serializes `value` into `buffer` (emptied first) with a newline, then writes it in one call.
+/// Writes one record (or envelope) line: compact unless `pretty`.
+fn write_record_line(
+    writer: &mut dyn Write,
+    buffer: &mut Vec<u8>,
+    record: &serde_json::Value,
+    pretty: bool,
+) -> std::io::Result<()> {
+    if pretty {
+        return write_line(writer, buffer, record, pretty);
+    }
+    buffer.clear();
+    crate::io::compact::write_value(record, buffer);
+    buffer.push(b'\n');
+    writer.write_all(buffer)
+}
+
 fn write_line(
     writer: &mut dyn Write,
     buffer: &mut Vec<u8>,

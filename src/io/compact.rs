@@ -1,0 +1,181 @@
+//! Compact JSON text for output lines, byte for byte what `serde_json::to_writer` writes.
+//!
+//! Records are mostly text (titles, notes), so output time is mostly spent finding the bytes a
+//! JSON string must escape. This writer tests eight bytes at a time for a quote, a backslash or
+//! a control character and copies runs without them whole; `serde_json` tests byte by byte.
+
+use serde_json::Value;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Appends `value` to `out` as compact JSON (the same bytes as `serde_json::to_writer`).
+pub fn write_value(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) => write_number(number, out),
+        Value::String(text) => write_str(text, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (index, (key, member)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_str(key, out);
+                out.push(b':');
+                write_value(member, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// Numbers are few and short: `serde_json` writes them (itoa and ryu), so they stay identical.
+fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) {
+    // Writing to a vector cannot fail, and a Number always serializes.
+    if serde_json::to_writer(&mut *out, number).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// Appends `text` as a JSON string: quoted, with `"`, `\` and control characters escaped.
+pub fn write_str(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let chunk_end = (at + 8).min(bytes.len());
+        if let Ok(chunk) = <[u8; 8]>::try_from(&bytes[at..chunk_end])
+            && !needs_escape(u64::from_le_bytes(chunk))
+        {
+            at = chunk_end;
+            continue;
+        }
+        for (offset, &byte) in bytes[at..chunk_end].iter().enumerate() {
+            if let Some(escape) = escape_of(byte) {
+                out.extend_from_slice(&bytes[copied..at + offset]);
+                write_escape(escape, byte, out);
+                copied = at + offset + 1;
+            }
+        }
+        at = chunk_end;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// True when one of the eight bytes of `word` is a quote, a backslash or below 0x20. (Each test
+/// is exact about whether any byte matches; bytes of 0x80 and above never match.)
+fn needs_escape(word: u64) -> bool {
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let has_quote = quote.wrapping_sub(ONES) & !quote;
+    let has_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | has_quote | has_backslash) & HIGH_BITS != 0
+}
+
+/// How `byte` is escaped, when it must be: its short escape letter, or `u` for `\u00XX`.
+fn escape_of(byte: u8) -> Option<u8> {
+    match byte {
+        b'"' => Some(b'"'),
+        b'\\' => Some(b'\\'),
+        b'\n' => Some(b'n'),
+        b'\r' => Some(b'r'),
+        b'\t' => Some(b't'),
+        0x08 => Some(b'b'),
+        0x0c => Some(b'f'),
+        0x00..=0x1f => Some(b'u'),
+        _ => None,
+    }
+}
+
+fn write_escape(escape: u8, byte: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'\\');
+    out.push(escape);
+    if escape == b'u' {
+        out.extend_from_slice(b"00");
+        out.push(HEX[usize::from(byte >> 4)]);
+        out.push(HEX[usize::from(byte & 0xf)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn compact(value: &Value) -> String {
+        let mut out = Vec::new();
+        write_value(value, &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_byte_is_written_as_serde_json_writes_it() {
+        for byte in 0u8..=0x7f {
+            let text = format!("ab{}cdefghij{}", byte as char, byte as char);
+            let value = Value::String(text);
+            assert_eq!(compact(&value), value.to_string(), "byte {byte:#04x}");
+        }
+    }
+
+    #[test]
+    fn the_eight_byte_test_finds_each_escape_in_each_position() {
+        for position in 0..8 {
+            for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                let mut word = *b"abcdefgh";
+                word[position] = special;
+                assert!(needs_escape(u64::from_le_bytes(word)));
+            }
+        }
+        assert!(!needs_escape(u64::from_le_bytes(*b"\x7f\x80\xff #!]~")));
+        assert!(!needs_escape(u64::from_le_bytes(
+            "Łódź ü".as_bytes()[..8].try_into().unwrap_or([0; 8])
+        )));
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let text = prop_oneof![
+            "\\PC{0,40}",
+            "[a-z\"\\\\\\n\\t\\u{0}-\\u{1f}\\u{7f}é€😀 ]{0,40}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text.clone().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((text.clone(), inner), 0..6)
+                    .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn output_equals_serde_json(value in any_json()) {
+            prop_assert_eq!(compact(&value), serde_json::to_string(&value).unwrap_or_default());
+        }
+    }
+}
