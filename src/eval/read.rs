@@ -37,7 +37,7 @@ pub fn read_steps<'a>(root: &'a Value, steps: &[PathStep]) -> Option<&'a Value> 
     let mut current = root;
     for step in steps {
         current = match step {
-            PathStep::Field(name) => current.as_object()?.get(name)?,
+            PathStep::Field(name) => member(current.as_object()?, name)?,
             PathStep::Index(index) => current.as_array()?.get(*index)?,
             PathStep::Search { key, value } => current
                 .as_array()?
@@ -46,6 +46,37 @@ pub fn read_steps<'a>(root: &'a Value, steps: &[PathStep]) -> Option<&'a Value> 
         };
     }
     Some(current)
+}
+
+/// Objects up to this many members are searched key by key: cheaper than hashing the name.
+const SCAN_LIMIT: usize = 12;
+
+/// The member `name` of `map`.
+pub fn member<'a>(map: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if map.len() <= SCAN_LIMIT {
+        map.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    } else {
+        map.get(name)
+    }
+}
+
+/// The member `name` of `map`, created as an empty object when missing.
+fn member_or_object<'a>(map: &'a mut serde_json::Map<String, Value>, name: &str) -> &'a mut Value {
+    let position = if map.len() <= SCAN_LIMIT {
+        map.keys().position(|key| key == name)
+    } else {
+        None
+    };
+    if let Some(index) = position {
+        return map
+            .values_mut()
+            .nth(index)
+            .expect("the position was found among the map's keys");
+    }
+    map.entry(name.to_string())
+        .or_insert_with(|| Value::Object(serde_json::Map::new()))
 }
 
 /// JSON equality where numbers compare by value (`1` equals `1.0`).
@@ -67,9 +98,7 @@ pub fn write_at(target: &mut Value, fields: &[String], value: Value) -> bool {
         let Value::Object(map) = current else {
             return false;
         };
-        current = map
-            .entry(field.clone())
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        current = member_or_object(map, field);
     }
     match current {
         Value::Object(map) => {
@@ -187,6 +216,29 @@ mod tests {
             PathStep::Field("value".into()),
         ];
         assert_eq!(read_steps(&deal, &steps), Some(&json!("b")));
+    }
+
+    #[test]
+    fn small_and_large_objects_are_read_and_written_alike() {
+        for width in [1, SCAN_LIMIT, SCAN_LIMIT + 1, 40] {
+            let mut out = json!({});
+            for i in 0..width {
+                assert!(write_at(&mut out, &[format!("k{i}"), "x".into()], json!(i)));
+                assert!(write_at(&mut out, &[format!("k{i}"), "y".into()], json!(i)));
+            }
+            let map = out.as_object().map(serde_json::Map::len);
+            assert_eq!(map, Some(width), "width {width}");
+            for i in 0..width {
+                let steps = [
+                    PathStep::Field(format!("k{i}")),
+                    PathStep::Field("y".into()),
+                ];
+                assert_eq!(read_steps(&out, &steps), Some(&json!(i)), "width {width}");
+                assert_eq!(out[format!("k{i}")], json!({"x": i, "y": i}));
+            }
+            let missing = [PathStep::Field("absent".into())];
+            assert_eq!(read_steps(&out, &missing), None);
+        }
     }
 
     #[test]

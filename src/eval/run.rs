@@ -227,7 +227,7 @@ impl Engine {
     /// The deal's id: the primary record's `id`, in a bundle or on its own.
     pub fn deal_id(&self, input: &Value) -> Option<String> {
         let primary = self.primary(input)?;
-        match primary.get("id")? {
+        match super::read::member(primary.as_object()?, "id")? {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
@@ -248,7 +248,8 @@ impl Engine {
             return false;
         };
         let names = &self.program.sources;
-        map.contains_key(&names[0].name) && map.keys().all(|k| names.iter().any(|s| &s.name == k))
+        super::read::member(map, &names[0].name).is_some()
+            && map.keys().all(|k| names.iter().any(|s| &s.name == k))
     }
 
     /// Runs the forward mapping on one deal.
@@ -381,7 +382,7 @@ impl Engine {
     }
 
     /// The records of one deal: from a bundle, or the deal plus records joined from references.
-    /// Also says which records came from reference files.
+    /// Also says which records came from reference files (by index; empty when none did).
     #[allow(clippy::type_complexity)]
     fn assemble<'a>(
         &'a self,
@@ -389,7 +390,8 @@ impl Engine {
     ) -> Result<(Vec<Option<&'a Value>>, Vec<bool>), Outcome> {
         let bundle = self.is_bundle(input);
         let mut sources: Vec<Option<&'a Value>> = Vec::with_capacity(self.program.sources.len());
-        let mut from_refs = Vec::with_capacity(self.program.sources.len());
+        // Which records were joined from reference files; left empty (no allocation) when none.
+        let mut from_refs = Vec::new();
         for (index, source) in self.program.sources.iter().enumerate() {
             let from_bundle = if bundle {
                 input.get(&source.name).filter(|v| !v.is_null())
@@ -432,7 +434,10 @@ impl Engine {
                 }
                 _ => None,
             };
-            from_refs.push(from_bundle.is_none() && joined.is_some());
+            if from_bundle.is_none() && joined.is_some() {
+                from_refs.resize(self.program.sources.len(), false);
+                from_refs[index] = true;
+            }
             sources.push(joined);
         }
         Ok((sources, from_refs))
@@ -445,14 +450,14 @@ impl Engine {
         validated: bool,
     ) -> Result<(), Outcome> {
         let mut reasons = Vec::new();
-        for (index, (((record, validator), declared), joined)) in sources
+        for (index, ((record, validator), declared)) in sources
             .iter()
             .zip(&self.source_validators)
             .zip(&self.program.sources)
-            .zip(from_refs)
             .enumerate()
         {
             let Some(record) = record else { continue };
+            let joined = from_refs.get(index).copied().unwrap_or(false);
             if validated && !joined {
                 continue;
             }
@@ -600,7 +605,7 @@ impl Engine {
         if value.is_absent() {
             return Ok(None);
         }
-        let mut json = coerce(value, write.coerce).to_json();
+        let mut json = coerce(value, write.coerce).into_json();
         for remainder in &self.strips[index] {
             remove_at(&mut json, remainder);
         }
@@ -802,7 +807,7 @@ impl Engine {
             match eval(&write.value, &records, &self.program.tables) {
                 Ok(value) if value.is_absent() => {}
                 Ok(value) => {
-                    write_at_steps(&mut patch, &write.target, value.to_json());
+                    write_at_steps(&mut patch, &write.target, value.into_json());
                 }
                 Err(error) => reasons.push(failure_reason(&error, Some(&write.origin))),
             }

@@ -4,7 +4,6 @@
 //! report table rows no test case exercised without slowing `apply` or making tables unshareable
 //! between threads.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
@@ -17,7 +16,8 @@ pub struct Table {
     /// The table's name.
     pub name: String,
     rows: Vec<(Value, Value)>,
-    strings: HashMap<String, usize>,
+    /// Rows keyed by text. Keys come from the mapping (trusted), so a fast hash is safe.
+    strings: rustc_hash::FxHashMap<String, usize>,
     numbers: Vec<(f64, usize)>,
     bools: [Option<usize>; 2],
     /// The `_` row.

@@ -61,7 +61,17 @@ impl<'a> Val<'a> {
         }
     }
 
-    /// Converts into JSON. Whole floats print as integers; dates as ISO 8601 text.
+    /// Converts into JSON, moving owned text. Whole floats print as integers; dates as ISO 8601
+    /// text.
+    pub fn into_json(self) -> Value {
+        match self {
+            Val::Str(s) => Value::String(s.into_owned()),
+            Val::Json(v) => v.into_owned(),
+            other => other.to_json(),
+        }
+    }
+
+    /// The value as JSON, copied (see [`Val::into_json`]).
     pub fn to_json(&self) -> Value {
         match self {
             Val::Absent | Val::Null => Value::Null,
