@@ -89,7 +89,7 @@ proptest! {
             let shown = format!("{outcome:?}");
             prop_assert!(!shown.contains("NT-SECRET"), "never-transfer data in {shown}");
             if let Outcome::Written { record, .. } = &outcome {
-                let violations = validator.violations(record);
+                let violations = validator.violations(&record.to_value());
                 let only_new_client_id = violations.iter().all(|v| v.missing.as_deref() == Some(&["against_id".to_string()][..]));
                 prop_assert!(only_new_client_id, "invalid record {record}: {violations:?}");
             }

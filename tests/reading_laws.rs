@@ -2,6 +2,7 @@
 //! streaming reader, which keeps only the fields the mapping reads, some of them only in the
 //! slot table) or from a document parsed whole. Checked on every forward case of the shipped
 //! mappings' test files, with their client directories, and on the reference benchmark job.
+//! And a law of building: records built field by field equal records built as JSON trees.
 
 use std::path::Path;
 
@@ -92,9 +93,65 @@ fn every_shipped_case_gets_the_same_outcome_from_text_as_from_a_parsed_deal() {
     assert!(compared > 80, "only {compared} cases compared");
 }
 
+/// The record as its output line: members in order (outcomes compare records as JSON values,
+/// where member order does not count).
+fn record_line(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Written { record, .. } => Some(record.to_string()),
+        _ => None,
+    }
+}
+
+/// A law of building: a record built field by field in the mapping's compiled layout is the
+/// record built as a JSON tree, byte for byte, and is valid or invalid alike.
+#[test]
+fn every_shipped_case_gets_the_same_record_built_by_field_as_built_as_a_tree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+    let mut compared = 0;
+    let mut by_field = 0;
+    for file in ["hubspot_to_accelo", "copper_to_harvest", "zoho_to_custom"] {
+        let suite: Value = serde_yaml::from_str(
+            &std::fs::read_to_string(root.join(format!("{file}.tests.yaml"))).expect("tests"),
+        )
+        .expect("yaml");
+        let fields = engine(&root.join(format!("{file}.map")));
+        let mut trees = engine(&root.join(format!("{file}.map")));
+        trees.build_records_as_trees();
+        by_field += usize::from(fields.builds_records_by_field());
+        let clients = suite["clients"].as_str().map(|path| {
+            let records = read_json(&root.join(path));
+            ClientDirectory::new(records.as_array().expect("clients array")).expect("clients")
+        });
+        for case in suite["cases"].as_array().expect("cases") {
+            if case["direction"].as_str().is_some_and(|d| d == "back") {
+                continue;
+            }
+            let mut deal = match &case["input"] {
+                Value::String(path) => read_json(&root.join(path)),
+                inline => inline.clone(),
+            };
+            if !case["with"].is_null() {
+                merge_patch(&mut deal, &case["with"]);
+            }
+            let (by_layout, _) = both_ways(&fields, &deal, clients.as_ref());
+            let (as_tree, _) = both_ways(&trees, &deal, clients.as_ref());
+            assert_eq!(by_layout, as_tree, "{file}: {}", case["name"]);
+            assert_eq!(record_line(&by_layout), record_line(&as_tree));
+            compared += 1;
+        }
+    }
+    assert!(compared > 80, "only {compared} cases compared");
+    assert!(
+        by_field >= 2,
+        "only {by_field} shipped mappings build records by field"
+    );
+}
+
 #[test]
 fn reference_job_deals_get_the_same_outcome_from_text_as_from_a_parsed_deal() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut trees = engine(&root.join("bench/reference.map"));
+    trees.build_records_as_trees();
     let engine = engine(&root.join("bench/reference.map"));
     let deals = [
         r#"{"id":"1","properties":{"amount":"5700.00","closedate":"2024-11-09T15:12:06.495Z","dealstage":"closedwon","dealtype":"retainer","hubspot_owner_id":"4","company_name":"Umbrella, Inc. ","dealname":"Umbrella","description":"x","internal_rate_card":"secret"}}"#,
@@ -104,10 +161,14 @@ fn reference_job_deals_get_the_same_outcome_from_text_as_from_a_parsed_deal() {
         r#"{"id":"5","properties":{"amount":7,"dealstage":"closedwon","internal_rate_card":"Principal 246/h"}}"#,
         r#"{"id":"6","properties":{"amount":"100","closedate":"2024-01-01","dealstage":"closedwon","hubspot_owner_id":"9"}}"#,
     ];
+    assert!(engine.builds_records_by_field());
     for text in deals {
         let deal: Value = serde_json::from_str(text).expect("json");
         let (from_text, from_value) = both_ways(&engine, &deal, None);
         assert_eq!(from_text, from_value, "{text}");
+        let (as_tree, _) = both_ways(&trees, &deal, None);
+        assert_eq!(from_text, as_tree, "{text}");
+        assert_eq!(record_line(&from_text), record_line(&as_tree), "{text}");
     }
 }
 

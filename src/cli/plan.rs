@@ -114,6 +114,7 @@ impl Planner {
                 client,
                 branches,
             } => {
+                let record = record.into_value();
                 self.describe_written(&mut entry, &engine.program, &record, &branches);
                 entry["template"] = template.unwrap_or(Value::Null);
                 entry["client"] = client.as_ref().map_or(Value::Null, ClientOutcome::to_json);

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::apply::{ApplyArgs, Direction};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use crate::eval::record::Record;
 use crate::eval::{Engine, Outcome, Reason};
 use crate::io::atomic::AtomicFile;
 use crate::io::input::{self, Position};
@@ -93,13 +94,13 @@ impl Sinks {
             } => {
                 self.counts.written += 1;
                 let document = if self.envelope {
-                    json!({
+                    Record::Tree(json!({
                         "deal_id": deal_id,
-                        "record": record,
+                        "record": record.into_value(),
                         "template": template,
                         "checklist": engine.program.checklist,
                         "client": client.map(|c| c.to_json()),
-                    })
+                    }))
                 } else {
                     record
                 };
@@ -256,14 +257,14 @@ impl Sinks {
 fn write_record_line(
     writer: &mut dyn Write,
     buffer: &mut Vec<u8>,
-    record: &serde_json::Value,
+    record: &Record,
     pretty: bool,
 ) -> std::io::Result<()> {
     if pretty {
-        return write_line(writer, buffer, record, pretty);
+        return write_line(writer, buffer, &record.to_value(), pretty);
     }
     buffer.clear();
-    crate::io::compact::write_value(record, buffer);
+    record.write_compact(buffer);
     buffer.push(b'\n');
     writer.write_all(buffer)
 }

@@ -1,7 +1,8 @@
 //! Evaluation: runs a checked [`Program`](crate::check::Program) on deals.
 //!
 //! `run.rs` is the per-deal pipeline and its [`Outcome`]; `expr.rs` evaluates expressions and
-//! conditions; `read.rs` reads and writes paths; `validate.rs` validates records offline with
+//! conditions; `read.rs` reads and writes paths; `record.rs` builds
+//! the target record; `validate.rs` validates records offline with
 //! the `jsonschema` crate; `refs.rs` joins related records from reference files; `clients.rs`
 //! matches companies against the PSA's existing clients. Eval never sees an AST or a schema file.
 
@@ -10,6 +11,7 @@ mod entry;
 pub mod expr;
 pub mod formats;
 pub mod read;
+pub mod record;
 mod redact;
 pub mod refs;
 pub mod run;

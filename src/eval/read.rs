@@ -10,7 +10,7 @@ pub struct Records<'a> {
     /// Source records in declaration order; `None` when a related record is missing.
     pub sources: &'a [Option<&'a Value>],
     /// The target record built so far.
-    pub target: &'a Value,
+    pub target: Target<'a>,
     /// The deal's planned source fields by slot (`Plan::resolve`); empty when not resolved, and
     /// paths are then read by name.
     pub slots: &'a [Option<&'a Value>],
@@ -26,10 +26,22 @@ impl<'a> Records<'a> {
         }
         let root = match path.record {
             RecordRef::Source(index) => (*self.sources.get(index)?)?,
-            RecordRef::Target => self.target,
+            RecordRef::Target => match self.target {
+                Target::Json(tree) => tree,
+                Target::Record(record) => return record.get(&path.steps),
+            },
         };
         read_steps(root, &path.steps)
     }
+}
+
+/// The target record expressions read: a JSON tree, or the record being built.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A JSON tree (a PSA record read by `sync back`, or nothing).
+    Json(&'a Value),
+    /// The record the writes build.
+    Record(&'a super::record::Record),
 }
 
 /// Follows steps from `root`.

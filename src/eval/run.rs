@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::clients::{ClientDirectory, ClientOutcome};
 use super::expr::{EvalError, eval, first_path, holds};
-use super::read::{Records, read_steps, remove_at, write_at, write_at_steps};
+use super::read::{Records, Target, remove_at, write_at_steps};
+use super::record::{Layout, Record};
 use super::refs::RefIndex;
 use super::shape::Shapes;
 use super::stream::Plan;
@@ -93,7 +94,7 @@ pub enum Outcome {
     /// A record for the PSA.
     Written {
         /// The record.
-        record: Value,
+        record: Record,
         /// The value of the first select's field (the template), if any.
         template: Option<Value>,
         /// What client matching decided, if the mapping matches clients.
@@ -161,6 +162,10 @@ pub struct Engine {
     strips: Vec<Vec<Vec<Option<String>>>>,
     /// How many top-level fields the mapping writes: the record's map is made that large at once.
     record_width: usize,
+    /// The layout records are built in, when the mapping's targets allow one.
+    layout: Option<std::sync::Arc<Layout>>,
+    /// The layout field each write targets, then the client rule's (in `layout`).
+    write_fields: Vec<usize>,
     /// Which requirements have failed and which select branches have been taken (for `mapctl test`).
     coverage: Coverage,
     /// True when records for new clients may be emitted without the client id (report envelopes
@@ -180,6 +185,7 @@ impl Engine {
         let target_validator =
             RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
         let plan = Plan::of(&mut program);
+        let (layout, write_fields) = record_layout(&mut program, &shapes, &target_validator);
         let strips = program
             .writes
             .iter()
@@ -195,6 +201,8 @@ impl Engine {
                     .collect()
             }),
             record_width: top_level_targets(&program),
+            layout,
+            write_fields,
             refs: program.sources.iter().map(|_| None).collect(),
             source_validators,
             target_validator,
@@ -205,6 +213,17 @@ impl Engine {
             allow_new_clients: false,
             program,
         })
+    }
+
+    /// True when records are built field by field in a compiled layout (see `record.rs`).
+    pub fn builds_records_by_field(&self) -> bool {
+        self.layout.is_some()
+    }
+
+    /// Builds every record as a JSON tree from now on, the general way: for comparing the two.
+    pub fn build_records_as_trees(&mut self) {
+        self.layout = None;
+        self.write_fields.clear();
     }
 
     /// Loads the reference records of source `name` (which must have a `join on`).
@@ -296,7 +315,7 @@ impl Engine {
         let empty = Value::Object(serde_json::Map::new());
         let records = Records {
             sources: &sources,
-            target: &empty,
+            target: Target::Json(&empty),
             slots: &slots,
         };
         let stage = self
@@ -310,7 +329,7 @@ impl Engine {
             Err(error) => return Err(rejected(Phase::Trigger, vec![failure_reason(&error, None)])),
         }
         self.check_requirements(&records, stage)?;
-        let mut record = Value::Object(serde_json::Map::with_capacity(self.record_width));
+        let mut record = Record::new(self.layout.as_ref(), self.record_width);
         let mut reasons = Vec::new();
         let mut clients = clients;
         let mut client = None;
@@ -322,12 +341,12 @@ impl Engine {
             }
             let records = Records {
                 sources: &sources,
-                target: &record,
+                target: Target::Record(&record),
                 slots: &slots,
             };
             match self.write_value(index, &write.kind, &records, &mut branches) {
                 Ok(Some(value)) => {
-                    write_at(&mut record, &write.target, value);
+                    record.write(&write.target, self.write_fields.get(index).copied(), value);
                 }
                 Ok(None) => {}
                 Err(reason) => reasons.push(reason),
@@ -339,7 +358,7 @@ impl Engine {
         if client_position.is_some_and(|p| p >= self.program.writes.len()) {
             client = self.match_client(&sources, &slots, &mut record, clients, input)?;
         }
-        let mut violations = self.target_validator.violations(&self.shapes, &record);
+        let mut violations = self.target_violations(&record);
         let new_client = match &client {
             Some(ClientOutcome::New { name, .. }) => Some(name.clone()),
             _ => None,
@@ -372,7 +391,7 @@ impl Engine {
         let template = self
             .template_steps
             .as_ref()
-            .and_then(|steps| read_steps(&record, steps).cloned());
+            .and_then(|steps| record.get(steps).cloned());
         Ok(Outcome::Written {
             record,
             template,
@@ -405,7 +424,7 @@ impl Engine {
                 (None, Some(refs), Some(join)) => {
                     let records = Records {
                         sources: &sources,
-                        target: input,
+                        target: Target::Json(input),
                         slots: &[],
                     };
                     match records.read(&join.equals) {
@@ -616,7 +635,7 @@ impl Engine {
         &self,
         sources: &[Option<&Value>],
         slots: &[Option<&Value>],
-        record: &mut Value,
+        record: &mut Record,
         clients: Option<&mut ClientDirectory>,
         input: &Value,
     ) -> Result<Option<ClientOutcome>, Outcome> {
@@ -625,7 +644,7 @@ impl Engine {
         };
         let records = Records {
             sources,
-            target: record,
+            target: Target::Record(record),
             slots,
         };
         let name = match eval(&rule.name, &records, &self.program.tables) {
@@ -658,7 +677,8 @@ impl Engine {
                 } else {
                     string_id(&client.id)
                 };
-                write_at(record, &rule.target, id);
+                let field = self.write_fields.get(self.program.writes.len()).copied();
+                record.write(&rule.target, field, id);
             }
             ClientOutcome::Ambiguous(candidates) => {
                 let names = candidates
@@ -683,6 +703,20 @@ impl Engine {
             ClientOutcome::New { .. } => {}
         }
         Ok(Some(outcome))
+    }
+
+    /// The record's violations of the target schema (none when it is valid).
+    fn target_violations(&self, record: &Record) -> Vec<Violation> {
+        match record {
+            Record::Tree(tree) => self.target_validator.violations(&self.shapes, tree),
+            Record::Fields(fields) => match fields.is_valid(&self.shapes) {
+                Some(true) => Vec::new(),
+                // Invalid, or not decidable field by field: the tree says what and where.
+                _ => self
+                    .target_validator
+                    .violations(&self.shapes, &fields.to_value()),
+            },
+        }
     }
 
     /// Target violations, each pointed back to the rule that wrote the field.
@@ -721,7 +755,7 @@ impl Engine {
         let empty = Value::Null;
         let records = Records {
             sources: &sources,
-            target: &empty,
+            target: Target::Json(&empty),
             slots: &[],
         };
         let mut leaves = Vec::new();
@@ -798,7 +832,7 @@ impl Engine {
         }
         let records = Records {
             sources: &[],
-            target: project,
+            target: Target::Json(project),
             slots: &[],
         };
         let mut patch = Value::Object(serde_json::Map::new());
@@ -822,12 +856,54 @@ impl Engine {
             ));
         }
         Outcome::Written {
-            record: patch,
+            record: Record::Tree(patch),
             template: None,
             client: None,
             branches: Vec::new(),
         }
     }
+}
+
+/// The layout records of `program` are built in, with the field of each write and then of the
+/// client rule; no layout when the targets overlap or a read needs an object the writes build.
+fn record_layout(
+    program: &mut Program,
+    shapes: &Shapes,
+    target_validator: &RecordValidator,
+) -> (Option<std::sync::Arc<Layout>>, Vec<usize>) {
+    let mut reads = Vec::new();
+    super::stream::for_each_program_path(program, &mut |path| {
+        if path.record == RecordRef::Target {
+            reads.push(path.steps.clone());
+        }
+    });
+    let reads: Vec<&[crate::check::program::PathStep]> = reads.iter().map(Vec::as_slice).collect();
+    let client_target = program
+        .client
+        .as_ref()
+        .map(|c| (c.position, c.target.as_slice()));
+    // The layout's members are created in the order the writes run.
+    let mut in_run_order: Vec<(usize, &[String])> = program
+        .writes
+        .iter()
+        .enumerate()
+        .map(|(index, w)| (index, w.target.as_slice()))
+        .collect();
+    if let Some((position, target)) = client_target {
+        let at = position.min(in_run_order.len());
+        in_run_order.insert(at, (program.writes.len(), target));
+    }
+    let targets = in_run_order.iter().map(|(_, target)| *target);
+    let Some((layout, fields)) = Layout::compile(targets, &reads, shapes, target_validator.shape())
+    else {
+        return (None, Vec::new());
+    };
+    // Fields by write index (writes first, the client rule last).
+    let mut by_write = vec![0; fields.len()];
+    for ((index, _), field) in in_run_order.iter().zip(fields) {
+        by_write[*index] = field;
+    }
+    (Some(std::sync::Arc::new(layout)), by_write)
 }
 
 /// The number of distinct top-level fields the writes of `program` target.

@@ -231,7 +231,7 @@ impl Plan {
 }
 
 /// Calls `visit` on every source path a program reads.
-fn for_each_program_path(program: &mut Program, visit: &mut dyn FnMut(&mut CPath)) {
+pub(super) fn for_each_program_path(program: &mut Program, visit: &mut dyn FnMut(&mut CPath)) {
     cond_paths(&mut program.trigger, visit);
     if let Some(path) = program.stage_path.as_mut() {
         visit(path);
@@ -1338,12 +1338,12 @@ mod tests {
             let target = Value::Null;
             let by_slot = Records {
                 sources: &sources,
-                target: &target,
+                target: crate::eval::read::Target::Json(&target),
                 slots: &slots,
             };
             let by_name = Records {
                 sources: &sources,
-                target: &target,
+                target: crate::eval::read::Target::Json(&target),
                 slots: &[],
             };
             let mut slotted = 0;

@@ -186,6 +186,7 @@ impl Reconciler {
         match outcome {
             Outcome::Written { record, client, .. } => {
                 self.result.won += 1;
+                let record = record.into_value();
                 let Some(key) = compare::key_of(&record, &self.key) else {
                     return;
                 };

@@ -272,7 +272,7 @@ fn run_case(
         }
     }
     let actual = match &outcome {
-        Outcome::Written { record, .. } => Some(record.clone()),
+        Outcome::Written { record, .. } => Some(record.to_value()),
         _ => None,
     };
     Ok((
@@ -295,6 +295,7 @@ fn compare(expect: &Expect, output: Option<&Value>, outcome: &Outcome) -> Vec<St
             client,
             ..
         } => {
+            let record = &record.to_value();
             if expect.rejected.is_some() || expect.skipped == Some(true) {
                 failures.push(format!(
                     "expected {}, but a record was written: {}",
