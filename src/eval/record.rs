@@ -43,6 +43,8 @@ struct LayoutNode {
     children: Vec<usize>,
     /// The shape the value here must satisfy (`None`: anything).
     shape: Option<ShapeId>,
+    /// For a field whose shape checks only the type: the kinds it allows (`None`: any).
+    only_kinds: Option<Option<Kinds>>,
     /// The children the shape requires (objects only).
     required_children: Vec<usize>,
     /// True when the shape requires a member no write produces.
@@ -60,6 +62,7 @@ impl LayoutNode {
             quoted_key,
             children: Vec::new(),
             shape: None,
+            only_kinds: None,
             required_children: Vec::new(),
             requires_unwritten: false,
         }
@@ -157,6 +160,7 @@ impl Layout {
         self.nodes[node].shape = shape;
         let children = self.nodes[node].children.clone();
         if children.is_empty() && node != ROOT {
+            self.nodes[node].only_kinds = shape.and_then(|id| shapes.shapes[id].only_kinds());
             return;
         }
         let object = shape.map(|id| &shapes.shapes[id]);
@@ -303,8 +307,15 @@ impl Fields {
     fn node_is_valid(&self, node: usize, shapes: &Shapes) -> bool {
         let layout_node = &self.layout.nodes[node];
         if self.is_leaf(node) {
-            return match (layout_node.shape, &self.values[node]) {
-                (Some(shape), Some(value)) => shapes.is_valid(shape, value),
+            return match (
+                layout_node.only_kinds,
+                layout_node.shape,
+                &self.values[node],
+            ) {
+                (Some(kinds), _, Some(value)) => {
+                    kinds.is_none_or(|k| k.intersects(Kinds::of_json(value)))
+                }
+                (None, Some(shape), Some(value)) => shapes.is_valid(shape, value),
                 _ => true,
             };
         }
@@ -523,6 +534,105 @@ mod tests {
             prop_assert_eq!(by_field.clone().into_value(), json.clone());
             prop_assert_eq!(serde_json::to_string(&json).unwrap_or_default(), by_field.to_string());
         }
+    }
+
+    /// An object schema: `title` (text, required), `budget` (a number above 0), `client` (an
+    /// object requiring `name`, text or null).
+    fn project_shapes() -> (Shapes, ShapeId) {
+        use super::super::shape::Shape;
+        let mut shapes = Shapes::new();
+        let mut add = |shape: Shape| {
+            shapes.shapes.push(shape);
+            shapes.shapes.len() - 1
+        };
+        let text = add(Shape {
+            kinds: Some(Kinds::STRING),
+            ..Shape::default()
+        });
+        let text_or_null = add(Shape {
+            kinds: Some(Kinds::STRING.or(Kinds::NULL)),
+            ..Shape::default()
+        });
+        let budget = add(Shape {
+            kinds: Some(Kinds::INT.or(Kinds::FRAC)),
+            bounds: [None, None, Some(0.0), None],
+            ..Shape::default()
+        });
+        let object = |members: &[(&str, ShapeId, bool)]| Shape {
+            kinds: Some(Kinds::OBJECT),
+            properties: members
+                .iter()
+                .map(|(name, shape, required)| (name.to_string(), (*shape, *required)))
+                .collect(),
+            required: members
+                .iter()
+                .filter(|m| m.2)
+                .map(|m| m.0.to_string())
+                .collect(),
+            required_declared: true,
+            ..Shape::default()
+        };
+        let client = add(object(&[("name", text_or_null, true)]));
+        let root = add(object(&[
+            ("title", text, true),
+            ("budget", budget, false),
+            ("client", client, false),
+        ]));
+        (shapes, root)
+    }
+
+    fn any_leaf() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            Just(Some(Value::from("text"))),
+            Just(Some(Value::from(0))),
+            Just(Some(Value::from(12.5))),
+            Just(Some(Value::from(true))),
+        ]
+    }
+
+    proptest! {
+        /// A record checked field by field is valid exactly when its tree is.
+        #[test]
+        fn field_checks_agree_with_the_tree_validator(
+            values in prop::collection::vec(any_leaf(), 4),
+        ) {
+            let (shapes, root) = project_shapes();
+            let path = |p: &str| p.split('.').map(str::to_string).collect::<Vec<_>>();
+            let targets = [path("title"), path("budget"), path("client.name"), path("note")];
+            let compiled = Layout::compile(
+                targets.iter().map(Vec::as_slice),
+                &[],
+                &shapes,
+                Some(root),
+            );
+            let Some((layout, fields)) = compiled else {
+                return Err(TestCaseError::fail("no layout"));
+            };
+            let mut record = Fields::new(Arc::new(layout));
+            for (field, value) in fields.iter().zip(&values) {
+                if let Some(value) = value {
+                    record.set(*field, value.clone());
+                }
+            }
+            let tree = record.to_value();
+            prop_assert_eq!(record.is_valid(&shapes), Some(shapes.is_valid(root, &tree)), "{}", tree);
+        }
+    }
+
+    #[test]
+    fn a_required_field_no_write_produces_makes_every_record_invalid() {
+        let (shapes, root) = project_shapes();
+        let budget = ["budget".to_string()];
+        let compiled = Layout::compile([&budget[..]], &[], &shapes, Some(root));
+        let Some((layout, fields)) = compiled else {
+            panic!("no layout")
+        };
+        let mut record = Fields::new(Arc::new(layout));
+        record.set(fields[0], Value::from(10));
+        assert_eq!(record.is_valid(&shapes), Some(false));
+        assert!(!shapes.is_valid(root, &record.to_value()));
     }
 
     #[test]

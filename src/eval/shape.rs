@@ -83,6 +83,48 @@ impl Shape {
         }
     }
 
+    /// When the shape checks nothing but the value's type: the kinds it allows (`None`: any).
+    pub fn only_kinds(&self) -> Option<Option<Kinds>> {
+        // Every field is named, so a new keyword cannot be forgotten here.
+        let Shape {
+            boolean,
+            kinds,
+            enum_values,
+            pattern,
+            min_length,
+            max_length,
+            bounds,
+            format,
+            properties,
+            required_declared: _,
+            required,
+            additional,
+            items,
+            item_count,
+            all_of,
+            any_of,
+            one_of,
+            not,
+        } = self;
+        let only = boolean.is_none()
+            && enum_values.is_none()
+            && pattern.is_none()
+            && min_length.is_none()
+            && max_length.is_none()
+            && bounds.iter().all(Option::is_none)
+            && format.is_none()
+            && properties.is_empty()
+            && required.is_empty()
+            && additional.is_none()
+            && items.is_none()
+            && item_count.iter().all(Option::is_none)
+            && all_of.is_empty()
+            && any_of.is_empty()
+            && one_of.is_empty()
+            && not.is_none();
+        only.then_some(*kinds)
+    }
+
     /// True when the shape has combinators that need the whole value to decide.
     pub fn needs_whole_value(&self) -> bool {
         !self.any_of.is_empty()
@@ -623,29 +665,30 @@ pub fn check_item_count(s: &Shape, count: usize, pointer: &str, out: &mut Vec<Fa
 /// Checks numeric bounds.
 pub fn check_number(s: &Shape, n: f64, pointer: &str, out: &mut Vec<Failure>) {
     let [min, max, xmin, xmax] = s.bounds;
-    let shown = crate::value::Val::Num(n).to_json().to_string();
+    // The number as JSON shows it, written only for a failure (most numbers pass).
+    let shown = || crate::value::Val::Num(n).to_json().to_string();
     if min.is_some_and(|m| n < m) {
         out.push(failure(
             pointer,
-            format!("{shown} is less than the minimum of {}", fmt(min)),
+            format!("{} is less than the minimum of {}", shown(), fmt(min)),
         ));
     }
     if max.is_some_and(|m| n > m) {
         out.push(failure(
             pointer,
-            format!("{shown} is greater than the maximum of {}", fmt(max)),
+            format!("{} is greater than the maximum of {}", shown(), fmt(max)),
         ));
     }
     if xmin.is_some_and(|m| n <= m) {
         out.push(failure(
             pointer,
-            format!("{shown} is not greater than {}", fmt(xmin)),
+            format!("{} is not greater than {}", shown(), fmt(xmin)),
         ));
     }
     if xmax.is_some_and(|m| n >= m) {
         out.push(failure(
             pointer,
-            format!("{shown} is not less than {}", fmt(xmax)),
+            format!("{} is not less than {}", shown(), fmt(xmax)),
         ));
     }
 }
