@@ -157,6 +157,9 @@ pub struct Shapes {
     expanded: Vec<Vec<ShapeId>>,
     /// The formats the shapes check.
     formats: Vec<Format>,
+    /// For each shape, true when it accepts every string (it checks only the type, and the type
+    /// allows strings).
+    any_text: Vec<bool>,
 }
 
 /// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
@@ -233,6 +236,15 @@ impl Shapes {
         self.expanded = (0..self.shapes.len())
             .map(|id| self.expand_now(id))
             .collect();
+        self.any_text = self
+            .shapes
+            .iter()
+            .map(|shape| {
+                shape
+                    .only_kinds()
+                    .is_some_and(|kinds| kinds.is_none_or(|k| k.intersects(Kinds::STRING)))
+            })
+            .collect();
         self.by_node.get(&root).copied()
     }
 
@@ -247,6 +259,11 @@ impl Shapes {
             stack.extend(self.shapes[next].all_of.iter().copied());
         }
         out
+    }
+
+    /// True when `shape` accepts every string: a string checked against it needs no look.
+    pub fn accepts_any_text(&self, shape: ShapeId) -> bool {
+        self.any_text.get(shape).copied().unwrap_or(false)
     }
 
     /// A shape and every shape its `allOf`/`$ref` add.

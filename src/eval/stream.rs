@@ -756,6 +756,13 @@ impl Walk<'_, '_> {
 
     fn text(&self, text: &str) -> Option<Value> {
         let shapes = self.projector.shapes;
+        if self
+            .shapes
+            .iter()
+            .all(|shape| shapes.accepts_any_text(*shape))
+        {
+            return self.plan.map(|_| Value::String(text.to_string()));
+        }
         let mut state = self.state.borrow_mut();
         let mut found = Vec::new();
         for shape in self.shapes.iter() {
