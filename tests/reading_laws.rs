@@ -60,33 +60,63 @@ fn both_ways(
     (from_text, from_value)
 }
 
+/// One shipped mapping with its client directory and forward test cases (name, deal).
+struct ShippedSuite {
+    file: &'static str,
+    mapping: std::path::PathBuf,
+    clients: Option<ClientDirectory>,
+    cases: Vec<(String, Value)>,
+}
+
+/// The forward cases of the shipped mappings' test files, each deal with its `with:` applied.
+fn shipped_suites() -> Vec<ShippedSuite> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+    let files = ["hubspot_to_accelo", "copper_to_harvest", "zoho_to_custom"];
+    files
+        .into_iter()
+        .map(|file| {
+            let suite: Value = serde_yaml::from_str(
+                &std::fs::read_to_string(root.join(format!("{file}.tests.yaml"))).expect("tests"),
+            )
+            .expect("yaml");
+            let clients = suite["clients"].as_str().map(|path| {
+                let records = read_json(&root.join(path));
+                ClientDirectory::new(records.as_array().expect("clients array")).expect("clients")
+            });
+            let cases = suite["cases"]
+                .as_array()
+                .expect("cases")
+                .iter()
+                .filter(|case| case["direction"].as_str() != Some("back"))
+                .map(|case| {
+                    let mut deal = match &case["input"] {
+                        Value::String(path) => read_json(&root.join(path)),
+                        inline => inline.clone(),
+                    };
+                    if !case["with"].is_null() {
+                        merge_patch(&mut deal, &case["with"]);
+                    }
+                    (case["name"].to_string(), deal)
+                })
+                .collect();
+            ShippedSuite {
+                file,
+                mapping: root.join(format!("{file}.map")),
+                clients,
+                cases,
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn every_shipped_case_gets_the_same_outcome_from_text_as_from_a_parsed_deal() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
     let mut compared = 0;
-    for file in ["hubspot_to_accelo", "copper_to_harvest", "zoho_to_custom"] {
-        let suite: Value = serde_yaml::from_str(
-            &std::fs::read_to_string(root.join(format!("{file}.tests.yaml"))).expect("tests"),
-        )
-        .expect("yaml");
-        let engine = engine(&root.join(format!("{file}.map")));
-        let clients = suite["clients"].as_str().map(|path| {
-            let records = read_json(&root.join(path));
-            ClientDirectory::new(records.as_array().expect("clients array")).expect("clients")
-        });
-        for case in suite["cases"].as_array().expect("cases") {
-            if case["direction"].as_str().is_some_and(|d| d == "back") {
-                continue;
-            }
-            let mut deal = match &case["input"] {
-                Value::String(path) => read_json(&root.join(path)),
-                inline => inline.clone(),
-            };
-            if !case["with"].is_null() {
-                merge_patch(&mut deal, &case["with"]);
-            }
-            let (from_text, from_value) = both_ways(&engine, &deal, clients.as_ref());
-            assert_eq!(from_text, from_value, "{file}: {}", case["name"]);
+    for suite in shipped_suites() {
+        let engine = engine(&suite.mapping);
+        for (name, deal) in &suite.cases {
+            let (from_text, from_value) = both_ways(&engine, deal, suite.clients.as_ref());
+            assert_eq!(from_text, from_value, "{}: {name}", suite.file);
             compared += 1;
         }
     }
@@ -106,36 +136,17 @@ fn record_line(outcome: &Outcome) -> Option<String> {
 /// record built as a JSON tree, byte for byte, and is valid or invalid alike.
 #[test]
 fn every_shipped_case_gets_the_same_record_built_by_field_as_built_as_a_tree() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
     let mut compared = 0;
     let mut by_field = 0;
-    for file in ["hubspot_to_accelo", "copper_to_harvest", "zoho_to_custom"] {
-        let suite: Value = serde_yaml::from_str(
-            &std::fs::read_to_string(root.join(format!("{file}.tests.yaml"))).expect("tests"),
-        )
-        .expect("yaml");
-        let fields = engine(&root.join(format!("{file}.map")));
-        let mut trees = engine(&root.join(format!("{file}.map")));
+    for suite in shipped_suites() {
+        let fields = engine(&suite.mapping);
+        let mut trees = engine(&suite.mapping);
         trees.build_records_as_trees();
         by_field += usize::from(fields.builds_records_by_field());
-        let clients = suite["clients"].as_str().map(|path| {
-            let records = read_json(&root.join(path));
-            ClientDirectory::new(records.as_array().expect("clients array")).expect("clients")
-        });
-        for case in suite["cases"].as_array().expect("cases") {
-            if case["direction"].as_str().is_some_and(|d| d == "back") {
-                continue;
-            }
-            let mut deal = match &case["input"] {
-                Value::String(path) => read_json(&root.join(path)),
-                inline => inline.clone(),
-            };
-            if !case["with"].is_null() {
-                merge_patch(&mut deal, &case["with"]);
-            }
-            let (by_layout, _) = both_ways(&fields, &deal, clients.as_ref());
-            let (as_tree, _) = both_ways(&trees, &deal, clients.as_ref());
-            assert_eq!(by_layout, as_tree, "{file}: {}", case["name"]);
+        for (name, deal) in &suite.cases {
+            let (by_layout, _) = both_ways(&fields, deal, suite.clients.as_ref());
+            let (as_tree, _) = both_ways(&trees, deal, suite.clients.as_ref());
+            assert_eq!(by_layout, as_tree, "{}: {name}", suite.file);
             assert_eq!(record_line(&by_layout), record_line(&as_tree));
             compared += 1;
         }
