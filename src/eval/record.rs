@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::read::{read_steps, write_at};
 use super::shape::{ShapeId, Shapes};
-use crate::check::program::{CPath, PathStep, RecordRef};
+use crate::check::program::PathStep;
 use crate::io::compact;
 use crate::value::Kinds;
 
@@ -191,15 +191,6 @@ impl Layout {
             self.resolve_shapes(child, child_shape, shapes);
         }
     }
-}
-
-/// The target paths `paths` reads (the paths of the target record among them).
-pub fn target_steps<'p>(paths: impl IntoIterator<Item = &'p CPath>) -> Vec<&'p [PathStep]> {
-    paths
-        .into_iter()
-        .filter(|path| path.record == RecordRef::Target)
-        .map(|path| path.steps.as_slice())
-        .collect()
 }
 
 /// A record built field by field in a [`Layout`].
