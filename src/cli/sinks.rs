@@ -252,7 +252,6 @@ impl Sinks {
     }
 }
 
-/// Serializes `value` into `buffer` (emptied first) with a newline, then writes it in one call.
 /// Writes one record (or envelope) line: compact unless `pretty`.
 fn write_record_line(
     writer: &mut dyn Write,
@@ -269,6 +268,7 @@ fn write_record_line(
     writer.write_all(buffer)
 }
 
+/// Serializes `value` into `buffer` (emptied first) with a newline, then writes it in one call.
 fn write_line(
     writer: &mut dyn Write,
     buffer: &mut Vec<u8>,

@@ -29,6 +29,8 @@ const UNWRITTEN: u32 = u32::MAX;
 #[derive(Debug)]
 pub struct Layout {
     nodes: Vec<LayoutNode>,
+    /// The field each write targets, by write number.
+    field_of_write: Vec<usize>,
     /// True when every object on the way to a field is checked by [`Fields::is_valid`]; else
     /// records are validated as JSON trees.
     checked_by_field: bool,
@@ -43,8 +45,6 @@ struct LayoutNode {
     children: Vec<usize>,
     /// The shape the value here must satisfy (`None`: anything).
     shape: Option<ShapeId>,
-    /// For a field whose shape checks only the type: the kinds it allows (`None`: any).
-    only_kinds: Option<Option<Kinds>>,
     /// The children the shape requires (objects only).
     required_children: Vec<usize>,
     /// True when the shape requires a member no write produces.
@@ -62,7 +62,6 @@ impl LayoutNode {
             quoted_key,
             children: Vec::new(),
             shape: None,
-            only_kinds: None,
             required_children: Vec::new(),
             requires_unwritten: false,
         }
@@ -70,23 +69,27 @@ impl LayoutNode {
 }
 
 impl Layout {
-    /// The layout of the targets `targets` (in the order the writes run), each path of field
-    /// names; `None` when one target contains another, a target is empty, or `reads` (the
-    /// target paths the mapping reads) names an object the writes build. `root` is the target
-    /// schema's compiled shape, when it has one. Also returns the field of each target.
+    /// The layout of `targets`: (write number, path of field names) in the order the writes
+    /// run. `None` when one target contains another, a target is empty, or `reads` (the target
+    /// paths the mapping reads) names an object the writes build. `root` is the target schema's
+    /// compiled shape, when it has one.
     pub fn compile<'t>(
-        targets: impl IntoIterator<Item = &'t [String]>,
+        targets: impl IntoIterator<Item = (usize, &'t [String])>,
         reads: &[&[PathStep]],
         shapes: &Shapes,
         root: Option<ShapeId>,
-    ) -> Option<(Layout, Vec<usize>)> {
+    ) -> Option<Layout> {
         let mut layout = Layout {
             nodes: vec![LayoutNode::new("", ROOT)],
+            field_of_write: Vec::new(),
             checked_by_field: root.is_some(),
         };
-        let mut fields = Vec::new();
-        for target in targets {
-            fields.push(layout.insert(target)?);
+        for (write, target) in targets {
+            let field = layout.insert(target)?;
+            if layout.field_of_write.len() <= write {
+                layout.field_of_write.resize(write + 1, ROOT);
+            }
+            layout.field_of_write[write] = field;
         }
         if reads.iter().any(|steps| layout.ends_inside(steps)) {
             return None;
@@ -94,7 +97,7 @@ impl Layout {
         if let Some(root) = root {
             layout.resolve_shapes(ROOT, Some(root), shapes);
         }
-        Some((layout, fields))
+        Some(layout)
     }
 
     /// Adds a target; `None` when it is empty or overlaps another target.
@@ -160,7 +163,6 @@ impl Layout {
         self.nodes[node].shape = shape;
         let children = self.nodes[node].children.clone();
         if children.is_empty() && node != ROOT {
-            self.nodes[node].only_kinds = shape.and_then(|id| shapes.shapes[id].only_kinds());
             return;
         }
         let object = shape.map(|id| &shapes.shapes[id]);
@@ -216,8 +218,14 @@ impl Fields {
         }
     }
 
-    /// Sets target field `field` (from [`Layout::compile`]) to `value`.
-    pub fn set(&mut self, field: usize, value: Value) {
+    /// Sets the field write number `write` targets to `value`.
+    pub fn set_by_write(&mut self, write: usize, value: Value) {
+        let field = self.layout.field_of_write[write];
+        self.set(field, value);
+    }
+
+    /// Sets target field `field` to `value`.
+    fn set(&mut self, field: usize, value: Value) {
         self.values[field] = Some(value);
         if self.first_write[field] != UNWRITTEN {
             return;
@@ -298,15 +306,8 @@ impl Fields {
     fn node_is_valid(&self, node: usize, shapes: &Shapes) -> bool {
         let layout_node = &self.layout.nodes[node];
         if self.is_leaf(node) {
-            return match (
-                layout_node.only_kinds,
-                layout_node.shape,
-                &self.values[node],
-            ) {
-                (Some(kinds), _, Some(value)) => {
-                    kinds.is_none_or(|k| k.intersects(Kinds::of_json(value)))
-                }
-                (None, Some(shape), Some(value)) => shapes.is_valid(shape, value),
+            return match (layout_node.shape, &self.values[node]) {
+                (Some(shape), Some(value)) => shapes.is_valid(shape, value),
                 _ => true,
             };
         }
@@ -404,16 +405,12 @@ impl Record {
         }
     }
 
-    /// Writes `value` at `target` (field `field` of the layout, when the record has one).
-    pub fn write(&mut self, target: &[String], field: Option<usize>, value: Value) {
-        match (self, field) {
-            (Record::Fields(fields), Some(field)) => fields.set(field, value),
-            // A layout has a field for every target, so a field record always gets one; the
-            // tree is the answer for anything else.
-            (record, _) => {
-                let mut tree = std::mem::replace(record, Record::Tree(Value::Null)).into_value();
-                write_at(&mut tree, target, value);
-                *record = Record::Tree(tree);
+    /// Writes `value` at `target`, the target of write number `write` (its layout knows it).
+    pub fn write(&mut self, write: usize, target: &[String], value: Value) {
+        match self {
+            Record::Fields(fields) => fields.set_by_write(write, value),
+            Record::Tree(tree) => {
+                write_at(tree, target, value);
             }
         }
     }
@@ -482,6 +479,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Each target with its write number.
+    fn numbered<'t>(paths: &[&'t [String]]) -> Vec<(usize, &'t [String])> {
+        paths.iter().copied().enumerate().collect()
+    }
+
     /// Targets drawn (with repeats, in any order) from paths none of which contains another.
     fn targets() -> impl Strategy<Value = Vec<Vec<String>>> {
         let universe = ["a.x", "a.y", "b", "c.x.p", "c.x.q", "c.y", "d", "e.z"];
@@ -499,9 +501,9 @@ mod tests {
             runs in prop::collection::vec(prop::collection::vec(any::<bool>(), 8), 1..4),
         ) {
             let paths: Vec<&[String]> = targets.iter().map(Vec::as_slice).collect();
-            let compiled = Layout::compile(paths.clone(), &[], &Shapes::new(), None);
+            let compiled = Layout::compile(numbered(&paths), &[], &Shapes::new(), None);
             prop_assert!(compiled.is_some(), "no layout for {:?}", targets);
-            let Some((layout, fields)) = compiled else { return Ok(()) };
+            let Some(layout) = compiled else { return Ok(()) };
             let layout = Arc::new(layout);
             let mut by_field = Record::new(Some(&layout), 0);
             let mut tree = Record::new(None, 0);
@@ -511,8 +513,8 @@ mod tests {
                         continue;
                     }
                     let value = Value::from(format!("{round}-{index}"));
-                    by_field.write(target, Some(fields[index]), value.clone());
-                    tree.write(target, None, value);
+                    by_field.write(index, target, value.clone());
+                    tree.write(index, target, value);
                 }
             }
             prop_assert_eq!(by_field.to_string(), tree.to_string());
@@ -569,6 +571,7 @@ mod tests {
             ("budget", budget, false),
             ("client", client, false),
         ]));
+        shapes.index();
         (shapes, root)
     }
 
@@ -592,19 +595,15 @@ mod tests {
             let (shapes, root) = project_shapes();
             let path = |p: &str| p.split('.').map(str::to_string).collect::<Vec<_>>();
             let targets = [path("title"), path("budget"), path("client.name"), path("note")];
-            let compiled = Layout::compile(
-                targets.iter().map(Vec::as_slice),
-                &[],
-                &shapes,
-                Some(root),
-            );
-            let Some((layout, fields)) = compiled else {
+            let paths: Vec<&[String]> = targets.iter().map(Vec::as_slice).collect();
+            let compiled = Layout::compile(numbered(&paths), &[], &shapes, Some(root));
+            let Some(layout) = compiled else {
                 return Err(TestCaseError::fail("no layout"));
             };
             let mut record = Fields::new(Arc::new(layout));
-            for (field, value) in fields.iter().zip(&values) {
+            for (write, value) in values.iter().enumerate() {
                 if let Some(value) = value {
-                    record.set(*field, value.clone());
+                    record.set_by_write(write, value.clone());
                 }
             }
             let tree = record.to_value();
@@ -616,12 +615,12 @@ mod tests {
     fn a_required_field_no_write_produces_makes_every_record_invalid() {
         let (shapes, root) = project_shapes();
         let budget = ["budget".to_string()];
-        let compiled = Layout::compile([&budget[..]], &[], &shapes, Some(root));
-        let Some((layout, fields)) = compiled else {
+        let compiled = Layout::compile([(0, &budget[..])], &[], &shapes, Some(root));
+        let Some(layout) = compiled else {
             panic!("no layout")
         };
         let mut record = Fields::new(Arc::new(layout));
-        record.set(fields[0], Value::from(10));
+        record.set_by_write(0, Value::from(10));
         assert_eq!(record.is_valid(&shapes), Some(false));
         assert!(!shapes.is_valid(root, &record.to_value()));
     }
@@ -631,12 +630,12 @@ mod tests {
         let path = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
         let (client, client_id) = (path(&["client"]), path(&["client", "id"]));
         let shapes = Shapes::new();
-        let overlapping = [client.as_slice(), client_id.as_slice()];
+        let overlapping = [(0, client.as_slice()), (1, client_id.as_slice())];
         assert!(Layout::compile(overlapping, &[], &shapes, None).is_none());
-        let reversed = [client_id.as_slice(), client.as_slice()];
+        let reversed = [(0, client_id.as_slice()), (1, client.as_slice())];
         assert!(Layout::compile(reversed, &[], &shapes, None).is_none());
         let read_object = [PathStep::Field("client".into())];
-        let only_id = [client_id.as_slice()];
+        let only_id = [(0, client_id.as_slice())];
         assert!(Layout::compile(only_id, &[&read_object[..]], &shapes, None).is_none());
         let read_leaf = [
             PathStep::Field("client".into()),

@@ -162,10 +162,9 @@ pub struct Engine {
     strips: Vec<Vec<Vec<Option<String>>>>,
     /// How many top-level fields the mapping writes: the record's map is made that large at once.
     record_width: usize,
-    /// The layout records are built in, when the mapping's targets allow one.
+    /// The layout records are built in, when the mapping's targets allow one. Its write numbers
+    /// are the writes' indexes, and `writes.len()` for the client rule.
     layout: Option<std::sync::Arc<Layout>>,
-    /// The layout field each write targets, then the client rule's (in `layout`).
-    write_fields: Vec<usize>,
     /// Which requirements have failed and which select branches have been taken (for `mapctl test`).
     coverage: Coverage,
     /// True when records for new clients may be emitted without the client id (report envelopes
@@ -185,7 +184,7 @@ impl Engine {
         let target_validator =
             RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
         let plan = Plan::of(&mut program);
-        let (layout, write_fields) = record_layout(&mut program, &shapes, &target_validator);
+        let layout = record_layout(&mut program, &shapes, &target_validator);
         let strips = program
             .writes
             .iter()
@@ -202,7 +201,6 @@ impl Engine {
             }),
             record_width: top_level_targets(&program),
             layout,
-            write_fields,
             refs: program.sources.iter().map(|_| None).collect(),
             source_validators,
             target_validator,
@@ -223,7 +221,6 @@ impl Engine {
     /// Builds every record as a JSON tree from now on, the general way: for comparing the two.
     pub fn build_records_as_trees(&mut self) {
         self.layout = None;
-        self.write_fields.clear();
     }
 
     /// Loads the reference records of source `name` (which must have a `join on`).
@@ -346,7 +343,7 @@ impl Engine {
             };
             match self.write_value(index, &write.kind, &records, &mut branches) {
                 Ok(Some(value)) => {
-                    record.write(&write.target, self.write_fields.get(index).copied(), value);
+                    record.write(index, &write.target, value);
                 }
                 Ok(None) => {}
                 Err(reason) => reasons.push(reason),
@@ -677,8 +674,7 @@ impl Engine {
                 } else {
                     string_id(&client.id)
                 };
-                let field = self.write_fields.get(self.program.writes.len()).copied();
-                record.write(&rule.target, field, id);
+                record.write(self.program.writes.len(), &rule.target, id);
             }
             ClientOutcome::Ambiguous(candidates) => {
                 let names = candidates
@@ -864,13 +860,13 @@ impl Engine {
     }
 }
 
-/// The layout records of `program` are built in, with the field of each write and then of the
-/// client rule; no layout when the targets overlap or a read needs an object the writes build.
+/// The layout records of `program` are built in (write numbers: the writes' indexes, then the
+/// client rule's); none when the targets overlap or a read needs an object the writes build.
 fn record_layout(
     program: &mut Program,
     shapes: &Shapes,
     target_validator: &RecordValidator,
-) -> (Option<std::sync::Arc<Layout>>, Vec<usize>) {
+) -> Option<std::sync::Arc<Layout>> {
     let mut reads = Vec::new();
     super::stream::for_each_program_path(program, &mut |path| {
         if path.record == RecordRef::Target {
@@ -893,17 +889,7 @@ fn record_layout(
         let at = position.min(in_run_order.len());
         in_run_order.insert(at, (program.writes.len(), target));
     }
-    let targets = in_run_order.iter().map(|(_, target)| *target);
-    let Some((layout, fields)) = Layout::compile(targets, &reads, shapes, target_validator.shape())
-    else {
-        return (None, Vec::new());
-    };
-    // Fields by write index (writes first, the client rule last).
-    let mut by_write = vec![0; fields.len()];
-    for ((index, _), field) in in_run_order.iter().zip(fields) {
-        by_write[*index] = field;
-    }
-    (Some(std::sync::Arc::new(layout)), by_write)
+    Layout::compile(in_run_order, &reads, shapes, target_validator.shape()).map(std::sync::Arc::new)
 }
 
 /// The number of distinct top-level fields the writes of `program` target.

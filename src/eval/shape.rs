@@ -157,9 +157,9 @@ pub struct Shapes {
     expanded: Vec<Vec<ShapeId>>,
     /// The formats the shapes check.
     formats: Vec<Format>,
-    /// For each shape, true when it accepts every string (it checks only the type, and the type
-    /// allows strings).
-    any_text: Vec<bool>,
+    /// For each shape that checks nothing but the type, the kinds it allows (`None`: any): most
+    /// values are then checked with one comparison.
+    type_only: Vec<Option<Option<Kinds>>>,
 }
 
 /// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
@@ -233,19 +233,25 @@ impl Shapes {
                 }
             }
         }
+        self.index();
+        self.by_node.get(&root).copied()
+    }
+
+    /// Derives the tables kept beside the shapes: each shape's `allOf` expansion, and the kinds
+    /// of the shapes that check only the type. (Done by `compile`.)
+    pub(crate) fn index(&mut self) {
         self.expanded = (0..self.shapes.len())
             .map(|id| self.expand_now(id))
             .collect();
-        self.any_text = self
-            .shapes
-            .iter()
-            .map(|shape| {
-                shape
-                    .only_kinds()
-                    .is_some_and(|kinds| kinds.is_none_or(|k| k.intersects(Kinds::STRING)))
-            })
-            .collect();
-        self.by_node.get(&root).copied()
+        self.type_only = self.shapes.iter().map(Shape::only_kinds).collect();
+    }
+
+    /// True when `value` passes `shape` by its type alone (the shape checks nothing else).
+    fn passes_by_type(&self, shape: ShapeId, value: &Value) -> bool {
+        match self.type_only.get(shape) {
+            Some(Some(kinds)) => kinds.is_none_or(|k| k.intersects(Kinds::of_json(value))),
+            _ => false,
+        }
     }
 
     fn expand_now(&self, shape: ShapeId) -> Vec<ShapeId> {
@@ -263,7 +269,7 @@ impl Shapes {
 
     /// True when `shape` accepts every string: a string checked against it needs no look.
     pub fn accepts_any_text(&self, shape: ShapeId) -> bool {
-        self.any_text.get(shape).copied().unwrap_or(false)
+        matches!(self.type_only.get(shape), Some(Some(kinds)) if kinds.is_none_or(|k| k.intersects(Kinds::STRING)))
     }
 
     /// A shape and every shape its `allOf`/`$ref` add.
@@ -404,6 +410,9 @@ impl Shapes {
     /// True when `value` is valid against `shape`, with failures counted but not located (no
     /// JSON pointer is built on the way).
     pub fn is_valid_quick(&self, shape: ShapeId, value: &Value, limit: usize) -> bool {
+        if self.passes_by_type(shape, value) {
+            return true;
+        }
         let mut failures = Vec::new();
         self.validate_in(
             shape,
@@ -426,7 +435,7 @@ impl Shapes {
         out: &mut Vec<Failure>,
         limit: usize,
     ) {
-        if out.len() >= limit {
+        if out.len() >= limit || self.passes_by_type(shape, value) {
             return;
         }
         let s = &self.shapes[shape];
@@ -835,4 +844,63 @@ fn children(set: &SchemaSet, id: NodeId) -> Vec<NodeId> {
         out.push(not);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Shapes that check only the type (each kind alone, text or null, anything), and a
+    /// number shape with a bound, which is checked in full.
+    fn type_shapes() -> Vec<Shape> {
+        let kinds = [
+            Kinds::NULL,
+            Kinds::BOOL,
+            Kinds::INT,
+            Kinds::INT.or(Kinds::FRAC),
+            Kinds::STRING,
+            Kinds::STRING.or(Kinds::NULL),
+            Kinds::OBJECT,
+        ];
+        let mut shapes: Vec<Shape> = kinds
+            .iter()
+            .map(|k| Shape {
+                kinds: Some(*k),
+                ..Shape::default()
+            })
+            .collect();
+        shapes.push(Shape::default());
+        shapes.push(Shape {
+            kinds: Some(Kinds::INT.or(Kinds::FRAC)),
+            bounds: [Some(0.0), None, None, None],
+            ..Shape::default()
+        });
+        shapes
+    }
+
+    proptest! {
+        /// The type-only shortcut answers as the full check does, for every kind of value.
+        #[test]
+        fn type_only_shapes_answer_as_the_full_check(
+            shape in 0usize..9,
+            value in prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "[a-z]{0,4}".prop_map(Value::from),
+                Just(serde_json::json!({"a": 1})),
+                Just(serde_json::json!([1, "x"])),
+            ],
+        ) {
+            let mut indexed = Shapes { shapes: type_shapes(), ..Shapes::default() };
+            indexed.index();
+            let full = Shapes { shapes: type_shapes(), ..Shapes::default() };
+            prop_assert_eq!(indexed.is_valid(shape, &value), full.is_valid(shape, &value));
+            let mut found = Vec::new();
+            indexed.validate(shape, &value, &mut String::new(), &mut found, 10);
+            prop_assert_eq!(found.is_empty(), full.is_valid(shape, &value), "{}", value);
+        }
+    }
 }
