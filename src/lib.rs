@@ -8,6 +8,9 @@
 // where their size costs nothing; boxing them everywhere would only add noise.
 #![allow(clippy::result_large_err)]
 
+// The pest parser is generated without `std` (see Cargo.toml) and names `alloc` directly.
+extern crate alloc;
+
 pub mod check;
 pub mod cli;
 pub mod diag;

@@ -1510,6 +1510,109 @@ fn check_100000_nested_parentheses_is_m108() {
 }
 
 #[test]
+fn check_200000_nots_in_a_row_is_m108_at_the_first_not_past_the_limit() {
+    // `not not not ... x` recurses in the grammar without any bracket.
+    let (_dir, ws) = workspace();
+    let trigger = "trigger when deal.properties.dealstage";
+    let nots = format!(
+        "trigger when {}deal.properties.dealstage",
+        "not ".repeat(200_000)
+    );
+    variant(&ws, "nots.map", trigger, &nots);
+    let text = std::fs::read_to_string(ws.join("nots.map")).expect("read");
+    let first = text.find("not not").expect("nots");
+    let (line, column) = line_col(&text, first + 4 * 64);
+    let (run, diagnostics) = check_json(&ws, "nots.map", &[]);
+    run.assert_exit(&[1]);
+    assert_place(
+        find_code(&diagnostics, "M108"),
+        "nots.map",
+        line,
+        Some(column),
+    );
+    let human = check_human(&ws, "nots.map");
+    human.assert_exit(&[1]);
+    assert!(
+        human.stderr.contains(&format!("nots.map:{line}:{column}")),
+        "{}",
+        tail(&human.stderr)
+    );
+}
+
+#[test]
+fn check_renders_errors_past_column_65535_as_a_window_of_the_line() {
+    // miette cannot pad a label past column 65,535; such lines come from generated mappings.
+    let (_dir, ws) = workspace();
+    let trigger = "trigger when deal.properties.dealstage";
+    let far = format!(
+        "trigger when {}deal.properties.dealstge",
+        " ".repeat(70_000)
+    );
+    variant(&ws, "far.map", trigger, &far);
+    let text = std::fs::read_to_string(ws.join("far.map")).expect("read");
+    let (line, column) = line_col(&text, text.find("dealstge").expect("typo"));
+    let human = check_human(&ws, "far.map");
+    human.assert_exit(&[1]);
+    assert!(human.stderr.contains("M201"), "{}", tail(&human.stderr));
+    assert!(
+        human.stderr.contains(&format!("far.map:{line}:{column}")),
+        "{}",
+        tail(&human.stderr)
+    );
+    assert!(
+        human.stderr.contains("deal.properties.dealstge =="),
+        "{}",
+        tail(&human.stderr)
+    );
+    let longest = human
+        .stderr
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 400, "a line of {longest} characters was printed");
+}
+
+#[test]
+fn check_renders_labels_inside_a_minified_schema() {
+    // A schema on one line (as APIs serve them), with a diagnostic pointing into it.
+    let (_dir, ws) = workspace();
+    let schema_path = ws.join("schemas/project.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).expect("read")).expect("JSON");
+    let padded = format!(
+        "{}{}",
+        " ".repeat(70_000),
+        serde_json::to_string(&schema).expect("JSON")
+    );
+    std::fs::write(&schema_path, padded).expect("write");
+    let text = reference_text();
+    let title = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("project.title"))
+        .expect("a project.title line")
+        .to_string();
+    variant(&ws, "minified.map", &format!("{title}\n"), "");
+    let (run, diagnostics) = check_json(&ws, "minified.map", &[]);
+    run.assert_exit(&[1]);
+    find_code(&diagnostics, "M303");
+    let human = check_human(&ws, "minified.map");
+    human.assert_exit(&[1]);
+    assert!(
+        human.stderr.contains("project.schema.json:1:"),
+        "{}",
+        tail(&human.stderr)
+    );
+    let longest = human
+        .stderr
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 400, "a line of {longest} characters was printed");
+}
+
+#[test]
 fn check_5_mb_mappings_complete() {
     let (_dir, ws) = workspace();
     // Header, records, trigger and rules, then 5 MB of comment lines.

@@ -4,6 +4,7 @@
 //! (human, JSON, GitHub annotations) happens at the edge, in [`render`].
 
 pub mod codes;
+pub mod excerpt;
 pub mod render;
 pub mod sarif;
 

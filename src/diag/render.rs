@@ -5,11 +5,11 @@
 //! [`SourceMap`] (relative to the working folder where possible).
 
 use std::fmt;
-use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 use serde_json::{Value, json};
 
+use super::excerpt::Excerpted;
 use super::{Diagnostic, Label, Severity};
 use crate::source::{FileId, SourceMap, Span};
 
@@ -81,7 +81,7 @@ struct MietteReport {
     code: String,
     severity: miette::Severity,
     help: Option<String>,
-    source: NamedSource<Arc<str>>,
+    source: Excerpted,
     labels: Vec<LabeledSpan>,
     related: Vec<MietteReport>,
 }
@@ -89,13 +89,14 @@ struct MietteReport {
 impl MietteReport {
     fn build(sources: &SourceMap, diagnostic: &Diagnostic) -> MietteReport {
         let primary_file = diagnostic.primary.span.file;
-        let mut labels = vec![labeled(&diagnostic.primary, true)];
+        let source = excerpted(sources, primary_file);
+        let mut labels = vec![labeled(&source, &diagnostic.primary, true)];
         let mut others: Vec<(FileId, Vec<&Label>)> = Vec::new();
         let primary_line = line_of(sources, diagnostic.primary.span);
         for label in &diagnostic.secondary {
             let near = primary_line.abs_diff(line_of(sources, label.span)) <= NEAR_LINES;
             if label.span.file == primary_file && near {
-                labels.push(labeled(label, false));
+                labels.push(labeled(&source, label, false));
             } else if let Some((_, group)) = others.iter_mut().find(|(f, _)| *f == label.span.file)
             {
                 group.push(label);
@@ -105,14 +106,17 @@ impl MietteReport {
         }
         let related = others
             .into_iter()
-            .map(|(file, group)| MietteReport {
-                message: group[0].message.clone(),
-                code: String::new(),
-                severity: miette::Severity::Advice,
-                help: None,
-                source: named_source(sources, file),
-                labels: group.iter().map(|l| labeled(l, false)).collect(),
-                related: Vec::new(),
+            .map(|(file, group)| {
+                let source = excerpted(sources, file);
+                MietteReport {
+                    message: group[0].message.clone(),
+                    code: String::new(),
+                    severity: miette::Severity::Advice,
+                    help: None,
+                    labels: group.iter().map(|l| labeled(&source, l, false)).collect(),
+                    source,
+                    related: Vec::new(),
+                }
             })
             .collect();
         MietteReport {
@@ -123,7 +127,7 @@ impl MietteReport {
                 Severity::Warning => miette::Severity::Warning,
             },
             help: diagnostic.help.clone(),
-            source: named_source(sources, primary_file),
+            source,
             labels,
             related,
         }
@@ -138,13 +142,13 @@ fn line_of(sources: &SourceMap, span: Span) -> usize {
     sources.get(span.file).line_col(span.start).0
 }
 
-fn named_source(sources: &SourceMap, file: FileId) -> NamedSource<Arc<str>> {
+fn excerpted(sources: &SourceMap, file: FileId) -> Excerpted {
     let file = sources.get(file);
-    NamedSource::new(&file.name, file.text.clone())
+    Excerpted::new(&file.name, file.text.clone())
 }
 
-fn labeled(label: &Label, primary: bool) -> LabeledSpan {
-    let span = SourceSpan::new(label.span.start.into(), label.span.len());
+fn labeled(source: &Excerpted, label: &Label, primary: bool) -> LabeledSpan {
+    let span = source.label_span(label.span.start..label.span.end);
     let text = (!label.message.is_empty()).then(|| label.message.clone());
     if primary {
         LabeledSpan::new_primary_with_span(text, span)

@@ -280,7 +280,7 @@ impl Shapes {
     fn compile_node(&mut self, set: &SchemaSet, id: NodeId) -> Option<Shape> {
         let node = set.node(id);
         let doc = set.doc(node.doc?);
-        let raw = doc.value.pointer(&node.pointer)?;
+        let raw = crate::schema::locate::value_at(&doc.value, &node.pointer)?;
         let map = match raw {
             Value::Bool(b) => {
                 return Some(Shape {

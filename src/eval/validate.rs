@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
 use serde_json::Value;
@@ -43,7 +44,7 @@ impl SchemaValidator {
             .iter()
             .find(|d| d.path == path)
             .ok_or_else(|| format!("schema `{}` was not loaded", path.display()))?;
-        let mut root_value = root.value.clone();
+        let mut root_value = Value::clone(&root.value);
         strip_unknown_dialect(&mut root_value);
         let inner = jsonschema::options()
             .with_base_uri(base_uri(root))
@@ -125,15 +126,14 @@ fn strip_unknown_dialect(value: &mut Value) {
     }
 }
 
-/// Every loaded document under every URI a reference may name it by.
-fn resources(set: &SchemaSet) -> HashMap<String, Value> {
+/// Every loaded document under every URI a reference may name it by (shared, not copied: a
+/// document is copied only when the validator asks for it).
+fn resources(set: &SchemaSet) -> HashMap<String, Arc<Value>> {
     let mut map = HashMap::new();
     for doc in &set.docs {
-        let mut value = doc.value.clone();
-        strip_unknown_dialect(&mut value);
-        map.insert(file_uri(&doc.path), value.clone());
+        map.insert(file_uri(&doc.path), Arc::clone(&doc.value));
         if let Some(id) = &doc.id {
-            map.insert(id.clone(), value.clone());
+            map.insert(id.clone(), Arc::clone(&doc.value));
         }
         let dir = doc.path.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = base_uri(doc);
@@ -146,9 +146,7 @@ fn resources(set: &SchemaSet) -> HashMap<String, Value> {
                 continue;
             };
             if let Ok(resolved) = jsonschema::uri::resolve_against(&base.borrow(), &reference) {
-                let mut target_value = target.value.clone();
-                strip_unknown_dialect(&mut target_value);
-                map.insert(resolved.as_str().to_string(), target_value);
+                map.insert(resolved.as_str().to_string(), Arc::clone(&target.value));
             }
         }
     }
@@ -178,7 +176,7 @@ fn file_references(root: &Value) -> Vec<String> {
 }
 
 /// A retriever that serves the documents the checker loaded, and nothing else.
-struct LoadedOnly(HashMap<String, Value>);
+struct LoadedOnly(HashMap<String, Arc<Value>>);
 
 impl Retrieve for LoadedOnly {
     fn retrieve(
@@ -186,10 +184,12 @@ impl Retrieve for LoadedOnly {
         uri: &Uri<String>,
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let key = uri.as_str().split('#').next().unwrap_or("");
-        self.0.get(key).cloned().ok_or_else(|| {
+        let document = self.0.get(key).ok_or_else(|| {
             format!("mapctl does not fetch `{key}`: only schemas named by the mapping are used")
-                .into()
-        })
+        })?;
+        let mut value = Value::clone(document);
+        strip_unknown_dialect(&mut value);
+        Ok(value)
     }
 }
 

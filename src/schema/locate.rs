@@ -46,7 +46,40 @@ pub fn pointer_segments(pointer: &str) -> Vec<String> {
 
 /// Encodes one segment for a JSON pointer.
 pub fn escape_segment(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
+    if segment.contains(['~', '/']) {
+        segment.replace('~', "~0").replace('/', "~1")
+    } else {
+        segment.to_string()
+    }
+}
+
+/// The value at `pointer` (RFC 6901, as `serde_json::Value::pointer`) without building a string
+/// per segment: schemas are looked up this way once per subschema when they are compiled.
+pub fn value_at<'v>(root: &'v serde_json::Value, pointer: &str) -> Option<&'v serde_json::Value> {
+    use serde_json::Value;
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    let mut value = root;
+    for raw in pointer.strip_prefix('/')?.split('/') {
+        let segment: std::borrow::Cow<'_, str> = if raw.contains('~') {
+            raw.replace("~1", "/").replace("~0", "~").into()
+        } else {
+            raw.into()
+        };
+        value = match value {
+            Value::Object(map) => map.get(segment.as_ref())?,
+            Value::Array(items) => items.get(array_index(&segment)?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// An array index segment: decimal digits without a sign or leading zeros.
+fn array_index(segment: &str) -> Option<usize> {
+    let canonical = !segment.starts_with('+') && (segment == "0" || !segment.starts_with('0'));
+    canonical.then(|| segment.parse().ok()).flatten()
 }
 
 fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
@@ -209,6 +242,38 @@ fn find_yaml_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn value_at_agrees_with_serde_json_pointer() {
+        let doc = serde_json::json!({"a": {"b~c": 1, "d/e": [10, {"f": "x"}], "": 2, "01": 3}});
+        for pointer in [
+            "",
+            "/",
+            "/a",
+            "/a/b~0c",
+            "/a/d~1e/1/f",
+            "/a/d~1e/01",
+            "/a/d~1e/+1",
+            "/a/d~1e/0",
+            "/a/",
+            "/a/01",
+            "a",
+            "/a/d~1e/2",
+            "/a/b~0c/x",
+            "/a/~2",
+        ] {
+            assert_eq!(value_at(&doc, pointer), doc.pointer(pointer), "{pointer:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn value_at_agrees_with_serde_json_on_any_pointer(pointer in "(/[a-c~01/+]{0,3}){0,4}") {
+            let doc = serde_json::json!({"a": [{"b": 1}, 2], "~": {"/": [3]}, "0": {"1": 4}, "": {"": 5}});
+            prop_assert_eq!(value_at(&doc, &pointer), doc.pointer(&pointer));
+        }
+    }
 
     #[test]
     fn finds_keys_and_elements_in_json() {

@@ -8,11 +8,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::load::{self, span_at};
-use super::locate::escape_segment;
+use super::locate::{escape_segment, value_at};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
 use crate::value::Kinds;
@@ -32,8 +33,8 @@ pub struct Doc {
     pub file: FileId,
     /// Its path.
     pub path: PathBuf,
-    /// Its parsed content.
-    pub value: Value,
+    /// Its parsed content (shared, so that compiling a subschema borrows it while the set grows).
+    pub value: Arc<Value>,
     /// The folder relative references must stay inside.
     pub root_dir: PathBuf,
     /// Its `$id`, if any.
@@ -205,7 +206,7 @@ impl SchemaSet {
         self.docs.push(Doc {
             file,
             path: path.to_path_buf(),
-            value,
+            value: Arc::new(value),
             root_dir,
             id,
         });
@@ -240,13 +241,14 @@ impl SchemaSet {
             let node = self.node(id);
             (node.doc.unwrap_or(DocId(0)), node.pointer.clone())
         };
-        let Some(value) = self.doc(doc).value.pointer(&pointer).cloned() else {
+        let document = Arc::clone(&self.doc(doc).value);
+        let Some(value) = value_at(&document, &pointer) else {
             return;
         };
-        let mut node = keywords_of(&value);
+        let mut node = keywords_of(value);
         node.doc = Some(doc);
         node.pointer = pointer.clone();
-        if let Value::Object(map) = &value {
+        if let Value::Object(map) = value {
             if let Some(Value::Object(properties)) = map.get("properties") {
                 for name in properties.keys() {
                     let child = format!("{pointer}/properties/{}", escape_segment(name));
@@ -344,7 +346,7 @@ impl SchemaSet {
         } else {
             find_anchor(&self.doc(target_doc).value, &fragment)
         };
-        match pointer.filter(|p| self.doc(target_doc).value.pointer(p).is_some()) {
+        match pointer.filter(|p| value_at(&self.doc(target_doc).value, p).is_some()) {
             Some(pointer) => Some(self.node_at(target_doc, &pointer)),
             None => {
                 ctx.diagnostics.push(

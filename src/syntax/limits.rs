@@ -62,42 +62,69 @@ enum Mode {
 }
 
 /// The deepest nesting found (stopping once it passes `stop_after`) and where it was reached.
+///
+/// Brackets, parentheses, braces and interpolations nest; so does a run of `not`s, which the
+/// grammar parses recursively (`not not not x`): each `not` of a run counts as one level.
 fn deepest_nesting(text: &str, stop_after: usize) -> (usize, usize) {
     // A stack of modes: entering a string pushes Str, `{` inside a string pushes Code.
     let mut stack = vec![Mode::Code];
+    let mut negations = 0;
     let mut deepest = (0, 0);
-    let mut bytes = text.bytes().enumerate();
-    while let Some((i, b)) = bytes.next() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let (at, b) = (i, bytes[i]);
         let mode = *stack.last().unwrap_or(&Mode::Code);
         match (mode, b) {
             (Mode::Comment, b'\n') => {
                 stack.pop();
             }
             (Mode::Comment, _) => {}
-            (Mode::Code, b'#') => stack.push(Mode::Comment),
-            (Mode::Code, b'"') => stack.push(Mode::Str),
-            (Mode::Code, b'(' | b'[' | b'{') => stack.push(Mode::Code),
-            (Mode::Code, b')' | b']' | b'}') if stack.len() > 1 => {
-                stack.pop();
+            (Mode::Code, b' ' | b'\t' | b'\r' | b'\n') => {}
+            (Mode::Code, b'n') if is_not_keyword(bytes, i) => {
+                negations += 1;
+                i += 2;
+            }
+            (Mode::Code, _) => {
+                negations = 0;
+                match b {
+                    b'#' => stack.push(Mode::Comment),
+                    b'"' => stack.push(Mode::Str),
+                    b'(' | b'[' | b'{' => stack.push(Mode::Code),
+                    b')' | b']' | b'}' if stack.len() > 1 => {
+                        stack.pop();
+                    }
+                    _ => {}
+                }
             }
             (Mode::Str, b'\\') => {
-                bytes.next();
+                i += 1;
             }
             (Mode::Str, b'"' | b'\n') => {
                 stack.pop();
             }
             (Mode::Str, b'{') => stack.push(Mode::Code),
-            _ => {}
+            (Mode::Str, _) => {}
         }
-        let depth = stack.len() - 1;
+        let depth = stack.len() - 1 + negations;
         if depth > deepest.0 {
-            deepest = (depth, i);
+            deepest = (depth, at);
             if depth > stop_after {
                 break;
             }
         }
+        i += 1;
     }
     deepest
+}
+
+/// Whether the word `not` starts at `at`, standing alone (between spaces or parentheses).
+fn is_not_keyword(bytes: &[u8], at: usize) -> bool {
+    let stands_alone =
+        |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b')'));
+    bytes[at..].starts_with(b"not")
+        && stands_alone(at.checked_sub(1).and_then(|before| bytes.get(before)))
+        && stands_alone(bytes.get(at + 3))
 }
 
 /// Characters that change how text displays without being visible: bidirectional controls
@@ -163,6 +190,28 @@ mod tests {
         assert_eq!(deepest_nesting("\"((((\"", 100).0, 1);
         assert_eq!(deepest_nesting("\"{a | f(\"(\")}\"", 100).0, 4);
         assert_eq!(deepest_nesting("# ((((\nx", 100).0, 1);
+    }
+
+    #[test]
+    fn counts_runs_of_not_but_not_words_containing_it() {
+        assert_eq!(deepest_nesting("when not not not x", 100).0, 3);
+        assert_eq!(deepest_nesting("when not x and not y", 100).0, 1);
+        assert_eq!(deepest_nesting("when not (not x)", 100).0, 2);
+        assert_eq!(
+            deepest_nesting("deal.nothing == \"not not\" and knot", 100).0,
+            1
+        );
+        assert_eq!(deepest_nesting("# not not not", 100).0, 1);
+    }
+
+    #[test]
+    fn a_long_run_of_not_is_refused_where_it_passes_the_limit() {
+        let text = format!("trigger when {}deal.x", "not ".repeat(100_000));
+        let diagnostic = check(&text, FileId(0), &Limits::default());
+        let expected_at = "trigger when ".len() + 4 * Limits::default().max_nesting;
+        assert!(
+            diagnostic.is_some_and(|d| d.code == Code::M108 && d.primary.span.start == expected_at)
+        );
     }
 
     #[test]
