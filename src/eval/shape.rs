@@ -21,6 +21,7 @@ use super::formats::Format;
 use super::read::json_equal;
 use crate::schema::SchemaSet;
 use crate::schema::model::NodeId;
+use crate::schema::model::keyword;
 use crate::value::Kinds;
 
 /// Index of a compiled shape.
@@ -296,14 +297,14 @@ impl Shapes {
         }
         let shape_of = |n: &NodeId| self.by_node.get(n).copied();
         let mut shape = Shape {
-            kinds: type_kinds(map.get("type"))?,
-            enum_values: match (map.get("enum"), map.get("const")) {
+            kinds: type_kinds(keyword(map, "type"))?,
+            enum_values: match (keyword(map, "enum"), keyword(map, "const")) {
                 (Some(Value::Array(values)), _) => Some(values.clone()),
                 (Some(_), _) => return None,
                 (None, Some(value)) => Some(vec![value.clone()]),
                 (None, None) => None,
             },
-            pattern: match map.get("pattern") {
+            pattern: match keyword(map, "pattern") {
                 Some(Value::String(p)) => Some(crate::transforms::build_regex(p).ok()?),
                 Some(_) => return None,
                 None => None,
@@ -317,7 +318,7 @@ impl Shapes {
                 bound(map, "exclusiveMaximum")?,
             ],
             item_count: [count(map, "minItems")?, count(map, "maxItems")?],
-            required: match map.get("required") {
+            required: match keyword(map, "required") {
                 Some(Value::Array(names)) => names
                     .iter()
                     .map(|n| n.as_str().map(str::to_string))
@@ -336,20 +337,22 @@ impl Shapes {
         shape.required_declared = shape.required.iter().enumerate().all(|(index, name)| {
             shape.properties.contains_key(name) && !shape.required[..index].contains(name)
         });
-        if map.contains_key("properties") && !map.get("properties").is_some_and(Value::is_object) {
+        if keyword(map, "properties").is_some()
+            && !keyword(map, "properties").is_some_and(Value::is_object)
+        {
             return None;
         }
-        shape.additional = match (map.get("additionalProperties"), node.additional) {
+        shape.additional = match (keyword(map, "additionalProperties"), node.additional) {
             (None, _) => None,
             (Some(_), Some(child)) => Some(shape_of(&child)?),
             (Some(_), None) => return None,
         };
-        shape.items = match (map.get("items"), node.items) {
+        shape.items = match (keyword(map, "items"), node.items) {
             (None, _) => None,
             (Some(_), Some(child)) => Some(shape_of(&child)?),
             (Some(_), None) => return None,
         };
-        if map.contains_key("$ref") {
+        if keyword(map, "$ref").is_some() {
             shape.all_of.push(shape_of(&node.reference?)?);
         }
         for part in &node.all_of {
@@ -369,13 +372,13 @@ impl Shapes {
         };
         shape.any_of = branches("anyOf")?;
         shape.one_of = branches("oneOf")?;
-        if map.contains_key("not") {
+        if keyword(map, "not").is_some() {
             shape.not = Some(
                 set_lookup(set, node.doc?, &format!("{}/not", node.pointer))
                     .and_then(|n| shape_of(&n))?,
             );
         }
-        if let Some(format) = map.get("format") {
+        if let Some(format) = keyword(map, "format") {
             let name = format.as_str()?;
             shape.format = Some(match self.formats.iter().position(|f| f.name() == name) {
                 Some(index) => index,
@@ -790,7 +793,7 @@ fn type_kinds(value: Option<&Value>) -> Option<Option<Kinds>> {
 }
 
 fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
-    match map.get(key) {
+    match keyword(map, key) {
         None => Some(None),
         Some(value) => value.as_u64().map(Some).or_else(|| {
             value
@@ -802,7 +805,7 @@ fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
 }
 
 fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<f64>> {
-    match map.get(key) {
+    match keyword(map, key) {
         None => Some(None),
         Some(Value::Number(n)) => Some(n.as_f64()),
         Some(_) => None,
@@ -818,7 +821,7 @@ fn legacy_safe(doc: &crate::schema::model::Doc, map: &Map<String, Value>) -> boo
         .unwrap_or("");
     let legacy = dialect.contains("draft-0");
     !(legacy
-        && map.contains_key("$ref")
+        && keyword(map, "$ref").is_some()
         && map
             .keys()
             .any(|k| !matches!(k.as_str(), "$ref" | "description" | "title" | "$comment")))

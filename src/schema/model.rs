@@ -249,29 +249,29 @@ impl SchemaSet {
         node.doc = Some(doc);
         node.pointer = pointer.clone();
         if let Value::Object(map) = value {
-            if let Some(Value::Object(properties)) = map.get("properties") {
+            if let Some(Value::Object(properties)) = keyword(map, "properties") {
                 for name in properties.keys() {
                     let child = format!("{pointer}/properties/{}", escape_segment(name));
                     node.properties
                         .push((name.clone(), self.node_at(doc, &child)));
                 }
             }
-            if map.get("additionalProperties").is_some_and(is_schema) {
+            if keyword(map, "additionalProperties").is_some_and(is_schema) {
                 node.additional =
                     Some(self.node_at(doc, &format!("{pointer}/additionalProperties")));
             }
-            if map.get("items").is_some_and(is_schema) {
+            if keyword(map, "items").is_some_and(is_schema) {
                 node.items = Some(self.node_at(doc, &format!("{pointer}/items")));
             }
             node.all_of = self.children(doc, &pointer, map, "allOf");
             node.any_of = self.children(doc, &pointer, map, "anyOf");
             node.any_of
                 .extend(self.children(doc, &pointer, map, "oneOf"));
-            if map.get("not").is_some_and(is_schema) {
+            if keyword(map, "not").is_some_and(is_schema) {
                 // Compiled so that validators can find it; the checker's types ignore `not`.
                 self.node_at(doc, &format!("{pointer}/not"));
             }
-            if let Some(Value::String(reference)) = map.get("$ref") {
+            if let Some(Value::String(reference)) = keyword(map, "$ref") {
                 let at = span_at(ctx.sources, self.doc(doc).file, &format!("{pointer}/$ref"));
                 node.reference = self.resolve_ref(ctx, doc, reference, at);
             }
@@ -426,7 +426,7 @@ fn find_anchor(root: &Value, name: &str) -> Option<String> {
     while let Some((value, pointer)) = stack.pop() {
         match value {
             Value::Object(map) => {
-                if map.get("$anchor").and_then(Value::as_str) == Some(name) {
+                if keyword(map, "$anchor").and_then(Value::as_str) == Some(name) {
                     return Some(pointer);
                 }
                 for (key, child) in map {
@@ -444,6 +444,18 @@ fn find_anchor(root: &Value, name: &str) -> Option<String> {
     None
 }
 
+/// The value of keyword `key` in a subschema object. Subschemas have a handful of keywords, so a
+/// scan beats hashing each name (serde_json's maps hash with SipHash); large objects are hashed.
+pub fn keyword<'v>(map: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if map.len() <= 12 {
+        map.iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| value)
+    } else {
+        map.get(key)
+    }
+}
+
 /// The scalar keywords of a subschema.
 fn keywords_of(value: &Value) -> Node {
     let mut node = Node::default();
@@ -455,7 +467,7 @@ fn keywords_of(value: &Value) -> Node {
         Value::Object(map) => map,
         _ => return node,
     };
-    node.kinds = match map.get("type") {
+    node.kinds = match keyword(map, "type") {
         Some(Value::String(name)) => Kinds::from_type_name(name),
         Some(Value::Array(names)) => Some(
             names
@@ -465,22 +477,22 @@ fn keywords_of(value: &Value) -> Node {
         ),
         _ => None,
     };
-    if map.get("nullable") == Some(&Value::Bool(true)) {
+    if keyword(map, "nullable") == Some(&Value::Bool(true)) {
         node.kinds = node.kinds.map(|k| k.or(Kinds::NULL));
     }
-    node.enum_values = map.get("enum").and_then(Value::as_array).cloned();
-    node.const_value = map.get("const").cloned();
+    node.enum_values = keyword(map, "enum").and_then(Value::as_array).cloned();
+    node.const_value = keyword(map, "const").cloned();
     node.format = text(map, "format");
     node.pattern = text(map, "pattern");
     node.title = text(map, "title");
     node.description = text(map, "description");
-    node.max_length = map.get("maxLength").and_then(Value::as_u64);
-    node.min_length = map.get("minLength").and_then(Value::as_u64);
-    node.minimum = map.get("minimum").and_then(Value::as_f64);
-    node.maximum = map.get("maximum").and_then(Value::as_f64);
-    node.exclusive_minimum = map.get("exclusiveMinimum").and_then(Value::as_f64);
-    node.exclusive_maximum = map.get("exclusiveMaximum").and_then(Value::as_f64);
-    node.has_default = map.contains_key("default");
+    node.max_length = keyword(map, "maxLength").and_then(Value::as_u64);
+    node.min_length = keyword(map, "minLength").and_then(Value::as_u64);
+    node.minimum = keyword(map, "minimum").and_then(Value::as_f64);
+    node.maximum = keyword(map, "maximum").and_then(Value::as_f64);
+    node.exclusive_minimum = keyword(map, "exclusiveMinimum").and_then(Value::as_f64);
+    node.exclusive_maximum = keyword(map, "exclusiveMaximum").and_then(Value::as_f64);
+    node.has_default = keyword(map, "default").is_some();
     node.required = map
         .get("required")
         .and_then(Value::as_array)
@@ -495,5 +507,7 @@ fn keywords_of(value: &Value) -> Node {
 }
 
 fn text(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
-    map.get(key).and_then(Value::as_str).map(str::to_string)
+    keyword(map, key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }

@@ -260,39 +260,42 @@ impl Lowerer {
     }
 
     fn condition(&mut self, pair: P<'_>) -> Option<Cond> {
-        let span = self.span(&pair);
+        // Spans are taken only for the nodes that are kept: a rule with a single child is
+        // replaced by it (taking every level's span made lowering quadratic in the depth).
         match pair.as_rule() {
             Rule::condition => self.condition(inner(pair).next()?),
-            Rule::disjunction => {
+            Rule::disjunction | Rule::conjunction => {
+                let make = if pair.as_rule() == Rule::disjunction {
+                    CondKind::Or
+                } else {
+                    CondKind::And
+                };
+                let whole = pair.clone();
                 let mut parts: Vec<Cond> = Vec::new();
                 for part in inner(pair) {
                     parts.push(self.condition(part)?);
                 }
-                Some(single_or(parts, span, CondKind::Or))
-            }
-            Rule::conjunction => {
-                let mut parts: Vec<Cond> = Vec::new();
-                for part in inner(pair) {
-                    parts.push(self.condition(part)?);
-                }
-                Some(single_or(parts, span, CondKind::And))
+                Some(single_or(parts, || self.span(&whole), make))
             }
             Rule::negation => {
                 let negated = pair
                     .clone()
                     .into_inner()
                     .any(|p| p.as_rule() == Rule::kw_not);
+                let span = negated.then(|| self.span(&pair));
                 let operand = self.condition(inner(pair).next()?)?;
-                if negated {
-                    Some(Cond {
+                match span {
+                    Some(span) => Some(Cond {
                         kind: CondKind::Not(Box::new(operand)),
                         span,
-                    })
-                } else {
-                    Some(operand)
+                    }),
+                    None => Some(operand),
                 }
             }
-            Rule::test => self.test(pair, span),
+            Rule::test => {
+                let span = self.span(&pair);
+                self.test(pair, span)
+            }
             _ => None,
         }
     }
@@ -341,7 +344,7 @@ impl Lowerer {
     }
 
     fn expr(&mut self, pair: P<'_>) -> Option<Expr> {
-        let span = self.span(&pair);
+        let whole = pair.clone();
         match pair.as_rule() {
             Rule::expr => {
                 let mut alternatives: Vec<Expr> = Vec::new();
@@ -353,7 +356,7 @@ impl Lowerer {
                 } else {
                     Some(Expr {
                         kind: ExprKind::Coalesce(alternatives),
-                        span,
+                        span: self.span(&whole),
                     })
                 }
             }
@@ -372,18 +375,21 @@ impl Lowerer {
                             input: Box::new(input),
                             calls,
                         },
-                        span,
+                        span: self.span(&whole),
                     })
                 }
             }
             Rule::path => Some(Expr {
+                span: self.span(&whole),
                 kind: ExprKind::Path(self.path(pair)?),
-                span,
             }),
-            Rule::template => Some(self.template(pair, span)),
+            Rule::template => {
+                let span = self.span(&whole);
+                Some(self.template(pair, span))
+            }
             _ => Some(Expr {
+                span: self.span(&whole),
                 kind: ExprKind::Literal(self.literal(pair)?),
-                span,
             }),
         }
     }
@@ -598,13 +604,17 @@ impl Lowerer {
     }
 }
 
-fn single_or(mut parts: Vec<Cond>, span: Span, make: fn(Vec<Cond>) -> CondKind) -> Cond {
+fn single_or(
+    mut parts: Vec<Cond>,
+    span: impl FnOnce() -> Span,
+    make: fn(Vec<Cond>) -> CondKind,
+) -> Cond {
     if parts.len() == 1 {
         parts.pop().unwrap_or_else(|| unreachable!("one element"))
     } else {
         Cond {
             kind: make(parts),
-            span,
+            span: span(),
         }
     }
 }

@@ -138,14 +138,14 @@ pub(crate) fn to_span(file: FileId, base: usize, pair: &Pair<'_, Rule>) -> Span 
     let input = pair.get_input();
     let start = pair.as_span().start();
     let mut end = pair.as_span().end();
-    let mut last = pair.clone().into_inner().last();
+    let mut last = pair.clone().into_inner().next_back();
     while let Some(child) = last {
         let child_end = child.as_span().end();
         if !is_trivia(&input[child_end..end]) {
             break;
         }
         end = child_end;
-        last = child.into_inner().last();
+        last = child.into_inner().next_back();
     }
     Span::new(file, base + start, base + end.max(start))
 }
@@ -239,4 +239,44 @@ pub fn string_spans(text: &str) -> Option<Vec<(usize, usize)>> {
     }
     spans.sort_unstable();
     Some(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole of `text` parses as `rule`.
+    fn parses_whole(rule: Rule, text: &str) -> bool {
+        MappingParser::parse(rule, text)
+            .ok()
+            .and_then(|mut pairs| pairs.next())
+            .is_some_and(|pair| pair.as_str() == text)
+    }
+
+    #[test]
+    fn every_reserved_word_is_a_keyword_and_no_name() {
+        for word in KEYWORDS {
+            assert!(
+                parses_whole(Rule::keyword, word),
+                "`{word}` is not a keyword"
+            );
+            assert!(
+                !parses_whole(Rule::record_name, word),
+                "`{word}` is a record name"
+            );
+            assert!(!parses_whole(Rule::name, word), "`{word}` is a name");
+        }
+    }
+
+    #[test]
+    fn words_that_start_with_a_keyword_are_names() {
+        for word in [
+            "mappings", "into_x", "matched", "inside", "nothing", "client", "psa",
+        ] {
+            assert!(
+                parses_whole(Rule::record_name, word),
+                "`{word}` is not a record name"
+            );
+        }
+    }
 }
