@@ -65,6 +65,21 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// The 0-based line of a byte offset and the byte range of that line, without its line break.
+    pub fn line_bounds(&self, offset: usize) -> (usize, std::ops::Range<usize>) {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(index) => index,
+            Err(index) => index - 1,
+        };
+        let start = self.line_starts[line];
+        let end = self.text.as_bytes()[offset..]
+            .iter()
+            .position(|&b| matches!(b, b'\n' | b'\r'))
+            .map_or(self.text.len(), |i| offset + i);
+        (line, start..end)
+    }
+
     /// 1-based line and column (counted in Unicode scalar values) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = clamp_to_char_boundary(&self.text, offset);
@@ -165,5 +180,17 @@ mod tests {
         let x = "ab\nMüller x".find(" x").unwrap() + 1;
         assert_eq!(file.line_col(x), (2, 8));
         assert_eq!(file.offset_of(2, 8), x);
+    }
+
+    #[test]
+    fn line_bounds_exclude_the_line_break() {
+        let mut map = SourceMap::new();
+        let id = map.add(Path::new("x"), "x".into(), "ab\r\ncd\n\nlast".into());
+        let file = map.get(id);
+        assert_eq!(file.line_bounds(0), (0, 0..2));
+        assert_eq!(file.line_bounds(5), (1, 4..6));
+        assert_eq!(file.line_bounds(7), (2, 7..7));
+        assert_eq!(file.line_bounds(10), (3, 8..12));
+        assert_eq!(file.line_bounds(99), (3, 8..12));
     }
 }

@@ -7,9 +7,10 @@
 //! matters and the label's position (line, column) is still the one in the file.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+
+use crate::source::{SourceFile, clamp_to_char_boundary};
 
 /// Lines longer than this many bytes are shown as a window around the label.
 pub const LONG_LINE: usize = 240;
@@ -18,31 +19,28 @@ const LEAD: usize = 40;
 /// Bytes shown from a label's start on a long line (the label is cut to fit).
 const WIDTH: usize = 160;
 
-/// A named source text whose long lines are shown as windows.
-#[derive(Debug, Clone)]
-pub struct Excerpted {
-    name: String,
-    text: Arc<str>,
+/// A loaded file as miette reads it, long lines shown as windows.
+#[derive(Debug, Clone, Copy)]
+pub struct Excerpted<'s> {
+    file: &'s SourceFile,
 }
 
-impl Excerpted {
-    /// The source `text`, shown under `name`.
-    pub fn new(name: &str, text: Arc<str>) -> Excerpted {
-        Excerpted {
-            name: name.to_string(),
-            text,
-        }
+impl<'s> Excerpted<'s> {
+    /// The excerpts of `file`.
+    pub fn new(file: &'s SourceFile) -> Excerpted<'s> {
+        Excerpted { file }
     }
 
     /// `span` as miette should underline it. A span that touches a long line is cut to the end
     /// of its first line, and on a long line to the window shown around its start.
     pub fn label_span(&self, span: Range<usize>) -> SourceSpan {
-        let start = span.start.min(self.text.len());
-        let end = span.end.clamp(start, self.text.len());
-        let line = self.line_around(start);
+        let text = self.file.text.as_bytes();
+        let start = span.start.min(text.len());
+        let end = span.end.clamp(start, text.len());
+        let (_, line) = self.file.line_bounds(start);
         let end = if line.len() > LONG_LINE {
-            end.min(self.window(start).end)
-        } else if has_long_line(&self.text.as_bytes()[start..end]) {
+            end.min(self.window(start, &line).end)
+        } else if has_long_line(&text[start..end]) {
             end.min(line.end)
         } else {
             end
@@ -50,94 +48,73 @@ impl Excerpted {
         SourceSpan::new(start.into(), end - start)
     }
 
-    /// The byte range of the line holding `offset`, without its line break.
-    fn line_around(&self, offset: usize) -> Range<usize> {
-        let bytes = self.text.as_bytes();
-        let start = bytes[..offset]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        let end = bytes[offset..]
-            .iter()
-            .position(|&b| matches!(b, b'\n' | b'\r'))
-            .map_or(bytes.len(), |i| offset + i);
-        start..end
-    }
-
-    /// The part of `start`'s line that is shown: [`LEAD`] bytes before `start` and up to
+    /// The part of `line` that is shown around `start`: [`LEAD`] bytes before it and up to
     /// [`WIDTH`] bytes from it, on character boundaries.
-    fn window(&self, start: usize) -> Range<usize> {
-        let line = self.line_around(start);
-        let from = self.floor_boundary(start.saturating_sub(LEAD).max(line.start));
-        let to = self.ceil_boundary((start + WIDTH).min(line.end));
+    fn window(&self, start: usize, line: &Range<usize>) -> Range<usize> {
+        let text = &self.file.text;
+        let from = clamp_to_char_boundary(text, start.saturating_sub(LEAD).max(line.start));
+        let mut to = (start + WIDTH).min(line.end);
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
         from..to.max(start)
     }
 
-    fn floor_boundary(&self, mut at: usize) -> usize {
-        while !self.text.is_char_boundary(at) {
-            at -= 1;
-        }
-        at
-    }
-
-    fn ceil_boundary(&self, mut at: usize) -> usize {
-        while !self.text.is_char_boundary(at) {
-            at += 1;
-        }
-        at
-    }
-
-    /// The 0-based line number of `offset`.
-    fn line_number(&self, offset: usize) -> usize {
-        self.text.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-    }
-
-    /// The contents `from..to` of line `line_start`'s line, without context lines.
-    fn contents(&self, from: usize, to: usize, line_start: usize) -> MietteSpanContents<'_> {
+    /// The contents `from..to` of the line numbered `line` (0-based) starting at `line_start`,
+    /// without context lines.
+    fn contents(
+        &self,
+        from: usize,
+        to: usize,
+        line: usize,
+        line_start: usize,
+    ) -> MietteSpanContents<'s> {
         MietteSpanContents::new_named(
-            self.name.clone(),
-            &self.text.as_bytes()[from..to],
+            self.file.name.clone(),
+            &self.file.text.as_bytes()[from..to],
             SourceSpan::new(from.into(), to - from),
-            self.line_number(from),
+            line,
             from - line_start,
             0,
         )
     }
 }
 
-impl SourceCode for Excerpted {
+impl SourceCode for Excerpted<'_> {
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let start = span.offset().min(self.text.len());
-        let line = self.line_around(start);
+        let start = span.offset().min(self.file.text.len());
+        let (number, line) = self.file.line_bounds(start);
         if line.len() > LONG_LINE {
             // A window, without context lines since it does not start at a line start; read
             // without context (miette's position of a label), it starts at the span itself.
-            let window = self.window(start);
+            let window = self.window(start, &line);
             let from = if context_lines_before > 0 {
                 window.start
             } else {
                 start
             };
-            return Ok(Box::new(self.contents(from, window.end, line.start)));
+            return Ok(Box::new(
+                self.contents(from, window.end, number, line.start),
+            ));
         }
         let contents =
-            self.text
+            self.file
+                .text
                 .as_bytes()
                 .read_span(span, context_lines_before, context_lines_after)?;
         if has_long_line(contents.data()) {
             // A context line is long: show the label's own line only.
-            return Ok(Box::new(self.contents(line.start, line.end, line.start)));
+            return Ok(Box::new(
+                self.contents(line.start, line.end, number, line.start),
+            ));
         }
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
+            self.file.name.clone(),
             contents.data(),
             *contents.span(),
             contents.line(),

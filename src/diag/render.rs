@@ -76,18 +76,18 @@ fn plural(n: usize, word: &str) -> String {
 
 /// A diagnostic as a miette report: labels in the primary file inline, labels in other files
 /// (schemas, table files) as related reports with their own source.
-struct MietteReport {
+struct MietteReport<'s> {
     message: String,
     code: String,
     severity: miette::Severity,
     help: Option<String>,
-    source: Excerpted,
+    source: Excerpted<'s>,
     labels: Vec<LabeledSpan>,
-    related: Vec<MietteReport>,
+    related: Vec<MietteReport<'s>>,
 }
 
-impl MietteReport {
-    fn build(sources: &SourceMap, diagnostic: &Diagnostic) -> MietteReport {
+impl<'s> MietteReport<'s> {
+    fn build(sources: &'s SourceMap, diagnostic: &Diagnostic) -> MietteReport<'s> {
         let primary_file = diagnostic.primary.span.file;
         let source = excerpted(sources, primary_file);
         let mut labels = vec![labeled(&source, &diagnostic.primary, true)];
@@ -142,9 +142,8 @@ fn line_of(sources: &SourceMap, span: Span) -> usize {
     sources.get(span.file).line_col(span.start).0
 }
 
-fn excerpted(sources: &SourceMap, file: FileId) -> Excerpted {
-    let file = sources.get(file);
-    Excerpted::new(&file.name, file.text.clone())
+fn excerpted(sources: &SourceMap, file: FileId) -> Excerpted<'_> {
+    Excerpted::new(sources.get(file))
 }
 
 fn labeled(source: &Excerpted, label: &Label, primary: bool) -> LabeledSpan {
@@ -157,21 +156,21 @@ fn labeled(source: &Excerpted, label: &Label, primary: bool) -> LabeledSpan {
     }
 }
 
-impl fmt::Debug for MietteReport {
+impl fmt::Debug for MietteReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl fmt::Display for MietteReport {
+impl fmt::Display for MietteReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for MietteReport {}
+impl std::error::Error for MietteReport<'_> {}
 
-impl miette::Diagnostic for MietteReport {
+impl miette::Diagnostic for MietteReport<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
     }
