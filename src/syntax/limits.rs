@@ -80,7 +80,9 @@ fn deepest_nesting(text: &str, stop_after: usize) -> (usize, usize) {
                 stack.pop();
             }
             (Mode::Comment, _) => {}
+            // Whitespace and comments may stand between the `not`s of a run.
             (Mode::Code, b' ' | b'\t' | b'\r' | b'\n') => {}
+            (Mode::Code, b'#') => stack.push(Mode::Comment),
             (Mode::Code, b'n') if is_not_keyword(bytes, i) => {
                 negations += 1;
                 i += 2;
@@ -88,7 +90,6 @@ fn deepest_nesting(text: &str, stop_after: usize) -> (usize, usize) {
             (Mode::Code, _) => {
                 negations = 0;
                 match b {
-                    b'#' => stack.push(Mode::Comment),
                     b'"' => stack.push(Mode::Str),
                     b'(' | b'[' | b'{' => stack.push(Mode::Code),
                     b')' | b']' | b'}' if stack.len() > 1 => {
@@ -202,6 +203,10 @@ mod tests {
             1
         );
         assert_eq!(deepest_nesting("# not not not", 100).0, 1);
+        assert_eq!(
+            deepest_nesting("when not # a comment\n not\n# another\nnot x", 100).0,
+            3
+        );
     }
 
     #[test]
