@@ -1533,10 +1533,10 @@ fn check_200000_nots_in_a_row_is_m108_at_the_first_not_past_the_limit() {
     let human = check_human(&ws, "nots.map");
     human.assert_exit(&[1]);
     assert_readable(&human, &["M108", &format!("nots.map:{line}:{column}")]);
-    // The same run with a comment after every `not` (comments may stand between them).
+    // The same run with a comment right after every `not` (comments may stand between them).
     let commented = format!(
         "trigger when {}deal.properties.dealstage",
-        "not # again\n".repeat(200_000)
+        "not#again\n".repeat(200_000)
     );
     variant(&ws, "commented.map", trigger, &commented);
     let (run, diagnostics) = check_json(&ws, "commented.map", &[]);

@@ -119,13 +119,14 @@ fn deepest_nesting(text: &str, stop_after: usize) -> (usize, usize) {
     deepest
 }
 
-/// Whether the word `not` starts at `at`, standing alone (between spaces or parentheses).
+/// Whether the word `not` starts at `at`: not inside a longer word, as the grammar's keyword
+/// (`not#comment` and `not(x)` are `not` too).
 fn is_not_keyword(bytes: &[u8], at: usize) -> bool {
-    let stands_alone =
-        |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b')'));
+    let outside_word =
+        |b: Option<&u8>| b.is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
     bytes[at..].starts_with(b"not")
-        && stands_alone(at.checked_sub(1).and_then(|before| bytes.get(before)))
-        && stands_alone(bytes.get(at + 3))
+        && outside_word(at.checked_sub(1).and_then(|before| bytes.get(before)))
+        && outside_word(bytes.get(at + 3))
 }
 
 /// Characters that change how text displays without being visible: bidirectional controls
@@ -207,6 +208,11 @@ mod tests {
             deepest_nesting("when not # a comment\n not\n# another\nnot x", 100).0,
             3
         );
+        assert_eq!(
+            deepest_nesting("when not#a comment\nnot#\nnot(x)", 100).0,
+            3
+        );
+        assert_eq!(deepest_nesting("deal.not.not.not == 1", 100).0, 1);
     }
 
     #[test]
