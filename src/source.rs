@@ -68,10 +68,7 @@ impl SourceFile {
     /// The 0-based line of a byte offset and the byte range of that line, without its line break.
     pub fn line_bounds(&self, offset: usize) -> (usize, std::ops::Range<usize>) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(index) => index,
-            Err(index) => index - 1,
-        };
+        let line = self.line_index(offset);
         let start = self.line_starts[line];
         let end = self.text.as_bytes()[offset..]
             .iter()
@@ -83,12 +80,17 @@ impl SourceFile {
     /// 1-based line and column (counted in Unicode scalar values) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = clamp_to_char_boundary(&self.text, offset);
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(index) => index,
-            Err(index) => index - 1,
-        };
+        let line = self.line_index(offset);
         let column = self.text[self.line_starts[line]..offset].chars().count();
         (line + 1, column + 1)
+    }
+
+    /// The 0-based line holding byte `offset` (at most the text's length).
+    fn line_index(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(index) => index,
+            Err(index) => index - 1,
+        }
     }
 
     /// Byte offset of a 1-based line and column (column in Unicode scalar values).

@@ -60,19 +60,8 @@ pub fn read_steps<'a>(root: &'a Value, steps: &[PathStep]) -> Option<&'a Value> 
     Some(current)
 }
 
-/// Objects up to this many members are searched key by key: cheaper than hashing the name.
-const SCAN_LIMIT: usize = 12;
-
-/// The member `name` of `map`.
-pub fn member<'a>(map: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if map.len() <= SCAN_LIMIT {
-        map.iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value)
-    } else {
-        map.get(name)
-    }
-}
+use crate::value::SCAN_LIMIT;
+pub use crate::value::member;
 
 /// The member `name` of `map`, created as an empty object when missing.
 fn member_or_object<'a>(map: &'a mut serde_json::Map<String, Value>, name: &str) -> &'a mut Value {

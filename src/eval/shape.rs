@@ -21,8 +21,7 @@ use super::formats::Format;
 use super::read::json_equal;
 use crate::schema::SchemaSet;
 use crate::schema::model::NodeId;
-use crate::schema::model::keyword;
-use crate::value::Kinds;
+use crate::value::{Kinds, member};
 
 /// Index of a compiled shape.
 pub type ShapeId = usize;
@@ -297,14 +296,14 @@ impl Shapes {
         }
         let shape_of = |n: &NodeId| self.by_node.get(n).copied();
         let mut shape = Shape {
-            kinds: type_kinds(keyword(map, "type"))?,
-            enum_values: match (keyword(map, "enum"), keyword(map, "const")) {
+            kinds: type_kinds(member(map, "type"))?,
+            enum_values: match (member(map, "enum"), member(map, "const")) {
                 (Some(Value::Array(values)), _) => Some(values.clone()),
                 (Some(_), _) => return None,
                 (None, Some(value)) => Some(vec![value.clone()]),
                 (None, None) => None,
             },
-            pattern: match keyword(map, "pattern") {
+            pattern: match member(map, "pattern") {
                 Some(Value::String(p)) => Some(crate::transforms::build_regex(p).ok()?),
                 Some(_) => return None,
                 None => None,
@@ -318,7 +317,7 @@ impl Shapes {
                 bound(map, "exclusiveMaximum")?,
             ],
             item_count: [count(map, "minItems")?, count(map, "maxItems")?],
-            required: match keyword(map, "required") {
+            required: match member(map, "required") {
                 Some(Value::Array(names)) => names
                     .iter()
                     .map(|n| n.as_str().map(str::to_string))
@@ -337,22 +336,22 @@ impl Shapes {
         shape.required_declared = shape.required.iter().enumerate().all(|(index, name)| {
             shape.properties.contains_key(name) && !shape.required[..index].contains(name)
         });
-        if keyword(map, "properties").is_some()
-            && !keyword(map, "properties").is_some_and(Value::is_object)
+        if member(map, "properties").is_some()
+            && !member(map, "properties").is_some_and(Value::is_object)
         {
             return None;
         }
-        shape.additional = match (keyword(map, "additionalProperties"), node.additional) {
+        shape.additional = match (member(map, "additionalProperties"), node.additional) {
             (None, _) => None,
             (Some(_), Some(child)) => Some(shape_of(&child)?),
             (Some(_), None) => return None,
         };
-        shape.items = match (keyword(map, "items"), node.items) {
+        shape.items = match (member(map, "items"), node.items) {
             (None, _) => None,
             (Some(_), Some(child)) => Some(shape_of(&child)?),
             (Some(_), None) => return None,
         };
-        if keyword(map, "$ref").is_some() {
+        if member(map, "$ref").is_some() {
             shape.all_of.push(shape_of(&node.reference?)?);
         }
         for part in &node.all_of {
@@ -372,13 +371,13 @@ impl Shapes {
         };
         shape.any_of = branches("anyOf")?;
         shape.one_of = branches("oneOf")?;
-        if keyword(map, "not").is_some() {
+        if member(map, "not").is_some() {
             shape.not = Some(
                 set_lookup(set, node.doc?, &format!("{}/not", node.pointer))
                     .and_then(|n| shape_of(&n))?,
             );
         }
-        if let Some(format) = keyword(map, "format") {
+        if let Some(format) = member(map, "format") {
             let name = format.as_str()?;
             shape.format = Some(match self.formats.iter().position(|f| f.name() == name) {
                 Some(index) => index,
@@ -793,7 +792,7 @@ fn type_kinds(value: Option<&Value>) -> Option<Option<Kinds>> {
 }
 
 fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
-    match keyword(map, key) {
+    match member(map, key) {
         None => Some(None),
         Some(value) => value.as_u64().map(Some).or_else(|| {
             value
@@ -805,7 +804,7 @@ fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
 }
 
 fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<f64>> {
-    match keyword(map, key) {
+    match member(map, key) {
         None => Some(None),
         Some(Value::Number(n)) => Some(n.as_f64()),
         Some(_) => None,
@@ -821,7 +820,7 @@ fn legacy_safe(doc: &crate::schema::model::Doc, map: &Map<String, Value>) -> boo
         .unwrap_or("");
     let legacy = dialect.contains("draft-0");
     !(legacy
-        && keyword(map, "$ref").is_some()
+        && member(map, "$ref").is_some()
         && map
             .keys()
             .any(|k| !matches!(k.as_str(), "$ref" | "description" | "title" | "$comment")))

@@ -68,7 +68,7 @@ pub fn value_at<'v>(root: &'v serde_json::Value, pointer: &str) -> Option<&'v se
             raw.into()
         };
         value = match value {
-            Value::Object(map) => super::model::keyword(map, &segment)?,
+            Value::Object(map) => crate::value::member(map, &segment)?,
             Value::Array(items) => items.get(array_index(&segment)?)?,
             _ => return None,
         };

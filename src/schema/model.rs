@@ -16,7 +16,7 @@ use super::load::{self, span_at};
 use super::locate::{escape_segment, value_at};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
-use crate::value::Kinds;
+use crate::value::{Kinds, member};
 
 /// Index of a node in a [`SchemaSet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -249,29 +249,29 @@ impl SchemaSet {
         node.doc = Some(doc);
         node.pointer = pointer.clone();
         if let Value::Object(map) = value {
-            if let Some(Value::Object(properties)) = keyword(map, "properties") {
+            if let Some(Value::Object(properties)) = member(map, "properties") {
                 for name in properties.keys() {
                     let child = format!("{pointer}/properties/{}", escape_segment(name));
                     node.properties
                         .push((name.clone(), self.node_at(doc, &child)));
                 }
             }
-            if keyword(map, "additionalProperties").is_some_and(is_schema) {
+            if member(map, "additionalProperties").is_some_and(is_schema) {
                 node.additional =
                     Some(self.node_at(doc, &format!("{pointer}/additionalProperties")));
             }
-            if keyword(map, "items").is_some_and(is_schema) {
+            if member(map, "items").is_some_and(is_schema) {
                 node.items = Some(self.node_at(doc, &format!("{pointer}/items")));
             }
             node.all_of = self.children(doc, &pointer, map, "allOf");
             node.any_of = self.children(doc, &pointer, map, "anyOf");
             node.any_of
                 .extend(self.children(doc, &pointer, map, "oneOf"));
-            if keyword(map, "not").is_some_and(is_schema) {
+            if member(map, "not").is_some_and(is_schema) {
                 // Compiled so that validators can find it; the checker's types ignore `not`.
                 self.node_at(doc, &format!("{pointer}/not"));
             }
-            if let Some(Value::String(reference)) = keyword(map, "$ref") {
+            if let Some(Value::String(reference)) = member(map, "$ref") {
                 let at = span_at(ctx.sources, self.doc(doc).file, &format!("{pointer}/$ref"));
                 node.reference = self.resolve_ref(ctx, doc, reference, at);
             }
@@ -426,7 +426,7 @@ fn find_anchor(root: &Value, name: &str) -> Option<String> {
     while let Some((value, pointer)) = stack.pop() {
         match value {
             Value::Object(map) => {
-                if keyword(map, "$anchor").and_then(Value::as_str) == Some(name) {
+                if member(map, "$anchor").and_then(Value::as_str) == Some(name) {
                     return Some(pointer);
                 }
                 for (key, child) in map {
@@ -444,18 +444,6 @@ fn find_anchor(root: &Value, name: &str) -> Option<String> {
     None
 }
 
-/// The value of keyword `key` in a subschema object. Subschemas have a handful of keywords, so a
-/// scan beats hashing each name (serde_json's maps hash with SipHash); large objects are hashed.
-pub fn keyword<'v>(map: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
-    if map.len() <= 12 {
-        map.iter()
-            .find(|(name, _)| *name == key)
-            .map(|(_, value)| value)
-    } else {
-        map.get(key)
-    }
-}
-
 /// The scalar keywords of a subschema.
 fn keywords_of(value: &Value) -> Node {
     let mut node = Node::default();
@@ -467,7 +455,7 @@ fn keywords_of(value: &Value) -> Node {
         Value::Object(map) => map,
         _ => return node,
     };
-    node.kinds = match keyword(map, "type") {
+    node.kinds = match member(map, "type") {
         Some(Value::String(name)) => Kinds::from_type_name(name),
         Some(Value::Array(names)) => Some(
             names
@@ -477,22 +465,22 @@ fn keywords_of(value: &Value) -> Node {
         ),
         _ => None,
     };
-    if keyword(map, "nullable") == Some(&Value::Bool(true)) {
+    if member(map, "nullable") == Some(&Value::Bool(true)) {
         node.kinds = node.kinds.map(|k| k.or(Kinds::NULL));
     }
-    node.enum_values = keyword(map, "enum").and_then(Value::as_array).cloned();
-    node.const_value = keyword(map, "const").cloned();
+    node.enum_values = member(map, "enum").and_then(Value::as_array).cloned();
+    node.const_value = member(map, "const").cloned();
     node.format = text(map, "format");
     node.pattern = text(map, "pattern");
     node.title = text(map, "title");
     node.description = text(map, "description");
-    node.max_length = keyword(map, "maxLength").and_then(Value::as_u64);
-    node.min_length = keyword(map, "minLength").and_then(Value::as_u64);
-    node.minimum = keyword(map, "minimum").and_then(Value::as_f64);
-    node.maximum = keyword(map, "maximum").and_then(Value::as_f64);
-    node.exclusive_minimum = keyword(map, "exclusiveMinimum").and_then(Value::as_f64);
-    node.exclusive_maximum = keyword(map, "exclusiveMaximum").and_then(Value::as_f64);
-    node.has_default = keyword(map, "default").is_some();
+    node.max_length = member(map, "maxLength").and_then(Value::as_u64);
+    node.min_length = member(map, "minLength").and_then(Value::as_u64);
+    node.minimum = member(map, "minimum").and_then(Value::as_f64);
+    node.maximum = member(map, "maximum").and_then(Value::as_f64);
+    node.exclusive_minimum = member(map, "exclusiveMinimum").and_then(Value::as_f64);
+    node.exclusive_maximum = member(map, "exclusiveMaximum").and_then(Value::as_f64);
+    node.has_default = member(map, "default").is_some();
     node.required = map
         .get("required")
         .and_then(Value::as_array)
@@ -507,7 +495,5 @@ fn keywords_of(value: &Value) -> Node {
 }
 
 fn text(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
-    keyword(map, key)
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    member(map, key).and_then(Value::as_str).map(str::to_string)
 }
