@@ -3,13 +3,24 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs mapctl remembering no schema verdicts (the cache is tested on its own below).
 fn mapctl(args: &[&str], dir: &Path) -> Output {
+    mapctl_caching_in(args, dir, "")
+}
+
+/// Runs mapctl with `MAPCTL_CACHE_DIR` set to `cache` (empty: remember nothing).
+fn mapctl_caching_in(args: &[&str], dir: &Path, cache: impl AsRef<std::ffi::OsStr>) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mapctl"))
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
+        .env("MAPCTL_CACHE_DIR", cache)
         .output()
         .expect("mapctl runs")
+}
+
+fn verdict_count(cache: &Path) -> usize {
+    std::fs::read_dir(cache.join("schema-verdicts")).map_or(0, |listing| listing.count())
 }
 
 fn text(output: &Output) -> String {
@@ -46,6 +57,59 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+#[test]
+fn check_remembers_valid_schema_files_and_still_reports_a_broken_one() {
+    let work = edited_copy(|text| text.replacen("\n", "\n# a comment\n", 1));
+    let cache = tempfile::tempdir().expect("temp dir");
+    let first = mapctl_caching_in(
+        &["check", "hubspot_to_accelo.map"],
+        work.path(),
+        cache.path(),
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(
+        verdict_count(cache.path()),
+        3,
+        "the three schema files are remembered"
+    );
+    let again = mapctl_caching_in(
+        &["check", "hubspot_to_accelo.map"],
+        work.path(),
+        cache.path(),
+    );
+    assert_eq!(text(&again), text(&first));
+    assert_eq!(verdict_count(cache.path()), 3);
+
+    let schema = work.path().join("schemas/accelo/job.schema.json");
+    let valid = std::fs::read_to_string(&schema).expect("shipped schema");
+    let broken = valid.replacen("\"type\": \"object\"", "\"type\": \"objekt\"", 1);
+    assert_ne!(valid, broken);
+    std::fs::write(&schema, broken).expect("write schema");
+    for _ in 0..2 {
+        let out = mapctl_caching_in(
+            &["check", "hubspot_to_accelo.map"],
+            work.path(),
+            cache.path(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).contains("M603"), "{}", text(&out));
+    }
+    assert_eq!(
+        verdict_count(cache.path()),
+        3,
+        "an invalid file is never remembered"
+    );
+
+    let unused = tempfile::tempdir().expect("temp dir");
+    let out = mapctl_caching_in(
+        &["check", "--no-cache", "mappings/hubspot_to_accelo.map"],
+        &root(),
+        unused.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(verdict_count(unused.path()), 0, "--no-cache writes nothing");
 }
 
 #[test]

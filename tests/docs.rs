@@ -71,6 +71,7 @@ fn run_doc(doc: &str) -> Vec<String> {
                     .current_dir(work.path())
                     .env("PATH", &path)
                     .env("NO_COLOR", "1")
+                    .env("MAPCTL_CACHE_DIR", "")
                     .output()
                     .expect("sh runs");
                 let code = output.status.code().unwrap_or(-1);

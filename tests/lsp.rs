@@ -229,6 +229,7 @@ fn the_same_diagnostics_as_mapctl_check() {
     let cli = Command::new(env!("CARGO_BIN_EXE_mapctl"))
         .args(["check", "--format", "json"])
         .arg(&copy)
+        .env("MAPCTL_CACHE_DIR", "")
         .output()
         .unwrap();
     std::fs::remove_file(&copy).unwrap();

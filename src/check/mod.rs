@@ -37,7 +37,7 @@ use std::sync::Arc;
 pub use program::Program;
 
 use crate::diag::Diagnostic;
-use crate::schema::{Flattener, NodeId, SchemaSet};
+use crate::schema::{Flattener, MetaCheck, NodeId, SchemaSet};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, Limits, ast::MappingFile};
 use program::{CPath, RecordRef};
@@ -82,8 +82,19 @@ pub fn check_file(
     path: &Path,
     limits: &Limits,
 ) -> Result<CheckOutput, CannotRun> {
+    check_file_with(sources, path, limits, MetaCheck::Always)
+}
+
+/// Reads and checks the mapping file at `path`, holding its schema files against their
+/// meta-schema as `meta` says (`mapctl check` remembers the files it found valid).
+pub fn check_file_with(
+    sources: &mut SourceMap,
+    path: &Path,
+    limits: &Limits,
+    meta: MetaCheck,
+) -> Result<CheckOutput, CannotRun> {
     let file = load_mapping(sources, path, limits)?;
-    Ok(check_source(sources, file, limits))
+    Ok(check_source_with(sources, file, limits, meta))
 }
 
 /// Reads a mapping file into `sources`.
@@ -116,7 +127,7 @@ fn load_mapping(
 
 /// Checks a mapping already loaded into `sources` as `file`.
 pub fn check_source(sources: &mut SourceMap, file: FileId, limits: &Limits) -> CheckOutput {
-    check_source_with(sources, file, limits, true)
+    check_source_with(sources, file, limits, MetaCheck::Always)
 }
 
 /// Reads and checks a mapping for running it: like [`check_file`], without validating the schema
@@ -127,15 +138,14 @@ pub fn check_file_for_run(
     path: &Path,
     limits: &Limits,
 ) -> Result<CheckOutput, CannotRun> {
-    let file = load_mapping(sources, path, limits)?;
-    Ok(check_source_with(sources, file, limits, false))
+    check_file_with(sources, path, limits, MetaCheck::Skip)
 }
 
 fn check_source_with(
     sources: &mut SourceMap,
     file: FileId,
     limits: &Limits,
-    meta_validate: bool,
+    meta: MetaCheck,
 ) -> CheckOutput {
     let text = sources.get(file).text.clone();
     let base_dir = sources
@@ -146,7 +156,7 @@ fn check_source_with(
         .unwrap_or_default();
     let (ast, mut diagnostics) = syntax::parse(&text, file, limits);
     let mut checker = Checker::new(sources, file, base_dir, ast.has_syntax_errors);
-    checker.schemas.skip_meta_validation = !meta_validate;
+    checker.schemas.meta = meta;
     let program = checker.run(&ast);
     let records = checker
         .records

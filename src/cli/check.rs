@@ -10,6 +10,7 @@ use super::{ColorChoice, EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use crate::check::{self, CheckOutput};
 use crate::diag::render::{self, HumanStyle};
 use crate::diag::{Diagnostic, Severity};
+use crate::schema::{MetaCheck, Verdicts};
 use crate::source::SourceMap;
 use crate::syntax::Limits;
 
@@ -43,6 +44,10 @@ pub struct CheckArgs {
     /// Largest mapping file accepted, in bytes.
     #[arg(long, default_value_t = Limits::default().max_mapping_bytes)]
     pub max_mapping_bytes: usize,
+    /// Validate every schema file against its meta-schema, even one whose exact text was found
+    /// valid before (verdicts are kept in `$MAPCTL_CACHE_DIR`, by default the user's cache folder).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// One checked file and its source map.
@@ -68,7 +73,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let mut cannot_run = false;
     for file in &files {
         let mut sources = SourceMap::new();
-        match check::check_file(&mut sources, file, &limits) {
+        match check::check_file_with(&mut sources, file, &limits, meta_check(args)) {
             Ok(output) => checked.push(Checked { sources, output }),
             Err(check::CannotRun(message)) => {
                 eprintln!("error: {message}");
@@ -90,6 +95,15 @@ pub fn run(args: &CheckArgs) -> u8 {
         .iter()
         .any(|d| d.severity == Severity::Error || args.deny_warnings);
     if failing { EXIT_PROBLEMS } else { EXIT_OK }
+}
+
+/// How this run holds schema files against their meta-schema: remembering valid ones unless
+/// `--no-cache` is given or no cache folder is known.
+fn meta_check(args: &CheckArgs) -> MetaCheck {
+    match Verdicts::from_env() {
+        Some(verdicts) if !args.no_cache => MetaCheck::Remembered(verdicts),
+        _ => MetaCheck::Always,
+    }
 }
 
 /// The mapping files named by `paths` (folders searched recursively), sorted.

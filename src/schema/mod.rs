@@ -1,6 +1,7 @@
 //! Schemas: loading JSON Schema files (JSON or YAML) and answering the checker's questions.
 //!
-//! `load.rs` reads files under the path policy and validates them against their meta-schema;
+//! `load.rs` reads files under the path policy and validates them against their meta-schema
+//! (`verdicts.rs` remembers which files were found valid, for `mapctl check`);
 //! `model.rs` compiles them into an arena of nodes with `$ref`s resolved; `flat.rs` folds the
 //! combinators into effective constraints; `locate.rs` finds a JSON pointer in a file so that
 //! diagnostics can point into the schema. Nothing here knows about mappings.
@@ -9,6 +10,8 @@ pub mod flat;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod verdicts;
 
 pub use flat::{Additional, Dnf, Flat, Flattener};
 pub use model::{LoadContext, Node, NodeId, SchemaSet};
+pub use verdicts::{MetaCheck, Verdicts};

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::load::{self, span_at};
 use super::locate::{escape_segment, value_at};
+use super::verdicts::MetaCheck;
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
 use crate::value::{Kinds, member};
@@ -103,9 +104,8 @@ pub struct SchemaSet {
     pub nodes: Vec<Node>,
     memo: HashMap<(u32, String), NodeId>,
     queue: VecDeque<NodeId>,
-    /// Skip validating documents against their meta-schema (`apply`, whose validators refuse
-    /// schemas they cannot compile; `check` always validates).
-    pub skip_meta_validation: bool,
+    /// How documents are held against their meta-schema when loaded.
+    pub meta: MetaCheck,
 }
 
 /// What compiling needs from the outside: files and somewhere to put diagnostics.
@@ -192,11 +192,7 @@ impl SchemaSet {
                 return None;
             }
         };
-        let problems = if self.skip_meta_validation {
-            Vec::new()
-        } else {
-            load::validate_schema_document(ctx.sources, file, &value, named_at)
-        };
+        let problems = self.meta.problems(ctx.sources, file, &value, named_at);
         let invalid = problems.iter().any(Diagnostic::is_error);
         ctx.diagnostics.extend(problems);
         if invalid {
