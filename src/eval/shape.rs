@@ -12,8 +12,6 @@
 //! `None`) and apply falls back to `jsonschema` for it. A property test checks that both
 //! validators agree.
 
-use std::collections::HashMap;
-
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -152,7 +150,7 @@ pub struct Failure {
 pub struct Shapes {
     /// The shapes, by id.
     pub shapes: Vec<Shape>,
-    by_node: HashMap<NodeId, ShapeId>,
+    by_node: rustc_hash::FxHashMap<NodeId, ShapeId>,
     /// Each shape with the shapes its `allOf`/`$ref` add, flattened (filled by `compile`).
     expanded: Vec<Vec<ShapeId>>,
     /// The formats the shapes check.

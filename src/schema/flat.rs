@@ -5,8 +5,8 @@
 //! types stay lazy as a [`Dnf`]: an OR of ANDs of nodes, flattened only when a path steps into
 //! them. Cycles (`$ref` back to an ancestor through `allOf`) stop with "no information".
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use indexmap::IndexMap;
@@ -279,8 +279,9 @@ fn dnf_and(a: &Dnf, b: &Dnf) -> Dnf {
 /// Flattens nodes, caching per node.
 #[derive(Debug, Default)]
 pub struct Flattener {
-    cache: RefCell<HashMap<NodeId, Rc<Flat>>>,
-    visiting: RefCell<HashSet<NodeId>>,
+    // Keyed by node numbers this program assigns in order: a fast hash cannot be steered.
+    cache: RefCell<FxHashMap<NodeId, Rc<Flat>>>,
+    visiting: RefCell<FxHashSet<NodeId>>,
 }
 
 impl Flattener {

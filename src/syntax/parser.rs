@@ -269,6 +269,34 @@ mod tests {
     }
 
     #[test]
+    fn a_word_is_a_keyword_exactly_when_it_is_reserved() {
+        let mut near_misses = Vec::new();
+        for word in KEYWORDS {
+            for end in 1..word.len() {
+                near_misses.push(word[..end].to_string());
+                near_misses.push(format!("{}{}", &word[..end], &word[end + 1..]));
+            }
+            near_misses.push(format!("{word}s"));
+            near_misses.push(format!("{word}_"));
+            near_misses.push(format!("x{word}"));
+        }
+        for word in near_misses {
+            let reserved = KEYWORDS.contains(&word.as_str());
+            assert_eq!(parses_whole(Rule::keyword, &word), reserved, "`{word}`");
+            assert_eq!(parses_whole(Rule::name, &word), !reserved, "`{word}`");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_words_are_keywords_exactly_when_reserved(word in "[a-z][a-z_]{0,9}") {
+            let reserved = KEYWORDS.contains(&word.as_str());
+            proptest::prop_assert_eq!(parses_whole(Rule::keyword, &word), reserved);
+            proptest::prop_assert_eq!(parses_whole(Rule::name, &word), !reserved);
+        }
+    }
+
+    #[test]
     fn words_that_start_with_a_keyword_are_names() {
         for word in [
             "mappings", "into_x", "matched", "inside", "nothing", "client", "psa",
