@@ -69,11 +69,12 @@ pub fn run(args: &CheckArgs) -> u8 {
         max_mapping_bytes: args.max_mapping_bytes,
         ..Limits::default()
     };
+    let meta = meta_check(args);
     let mut checked = Vec::with_capacity(files.len());
     let mut cannot_run = false;
     for file in &files {
         let mut sources = SourceMap::new();
-        match check::check_file_with(&mut sources, file, &limits, meta_check(args)) {
+        match check::check_file_with(&mut sources, file, &limits, meta.clone()) {
             Ok(output) => checked.push(Checked { sources, output }),
             Err(check::CannotRun(message)) => {
                 eprintln!("error: {message}");

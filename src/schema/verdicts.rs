@@ -23,7 +23,7 @@ use crate::source::{FileId, SourceMap, Span};
 pub const CACHE_DIR_VARIABLE: &str = "MAPCTL_CACHE_DIR";
 
 /// How schema files are held against their meta-schema when they are loaded.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub enum MetaCheck {
     /// Validate every schema file (library callers, the language server, `mapctl test`).
     #[default]
@@ -95,7 +95,8 @@ impl Verdicts {
         value: &Value,
         named_at: Span,
     ) -> Vec<Diagnostic> {
-        let entry = self.entry(&sources.get(file).text);
+        let source = sources.get(file);
+        let entry = self.entry(load::Format::of(&source.path), &source.text);
         if entry.is_file() {
             return Vec::new();
         }
@@ -106,12 +107,16 @@ impl Verdicts {
         problems
     }
 
-    /// The file that stands for "this text is valid", for this version of mapctl.
-    fn entry(&self, text: &str) -> PathBuf {
+    /// The file that stands for "this text, read as `format`, is valid", for this version of
+    /// mapctl (the same bytes could read differently as JSON and as YAML).
+    fn entry(&self, format: load::Format, text: &str) -> PathBuf {
         let mut hasher = Sha256::new();
         hasher.update(b"mapctl meta-schema verdict 1\0");
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-        hasher.update(b"\0");
+        hasher.update(match format {
+            load::Format::Json => b"\0json\0",
+            load::Format::Yaml => b"\0yaml\0",
+        });
         hasher.update(text.as_bytes());
         let name: String = hasher
             .finalize()
@@ -135,6 +140,7 @@ fn remember(entry: &Path) {
 mod tests {
     use super::*;
     use crate::diag::Code;
+    use load::Format;
     use std::sync::Arc;
 
     fn schema(sources: &mut SourceMap, text: &str) -> (FileId, Value) {
@@ -155,8 +161,21 @@ mod tests {
         let at = Span::new(file, 0, 1);
         assert!(verdicts.validate(&sources, file, &value, at).is_empty());
         assert_eq!(entries(verdicts.dir()), 1);
-        assert!(verdicts.entry(r#"{"type": "object"}"#).is_file());
-        assert!(!verdicts.entry(r#"{"type":  "object"}"#).is_file());
+        assert!(
+            verdicts
+                .entry(Format::Json, r#"{"type": "object"}"#)
+                .is_file()
+        );
+        assert!(
+            !verdicts
+                .entry(Format::Yaml, r#"{"type": "object"}"#)
+                .is_file()
+        );
+        assert!(
+            !verdicts
+                .entry(Format::Json, r#"{"type":  "object"}"#)
+                .is_file()
+        );
         let (broken, value) = schema(&mut sources, r#"{"type": "objec"}"#);
         let found = verdicts.validate(&sources, broken, &value, Span::new(broken, 0, 1));
         assert_eq!(found.len(), 1);
@@ -197,10 +216,13 @@ mod tests {
     #[test]
     fn the_hash_covers_the_version_and_the_whole_text() {
         let verdicts = Verdicts::in_dir("/v");
-        let name = verdicts.entry("{}");
+        let name = verdicts.entry(Format::Json, "{}");
         let name = name.file_name().and_then(|n| n.to_str()).unwrap_or("");
         assert_eq!(name.len(), 64);
         assert!(name.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(verdicts.entry("{}"), verdicts.entry("{} "));
+        assert_ne!(
+            verdicts.entry(Format::Json, "{}"),
+            verdicts.entry(Format::Json, "{} ")
+        );
     }
 }
