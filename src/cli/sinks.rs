@@ -11,6 +11,7 @@ use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use crate::eval::record::Record;
 use crate::eval::{Engine, Outcome, Reason};
 use crate::io::atomic::AtomicFile;
+use crate::io::compact::write_str;
 use crate::io::input::{self, Position};
 use crate::ops::runlog::{self, LogLine, RunLog};
 
@@ -198,7 +199,10 @@ impl Sinks {
                     codes: reasons.iter().map(|r| r.code.as_str()).collect(),
                     reasons: reasons.iter().map(ReasonLine::from).collect(),
                 };
-                write_line(rejects, &mut self.line, &entry, false)
+                self.line.clear();
+                entry.write_compact(&mut self.line);
+                self.line.push(b'\n');
+                rejects.write_all(&self.line)
             }
             None => {
                 let who = deal_id.map_or("deal".to_string(), |id| format!("deal {id}"));
@@ -286,7 +290,8 @@ fn write_line(
     writer.write_all(buffer)
 }
 
-/// One line of a rejects file.
+/// One line of a rejects file. Written by [`RejectLine::write_compact`]; its `Serialize` is the
+/// reference the tests hold that writer to, byte for byte.
 #[derive(serde::Serialize)]
 struct RejectLine<'a> {
     deal_id: Option<&'a str>,
@@ -322,6 +327,83 @@ struct RuleLine<'a> {
     text: &'a str,
 }
 
+impl RejectLine<'_> {
+    /// Appends the line as compact JSON, the bytes `serde_json::to_writer` gives for it (fields
+    /// in declaration order, `None` line, index, field, value and rule left out), with strings
+    /// escaped by the output writer's eight-bytes-at-a-time scan. About a third of the cost of
+    /// going through serde on the reference job, where 30% of the deals are skipped.
+    fn write_compact(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"deal_id\":");
+        match self.deal_id {
+            Some(id) => write_str(id, out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"file\":");
+        write_str(self.file, out);
+        if let Some(line) = self.line {
+            out.extend_from_slice(b",\"line\":");
+            write_count(line, out);
+        }
+        if let Some(index) = self.index {
+            out.extend_from_slice(b",\"index\":");
+            write_count(index, out);
+        }
+        out.extend_from_slice(b",\"outcome\":");
+        write_str(self.outcome, out);
+        out.extend_from_slice(b",\"phase\":");
+        write_str(self.phase, out);
+        out.extend_from_slice(b",\"codes\":[");
+        for (n, code) in self.codes.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_str(code, out);
+        }
+        out.extend_from_slice(b"],\"reasons\":[");
+        for (n, reason) in self.reasons.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            reason.write_compact(out);
+        }
+        out.extend_from_slice(b"]}");
+    }
+}
+
+impl ReasonLine<'_> {
+    /// Appends the reason as compact JSON (see [`RejectLine::write_compact`]).
+    fn write_compact(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"code\":");
+        write_str(self.code, out);
+        out.extend_from_slice(b",\"message\":");
+        write_str(self.message, out);
+        if let Some(field) = self.field {
+            out.extend_from_slice(b",\"field\":");
+            write_str(field, out);
+        }
+        if let Some(value) = self.value {
+            out.extend_from_slice(b",\"value\":");
+            write_str(value, out);
+        }
+        if let Some(rule) = &self.rule {
+            out.extend_from_slice(b",\"rule\":{\"line\":");
+            write_count(rule.line, out);
+            out.extend_from_slice(b",\"column\":");
+            write_count(rule.column, out);
+            out.extend_from_slice(b",\"text\":");
+            write_str(rule.text, out);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+}
+
+/// Appends a count in decimal.
+fn write_count(count: usize, out: &mut Vec<u8>) {
+    // Writing to a vector cannot fail.
+    let _ = write!(out, "{count}");
+}
+
 impl<'a> From<&'a Reason> for ReasonLine<'a> {
     fn from(reason: &'a Reason) -> ReasonLine<'a> {
         ReasonLine {
@@ -334,6 +416,91 @@ impl<'a> From<&'a Reason> for ReasonLine<'a> {
                 column: r.column,
                 text: &r.text,
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any text, with the characters JSON must escape well represented.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just('"'),
+                Just('\\'),
+                Just('\n'),
+                Just('\u{1}'),
+                Just('\u{7f}'),
+                Just('é'),
+                Just('😀'),
+                any::<char>(),
+                proptest::char::range('a', 'z'),
+            ],
+            0..40,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    /// A reason's message, field, value and rule (line, column, text).
+    type ReasonParts = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<(usize, usize, String)>,
+    );
+
+    fn reason_parts() -> impl Strategy<Value = ReasonParts> {
+        (
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of((any::<usize>(), any::<usize>(), text())),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn compact_reject_lines_are_the_bytes_serde_writes(
+            deal_id in proptest::option::of(text()),
+            file in text(),
+            position in proptest::option::of(any::<bool>()),
+            number in any::<usize>(),
+            outcome in text(),
+            phase in text(),
+            parts in proptest::collection::vec(reason_parts(), 0..4),
+        ) {
+            let reasons: Vec<ReasonLine<'_>> = parts
+                .iter()
+                .enumerate()
+                .map(|(n, (message, field, value, rule))| ReasonLine {
+                    code: ["M501", "M502", "M503"][n % 3],
+                    message,
+                    field: field.as_deref(),
+                    value: value.as_deref(),
+                    rule: rule.as_ref().map(|(line, column, text)| RuleLine {
+                        line: *line,
+                        column: *column,
+                        text,
+                    }),
+                })
+                .collect();
+            let line = RejectLine {
+                deal_id: deal_id.as_deref(),
+                file: &file,
+                line: position.filter(|by_line| *by_line).map(|_| number),
+                index: position.filter(|by_line| !*by_line).map(|_| number),
+                outcome: &outcome,
+                phase: &phase,
+                codes: reasons.iter().map(|r| r.code).collect(),
+                reasons,
+            };
+            let mut compact = Vec::new();
+            line.write_compact(&mut compact);
+            let expected = serde_json::to_vec(&line).expect("serializes");
+            prop_assert_eq!(String::from_utf8_lossy(&compact), String::from_utf8_lossy(&expected));
         }
     }
 }
