@@ -330,78 +330,73 @@ struct RuleLine<'a> {
 impl RejectLine<'_> {
     /// Appends the line as compact JSON, the bytes `serde_json::to_writer` gives for it (fields
     /// in declaration order, `None` line, index, field, value and rule left out), with strings
-    /// escaped by the output writer's eight-bytes-at-a-time scan. About a third of the cost of
-    /// going through serde on the reference job, where 30% of the deals are skipped.
+    /// escaped by the output writer's eight-bytes-at-a-time scan.
     fn write_compact(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"deal_id\":");
         match self.deal_id {
-            Some(id) => write_str(id, out),
-            None => out.extend_from_slice(b"null"),
+            Some(id) => str_member(b"{\"deal_id\":", id, out),
+            None => out.extend_from_slice(b"{\"deal_id\":null"),
         }
-        out.extend_from_slice(b",\"file\":");
-        write_str(self.file, out);
+        str_member(b",\"file\":", self.file, out);
         if let Some(line) = self.line {
-            out.extend_from_slice(b",\"line\":");
-            write_count(line, out);
+            count_member(b",\"line\":", line, out);
         }
         if let Some(index) = self.index {
-            out.extend_from_slice(b",\"index\":");
-            write_count(index, out);
+            count_member(b",\"index\":", index, out);
         }
-        out.extend_from_slice(b",\"outcome\":");
-        write_str(self.outcome, out);
-        out.extend_from_slice(b",\"phase\":");
-        write_str(self.phase, out);
-        out.extend_from_slice(b",\"codes\":[");
-        for (n, code) in self.codes.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            write_str(code, out);
-        }
-        out.extend_from_slice(b"],\"reasons\":[");
-        for (n, reason) in self.reasons.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            reason.write_compact(out);
-        }
-        out.extend_from_slice(b"]}");
+        str_member(b",\"outcome\":", self.outcome, out);
+        str_member(b",\"phase\":", self.phase, out);
+        out.extend_from_slice(b",\"codes\":");
+        array(&self.codes, out, |code, out| write_str(code, out));
+        out.extend_from_slice(b",\"reasons\":");
+        array(&self.reasons, out, ReasonLine::write_compact);
+        out.push(b'}');
     }
 }
 
 impl ReasonLine<'_> {
     /// Appends the reason as compact JSON (see [`RejectLine::write_compact`]).
     fn write_compact(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"code\":");
-        write_str(self.code, out);
-        out.extend_from_slice(b",\"message\":");
-        write_str(self.message, out);
+        str_member(b"{\"code\":", self.code, out);
+        str_member(b",\"message\":", self.message, out);
         if let Some(field) = self.field {
-            out.extend_from_slice(b",\"field\":");
-            write_str(field, out);
+            str_member(b",\"field\":", field, out);
         }
         if let Some(value) = self.value {
-            out.extend_from_slice(b",\"value\":");
-            write_str(value, out);
+            str_member(b",\"value\":", value, out);
         }
         if let Some(rule) = &self.rule {
-            out.extend_from_slice(b",\"rule\":{\"line\":");
-            write_count(rule.line, out);
-            out.extend_from_slice(b",\"column\":");
-            write_count(rule.column, out);
-            out.extend_from_slice(b",\"text\":");
-            write_str(rule.text, out);
+            count_member(b",\"rule\":{\"line\":", rule.line, out);
+            count_member(b",\"column\":", rule.column, out);
+            str_member(b",\"text\":", rule.text, out);
             out.push(b'}');
         }
         out.push(b'}');
     }
 }
 
-/// Appends a count in decimal.
-fn write_count(count: usize, out: &mut Vec<u8>) {
+/// Appends `key` (a member name with the `{` or `,` before it and the `:` after) and a string.
+fn str_member(key: &[u8], text: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(key);
+    write_str(text, out);
+}
+
+/// Appends `key` (as for [`str_member`]) and a count in decimal.
+fn count_member(key: &[u8], count: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(key);
     // Writing to a vector cannot fail.
     let _ = write!(out, "{count}");
+}
+
+/// Appends a JSON array of `items`, each written by `write_item`.
+fn array<T>(items: &[T], out: &mut Vec<u8>, write_item: impl Fn(&T, &mut Vec<u8>)) {
+    out.push(b'[');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        write_item(item, out);
+    }
+    out.push(b']');
 }
 
 impl<'a> From<&'a Reason> for ReasonLine<'a> {
