@@ -11,7 +11,7 @@ use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use crate::eval::record::Record;
 use crate::eval::{Engine, Outcome, Reason};
 use crate::io::atomic::AtomicFile;
-use crate::io::compact::write_str;
+use crate::io::compact::{write_array, write_str};
 use crate::io::input::{self, Position};
 use crate::ops::runlog::{self, LogLine, RunLog};
 
@@ -346,9 +346,9 @@ impl RejectLine<'_> {
         str_member(b",\"outcome\":", self.outcome, out);
         str_member(b",\"phase\":", self.phase, out);
         out.extend_from_slice(b",\"codes\":");
-        array(&self.codes, out, |code, out| write_str(code, out));
+        write_array(&self.codes, out, |code, out| write_str(code, out));
         out.extend_from_slice(b",\"reasons\":");
-        array(&self.reasons, out, ReasonLine::write_compact);
+        write_array(&self.reasons, out, ReasonLine::write_compact);
         out.push(b'}');
     }
 }
@@ -385,18 +385,6 @@ fn count_member(key: &[u8], count: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(key);
     // Writing to a vector cannot fail.
     let _ = write!(out, "{count}");
-}
-
-/// Appends a JSON array of `items`, each written by `write_item`.
-fn array<T>(items: &[T], out: &mut Vec<u8>, write_item: impl Fn(&T, &mut Vec<u8>)) {
-    out.push(b'[');
-    for (n, item) in items.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        write_item(item, out);
-    }
-    out.push(b']');
 }
 
 impl<'a> From<&'a Reason> for ReasonLine<'a> {

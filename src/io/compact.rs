@@ -17,16 +17,7 @@ pub fn write_value(value: &Value, out: &mut Vec<u8>) {
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(number) => write_number(number, out),
         Value::String(text) => write_str(text, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_value(item, out);
-            }
-            out.push(b']');
-        }
+        Value::Array(items) => write_array(items, out, write_value),
         Value::Object(map) => {
             out.push(b'{');
             for (index, (key, member)) in map.iter().enumerate() {
@@ -40,6 +31,18 @@ pub fn write_value(value: &Value, out: &mut Vec<u8>) {
             out.push(b'}');
         }
     }
+}
+
+/// Appends a JSON array of `items`, each written by `write_item`, with no spaces.
+pub fn write_array<T>(items: &[T], out: &mut Vec<u8>, write_item: impl Fn(&T, &mut Vec<u8>)) {
+    out.push(b'[');
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_item(item, out);
+    }
+    out.push(b']');
 }
 
 /// Numbers are few and short: `serde_json` writes them (itoa and ryu), so they stay identical.
