@@ -123,12 +123,9 @@ impl Shape {
         only.then_some(*kinds)
     }
 
-    /// True when the shape has combinators that need the whole value to decide.
-    pub fn needs_whole_value(&self) -> bool {
-        !self.any_of.is_empty()
-            || !self.one_of.is_empty()
-            || self.not.is_some()
-            || self.enum_values.is_some()
+    /// True when the shape has `anyOf`, `oneOf` or `not`.
+    fn has_combinators(&self) -> bool {
+        !self.any_of.is_empty() || !self.one_of.is_empty() || self.not.is_some()
     }
 }
 
@@ -158,6 +155,9 @@ pub struct Shapes {
     /// For each shape that checks nothing but the type, the kinds it allows (`None`: any): most
     /// values are then checked with one comparison.
     type_only: Vec<Option<Option<Kinds>>>,
+    /// For each shape, whether it has `anyOf`, `oneOf` or `not`: a value under it is read whole
+    /// before it is checked. (A table of flags: the reader asks for every value it reads.)
+    combined: Vec<bool>,
 }
 
 /// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
@@ -242,6 +242,12 @@ impl Shapes {
             .map(|id| self.expand_now(id))
             .collect();
         self.type_only = self.shapes.iter().map(Shape::only_kinds).collect();
+        self.combined = self.shapes.iter().map(Shape::has_combinators).collect();
+    }
+
+    /// True when `shape` has `anyOf`, `oneOf` or `not`: its values are read whole to be checked.
+    pub fn reads_whole_value(&self, shape: ShapeId) -> bool {
+        self.combined.get(shape).copied().unwrap_or(false)
     }
 
     /// True when `value` passes `shape` by its type alone (the shape checks nothing else).

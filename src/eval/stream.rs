@@ -695,10 +695,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
         let shapes = self.projector.shapes;
-        let whole = self.shapes.iter().any(|s| {
-            shapes.shapes[*s].needs_whole_value()
-                && has_containers_or_combinators(&shapes.shapes[*s])
-        });
+        let whole = self.shapes.iter().any(|s| shapes.reads_whole_value(*s));
         if whole {
             let note = RefCell::new(None);
             let strict = crate::io::strict::StrictValue { note: Some(&note) };
@@ -724,10 +721,6 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
         }
         deserializer.deserialize_any(self)
     }
-}
-
-fn has_containers_or_combinators(shape: &super::shape::Shape) -> bool {
-    !shape.any_of.is_empty() || !shape.one_of.is_empty() || shape.not.is_some()
 }
 
 impl Walk<'_, '_> {
