@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """The reference benchmark job, side by side: mapctl against a typed-Rust baseline, jq and jaq.
 
-usage: python3 bench/run.py [COUNT] [SEED] [--runs N]
+usage: python3 bench/run.py [COUNT] [SEED] [--runs N] [--mimalloc]
+
+--mimalloc also builds mapctl with `--features mimalloc` (into target/mimalloc) and times it
+beside the default build.
 
 1. Generates COUNT deals with bench/gen_deals.py (cached in bench/data/).
 2. Builds mapctl and bench/typed (release, --locked).
@@ -24,6 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "bench", "data")
 MAPCTL = os.path.join(ROOT, "target", "release", "mapctl")
+MAPCTL_MIMALLOC = os.path.join(ROOT, "target", "mimalloc", "release", "mapctl")
 TYPED = os.path.join(ROOT, "bench", "typed", "target", "release", "typed-baseline")
 ORACLE = os.path.join(ROOT, "..", "shared", "bench", "check_outputs.py")
 JQ_PROGRAM = os.path.join(ROOT, "..", "shared", "bench", "map.jq")
@@ -33,8 +37,8 @@ def sh(args, **kwargs):
     return subprocess.run(args, check=True, **kwargs)
 
 
-def tools(deals, out_dir):
-    """name -> (argv, stdout file or None, extra output files)."""
+def tools(deals, out_dir, mimalloc):
+    """name -> (argv, stdout file or None)."""
     mapctl_out = os.path.join(out_dir, "mapctl.ndjson")
     mapctl_rej = os.path.join(out_dir, "mapctl.rejects")
     found = {
@@ -45,6 +49,11 @@ def tools(deals, out_dir):
     found["mapctl --jobs 0 (every core)"] = (
         [MAPCTL, "apply", os.path.join(ROOT, "bench", "reference.map"), deals, "--jobs", "0",
          "--out", os.path.join(out_dir, "mapctl-jobs.ndjson"), "--rejects", os.path.join(out_dir, "mapctl-jobs.rejects")], None)
+    if mimalloc:
+        found["mapctl --features mimalloc"] = (
+            [MAPCTL_MIMALLOC, "apply", os.path.join(ROOT, "bench", "reference.map"), deals,
+             "--out", os.path.join(out_dir, "mapctl-mimalloc.ndjson"),
+             "--rejects", os.path.join(out_dir, "mapctl-mimalloc.rejects")], None)
     if shutil.which("jq") and os.path.exists(JQ_PROGRAM):
         found["jq " + subprocess.run(["jq", "--version"], capture_output=True, text=True).stdout.strip()] = (
             ["jq", "-c", "-f", JQ_PROGRAM, deals], os.path.join(out_dir, "jq.ndjson"))
@@ -88,12 +97,15 @@ def check(deals, outputs):
     with open(merged, "w") as out:
         sh([sys.executable, os.path.join(ROOT, "bench", "merge_streams.py"), deals,
             os.path.join(DATA, "out", "mapctl.ndjson"), os.path.join(DATA, "out", "mapctl.rejects")], stdout=out)
-    for suffix in ("ndjson", "rejects"):
-        one, every = (os.path.join(DATA, "out", f"{name}.{suffix}") for name in ("mapctl", "mapctl-jobs"))
-        same = open(one, "rb").read() == open(every, "rb").read()
-        print(f"  mapctl --jobs 0 {suffix}: {'byte-identical to one thread' if same else 'DIFFERS from one thread'}")
-        if not same:
-            return False
+    for other, label in (("mapctl-jobs", "mapctl --jobs 0"), ("mapctl-mimalloc", "mapctl --features mimalloc")):
+        for suffix in ("ndjson", "rejects"):
+            one, every = (os.path.join(DATA, "out", f"{name}.{suffix}") for name in ("mapctl", other))
+            if not os.path.exists(every):
+                continue
+            same = open(one, "rb").read() == open(every, "rb").read()
+            print(f"  {label} {suffix}: {'byte-identical to the default build, one thread' if same else 'DIFFERS from the default build'}")
+            if not same:
+                return False
     named = {"mapctl": merged, **{k.split()[0]: v for k, v in outputs.items() if v and "mapctl" not in k}}
     if os.path.exists(ORACLE):
         result = subprocess.run([sys.executable, ORACLE, deals] + [f"{k}={v}" for k, v in named.items()])
@@ -130,8 +142,15 @@ def main():
     with open(deals) as src, open(one, "w") as dst:
         dst.write(src.readline())
     sh(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT)
+    mimalloc = "--mimalloc" in sys.argv
+    if mimalloc:
+        sh(["cargo", "build", "--release", "--locked", "--quiet", "--features", "mimalloc"], cwd=ROOT,
+           env={**os.environ, "CARGO_TARGET_DIR": os.path.join(ROOT, "target", "mimalloc")})
     sh(["cargo", "build", "--release", "--locked", "--quiet", "--manifest-path", os.path.join(ROOT, "bench", "typed", "Cargo.toml")])
-    found = tools(deals, os.path.join(DATA, "out"))
+    for stale in ("mapctl-mimalloc.ndjson", "mapctl-mimalloc.rejects"):
+        if os.path.exists(os.path.join(DATA, "out", stale)):
+            os.remove(os.path.join(DATA, "out", stale))
+    found = tools(deals, os.path.join(DATA, "out"), mimalloc)
     timings = {name: [] for name in found}
     for _ in range(runs):
         for name, (argv, stdout_path) in found.items():
@@ -153,8 +172,8 @@ def main():
     for name, (argv, _) in found.items():
         if "--jobs" in argv:
             continue
-        single = [a if a != deals else one for a in argv]
-        single = [a for a in single if a not in ("--out", "--rejects") and "mapctl.ndjson" not in a and "mapctl.rejects" not in a]
+        single = [one if a == deals else a for i, a in enumerate(argv)
+                  if a not in ("--out", "--rejects") and argv[i - 1] not in ("--out", "--rejects")]
         latencies = [run_once(single, None)[0] for _ in range(20)]
         print(f"| {name} | {statistics.median(latencies) * 1000:.1f} |")
     memory = peak_memory_kb(found["mapctl"][0])
