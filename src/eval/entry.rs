@@ -35,10 +35,9 @@ impl Engine {
             Ok(projected) => {
                 let deal_id = self.deal_id(&projected.value);
                 if projected.failures.is_empty() {
-                    return (
-                        deal_id,
-                        self.run_validated(&projected.value, &projected.slots, clients),
-                    );
+                    let outcome = self.run_validated(&projected.value, &projected.slots, clients);
+                    projected.recycle();
+                    return (deal_id, outcome);
                 }
                 if let Some((_, failure)) = projected.failures.iter().find(|(_, f)| f.ambiguous) {
                     return (None, ambiguous(failure.message.clone()));

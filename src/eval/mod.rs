@@ -4,7 +4,8 @@
 //! conditions; `read.rs` reads and writes paths; `record.rs` builds
 //! the target record; `validate.rs` validates records offline with
 //! the `jsonschema` crate; `refs.rs` joins related records from reference files; `clients.rs`
-//! matches companies against the PSA's existing clients. Eval never sees an AST or a schema file.
+//! matches companies against the PSA's existing clients; `stream.rs` reads deals from their text,
+//! with `spares.rs` keeping its buffers from deal to deal. Eval never sees an AST or a schema file.
 
 pub mod clients;
 mod entry;
@@ -16,6 +17,7 @@ mod redact;
 pub mod refs;
 pub mod run;
 pub mod shape;
+mod spares;
 pub mod stream;
 pub mod validate;
 

@@ -18,6 +18,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::{Map, Value};
 
 use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, push_segment};
+use super::spares::Spares;
 use crate::check::program::{CCond, CExpr, CPart, CPath, PathStep, Program, RecordRef, WriteKind};
 use crate::value::Kinds;
 
@@ -305,6 +306,19 @@ pub struct Projected {
     pub failures: Vec<(usize, Failure)>,
 }
 
+impl Projected {
+    /// Gives the deal's buffers back to this thread's reader, for the next deal to reuse (the
+    /// deal is done; dropping it instead is correct, only slower).
+    pub fn recycle(self) {
+        SCRATCH.with(|scratch| {
+            if let Some(scratch) = scratch.borrow_mut().as_mut() {
+                scratch.spares.reclaim(self.value);
+                scratch.spares.reclaim_slots(self.slots);
+            }
+        });
+    }
+}
+
 /// Why a deal could not be projected.
 #[derive(Debug)]
 pub enum ProjectError {
@@ -336,6 +350,8 @@ struct State {
     layouts: Layouts,
     /// The values of slot-only plan nodes, by node.
     slot_values: Vec<Option<Value>>,
+    /// Buffers for the strings the walk keeps.
+    spares: Spares,
 }
 
 /// One reading of a deal's text, with the state it ended in.
@@ -396,10 +412,17 @@ impl Layouts {
 /// Most members a layout remembers (positions are tracked in a 64-bit mask).
 const MAX_LAYOUT: usize = 64;
 
+/// What a thread keeps from deal to deal: member layouts, the pointer buffer, spare buffers.
+#[derive(Debug, Default)]
+struct Scratch {
+    layouts: Layouts,
+    pointer: String,
+    spares: Spares,
+}
+
 thread_local! {
-    /// Each thread keeps its layouts and pointer buffer from deal to deal (they are taken at the
-    /// start of a projection and given back at its end).
-    static SCRATCH: RefCell<Option<(Layouts, String)>> = const { RefCell::new(None) };
+    /// Each thread's scratch (taken at the start of a projection and given back at its end).
+    static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
 }
 
 impl Layout {
@@ -461,23 +484,36 @@ impl Projector<'_> {
                 Ok(_) => ProjectError::Unusual,
             });
         };
-        let (mut layouts, pointer) = SCRATCH
+        let mut scratch = SCRATCH
             .with(|scratch| scratch.borrow_mut().take())
             .unwrap_or_default();
-        if layouts.plan != self.plan.id {
-            layouts = Layouts {
+        if scratch.layouts.plan != self.plan.id {
+            scratch.layouts = Layouts {
                 plan: self.plan.id,
                 ..Layouts::default()
             };
         }
         // Most deals are valid: read without tracking where each value is, and read again,
         // tracking, only to say where the failures are.
-        let mut pass = self.project_pass(text, layouts, pointer, false);
+        let mut pass = self.project_pass(text, scratch, false);
         if pass.result.is_ok() && !pass.state.failures.is_empty() {
             let State {
-                layouts, pointer, ..
+                layouts,
+                pointer,
+                mut spares,
+                slot_values,
+                ..
             } = pass.state;
-            pass = self.project_pass(text, layouts, pointer, true);
+            if let Ok(Some(value)) = pass.result {
+                spares.reclaim(value);
+            }
+            spares.reclaim_slots(slot_values);
+            let scratch = Scratch {
+                layouts,
+                pointer,
+                spares,
+            };
+            pass = self.project_pass(text, scratch, true);
         }
         let Pass { result, state } = pass;
         let State {
@@ -485,9 +521,16 @@ impl Projector<'_> {
             failures,
             layouts,
             slot_values,
+            spares,
             ..
         } = state;
-        SCRATCH.with(|scratch| *scratch.borrow_mut() = Some((layouts, pointer)));
+        SCRATCH.with(|scratch| {
+            *scratch.borrow_mut() = Some(Scratch {
+                layouts,
+                pointer,
+                spares,
+            });
+        });
         let value = result?.ok_or(ProjectError::Unusual)?;
         Ok(Projected {
             value,
@@ -497,7 +540,12 @@ impl Projector<'_> {
     }
 
     /// One reading of the text; `track` keeps the JSON pointer of the current value up to date.
-    fn project_pass(&self, text: &str, layouts: Layouts, mut pointer: String, track: bool) -> Pass {
+    fn project_pass(&self, text: &str, scratch: Scratch, track: bool) -> Pass {
+        let Scratch {
+            layouts,
+            mut pointer,
+            mut spares,
+        } = scratch;
         pointer.clear();
         let state = RefCell::new(State {
             pointer,
@@ -505,7 +553,8 @@ impl Projector<'_> {
             failures: Vec::new(),
             record: 0,
             layouts,
-            slot_values: vec![None; self.plan.node_count()],
+            slot_values: spares.slots(self.plan.node_count()),
+            spares,
         });
         let result = self.project_text(text, &state);
         Pass {
@@ -754,7 +803,9 @@ impl Walk<'_, '_> {
             .iter()
             .all(|shape| shapes.accepts_any_text(*shape))
         {
-            return self.plan.map(|_| Value::String(text.to_string()));
+            return self
+                .plan
+                .map(|_| Value::String(self.state.borrow_mut().spares.string(text)));
         }
         let mut state = self.state.borrow_mut();
         let mut found = Vec::new();
@@ -801,7 +852,7 @@ impl Walk<'_, '_> {
                 .failures
                 .extend(found.into_iter().map(|f| (record, f)));
         }
-        self.plan.map(|_| Value::String(text.to_string()))
+        self.plan.map(|_| Value::String(state.spares.string(text)))
     }
 }
 
@@ -989,10 +1040,15 @@ fn keep(
     key: Cow<'_, str>,
     value: Value,
 ) {
+    let mut state = state.borrow_mut();
     match slot {
-        Some(node) => state.borrow_mut().slot_values[node] = Some(value),
+        Some(node) => state.slot_values[node] = Some(value),
         None => {
-            object.insert(key.into_owned(), value);
+            let key = match key {
+                Cow::Borrowed(key) => state.spares.string(key),
+                Cow::Owned(key) => key,
+            };
+            object.insert(key, value);
         }
     }
 }
