@@ -354,6 +354,18 @@ struct State {
     spares: Spares,
 }
 
+impl State {
+    /// The parts kept for the next deal, the slot values and the failures.
+    fn split(self) -> (Scratch, Vec<Option<Value>>, Vec<(usize, Failure)>) {
+        let scratch = Scratch {
+            layouts: self.layouts,
+            pointer: self.pointer,
+            spares: self.spares,
+        };
+        (scratch, self.slot_values, self.failures)
+    }
+}
+
 /// One reading of a deal's text, with the state it ended in.
 struct Pass {
     result: Result<Option<Value>, ProjectError>,
@@ -497,40 +509,16 @@ impl Projector<'_> {
         // tracking, only to say where the failures are.
         let mut pass = self.project_pass(text, scratch, false);
         if pass.result.is_ok() && !pass.state.failures.is_empty() {
-            let State {
-                layouts,
-                pointer,
-                mut spares,
-                slot_values,
-                ..
-            } = pass.state;
+            let (mut scratch, slots, _) = pass.state.split();
             if let Ok(Some(value)) = pass.result {
-                spares.reclaim(value);
+                scratch.spares.reclaim(value);
             }
-            spares.reclaim_slots(slot_values);
-            let scratch = Scratch {
-                layouts,
-                pointer,
-                spares,
-            };
+            scratch.spares.reclaim_slots(slots);
             pass = self.project_pass(text, scratch, true);
         }
         let Pass { result, state } = pass;
-        let State {
-            pointer,
-            failures,
-            layouts,
-            slot_values,
-            spares,
-            ..
-        } = state;
-        SCRATCH.with(|scratch| {
-            *scratch.borrow_mut() = Some(Scratch {
-                layouts,
-                pointer,
-                spares,
-            });
-        });
+        let (scratch, slot_values, failures) = state.split();
+        SCRATCH.with(|kept| *kept.borrow_mut() = Some(scratch));
         let value = result?.ok_or(ProjectError::Unusual)?;
         Ok(Projected {
             value,
