@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use mapctl::check::check_file;
+use mapctl::engine::{ClientDirectory, Deal, LoadOptions, Mapping, Outcome};
 use mapctl::eval::validate::SchemaValidator;
-use mapctl::eval::{ClientDirectory, Engine, Outcome};
 use mapctl::source::SourceMap;
 use mapctl::syntax::Limits;
 use proptest::prelude::*;
@@ -18,15 +18,21 @@ use serde_json::{Value, json};
 const MAPPING: &str = "mappings/hubspot_to_accelo.map";
 const CLIENTS: &str = "mappings/samples/hubspot/accelo_companies.json";
 
-fn engine() -> (Engine, SchemaValidator) {
+fn engine() -> (Mapping, SchemaValidator) {
     let mut sources = SourceMap::new();
     let output =
         check_file(&mut sources, Path::new(MAPPING), &Limits::default()).expect("mapping readable");
-    let program = output.program.expect("shipped mapping checks clean");
+    let program = output
+        .program
+        .as_ref()
+        .expect("shipped mapping checks clean");
     let independent =
         SchemaValidator::build(&output.schemas, &program.target_schema_path).expect("validator");
-    let mut engine = Engine::new(program, &output.schemas).expect("engine");
-    engine.allow_new_clients = true;
+    let options = LoadOptions {
+        allow_new_clients: true,
+        ..LoadOptions::default()
+    };
+    let engine = Mapping::load(Path::new(MAPPING), &options).expect("the mapping loads");
     (engine, independent)
 }
 
@@ -85,7 +91,7 @@ proptest! {
         let (engine, validator) = engine();
         let mut directory = clients();
         for deal in &deals {
-            let outcome = engine.run(deal, Some(&mut directory));
+            let outcome = engine.apply(Deal::Value(deal), Some(&mut directory)).outcome;
             let shown = format!("{outcome:?}");
             prop_assert!(!shown.contains("NT-SECRET"), "never-transfer data in {shown}");
             if let Outcome::Written { record, .. } = &outcome {

@@ -6,18 +6,11 @@
 
 use std::path::Path;
 
-use mapctl::check::check_file;
-use mapctl::eval::{ClientDirectory, Engine, Outcome};
-use mapctl::io::input::Payload;
-use mapctl::source::SourceMap;
-use mapctl::syntax::Limits;
+use mapctl::engine::{ClientDirectory, Deal, LoadOptions, Mapping, Outcome};
 use serde_json::Value;
 
-fn engine(mapping: &Path) -> Engine {
-    let mut sources = SourceMap::new();
-    let output = check_file(&mut sources, mapping, &Limits::default()).expect("readable");
-    let program = output.program.expect("the mapping checks clean");
-    Engine::new(program, &output.schemas).expect("engine")
+fn engine(mapping: &Path) -> Mapping {
+    Mapping::load(mapping, &LoadOptions::default()).expect("the mapping loads")
 }
 
 fn read_json(path: &Path) -> Value {
@@ -48,15 +41,15 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 /// The outcome of `deal` read from its JSON text, and read whole, each with its own copy of
 /// the client directory.
 fn both_ways(
-    engine: &Engine,
+    engine: &Mapping,
     deal: &Value,
     clients: Option<&ClientDirectory>,
 ) -> (Outcome, Outcome) {
     let text = serde_json::to_vec(deal).expect("serializable");
     let mut for_text = clients.cloned();
     let mut for_value = clients.cloned();
-    let (_, from_text) = engine.run_payload(Payload::Text(&text), for_text.as_mut(), false);
-    let from_value = engine.run(deal, for_value.as_mut());
+    let from_text = engine.apply(Deal::Text(&text), for_text.as_mut()).outcome;
+    let from_value = engine.apply(Deal::Value(deal), for_value.as_mut()).outcome;
     (from_text, from_value)
 }
 

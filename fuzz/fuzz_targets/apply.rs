@@ -8,19 +8,13 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use mapctl::check::check_file;
-use mapctl::eval::{Engine, Outcome};
-use mapctl::io::input::Payload;
-use mapctl::source::SourceMap;
-use mapctl::syntax::Limits;
+use mapctl::engine::{Deal, LoadOptions, Mapping, Outcome};
 
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
+fn engine() -> &'static Mapping {
+    static ENGINE: OnceLock<Mapping> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let mut sources = SourceMap::new();
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/reference.map");
-        let output = check_file(&mut sources, &path, &Limits::default()).expect("mapping");
-        Engine::new(output.program.expect("checks clean"), &output.schemas).expect("engine")
+        Mapping::load(&path, &LoadOptions::default()).expect("the mapping loads")
     })
 }
 
@@ -45,9 +39,9 @@ fn with_canaries(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = engine().run_payload(Payload::Text(data), None, false);
+    let _ = engine().apply(Deal::Text(data), None);
     if let Some(canaried) = with_canaries(data) {
-        let (_, outcome) = engine().run_payload(Payload::Text(&canaried), None, false);
+        let outcome = engine().apply(Deal::Text(&canaried), None).outcome;
         if let Outcome::Written { record, .. } = outcome {
             assert!(!record.to_string().contains(CANARY), "a never-transfer value leaked");
         }

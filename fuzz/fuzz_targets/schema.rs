@@ -16,10 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::fs::write(dir.join("project.json"), data);
     let _ = std::fs::write(dir.join("fuzz.map"), MAPPING);
     let mut sources = SourceMap::new();
-    if let Ok(output) = check_file(&mut sources, &dir.join("fuzz.map"), &Limits::default())
-        && let Some(program) = output.program
-    {
-        let _ = mapctl::eval::Engine::new(program, &output.schemas);
+    if let Ok(output) = check_file(&mut sources, &dir.join("fuzz.map"), &Limits::default()) {
+        let options = mapctl::engine::LoadOptions::default();
+        let _ = mapctl::engine::Mapping::from_checked(sources, output, &options);
     }
 });
 

@@ -107,20 +107,20 @@ fn load_mapping(
     let readable = (limits.max_mapping_bytes as u64)
         .saturating_mul(8)
         .max(1 << 20);
-    let text = crate::schema::load::read_utf8_file(path, readable).map_err(|reason| {
+    let text = crate::io::files::read_utf8_file(path, readable).map_err(|reason| {
         CannotRun(format!(
             "cannot read mapping `{}`: {reason}",
             path.display()
         ))
     })?;
-    let absolute = crate::schema::load::normalise(
+    let absolute = crate::io::files::normalise(
         &std::env::current_dir()
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf()),
     );
     Ok(sources.add(
         &absolute,
-        crate::schema::load::display_name(&absolute),
+        crate::io::files::display_name(&absolute),
         Arc::from(text),
     ))
 }
@@ -291,26 +291,30 @@ impl<'s> Checker<'s> {
         let trigger = trigger?;
         let sources = self.source_records(ast);
         let target = self.records.iter().find(|r| r.role == RecordRef::Target)?;
-        Some(Program {
-            name: census.name,
-            mapping_path: self.sources.get(self.file).path.clone(),
-            sources,
-            target_name: target.name.clone(),
-            target_schema_path: target.schema_path.clone(),
-            trigger,
-            stage_path: self.stages.stage_path.clone(),
-            trigger_stages: self.stages.trigger_stages.clone(),
-            requirements,
-            never_transfer: never_transfer.into_iter().map(|(path, _)| path).collect(),
-            tables: self.tables.iter().map(|t| t.table.clone()).collect(),
-            sync_back,
-            checklist: census.checklist,
-            template_field: writes.iter().find_map(|w| match w.kind {
-                program::WriteKind::Select { .. } => Some(w.target.clone()),
-                program::WriteKind::Map(_) => None,
-            }),
-            client,
-            writes,
-        })
+        Some(
+            Program {
+                name: census.name,
+                mapping_path: self.sources.get(self.file).path.clone(),
+                sources,
+                target_name: target.name.clone(),
+                target_schema_path: target.schema_path.clone(),
+                trigger,
+                stage_path: self.stages.stage_path.clone(),
+                trigger_stages: self.stages.trigger_stages.clone(),
+                requirements,
+                never_transfer: never_transfer.into_iter().map(|(path, _)| path).collect(),
+                tables: self.tables.iter().map(|t| t.table.clone()).collect(),
+                sync_back,
+                checklist: census.checklist,
+                template_field: writes.iter().find_map(|w| match w.kind {
+                    program::WriteKind::Select { .. } => Some(w.target.clone()),
+                    program::WriteKind::Map(_) => None,
+                }),
+                client,
+                writes,
+                path_count: 0,
+            }
+            .numbered(),
+        )
     }
 }

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use super::Checker;
-use super::program::{CPath, PathStep, RecordRef};
+use super::program::{CPath, PathId, PathStep, RecordRef};
 use super::suggest;
 use super::types::Read;
 use crate::diag::{Code, Diagnostic};
@@ -70,7 +70,7 @@ impl Checker<'_> {
                 record: role,
                 steps: steps.clone(),
                 display: display.clone(),
-                slot: None,
+                id: PathId::UNNUMBERED,
             },
             flat,
             may_be_absent,

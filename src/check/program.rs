@@ -44,10 +44,23 @@ pub struct CPath {
     pub steps: Vec<PathStep>,
     /// The path as written, for messages.
     pub display: String,
-    /// Where the value is found in a deal's table of planned source fields (see
-    /// `eval::stream::Plan`); `None` until the plan is compiled, and for paths the table cannot
-    /// hold (target paths, steps into arrays).
-    pub slot: Option<usize>,
+    /// The path's number in its program: paths written alike share one, and every id is below
+    /// [`Program::path_count`], so evaluators can keep per-path tables of their own.
+    pub id: PathId,
+}
+
+/// The number of a checked path in its program (see [`CPath::id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PathId(pub u32);
+
+impl PathId {
+    /// The id of a path not yet numbered (only while checking).
+    pub const UNNUMBERED: PathId = PathId(u32::MAX);
+
+    /// The id as an index into a per-path table.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
 }
 
 /// A compiled expression.
@@ -256,4 +269,163 @@ pub struct Program {
     pub client: Option<ClientRule>,
     /// The target field written by the first select (the project template), if any.
     pub template_field: Option<Vec<String>>,
+    /// How many path ids the program's paths use (ids are `0..path_count`).
+    pub path_count: usize,
+}
+
+impl Program {
+    /// Calls `visit` with every path the program reads from a deal's records: trigger, stage,
+    /// requirements, writes, client rule, and the other side of each join.
+    pub fn for_each_read<'p>(&'p self, visit: &mut dyn FnMut(&'p CPath)) {
+        cond_paths(&self.trigger, visit);
+        if let Some(path) = &self.stage_path {
+            visit(path);
+        }
+        for requirement in &self.requirements {
+            cond_paths(&requirement.condition, visit);
+        }
+        for write in &self.writes {
+            match &write.kind {
+                WriteKind::Map(expr) => expr_paths(expr, visit),
+                WriteKind::Select { arms, otherwise } => {
+                    for (cond, expr, _) in arms {
+                        cond_paths(cond, visit);
+                        expr_paths(expr, visit);
+                    }
+                    if let Some((expr, _)) = otherwise {
+                        expr_paths(expr, visit);
+                    }
+                }
+            }
+        }
+        if let Some(client) = &self.client {
+            expr_paths(&client.name, visit);
+        }
+        for join in self.sources.iter().filter_map(|s| s.join.as_ref()) {
+            visit(&join.equals);
+        }
+    }
+
+    /// Calls `visit` with every path of the program: its reads ([`Program::for_each_read`]),
+    /// then the keys inside joined records, the never-transfer paths and the sync-back values.
+    pub fn for_each_path<'p>(&'p self, visit: &mut dyn FnMut(&'p CPath)) {
+        self.for_each_read(visit);
+        for join in self.sources.iter().filter_map(|s| s.join.as_ref()) {
+            visit(&join.key);
+        }
+        self.never_transfer.iter().for_each(&mut *visit);
+        for write in &self.sync_back {
+            expr_paths(&write.value, visit);
+        }
+    }
+
+    /// Numbers the program's paths: one id per distinct (record, path as written), in the
+    /// order [`Program::for_each_path`] meets them. Done once, when check builds the program.
+    pub(super) fn numbered(mut self) -> Program {
+        let mut ids: std::collections::HashMap<(RecordRef, String), PathId> =
+            std::collections::HashMap::new();
+        let mut order = Vec::new();
+        self.for_each_path(&mut |path| order.push((path.record, path.display.clone())));
+        for key in order {
+            let next = PathId(ids.len() as u32);
+            ids.entry(key).or_insert(next);
+        }
+        self.path_count = ids.len();
+        number_all(&mut self, &|path: &mut CPath| {
+            path.id = ids
+                .get(&(path.record, path.display.clone()))
+                .copied()
+                .unwrap_or(PathId::UNNUMBERED);
+        });
+        self
+    }
+}
+
+/// Calls `visit` with every path of an expression, in order.
+fn expr_paths<'p>(expr: &'p CExpr, visit: &mut dyn FnMut(&'p CPath)) {
+    match expr {
+        CExpr::Path(path) => visit(path),
+        CExpr::Literal(_) => {}
+        CExpr::Template(parts) => {
+            for part in parts {
+                if let CPart::Expr(inner) = part {
+                    expr_paths(inner, visit);
+                }
+            }
+        }
+        CExpr::Pipeline { input, .. } => expr_paths(input, visit),
+        CExpr::Coalesce(alternatives) => alternatives.iter().for_each(|a| expr_paths(a, visit)),
+    }
+}
+
+/// Calls `visit` with every path of a condition, in order.
+fn cond_paths<'p>(cond: &'p CCond, visit: &mut dyn FnMut(&'p CPath)) {
+    match cond {
+        CCond::And(parts) | CCond::Or(parts) => parts.iter().for_each(|p| cond_paths(p, visit)),
+        CCond::Not(inner) => cond_paths(inner, visit),
+        CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => expr_paths(e, visit),
+        CCond::Compare(l, _, r) => {
+            expr_paths(l, visit);
+            expr_paths(r, visit);
+        }
+    }
+}
+
+/// Gives every path of `program` its id. The one mutable walk over a program: check builds
+/// the program, numbers it here, and nothing changes it afterwards.
+fn number_all(program: &mut Program, id_of: &dyn Fn(&mut CPath)) {
+    fn expr(e: &mut CExpr, id_of: &dyn Fn(&mut CPath)) {
+        match e {
+            CExpr::Path(path) => id_of(path),
+            CExpr::Literal(_) => {}
+            CExpr::Template(parts) => parts.iter_mut().for_each(|part| {
+                if let CPart::Expr(inner) = part {
+                    expr(inner, id_of);
+                }
+            }),
+            CExpr::Pipeline { input, .. } => expr(input, id_of),
+            CExpr::Coalesce(alternatives) => alternatives.iter_mut().for_each(|a| expr(a, id_of)),
+        }
+    }
+    fn cond(c: &mut CCond, id_of: &dyn Fn(&mut CPath)) {
+        match c {
+            CCond::And(parts) | CCond::Or(parts) => parts.iter_mut().for_each(|p| cond(p, id_of)),
+            CCond::Not(inner) => cond(inner, id_of),
+            CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => expr(e, id_of),
+            CCond::Compare(l, _, r) => {
+                expr(l, id_of);
+                expr(r, id_of);
+            }
+        }
+    }
+    cond(&mut program.trigger, id_of);
+    program.stage_path.iter_mut().for_each(id_of);
+    for requirement in &mut program.requirements {
+        cond(&mut requirement.condition, id_of);
+    }
+    for write in &mut program.writes {
+        match &mut write.kind {
+            WriteKind::Map(e) => expr(e, id_of),
+            WriteKind::Select { arms, otherwise } => {
+                for (c, e, _) in arms {
+                    cond(c, id_of);
+                    expr(e, id_of);
+                }
+                if let Some((e, _)) = otherwise {
+                    expr(e, id_of);
+                }
+            }
+        }
+    }
+    if let Some(client) = &mut program.client {
+        expr(&mut client.name, id_of);
+    }
+    for join in program.sources.iter_mut().filter_map(|s| s.join.as_mut()) {
+        id_of(&mut join.key);
+        id_of(&mut join.equals);
+    }
+    program.never_transfer.iter_mut().for_each(id_of);
+    for write in &mut program.sync_back {
+        expr(&mut write.value, id_of);
+    }
 }

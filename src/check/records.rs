@@ -64,7 +64,7 @@ impl Checker<'_> {
             &decl.schema.value,
             decl.schema.span,
         );
-        let schema_path = crate::schema::load::normalise(&self.base_dir.join(&decl.schema.value));
+        let schema_path = crate::io::files::normalise(&self.base_dir.join(&decl.schema.value));
         self.records.push(RecordInfo {
             name: decl.name.name.clone(),
             role,

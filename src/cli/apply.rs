@@ -6,20 +6,16 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
-use serde_json::Value;
 
 use super::EXIT_CANNOT_RUN;
-use super::sinks::Sinks;
-use crate::check;
-use crate::diag::render::{self, HumanStyle};
-use crate::eval::{ClientDirectory, Engine, Outcome, Phase, Reason};
-use crate::io::input::{self, InputLimits, Item, ItemError, Layout};
-use crate::source::{FileId, SourceMap};
-use crate::syntax::Limits;
+use super::loading::{load_clients, load_mapping};
+use super::sinks::{SinkOptions, Sinks};
+use crate::engine::{self, ClientDirectory, Mapping};
+use crate::io::files::{is_ndjson_name, open_input};
+use crate::io::input::{self, InputLimits, Layout};
 
 /// Which way the mapping runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -28,6 +24,15 @@ pub enum Direction {
     Forward,
     /// PSA records -> the CRM fields `sync back` allows.
     Back,
+}
+
+impl From<Direction> for engine::Direction {
+    fn from(direction: Direction) -> engine::Direction {
+        match direction {
+            Direction::Forward => engine::Direction::Forward,
+            Direction::Back => engine::Direction::Back,
+        }
+    }
 }
 
 /// Arguments of `mapctl apply`.
@@ -100,24 +105,17 @@ fn watch_interrupts() {
 
 /// Runs `mapctl apply`.
 pub fn run(args: &ApplyArgs) -> u8 {
-    if args.plan {
-        return super::plan::run(args);
-    }
     if args.out.is_some() || args.rejects.is_some() || args.log.is_some() {
         watch_interrupts();
     }
-    let (engine, mut clients, mapping_text) = match prepare(args) {
-        Ok((mut engine, clients, text)) => {
-            engine.allow_new_clients = args.envelope;
-            (engine, clients, text)
-        }
+    let (mapping, mut clients) = match prepare(args) {
+        Ok(prepared) => prepared,
         Err(message) => {
             eprintln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
-    if engine.program.client.is_some() && clients.is_none() && args.direction == Direction::Forward
-    {
+    if mapping.matches_clients() && clients.is_none() && args.direction == Direction::Forward {
         eprintln!(
             "error: the mapping matches clients (`match client`); pass the PSA's existing clients with `--clients FILE` (use `[]` when there are none)"
         );
@@ -128,7 +126,14 @@ pub fn run(args: &ApplyArgs) -> u8 {
     } else {
         args.inputs.clone()
     };
-    let mut sinks = match Sinks::open(args, &engine.program.name, &mapping_text) {
+    let options = SinkOptions {
+        out: args.out.as_ref(),
+        rejects: args.rejects.as_ref(),
+        log: args.log.as_ref(),
+        envelope: args.envelope,
+        back: args.direction == Direction::Back,
+    };
+    let mut sinks = match Sinks::open(&options, mapping.name(), mapping.text()) {
         Ok(sinks) => sinks,
         Err(message) => {
             eprintln!("error: {message}");
@@ -140,7 +145,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
         ..InputLimits::default()
     };
     let single_input = inputs.len() == 1;
-    let jobs = worker_count(args.jobs, engine.program.client.is_some());
+    let jobs = worker_count(args.jobs, mapping.matches_clients());
     for path in &inputs {
         let reader = match open_input(path) {
             Ok(reader) => reader,
@@ -161,8 +166,8 @@ pub fn run(args: &ApplyArgs) -> u8 {
         let result = if jobs > 1 {
             watch_interrupts();
             let run = Parallel {
-                engine: &engine,
-                direction: args.direction,
+                mapping: &mapping,
+                direction: args.direction.into(),
                 jobs,
                 single_input,
             };
@@ -174,8 +179,8 @@ pub fn run(args: &ApplyArgs) -> u8 {
                 }
                 sinks.single = single_input && layout == Layout::Single;
                 let position = item.position;
-                let (deal_id, outcome) = process(&engine, clients.as_mut(), args.direction, item);
-                sinks.record(&engine, &name, position, deal_id, outcome);
+                let applied = mapping.apply_item(item, clients.as_mut(), args.direction.into());
+                sinks.record(&mapping, &name, position, applied);
                 keep_going(&sinks)
             })
         };
@@ -192,99 +197,17 @@ pub fn run(args: &ApplyArgs) -> u8 {
         }
     }
     let code = sinks.finish();
-    // The process ends next: freeing the compiled engine piece by piece would only cost time
+    // The process ends next: freeing the compiled mapping piece by piece would only cost time
     // (2% of a one-deal run). Every output was committed or removed by `finish`.
-    std::mem::forget(engine);
+    std::mem::forget(mapping);
     code
 }
 
-/// Loads and checks the mapping, compiles the engine, loads references and clients.
-fn prepare(args: &ApplyArgs) -> Result<(Engine, Option<ClientDirectory>, Arc<str>), String> {
-    let (engine, mapping_text) = load_engine(&args.mapping, &args.refs)?;
+/// Loads and checks the mapping, compiles it with its references, and loads the clients.
+fn prepare(args: &ApplyArgs) -> Result<(Mapping, Option<ClientDirectory>), String> {
+    let mapping = load_mapping(&args.mapping, &args.refs, args.envelope)?;
     let clients = args.clients.as_deref().map(load_clients).transpose()?;
-    Ok((engine, clients, mapping_text))
-}
-
-/// Loads and checks a mapping and compiles its engine with the `--ref NAME=FILE` records joined;
-/// returns it with the mapping's text. A mapping with check errors is refused, its diagnostics
-/// printed.
-pub(super) fn load_engine(mapping: &Path, refs: &[String]) -> Result<(Engine, Arc<str>), String> {
-    let mut sources = SourceMap::new();
-    let output =
-        check::check_file_for_run(&mut sources, mapping, &Limits::default()).map_err(|e| e.0)?;
-    let mapping_text = sources.get(FileId(0)).text.clone();
-    let Some(program) = output.program else {
-        let errors: Vec<_> = output
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect();
-        eprint!(
-            "{}",
-            render::human(
-                &sources,
-                &errors,
-                HumanStyle {
-                    color: super::ColorChoice::Auto.enabled_for_stderr(),
-                    width: 100
-                }
-            )
-        );
-        return Err(format!(
-            "`{}` has {} check error(s); mapctl only runs mappings that check cleanly (run `mapctl check`)",
-            mapping.display(),
-            errors.len()
-        ));
-    };
-    let mut engine = Engine::new(program, &output.schemas)?;
-    for spec in refs {
-        let (name, file) = spec.split_once('=').ok_or_else(|| {
-            format!("`--ref {spec}` must be NAME=FILE, e.g. `--ref company=companies.ndjson`")
-        })?;
-        let records = read_records(Path::new(file))?;
-        engine.set_reference(name, records)?;
-    }
-    Ok((engine, mapping_text))
-}
-
-/// Loads the PSA's existing clients (`--clients FILE`).
-pub(super) fn load_clients(path: &Path) -> Result<ClientDirectory, String> {
-    ClientDirectory::new(&read_records(path)?).map_err(|e| format!("`{}`: {e}", path.display()))
-}
-
-/// True for file names that promise NDJSON.
-pub(super) fn is_ndjson_name(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e == "ndjson" || e == "jsonl")
-}
-
-/// Reads every record of a JSON array, single document or NDJSON file.
-pub(super) fn read_records(path: &Path) -> Result<Vec<Value>, String> {
-    let reader = open_input(path)?;
-    let limits = InputLimits {
-        ndjson: is_ndjson_name(path),
-        ..InputLimits::default()
-    };
-    input::read_all(reader, limits).map_err(|e| format!("`{}`: {e}", path.display()))
-}
-
-/// Opens a file, or stdin for `-`, buffered.
-pub(super) fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
-    if path == Path::new("-") {
-        return Ok(Box::new(std::io::BufReader::with_capacity(
-            1 << 16,
-            std::io::stdin(),
-        )));
-    }
-    let file = std::fs::File::open(path).map_err(|e| {
-        format!(
-            "cannot read `{}`: {}",
-            path.display(),
-            crate::schema::load::io_reason(&e)
-        )
-    })?;
-    Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file)))
+    Ok((mapping, clients))
 }
 
 /// How many threads to use.
@@ -312,8 +235,8 @@ fn keep_going(sinks: &Sinks) -> std::ops::ControlFlow<()> {
 
 /// A parallel run: deals are read on the main thread and mapped on `jobs` workers.
 struct Parallel<'e> {
-    engine: &'e Engine,
-    direction: Direction,
+    mapping: &'e Mapping,
+    direction: engine::Direction,
     jobs: usize,
     single_input: bool,
 }
@@ -329,7 +252,7 @@ impl Parallel<'_> {
         limits: InputLimits,
     ) -> std::io::Result<Layout> {
         super::parallel::run(
-            self.engine,
+            self.mapping,
             self.direction,
             self.jobs,
             sinks,
@@ -345,32 +268,5 @@ impl Parallel<'_> {
                 })
             },
         )
-    }
-}
-
-/// The deal id and outcome of one input item.
-pub(super) fn process(
-    engine: &Engine,
-    clients: Option<&mut ClientDirectory>,
-    direction: Direction,
-    item: Item<'_>,
-) -> (Option<String>, Outcome) {
-    match item.value {
-        Ok(payload) => engine.run_payload(payload, clients, direction == Direction::Back),
-        Err(error) => {
-            let code = match error {
-                ItemError::Json(_) => crate::diag::Code::M501,
-                ItemError::TooLong { .. } => crate::diag::Code::M510,
-                ItemError::Ambiguous(_) => crate::diag::Code::M512,
-            };
-            let reasons = vec![Reason::new(code, input::describe_error(&error))];
-            (
-                None,
-                Outcome::Rejected {
-                    phase: Phase::Parse,
-                    reasons,
-                },
-            )
-        }
     }
 }

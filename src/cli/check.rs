@@ -120,7 +120,7 @@ pub(super) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             format!(
                 "cannot read `{}`: {}",
                 root.display(),
-                crate::schema::load::io_reason(&e)
+                crate::io::files::io_reason(&e)
             )
         })?;
         if metadata.is_dir() {

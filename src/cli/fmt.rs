@@ -63,7 +63,7 @@ fn format_file(path: &Path, check: bool) -> Result<bool, u8> {
         eprintln!(
             "error: cannot read `{}`: {}",
             path.display(),
-            crate::schema::load::io_reason(&e)
+            crate::io::files::io_reason(&e)
         );
         EXIT_CANNOT_RUN
     })?;

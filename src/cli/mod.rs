@@ -20,6 +20,7 @@ mod apply;
 mod check;
 mod explain;
 mod fmt;
+mod loading;
 mod monitor;
 mod parallel;
 mod plan;
@@ -128,6 +129,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Apply(args) if args.plan => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Monitor(args) => monitor::run(&args),

@@ -61,7 +61,7 @@ pub fn run(args: &MonitorArgs) -> u8 {
             eprintln!(
                 "error: cannot read the run log `{}`: {}",
                 args.log.display(),
-                crate::schema::load::io_reason(&error)
+                crate::io::files::io_reason(&error)
             );
             return EXIT_CANNOT_RUN;
         }

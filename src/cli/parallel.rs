@@ -14,9 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::apply::{Direction, process};
 use super::sinks::Sinks;
-use crate::eval::{Engine, Outcome};
+use crate::engine::{Applied, Direction, Mapping};
 use crate::io::input::{self, Item, ItemError, Position};
 
 /// Most deals per chunk handed to a worker.
@@ -85,8 +84,9 @@ impl Chunk {
     }
 }
 
-/// The outcomes of one chunk: each item's position, deal id and outcome, in input order.
-type Mapped = Vec<(Position, Option<String>, Outcome)>;
+/// The outcomes of one chunk: each item's position and what applying the mapping gave, in
+/// input order.
+type Mapped = Vec<(Position, Applied)>;
 
 /// What a worker sends back: the chunk's sequence number and its outcomes, or the payload of a
 /// panic (a bug), which the main thread re-raises.
@@ -96,7 +96,7 @@ type Finished = (u64, std::thread::Result<Mapped>, Chunk);
 /// Maps the items of one input file on `jobs` worker threads; `read` feeds every item to the
 /// [`Feeder`] it is given. Outcomes reach `sinks` in input order. Returns what `read` returned.
 pub(super) fn run<T>(
-    engine: &Engine,
+    mapping: &Mapping,
     direction: Direction,
     jobs: usize,
     sinks: &mut Sinks,
@@ -110,11 +110,11 @@ pub(super) fn run<T>(
         for _ in 0..jobs {
             let chunks = Arc::clone(&chunks);
             let results = result_sender.clone();
-            scope.spawn(move || work(engine, direction, &chunks, &results));
+            scope.spawn(move || work(mapping, direction, &chunks, &results));
         }
         drop(result_sender);
         let mut feeder = Feeder {
-            engine,
+            mapping,
             direction,
             sinks,
             name,
@@ -135,7 +135,7 @@ pub(super) fn run<T>(
 
 /// A worker: maps chunks until the queue closes.
 fn work(
-    engine: &Engine,
+    mapping: &Mapping,
     direction: Direction,
     chunks: &Mutex<Receiver<(u64, Chunk)>>,
     results: &mpsc::Sender<Finished>,
@@ -151,11 +151,7 @@ fn work(
         let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             chunk
                 .items()
-                .map(|item| {
-                    let position = item.position;
-                    let (deal_id, outcome) = process(engine, None, direction, item);
-                    (position, deal_id, outcome)
-                })
+                .map(|item| (item.position, mapping.apply_item(item, None, direction)))
                 .collect::<Mapped>()
         }));
         chunk.clear();
@@ -167,7 +163,7 @@ fn work(
 
 /// Takes items from the reader, queues them in chunks and records finished chunks in order.
 pub(super) struct Feeder<'a> {
-    engine: &'a Engine,
+    mapping: &'a Mapping,
     direction: Direction,
     sinks: &'a mut Sinks,
     name: &'a str,
@@ -203,9 +199,9 @@ impl Feeder<'_> {
     pub(super) fn record_here(&mut self, item: Item<'_>, single_input: bool) {
         self.sinks.single = single_input;
         let position = item.position;
-        let (deal_id, outcome) = process(self.engine, None, self.direction, item);
+        let applied = self.mapping.apply_item(item, None, self.direction);
         self.sinks
-            .record(self.engine, self.name, position, deal_id, outcome);
+            .record(self.mapping, self.name, position, applied);
     }
 
     /// The sinks, for checking whether writing failed.
@@ -257,9 +253,9 @@ impl Feeder<'_> {
             Err(panic) => std::panic::resume_unwind(panic),
         }
         while let Some(mapped) = self.waiting.remove(&self.written) {
-            for (position, deal_id, outcome) in mapped {
+            for (position, applied) in mapped {
                 self.sinks
-                    .record(self.engine, self.name, position, deal_id, outcome);
+                    .record(self.mapping, self.name, position, applied);
             }
             self.written += 1;
         }

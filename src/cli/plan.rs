@@ -7,11 +7,13 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::apply::{self, ApplyArgs};
+use super::apply::ApplyArgs;
+use super::loading::{load_clients, load_mapping};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::check::Program;
 use crate::check::program::WriteKind;
-use crate::eval::{ClientDirectory, ClientOutcome, Engine, Outcome};
+use crate::engine::{Applied, ClientDirectory, ClientOutcome, Direction, Mapping, Outcome};
+use crate::io::files::{is_ndjson_name, open_input, read_records};
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare::{self, Change, KeyField, ProjectIndex};
 
@@ -42,17 +44,16 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
         .existing
         .as_ref()
         .ok_or("--plan compares with the PSA's records: pass them with --existing PROJECTS")?;
-    let (mut engine, _) = apply::load_engine(&args.mapping, &args.refs)?;
-    engine.allow_new_clients = true;
+    let mapping = load_mapping(&args.mapping, &args.refs, true)?;
     let mut clients = match &args.clients {
-        Some(path) => Some(apply::load_clients(path)?),
-        None if engine.program.client.is_some() => Some(ClientDirectory::default()),
+        Some(path) => Some(load_clients(path)?),
+        None if mapping.matches_clients() => Some(ClientDirectory::default()),
         None => None,
     };
-    let key = compare::key_field(&engine.program, args.key.as_deref())?;
+    let key = compare::key_field(mapping.program(), args.key.as_deref())?;
     let mut planner = Planner {
-        owned: compare::psa_owned(&engine.program),
-        index: ProjectIndex::new(apply::read_records(existing)?, &key),
+        owned: compare::psa_owned(mapping.program()),
+        index: ProjectIndex::new(read_records(existing)?, &key),
         key,
         format: args.format,
         counts: std::collections::BTreeMap::new(),
@@ -63,18 +64,17 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
         args.inputs.clone()
     };
     for path in &inputs {
-        let reader = apply::open_input(path)?;
+        let reader = open_input(path)?;
         let limits = InputLimits {
-            ndjson: apply::is_ndjson_name(path),
+            ndjson: is_ndjson_name(path),
             max_line_bytes: args.max_line_bytes,
             ..InputLimits::default()
         };
         let name = path.display().to_string();
         input::for_each_item(reader, limits, |_, item| {
             let position = input::describe_position(item.position);
-            let (deal_id, outcome) =
-                apply::process(&engine, clients.as_mut(), apply::Direction::Forward, item);
-            let entry = planner.entry(&engine, deal_id, &format!("{name} {position}"), outcome);
+            let applied = mapping.apply_item(item, clients.as_mut(), Direction::Forward);
+            let entry = planner.entry(&mapping, &format!("{name} {position}"), applied);
             planner.print(&entry);
             std::ops::ControlFlow::Continue(())
         })
@@ -99,13 +99,8 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
 
 impl Planner {
     /// The plan for one deal, as JSON (the human form is rendered from it).
-    fn entry(
-        &mut self,
-        engine: &Engine,
-        deal_id: Option<String>,
-        position: &str,
-        outcome: Outcome,
-    ) -> Value {
+    fn entry(&mut self, mapping: &Mapping, position: &str, applied: Applied) -> Value {
+        let Applied { deal_id, outcome } = applied;
         let mut entry = json!({"deal_id": deal_id, "input": position});
         match outcome {
             Outcome::Written {
@@ -115,7 +110,7 @@ impl Planner {
                 branches,
             } => {
                 let record = record.into_value();
-                self.describe_written(&mut entry, &engine.program, &record, &branches);
+                self.describe_written(&mut entry, mapping.program(), &record, &branches);
                 entry["template"] = template.unwrap_or(Value::Null);
                 entry["client"] = client.as_ref().map_or(Value::Null, ClientOutcome::to_json);
             }

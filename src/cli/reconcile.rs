@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::Value;
 
-use super::apply::{self, Direction};
+use super::loading::{load_clients, load_mapping};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
-use crate::eval::ClientDirectory;
+use crate::engine::{ClientDirectory, Direction};
+use crate::io::files::{is_ndjson_name, open_input, read_records};
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare;
 use crate::ops::reconcile::{DealRef, Reconciler, Reconciliation};
@@ -70,24 +71,22 @@ pub fn run(args: &ReconcileArgs) -> u8 {
 }
 
 fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
-    let (mut engine, _) = apply::load_engine(&args.mapping, &args.refs)?;
-    engine.allow_new_clients = true;
-    let key = compare::key_field(&engine.program, args.key.as_deref())?;
+    let mapping = load_mapping(&args.mapping, &args.refs, true)?;
+    let key = compare::key_field(mapping.program(), args.key.as_deref())?;
     let mut clients = match &args.clients {
-        Some(path) => apply::load_clients(path)?,
+        Some(path) => load_clients(path)?,
         None => ClientDirectory::default(),
     };
-    let projects = apply::read_records(&args.projects)?;
-    let mut reconciler = Reconciler::new(&engine.program, key, projects);
+    let projects = read_records(&args.projects)?;
+    let mut reconciler = Reconciler::new(mapping.program(), key, projects);
     for path in &args.deals {
         read_deals(path, |position, item| {
-            let (deal_id, outcome) =
-                apply::process(&engine, Some(&mut clients), Direction::Forward, item);
+            let applied = mapping.apply_item(item, Some(&mut clients), Direction::Forward);
             let deal = DealRef {
-                deal_id,
+                deal_id: applied.deal_id,
                 position: format!("{} {}", path.display(), position),
             };
-            reconciler.add(deal, outcome);
+            reconciler.add(deal, applied.outcome);
         })?;
     }
     Ok(reconciler.finish())
@@ -95,9 +94,9 @@ fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
 
 /// Calls `each` with every deal of a file and its position.
 fn read_deals(path: &Path, mut each: impl FnMut(String, input::Item<'_>)) -> Result<(), String> {
-    let reader = apply::open_input(path)?;
+    let reader = open_input(path)?;
     let limits = InputLimits {
-        ndjson: apply::is_ndjson_name(path),
+        ndjson: is_ndjson_name(path),
         ..InputLimits::default()
     };
     input::for_each_item(reader, limits, |_, item| {

@@ -6,10 +6,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::apply::{ApplyArgs, Direction};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
-use crate::eval::record::Record;
-use crate::eval::{Engine, Outcome, Reason};
+use crate::engine::{Applied, Mapping, Outcome, Reason, Record};
 use crate::io::atomic::AtomicFile;
 use crate::io::compact::{write_array, write_str};
 use crate::io::input::{self, Position};
@@ -39,20 +37,33 @@ pub(super) struct Sinks {
     line: Vec<u8>,
 }
 
+/// Where a run's outcomes go, as its options name them.
+pub(super) struct SinkOptions<'a> {
+    /// `--out`: records to this file (atomically) instead of stdout.
+    pub(super) out: Option<&'a PathBuf>,
+    /// `--rejects`: skipped and rejected deals to this file (atomically) instead of stderr.
+    pub(super) rejects: Option<&'a PathBuf>,
+    /// `--log`: the run log to append to.
+    pub(super) log: Option<&'a PathBuf>,
+    /// `--envelope`: each record wrapped in a report.
+    pub(super) envelope: bool,
+    /// The run goes back (PSA records -> CRM patches).
+    pub(super) back: bool,
+}
+
 impl Sinks {
     pub(super) fn open(
-        args: &ApplyArgs,
+        args: &SinkOptions<'_>,
         mapping: &str,
         mapping_text: &str,
     ) -> Result<Sinks, String> {
         let create = |path: &PathBuf| {
             AtomicFile::create(path).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
         };
-        let out_file = args.out.as_ref().map(create).transpose()?;
-        let rejects = args.rejects.as_ref().map(create).transpose()?;
+        let out_file = args.out.map(create).transpose()?;
+        let rejects = args.rejects.map(create).transpose()?;
         let log = args
             .log
-            .as_ref()
             .map(|path| {
                 RunLog::open(path, mapping, mapping_text)
                     .map_err(|e| format!("cannot append to the run log `{}`: {e}", path.display()))
@@ -71,19 +82,19 @@ impl Sinks {
             envelope: args.envelope,
             failed: None,
             log,
-            back: args.direction == Direction::Back,
+            back: args.back,
             line: Vec::new(),
         })
     }
 
     pub(super) fn record(
         &mut self,
-        engine: &Engine,
+        mapping: &Mapping,
         file: &str,
         position: Position,
-        deal_id: Option<String>,
-        outcome: Outcome,
+        applied: Applied,
     ) {
+        let Applied { deal_id, outcome } = applied;
         self.counts.read += 1;
         self.log_outcome(file, position, deal_id.as_deref(), &outcome);
         let result = match outcome {
@@ -95,11 +106,11 @@ impl Sinks {
             } => {
                 self.counts.written += 1;
                 let document = if self.envelope {
-                    Record::Tree(json!({
+                    Record::from(json!({
                         "deal_id": deal_id,
                         "record": record.into_value(),
                         "template": template,
-                        "checklist": engine.program.checklist,
+                        "checklist": mapping.program().checklist,
                         "client": client.map(|c| c.to_json()),
                     }))
                 } else {

@@ -5,12 +5,12 @@
 use serde_json::Value;
 
 use super::clients::ClientDirectory;
-use super::run::{Engine, Outcome, Phase, Reason};
+use super::run::{Outcome, Phase, Reason, Runner};
 use super::stream::{ProjectError, Projector};
 use crate::diag::Code;
 use crate::io::input::Payload;
 
-impl Engine {
+impl Runner {
     /// Runs one input item forward (or back) and returns the deal's id with its outcome.
     pub fn run_payload(
         &self,

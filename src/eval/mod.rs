@@ -22,4 +22,4 @@ pub mod stream;
 pub mod validate;
 
 pub use clients::{ClientDirectory, ClientOutcome};
-pub use run::{Engine, Outcome, Phase, Reason};
+pub use run::{Outcome, Phase, Reason, Runner};

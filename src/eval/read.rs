@@ -14,13 +14,25 @@ pub struct Records<'a> {
     /// The deal's planned source fields by slot (`Plan::resolve`); empty when not resolved, and
     /// paths are then read by name.
     pub slots: &'a [Option<&'a Value>],
+    /// The slot of each path, by path id (`Plan::slot_of`); empty when `slots` is.
+    pub slot_of: &'a [Option<u32>],
 }
 
 impl<'a> Records<'a> {
+    /// Records whose paths are read by name.
+    pub fn by_name(sources: &'a [Option<&'a Value>], target: Target<'a>) -> Records<'a> {
+        Records {
+            sources,
+            target,
+            slots: &[],
+            slot_of: &[],
+        }
+    }
+
     /// The value at `path`, or `None` when any step finds nothing.
     pub fn read(&self, path: &CPath) -> Option<&'a Value> {
-        if let (RecordRef::Source(_), Some(slot)) = (path.record, path.slot)
-            && let Some(found) = self.slots.get(slot)
+        if let Some(Some(slot)) = self.slot_of.get(path.id.index())
+            && let Some(found) = self.slots.get(*slot as usize)
         {
             return *found;
         }

@@ -387,8 +387,14 @@ impl Fields {
 }
 
 /// A deal's target record: field by field when the mapping's layout allows, else a JSON tree.
+/// Opaque outside evaluation: callers turn it into JSON ([`Record::to_value`]) or write its
+/// compact bytes ([`Record::write_compact`]).
 #[derive(Clone)]
-pub enum Record {
+pub struct Record(Repr);
+
+/// How a record is held.
+#[derive(Clone)]
+enum Repr {
     /// Built in a [`Layout`].
     Fields(Fields),
     /// Built as JSON.
@@ -398,59 +404,75 @@ pub enum Record {
 impl Record {
     /// An empty record: in `layout` when there is one, else an object with room for `width`
     /// top-level members.
-    pub fn new(layout: Option<&Arc<Layout>>, width: usize) -> Record {
-        match layout {
-            Some(layout) => Record::Fields(Fields::new(Arc::clone(layout))),
-            None => Record::Tree(Value::Object(Map::with_capacity(width))),
-        }
+    pub(crate) fn new(layout: Option<&Arc<Layout>>, width: usize) -> Record {
+        Record(match layout {
+            Some(layout) => Repr::Fields(Fields::new(Arc::clone(layout))),
+            None => Repr::Tree(Value::Object(Map::with_capacity(width))),
+        })
     }
 
     /// Writes `value` at `target`, the target of write number `write` (its layout knows it).
-    pub fn write(&mut self, write: usize, target: &[String], value: Value) {
-        match self {
-            Record::Fields(fields) => fields.set_by_write(write, value),
-            Record::Tree(tree) => {
+    pub(crate) fn write(&mut self, write: usize, target: &[String], value: Value) {
+        match &mut self.0 {
+            Repr::Fields(fields) => fields.set_by_write(write, value),
+            Repr::Tree(tree) => {
                 write_at(tree, target, value);
             }
         }
     }
 
     /// The value at `steps`, or `None`.
-    pub fn get(&self, steps: &[PathStep]) -> Option<&Value> {
-        match self {
-            Record::Fields(fields) => fields.get(steps),
-            Record::Tree(tree) => read_steps(tree, steps),
+    pub(crate) fn get(&self, steps: &[PathStep]) -> Option<&Value> {
+        match &self.0 {
+            Repr::Fields(fields) => fields.get(steps),
+            Repr::Tree(tree) => read_steps(tree, steps),
+        }
+    }
+
+    /// How the record is held: its fields (built in a layout) or its tree.
+    pub(crate) fn held(&self) -> Held<'_> {
+        match &self.0 {
+            Repr::Fields(fields) => Held::Fields(fields),
+            Repr::Tree(tree) => Held::Tree(tree),
         }
     }
 
     /// Appends the record as compact JSON (as `serde_json::to_writer` would write its tree).
     pub fn write_compact(&self, out: &mut Vec<u8>) {
-        match self {
-            Record::Fields(fields) => fields.write_compact(out),
-            Record::Tree(tree) => compact::write_value(tree, out),
+        match &self.0 {
+            Repr::Fields(fields) => fields.write_compact(out),
+            Repr::Tree(tree) => compact::write_value(tree, out),
         }
     }
 
     /// The record as a JSON tree.
     pub fn to_value(&self) -> Value {
-        match self {
-            Record::Fields(fields) => fields.to_value(),
-            Record::Tree(tree) => tree.clone(),
+        match &self.0 {
+            Repr::Fields(fields) => fields.to_value(),
+            Repr::Tree(tree) => tree.clone(),
         }
     }
 
     /// The record as a JSON tree, moved.
     pub fn into_value(self) -> Value {
-        match self {
-            Record::Fields(fields) => fields.into_value(),
-            Record::Tree(tree) => tree,
+        match self.0 {
+            Repr::Fields(fields) => fields.into_value(),
+            Repr::Tree(tree) => tree,
         }
     }
 }
 
+/// A record as it is held, for validating it.
+pub(crate) enum Held<'a> {
+    /// Built in a layout.
+    Fields(&'a Fields),
+    /// Built as a JSON tree.
+    Tree(&'a Value),
+}
+
 impl From<Value> for Record {
     fn from(tree: Value) -> Record {
-        Record::Tree(tree)
+        Record(Repr::Tree(tree))
     }
 }
 

@@ -5,13 +5,13 @@
 
 use serde_json::Value;
 
-use super::run::{Engine, Outcome};
+use super::run::{Outcome, Runner};
 use crate::check::program::{PathStep, RecordRef};
 
 /// What replaces a never-transfer value in a message.
 pub const WITHHELD: &str = "<withheld: never-transfer field>";
 
-impl Engine {
+impl Runner {
     /// `outcome` with never-transfer values of `input` removed from its rejection reasons.
     pub(super) fn withhold_protected(&self, input: &Value, outcome: Outcome) -> Outcome {
         let Outcome::Rejected { phase, mut reasons } = outcome else {
@@ -30,7 +30,7 @@ impl Engine {
     }
 }
 
-impl Engine {
+impl Runner {
     /// A schema violation's message with the quoted value withheld when the violation is at or
     /// around a never-transfer field of source record `record` (a `properties` that is an array
     /// holds the protected values without any of them being at its path).

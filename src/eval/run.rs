@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::clients::{ClientDirectory, ClientOutcome};
 use super::expr::{EvalError, eval, first_path, holds};
 use super::read::{Records, Target, remove_at, write_at_steps};
-use super::record::{Layout, Record};
+use super::record::{Held, Layout, Record};
 use super::refs::RefIndex;
 use super::shape::Shapes;
 use super::stream::Plan;
@@ -142,7 +142,7 @@ impl Coverage {
 }
 
 /// A program ready to run, with its validators, reference files and client directory.
-pub struct Engine {
+pub struct Runner {
     /// The checked program.
     pub program: Program,
     pub(super) source_validators: Vec<RecordValidator>,
@@ -172,9 +172,9 @@ pub struct Engine {
     pub allow_new_clients: bool,
 }
 
-impl Engine {
+impl Runner {
     /// Compiles validators for every record of `program` (its schemas are in `schemas`).
-    pub fn new(mut program: Program, schemas: &SchemaSet) -> Result<Engine, String> {
+    pub fn new(program: Program, schemas: &SchemaSet) -> Result<Runner, String> {
         let mut shapes = Shapes::new();
         let source_validators = program
             .sources
@@ -183,14 +183,14 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let target_validator =
             RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
-        let plan = Plan::of(&mut program);
-        let layout = record_layout(&mut program, &shapes, &target_validator);
+        let plan = Plan::of(&program);
+        let layout = record_layout(&program, &shapes, &target_validator);
         let strips = program
             .writes
             .iter()
             .map(|w| never_transfer_inside(&program, &w.kind))
             .collect();
-        Ok(Engine {
+        Ok(Runner {
             source_roots: source_validators.iter().map(|v| v.shape()).collect(),
             source_names: program.sources.iter().map(|s| s.name.clone()).collect(),
             template_steps: program.template_field.as_ref().map(|fields| {
@@ -314,6 +314,7 @@ impl Engine {
             sources: &sources,
             target: Target::Json(&empty),
             slots: &slots,
+            slot_of: self.plan.slot_of(),
         };
         let stage = self
             .program
@@ -340,6 +341,7 @@ impl Engine {
                 sources: &sources,
                 target: Target::Record(&record),
                 slots: &slots,
+                slot_of: self.plan.slot_of(),
             };
             match self.write_value(index, &write.kind, &records, &mut branches) {
                 Ok(Some(value)) => {
@@ -419,11 +421,7 @@ impl Engine {
             let joined = match (from_bundle, &self.refs[index], &source.join) {
                 (Some(record), _, _) => Some(record),
                 (None, Some(refs), Some(join)) => {
-                    let records = Records {
-                        sources: &sources,
-                        target: Target::Json(input),
-                        slots: &[],
-                    };
+                    let records = Records::by_name(&sources, Target::Json(input));
                     match records.read(&join.equals) {
                         None => None,
                         Some(key) => match refs.find(key) {
@@ -643,6 +641,7 @@ impl Engine {
             sources,
             target: Target::Record(record),
             slots,
+            slot_of: self.plan.slot_of(),
         };
         let name = match eval(&rule.name, &records, &self.program.tables) {
             Ok(value) => value.as_str().map(str::to_string),
@@ -703,9 +702,9 @@ impl Engine {
 
     /// The record's violations of the target schema (none when it is valid).
     fn target_violations(&self, record: &Record) -> Vec<Violation> {
-        match record {
-            Record::Tree(tree) => self.target_validator.violations(&self.shapes, tree),
-            Record::Fields(fields) => match fields.is_valid(&self.shapes) {
+        match record.held() {
+            Held::Tree(tree) => self.target_validator.violations(&self.shapes, tree),
+            Held::Fields(fields) => match fields.is_valid(&self.shapes) {
                 Some(true) => Vec::new(),
                 // Invalid, or not decidable field by field: the tree says what and where.
                 _ => self
@@ -749,11 +748,7 @@ impl Engine {
             return Vec::new();
         };
         let empty = Value::Null;
-        let records = Records {
-            sources: &sources,
-            target: Target::Json(&empty),
-            slots: &[],
-        };
+        let records = Records::by_name(&sources, Target::Json(&empty));
         let mut leaves = Vec::new();
         let mut stack: Vec<&Value> = self
             .program
@@ -826,11 +821,7 @@ impl Engine {
                 )],
             );
         }
-        let records = Records {
-            sources: &[],
-            target: Target::Json(project),
-            slots: &[],
-        };
+        let records = Records::by_name(&[], Target::Json(project));
         let mut patch = Value::Object(serde_json::Map::new());
         let mut reasons = Vec::new();
         for write in &self.program.sync_back {
@@ -852,7 +843,7 @@ impl Engine {
             ));
         }
         Outcome::Written {
-            record: Record::Tree(patch),
+            record: Record::from(patch),
             template: None,
             client: None,
             branches: Vec::new(),
@@ -863,12 +854,12 @@ impl Engine {
 /// The layout records of `program` are built in (write numbers: the writes' indexes, then the
 /// client rule's); none when the targets overlap or a read needs an object the writes build.
 fn record_layout(
-    program: &mut Program,
+    program: &Program,
     shapes: &Shapes,
     target_validator: &RecordValidator,
 ) -> Option<std::sync::Arc<Layout>> {
     let mut reads = Vec::new();
-    super::stream::for_each_program_path(program, &mut |path| {
+    program.for_each_read(&mut |path| {
         if path.record == RecordRef::Target {
             reads.push(path.steps.clone());
         }

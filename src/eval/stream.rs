@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, push_segment};
 use super::spares::Spares;
-use crate::check::program::{CCond, CExpr, CPart, CPath, PathStep, Program, RecordRef, WriteKind};
+use crate::check::program::{CPath, PathStep, Program, RecordRef};
 use crate::value::Kinds;
 
 /// Most validation failures collected per deal.
@@ -45,26 +45,30 @@ pub struct Plan {
     nodes: Vec<PlanNode>,
     /// The trie root of each source record.
     roots: Vec<usize>,
+    /// The plan node each path's value is found at, by path id (`None`: read by name).
+    slot_of: Vec<Option<u32>>,
 }
 
 impl Plan {
     /// The plan of everything `program` reads from its source records (and the primary `id`).
-    /// Each source path that ends at a node of the plan is given that node as its slot, so a
-    /// deal's reads are answered from the table [`Plan::resolve`] fills, without a lookup by name.
-    pub fn of(program: &mut Program) -> Plan {
+    /// Each source path that ends at a node of the plan is given that node as its slot (kept by
+    /// path id in [`Plan::slot_of`]), so a deal's reads are answered from the table
+    /// [`Plan::resolve`] fills, without a lookup by name.
+    pub fn of(program: &Program) -> Plan {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let mut plan = Plan {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             nodes: Vec::new(),
             roots: Vec::new(),
+            slot_of: vec![None; program.path_count],
         };
         for _ in &program.sources {
             plan.nodes.push(PlanNode::default());
             plan.roots.push(plan.nodes.len() - 1);
         }
-        let mut by_name: Vec<CPath> = Vec::new();
-        for_each_program_path(program, &mut |path| {
-            path.slot = match path.record {
+        let mut by_name: Vec<&CPath> = Vec::new();
+        program.for_each_read(&mut |path| {
+            let slot = match path.record {
                 RecordRef::Source(index) => plan
                     .roots
                     .get(index)
@@ -72,8 +76,9 @@ impl Plan {
                     .and_then(|root| plan.insert(root, &path.steps)),
                 RecordRef::Target => None,
             };
-            if path.slot.is_none() {
-                by_name.push(path.clone());
+            match (slot, plan.slot_of.get_mut(path.id.index())) {
+                (Some(node), Some(entry)) => *entry = Some(node as u32),
+                _ => by_name.push(path),
             }
         });
         let id = PathStep::Field("id".to_string());
@@ -83,7 +88,7 @@ impl Plan {
         }
         let joins = program.sources.iter().filter_map(|s| s.join.as_ref());
         let read_by_name = by_name
-            .iter()
+            .into_iter()
             .chain(joins.map(|join| &join.equals))
             .chain(&program.never_transfer);
         for path in read_by_name {
@@ -97,6 +102,11 @@ impl Plan {
             plan.mark_slot_only(root);
         }
         plan
+    }
+
+    /// The slot of each path, by path id (`None`: read by name).
+    pub fn slot_of(&self) -> &[Option<u32>] {
+        &self.slot_of
     }
 
     /// Marks the nodes `steps` pass through from `node` as needed in the kept tree.
@@ -228,69 +238,6 @@ impl Plan {
             return Some(node);
         }
         parent.children.get(key).copied()
-    }
-}
-
-/// Calls `visit` on every source path a program reads.
-pub(super) fn for_each_program_path(program: &mut Program, visit: &mut dyn FnMut(&mut CPath)) {
-    cond_paths(&mut program.trigger, visit);
-    if let Some(path) = program.stage_path.as_mut() {
-        visit(path);
-    }
-    for requirement in &mut program.requirements {
-        cond_paths(&mut requirement.condition, visit);
-    }
-    for write in &mut program.writes {
-        match &mut write.kind {
-            WriteKind::Map(expr) => expr_paths(expr, visit),
-            WriteKind::Select { arms, otherwise } => {
-                for (cond, expr, _) in arms {
-                    cond_paths(cond, visit);
-                    expr_paths(expr, visit);
-                }
-                if let Some((expr, _)) = otherwise {
-                    expr_paths(expr, visit);
-                }
-            }
-        }
-    }
-    if let Some(client) = &mut program.client {
-        expr_paths(&mut client.name, visit);
-    }
-    for source in &mut program.sources {
-        if let Some(join) = &mut source.join {
-            visit(&mut join.equals);
-        }
-    }
-}
-
-fn expr_paths(expr: &mut CExpr, visit: &mut dyn FnMut(&mut CPath)) {
-    match expr {
-        CExpr::Path(path) => visit(path),
-        CExpr::Literal(_) => {}
-        CExpr::Template(parts) => {
-            for part in parts {
-                if let CPart::Expr(inner) = part {
-                    expr_paths(inner, visit);
-                }
-            }
-        }
-        CExpr::Pipeline { input, .. } => expr_paths(input, visit),
-        CExpr::Coalesce(alternatives) => alternatives.iter_mut().for_each(|a| expr_paths(a, visit)),
-    }
-}
-
-fn cond_paths(cond: &mut CCond, visit: &mut dyn FnMut(&mut CPath)) {
-    match cond {
-        CCond::And(parts) | CCond::Or(parts) => {
-            parts.iter_mut().for_each(|p| cond_paths(p, visit));
-        }
-        CCond::Not(inner) => cond_paths(inner, visit),
-        CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => expr_paths(e, visit),
-        CCond::Compare(l, _, r) => {
-            expr_paths(l, visit);
-            expr_paths(r, visit);
-        }
     }
 }
 
@@ -1315,7 +1262,7 @@ mod tests {
 
     use serde_json::Value;
 
-    use super::{Plan, for_each_program_path};
+    use super::Plan;
     use crate::check::check_file;
     use crate::check::program::Program;
     use crate::eval::read::Records;
@@ -1365,8 +1312,8 @@ mod tests {
             ),
         ];
         for (mapping, deal) in cases {
-            let mut program = program(mapping);
-            let plan = Plan::of(&mut program);
+            let program = program(mapping);
+            let plan = Plan::of(&program);
             let input = sample(deal);
             let sources: Vec<Option<&Value>> = program
                 .sources
@@ -1384,17 +1331,14 @@ mod tests {
                 sources: &sources,
                 target: crate::eval::read::Target::Json(&target),
                 slots: &slots,
+                slot_of: plan.slot_of(),
             };
-            let by_name = Records {
-                sources: &sources,
-                target: crate::eval::read::Target::Json(&target),
-                slots: &[],
-            };
+            let by_name = Records::by_name(&sources, crate::eval::read::Target::Json(&target));
             let mut slotted = 0;
             let mut paths = Vec::new();
-            for_each_program_path(&mut program, &mut |path| paths.push(path.clone()));
+            program.for_each_read(&mut |path| paths.push(path.clone()));
             for path in &paths {
-                slotted += usize::from(path.slot.is_some());
+                slotted += usize::from(plan.slot_of()[path.id.index()].is_some());
                 assert_eq!(
                     by_slot.read(path),
                     by_name.read(path),
@@ -1406,16 +1350,16 @@ mod tests {
         }
     }
 
-    fn engine() -> crate::eval::Engine {
+    fn engine() -> crate::eval::Runner {
         let mut sources = SourceMap::new();
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/reference.map");
         let output = check_file(&mut sources, &path, &Limits::default()).expect("readable");
         let program = output.program.expect("the mapping checks clean");
-        crate::eval::Engine::new(program, &output.schemas).expect("engine")
+        crate::eval::Runner::new(program, &output.schemas).expect("engine")
     }
 
     /// The codes of the outcome of one deal given as text.
-    fn codes(engine: &crate::eval::Engine, text: &str) -> Vec<String> {
+    fn codes(engine: &crate::eval::Runner, text: &str) -> Vec<String> {
         use crate::eval::Outcome;
         let (_, outcome) = engine.run_payload(
             crate::io::input::Payload::Text(text.as_bytes()),

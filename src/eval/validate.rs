@@ -14,8 +14,8 @@ use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
 use serde_json::Value;
 
 use super::shape::{Failure, ShapeId, Shapes};
+use crate::io::files::normalise;
 use crate::schema::SchemaSet;
-use crate::schema::load::normalise;
 
 /// A compiled validator for one record's schema.
 pub struct SchemaValidator {

@@ -32,7 +32,7 @@ impl Analysis {
     /// Checks `text` as the mapping file at `path` (schemas are read relative to it).
     pub fn new(path: &Path, text: String) -> Analysis {
         let mut sources = SourceMap::new();
-        let name = crate::schema::load::display_name(path);
+        let name = crate::io::files::display_name(path);
         let file = sources.add(path, name, Arc::from(text.as_str()));
         let output = check::check_source(&mut sources, file, &Limits::default());
         Analysis {

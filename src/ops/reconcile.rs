@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::{self, Change, ExportFields, KeyField, ProjectIndex};
+use crate::engine::{ClientOutcome, Outcome};
 use crate::eval::clients::client_key;
-use crate::eval::{ClientOutcome, Outcome};
 
 /// Where a deal was in the deal export.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -195,7 +195,7 @@ impl Reconciler {
             }
             Outcome::Skipped(_) => {}
             Outcome::Rejected { phase, reasons } => {
-                use crate::eval::Phase;
+                use crate::engine::Phase;
                 match phase {
                     Phase::Parse => {
                         self.result.unreadable += 1;

@@ -1,13 +1,14 @@
 //! Reading schema and table files: path policy, size limit, JSON/YAML parsing, dialect and
 //! meta-schema validation. Every failure is a diagnostic; nothing here fetches from a network.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::locate;
 use crate::diag::{Code, Diagnostic};
+use crate::io::files::{display_name, normalise, read_utf8_file};
 use crate::source::{FileId, SourceMap, Span};
 
 /// Largest schema or table file read, in bytes.
@@ -85,23 +86,6 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
-/// Removes `.` and resolves `..` lexically (without touching the file system).
-pub fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 /// Reads a file into the source map, or explains why it cannot be read.
 pub fn read_text(
     sources: &mut SourceMap,
@@ -123,59 +107,6 @@ pub fn read_text(
     };
     let text = read_utf8_file(path, MAX_FILE_BYTES).map_err(cannot_read)?;
     Ok(sources.add(path, display_name(path), Arc::from(text)))
-}
-
-/// Reads a UTF-8 text file of at most `max_bytes` (a leading byte-order mark is dropped), or says
-/// why it cannot be read, in words for a message.
-pub fn read_utf8_file(path: &Path, max_bytes: u64) -> Result<String, String> {
-    let metadata = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
-    if !metadata.is_file() {
-        return Err("not a regular file".into());
-    }
-    if metadata.len() > max_bytes {
-        return Err(format!(
-            "it is {} bytes, more than the limit of {max_bytes}",
-            metadata.len()
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| io_reason(&e))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "it is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })?;
-    Ok(match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    })
-}
-
-/// A short description of an I/O error.
-pub fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => error.to_string(),
-    }
-}
-
-/// A path as shown to users: relative to the working folder when it is inside it.
-pub fn display_name(path: &Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| {
-            path.strip_prefix(normalise(&cwd))
-                .ok()
-                .map(Path::to_path_buf)
-        })
-        .unwrap_or_else(|| path.to_path_buf());
-    let shown = shown.display().to_string();
-    if shown.is_empty() {
-        ".".to_string()
-    } else {
-        shown
-    }
 }
 
 /// Deepest `[`/`{` nesting accepted in a YAML file (JSON has serde_json's own limit of 128).

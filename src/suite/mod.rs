@@ -15,11 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::check;
-use crate::eval::{ClientDirectory, Engine, Outcome};
+use crate::engine::{ClientDirectory, Deal, LoadOptions, Mapping, Outcome};
 use crate::io::input::{self, InputLimits};
-use crate::source::SourceMap;
-use crate::syntax::Limits;
 
 /// A tests file as written.
 #[derive(Debug, Deserialize)]
@@ -91,7 +88,7 @@ pub struct SuiteResult {
 /// Runs every case of a tests file. With `update`, exact expected outputs that differ are
 /// rewritten with the actual ones (inline `output:` rewrites the YAML file, without its comments).
 pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
-    let text = crate::schema::load::read_utf8_file(path, 64 << 20)
+    let text = crate::io::files::read_utf8_file(path, 64 << 20)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let file: TestFile = serde_yaml::from_str(&text)
         .map_err(|e| format!("`{}` is not a valid tests file: {e}", path.display()))?;
@@ -101,12 +98,23 @@ pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
             .clone()
             .unwrap_or_else(|| default_mapping_name(path)),
     );
-    let mut engine = load_engine(&mapping)?;
-    engine.allow_new_clients = true;
-    for (name, reference) in &file.refs {
-        let records = read_values(&dir.join(reference))?;
-        engine.set_reference(name, records)?;
-    }
+    let options = LoadOptions {
+        references: file
+            .refs
+            .iter()
+            .map(|(name, reference)| (name.clone(), dir.join(reference)))
+            .collect(),
+        allow_new_clients: true,
+        validate_schemas: true,
+    };
+    let engine = Mapping::load(&mapping, &options).map_err(|error| match error {
+        crate::engine::LoadError::Invalid(invalid) => format!(
+            "`{}` has {} check error(s); run `mapctl check` on it",
+            invalid.path.display(),
+            invalid.errors.len()
+        ),
+        crate::engine::LoadError::CannotRun(message) => message,
+    })?;
     let clients = match &file.clients {
         Some(clients) => Some(read_values(&dir.join(clients))?),
         None => None,
@@ -169,8 +177,8 @@ pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
 }
 
 /// The file-level expectations: never-transfer declarations and the checklist.
-fn declarations(engine: &Engine, file: &TestFile) -> CaseResult {
-    let program = &engine.program;
+fn declarations(engine: &Mapping, file: &TestFile) -> CaseResult {
+    let program = engine.program();
     let mut failures = Vec::new();
     for path in &file.never_transfer {
         if !program.never_transfer.iter().any(|p| &p.display == path) {
@@ -205,25 +213,12 @@ fn default_mapping_name(path: &Path) -> String {
     format!("{stem}.map")
 }
 
-fn load_engine(mapping: &Path) -> Result<Engine, String> {
-    let mut sources = SourceMap::new();
-    let output = check::check_file(&mut sources, mapping, &Limits::default()).map_err(|e| e.0)?;
-    let Some(program) = output.program else {
-        let errors = output.diagnostics.iter().filter(|d| d.is_error()).count();
-        return Err(format!(
-            "`{}` has {errors} check error(s); run `mapctl check` on it",
-            mapping.display()
-        ));
-    };
-    Engine::new(program, &output.schemas)
-}
-
 fn read_values(path: &Path) -> Result<Vec<Value>, String> {
     let file = std::fs::File::open(path).map_err(|e| {
         format!(
             "cannot read `{}`: {}",
             path.display(),
-            crate::schema::load::io_reason(&e)
+            crate::io::files::io_reason(&e)
         )
     })?;
     input::read_all(std::io::BufReader::new(file), InputLimits::default())
@@ -232,7 +227,7 @@ fn read_values(path: &Path) -> Result<Vec<Value>, String> {
 
 /// Runs one case; returns its result and the actual output (for `--update`).
 fn run_case(
-    engine: &Engine,
+    engine: &Mapping,
     dir: &Path,
     case: &Case,
     clients: Option<&mut ClientDirectory>,
@@ -246,8 +241,8 @@ fn run_case(
         merge_patch(&mut deal, patch);
     }
     let outcome = match case.direction.as_deref() {
-        None | Some("forward") => engine.run(&deal, clients),
-        Some("back") => engine.run_back(&deal),
+        None | Some("forward") => engine.apply(Deal::Value(&deal), clients).outcome,
+        Some("back") => engine.sync_back(Deal::Value(&deal)).outcome,
         Some(other) => return Err(format!("direction `{other}` is not `forward` or `back`")),
     };
     let expected_output = match &case.expect.output_file {
@@ -413,7 +408,7 @@ fn short(value: &Value) -> String {
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
-    let text = crate::schema::load::read_utf8_file(path, 64 << 20)
+    let text = crate::io::files::read_utf8_file(path, 64 << 20)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
 }
@@ -473,7 +468,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             format!(
                 "cannot read `{}`: {}",
                 root.display(),
-                crate::schema::load::io_reason(&e)
+                crate::io::files::io_reason(&e)
             )
         })?;
         if metadata.is_dir() {
