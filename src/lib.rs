@@ -19,6 +19,7 @@ pub mod eval;
 pub mod io;
 pub mod lsp;
 pub mod ops;
+pub mod reader;
 pub mod schema;
 pub mod source;
 pub mod suite;

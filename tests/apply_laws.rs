@@ -9,7 +9,7 @@ use std::process::Command;
 
 use mapctl::check::check_file;
 use mapctl::engine::{ClientDirectory, Deal, LoadOptions, Mapping, Outcome};
-use mapctl::eval::validate::SchemaValidator;
+use mapctl::schema::validate::SchemaValidator;
 use mapctl::source::SourceMap;
 use mapctl::syntax::Limits;
 use proptest::prelude::*;

@@ -19,21 +19,7 @@ pub enum RecordRef {
     Target,
 }
 
-/// One step of a resolved path.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PathStep {
-    /// An object member.
-    Field(String),
-    /// An array element.
-    Index(usize),
-    /// The first array element whose `key` equals `value`.
-    Search {
-        /// The member compared.
-        key: String,
-        /// The value it must equal.
-        value: Value,
-    },
-}
+pub use crate::value::path::PathStep;
 
 /// A resolved path.
 #[derive(Debug, Clone, PartialEq)]

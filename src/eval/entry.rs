@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::clients::ClientDirectory;
 use super::run::{Outcome, Phase, Reason, Runner};
-use super::stream::{ProjectError, Projector};
 use crate::diag::Code;
 use crate::io::input::Payload;
+use crate::reader::ProjectError;
 
 impl Runner {
     /// Runs one input item forward (or back) and returns the deal's id with its outcome.
@@ -22,21 +22,15 @@ impl Runner {
             Payload::Parsed(value) => return self.run_value(&value, clients, back),
             Payload::Text(text) => text,
         };
-        if back || !self.fast_reading() {
+        if back || !self.reader.reads_text() {
             return self.run_strict(text, clients, back);
         }
-        let projector = Projector {
-            plan: &self.plan,
-            shapes: &self.shapes,
-            roots: &self.source_roots,
-            names: &self.source_names,
-        };
-        match projector.project(text) {
+        match self.reader.project(text) {
             Ok(projected) => {
                 let deal_id = self.deal_id(&projected.value);
                 if projected.failures.is_empty() {
                     let outcome = self.run_validated(&projected.value, &projected.slots, clients);
-                    projected.recycle();
+                    self.reader.recycle(projected);
                     return (deal_id, outcome);
                 }
                 if let Some((_, failure)) = projected.failures.iter().find(|(_, f)| f.ambiguous) {
@@ -105,11 +99,6 @@ impl Runner {
             self.run(value, clients)
         };
         (deal_id, outcome)
-    }
-
-    /// True when every source record has a fast validator, so deals can be read field by field.
-    fn fast_reading(&self) -> bool {
-        self.source_roots.iter().all(Option::is_some)
     }
 }
 

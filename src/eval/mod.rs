@@ -1,25 +1,23 @@
-//! Evaluation: runs a checked [`Program`](crate::check::Program) on deals.
+//! Evaluation: what a checked [`Program`](crate::check::Program) does to a deal.
 //!
-//! `run.rs` is the per-deal pipeline and its [`Outcome`]; `expr.rs` evaluates expressions and
-//! conditions; `read.rs` reads and writes paths; `record.rs` builds
-//! the target record; `validate.rs` validates records offline with
-//! the `jsonschema` crate; `refs.rs` joins related records from reference files; `clients.rs`
-//! matches companies against the PSA's existing clients; `stream.rs` reads deals from their text,
-//! with `spares.rs` keeping its buffers from deal to deal. Eval never sees an AST or a schema file.
+//! `run.rs` is the per-deal pipeline and its [`Outcome`]; `entry.rs` takes a deal's text through
+//! the fast reader (`crate::reader`) or parses it whole; `expr.rs` evaluates expressions and
+//! conditions; `read.rs` reads paths from a deal's records; `record.rs` is the target record the
+//! writes build; `refs.rs` joins related records from reference files; `clients.rs` matches
+//! companies against the PSA's existing clients; `redact.rs` withholds never-transfer values
+//! from messages. Eval never sees an AST or a schema file, and never reads JSON text itself.
 
 pub mod clients;
 mod entry;
 pub mod expr;
-pub mod formats;
 pub mod read;
 pub mod record;
 mod redact;
 pub mod refs;
 pub mod run;
-pub mod shape;
-mod spares;
-pub mod stream;
-pub mod validate;
 
 pub use clients::{ClientDirectory, ClientOutcome};
 pub use run::{Outcome, Phase, Reason, Runner};
+
+#[cfg(test)]
+mod tests;

@@ -49,7 +49,7 @@ impl Runner {
         };
         let mut message = message;
         let whole = value.to_string();
-        let shown = super::shape::short(value);
+        let shown = crate::reader::shape::short(value);
         let forms = [whole, shown];
         for form in forms.iter().filter(|f| f.len() >= 4) {
             message = message.replace(form.as_str(), WITHHELD);

@@ -12,14 +12,13 @@ use serde_json::Value;
 use super::clients::{ClientDirectory, ClientOutcome};
 use super::expr::{EvalError, eval, first_path, holds};
 use super::read::{Records, Target, remove_at, write_at_steps};
-use super::record::{Held, Layout, Record};
+use super::record::{Held, Record};
 use super::refs::RefIndex;
-use super::shape::Shapes;
-use super::stream::Plan;
-use super::validate::{RecordValidator, Violation};
 use crate::check::program::{CExpr, Coercion, Origin, Program, RecordRef, WriteKind};
 use crate::diag::Code;
+use crate::reader::Reader;
 use crate::schema::SchemaSet;
+use crate::schema::validate::Violation;
 use crate::transforms::table::mark;
 use crate::value::Val;
 
@@ -141,20 +140,12 @@ impl Coverage {
     }
 }
 
-/// A program ready to run, with its validators, reference files and client directory.
+/// A program ready to run, with its reader, reference files and client directory.
 pub struct Runner {
     /// The checked program.
     pub program: Program,
-    pub(super) source_validators: Vec<RecordValidator>,
-    target_validator: RecordValidator,
-    /// The compiled fast validators.
-    pub(super) shapes: Shapes,
-    /// The source paths the program reads (for reading deals field by field).
-    pub(super) plan: Plan,
-    /// The fast validator's root shape of each source record (`None`: validated whole).
-    pub(super) source_roots: Vec<Option<super::shape::ShapeId>>,
-    /// The name of each source record.
-    pub(super) source_names: Vec<String>,
+    /// The fast path: plan, shapes, validators, record layout.
+    pub(super) reader: Reader,
     /// The steps to the template field (the first select's target), read from each record.
     template_steps: Option<Vec<crate::check::program::PathStep>>,
     refs: Vec<Option<RefIndex>>,
@@ -162,9 +153,6 @@ pub struct Runner {
     strips: Vec<Vec<Vec<Option<String>>>>,
     /// How many top-level fields the mapping writes: the record's map is made that large at once.
     record_width: usize,
-    /// The layout records are built in, when the mapping's targets allow one. Its write numbers
-    /// are the writes' indexes, and `writes.len()` for the client rule.
-    layout: Option<std::sync::Arc<Layout>>,
     /// Which requirements have failed and which select branches have been taken (for `mapctl test`).
     coverage: Coverage,
     /// True when records for new clients may be emitted without the client id (report envelopes
@@ -175,24 +163,14 @@ pub struct Runner {
 impl Runner {
     /// Compiles validators for every record of `program` (its schemas are in `schemas`).
     pub fn new(program: Program, schemas: &SchemaSet) -> Result<Runner, String> {
-        let mut shapes = Shapes::new();
-        let source_validators = program
-            .sources
-            .iter()
-            .map(|s| RecordValidator::build(schemas, &s.schema_path, &mut shapes))
-            .collect::<Result<Vec<_>, _>>()?;
-        let target_validator =
-            RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
-        let plan = Plan::of(&program);
-        let layout = record_layout(&program, &shapes, &target_validator);
+        let reader = Reader::compile(&program, schemas)?;
         let strips = program
             .writes
             .iter()
             .map(|w| never_transfer_inside(&program, &w.kind))
             .collect();
         Ok(Runner {
-            source_roots: source_validators.iter().map(|v| v.shape()).collect(),
-            source_names: program.sources.iter().map(|s| s.name.clone()).collect(),
+            reader,
             template_steps: program.template_field.as_ref().map(|fields| {
                 fields
                     .iter()
@@ -200,12 +178,7 @@ impl Runner {
                     .collect()
             }),
             record_width: top_level_targets(&program),
-            layout,
             refs: program.sources.iter().map(|_| None).collect(),
-            source_validators,
-            target_validator,
-            shapes,
-            plan,
             strips,
             coverage: Coverage::new(&program),
             allow_new_clients: false,
@@ -215,12 +188,12 @@ impl Runner {
 
     /// True when records are built field by field in a compiled layout (see `record.rs`).
     pub fn builds_records_by_field(&self) -> bool {
-        self.layout.is_some()
+        self.reader.layout().is_some()
     }
 
     /// Builds every record as a JSON tree from now on, the general way: for comparing the two.
     pub fn build_records_as_trees(&mut self) {
-        self.layout = None;
+        self.reader.forget_layout();
     }
 
     /// Loads the reference records of source `name` (which must have a `join on`).
@@ -308,13 +281,13 @@ impl Runner {
         let (sources, joined) = self.assemble(input)?;
         self.validate_sources(&sources, &joined, validated)?;
         let mut slots = Vec::new();
-        self.plan.resolve(&sources, owned, &mut slots);
+        self.reader.resolve(&sources, owned, &mut slots);
         let empty = Value::Object(serde_json::Map::new());
         let records = Records {
             sources: &sources,
             target: Target::Json(&empty),
             slots: &slots,
-            slot_of: self.plan.slot_of(),
+            slot_of: self.reader.slot_of(),
         };
         let stage = self
             .program
@@ -327,7 +300,7 @@ impl Runner {
             Err(error) => return Err(rejected(Phase::Trigger, vec![failure_reason(&error, None)])),
         }
         self.check_requirements(&records, stage)?;
-        let mut record = Record::new(self.layout.as_ref(), self.record_width);
+        let mut record = Record::new(self.reader.layout(), self.record_width);
         let mut reasons = Vec::new();
         let mut clients = clients;
         let mut client = None;
@@ -341,7 +314,7 @@ impl Runner {
                 sources: &sources,
                 target: Target::Record(&record),
                 slots: &slots,
-                slot_of: self.plan.slot_of(),
+                slot_of: self.reader.slot_of(),
             };
             match self.write_value(index, &write.kind, &records, &mut branches) {
                 Ok(Some(value)) => {
@@ -464,18 +437,13 @@ impl Runner {
         validated: bool,
     ) -> Result<(), Outcome> {
         let mut reasons = Vec::new();
-        for (index, ((record, validator), declared)) in sources
-            .iter()
-            .zip(&self.source_validators)
-            .zip(&self.program.sources)
-            .enumerate()
-        {
+        for (index, (record, declared)) in sources.iter().zip(&self.program.sources).enumerate() {
             let Some(record) = record else { continue };
             let joined = from_refs.get(index).copied().unwrap_or(false);
             if validated && !joined {
                 continue;
             }
-            for violation in validator.violations(&self.shapes, record) {
+            for violation in self.reader.source_violations(index, record) {
                 let described = self.withhold_in_violation(
                     index,
                     record,
@@ -641,7 +609,7 @@ impl Runner {
             sources,
             target: Target::Record(record),
             slots,
-            slot_of: self.plan.slot_of(),
+            slot_of: self.reader.slot_of(),
         };
         let name = match eval(&rule.name, &records, &self.program.tables) {
             Ok(value) => value.as_str().map(str::to_string),
@@ -703,14 +671,8 @@ impl Runner {
     /// The record's violations of the target schema (none when it is valid).
     fn target_violations(&self, record: &Record) -> Vec<Violation> {
         match record.held() {
-            Held::Tree(tree) => self.target_validator.violations(&self.shapes, tree),
-            Held::Fields(fields) => match fields.is_valid(&self.shapes) {
-                Some(true) => Vec::new(),
-                // Invalid, or not decidable field by field: the tree says what and where.
-                _ => self
-                    .target_validator
-                    .violations(&self.shapes, &fields.to_value()),
-            },
+            Held::Tree(tree) => self.reader.target_violations(tree),
+            Held::Fields(fields) => self.reader.field_violations(fields),
         }
     }
 
@@ -849,38 +811,6 @@ impl Runner {
             branches: Vec::new(),
         }
     }
-}
-
-/// The layout records of `program` are built in (write numbers: the writes' indexes, then the
-/// client rule's); none when the targets overlap or a read needs an object the writes build.
-fn record_layout(
-    program: &Program,
-    shapes: &Shapes,
-    target_validator: &RecordValidator,
-) -> Option<std::sync::Arc<Layout>> {
-    let mut reads = Vec::new();
-    program.for_each_read(&mut |path| {
-        if path.record == RecordRef::Target {
-            reads.push(path.steps.clone());
-        }
-    });
-    let reads: Vec<&[crate::check::program::PathStep]> = reads.iter().map(Vec::as_slice).collect();
-    let client_target = program
-        .client
-        .as_ref()
-        .map(|c| (c.position, c.target.as_slice()));
-    // The layout's members are created in the order the writes run.
-    let mut in_run_order: Vec<(usize, &[String])> = program
-        .writes
-        .iter()
-        .enumerate()
-        .map(|(index, w)| (index, w.target.as_slice()))
-        .collect();
-    if let Some((position, target)) = client_target {
-        let at = position.min(in_run_order.len());
-        in_run_order.insert(at, (program.writes.len(), target));
-    }
-    Layout::compile(in_run_order, &reads, shapes, target_validator.shape()).map(std::sync::Arc::new)
 }
 
 /// The number of distinct top-level fields the writes of `program` target.

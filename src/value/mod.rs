@@ -1,7 +1,8 @@
-//! The data model shared by the checker and the evaluator: static value [`Kinds`] and runtime
-//! values ([`Val`]).
+//! The data model shared by the checker and the evaluator: static value [`Kinds`], runtime
+//! values ([`Val`]), and paths on JSON values ([`path`]).
 
 mod kinds;
+pub mod path;
 mod val;
 
 pub use kinds::Kinds;

@@ -13,9 +13,8 @@ use std::sync::Arc;
 use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
 use serde_json::Value;
 
-use super::shape::{Failure, ShapeId, Shapes};
+use super::SchemaSet;
 use crate::io::files::normalise;
-use crate::schema::SchemaSet;
 
 /// A compiled validator for one record's schema.
 pub struct SchemaValidator {
@@ -34,7 +33,7 @@ pub struct Violation {
 }
 
 /// Most violations reported per record.
-const MAX_VIOLATIONS: usize = 10;
+pub const MAX_VIOLATIONS: usize = 10;
 
 impl SchemaValidator {
     /// Builds the validator for the schema file at `path`, which `set` has loaded.
@@ -79,7 +78,7 @@ impl SchemaValidator {
                 let missing = match error.kind() {
                     jsonschema::error::ValidationErrorKind::Required { property } => {
                         property.as_str().map(|name| {
-                            let mut fields = crate::schema::locate::pointer_segments(&pointer);
+                            let mut fields = super::locate::pointer_segments(&pointer);
                             fields.push(name.to_string());
                             fields
                         })
@@ -96,7 +95,7 @@ impl SchemaValidator {
     }
 }
 
-fn base_uri(doc: &crate::schema::model::Doc) -> String {
+fn base_uri(doc: &super::model::Doc) -> String {
     doc.id.clone().unwrap_or_else(|| file_uri(&doc.path))
 }
 
@@ -190,77 +189,5 @@ impl Retrieve for LoadedOnly {
         let mut value = Value::clone(document);
         strip_unknown_dialect(&mut value);
         Ok(value)
-    }
-}
-
-/// The validator of one record: the fast one when the schema allows, `jsonschema` otherwise.
-pub enum RecordValidator {
-    /// Compiled into [`Shapes`].
-    Fast(ShapeId),
-    /// The general validator.
-    Full(Box<SchemaValidator>),
-}
-
-impl RecordValidator {
-    /// Builds the validator of the schema file at `path` (which `set` loaded).
-    pub fn build(
-        set: &SchemaSet,
-        path: &Path,
-        shapes: &mut Shapes,
-    ) -> Result<RecordValidator, String> {
-        let root = set
-            .docs
-            .iter()
-            .position(|d| d.path == path)
-            .and_then(|index| set.node_id(crate::schema::model::DocId(index as u32), ""));
-        if let Some(shape) = root.and_then(|node| shapes.compile(set, node)) {
-            return Ok(RecordValidator::Fast(shape));
-        }
-        SchemaValidator::build(set, path).map(|v| RecordValidator::Full(Box::new(v)))
-    }
-
-    /// The fast shape, when there is one.
-    pub fn shape(&self) -> Option<ShapeId> {
-        match self {
-            RecordValidator::Fast(shape) => Some(*shape),
-            RecordValidator::Full(_) => None,
-        }
-    }
-
-    /// The violations of `value` (at most ten).
-    pub fn violations(&self, shapes: &Shapes, value: &Value) -> Vec<Violation> {
-        match self {
-            RecordValidator::Full(validator) => validator.violations(value),
-            RecordValidator::Fast(shape) => {
-                // Most records are valid: locate failures only when there are some.
-                if shapes.is_valid_quick(*shape, value, MAX_VIOLATIONS) {
-                    return Vec::new();
-                }
-                let mut failures = Vec::new();
-                shapes.validate(
-                    *shape,
-                    value,
-                    &mut String::new(),
-                    &mut failures,
-                    MAX_VIOLATIONS,
-                );
-                failures.into_iter().map(Violation::from).collect()
-            }
-        }
-    }
-}
-
-impl From<Failure> for Violation {
-    fn from(failure: Failure) -> Violation {
-        let missing = failure.missing.map(|name| {
-            let mut fields = crate::schema::locate::pointer_segments(&failure.pointer);
-            fields.push(name);
-            fields
-        });
-        Violation {
-            pointer: failure.pointer,
-            message: failure.message,
-            missing,
-        }
     }
 }

@@ -16,9 +16,9 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::formats::Format;
-use super::read::json_equal;
 use crate::schema::SchemaSet;
 use crate::schema::model::NodeId;
+use crate::value::path::json_equal;
 use crate::value::{Kinds, member};
 
 /// Index of a compiled shape.

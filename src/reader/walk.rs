@@ -1,0 +1,669 @@
+//! The walk over one deal's JSON text: each value validated against its shapes as it passes,
+//! kept when the plan reads it, skipped otherwise.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+use std::hash::BuildHasher;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::order::MemberInfo;
+use super::project::{MAX_FAILURES, Projector, State};
+use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, push_segment};
+use crate::value::Kinds;
+
+/// Walks one value: validates it against `shapes` (all must hold) and keeps it when planned.
+pub(super) struct Walk<'p, 's> {
+    pub(super) projector: &'p Projector<'p>,
+    pub(super) state: &'s RefCell<State>,
+    pub(super) plan: Option<usize>,
+    pub(super) shapes: Cow<'p, [ShapeId]>,
+}
+
+impl<'p, 's> Walk<'p, 's> {
+    /// Reads the value of the member `key` (next in `map`), with the JSON pointer of messages
+    /// extended by the key while it is read.
+    pub(super) fn member<'de, A: MapAccess<'de>>(
+        self,
+        map: &mut A,
+        key: &str,
+    ) -> Result<Option<Value>, A::Error> {
+        let state = self.state;
+        let mark = {
+            let mut state = state.borrow_mut();
+            if !state.track {
+                drop(state);
+                return map.next_value_seed(self);
+            }
+            let mark = state.pointer.len();
+            push_segment(&mut state.pointer, key);
+            mark
+        };
+        let value = map.next_value_seed(self)?;
+        state.borrow_mut().pointer.truncate(mark);
+        Ok(value)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
+        let shapes = self.projector.shapes;
+        let whole = self.shapes.iter().any(|s| shapes.reads_whole_value(*s));
+        if whole {
+            let note = RefCell::new(None);
+            let strict = crate::io::strict::StrictValue { note: Some(&note) };
+            let value = strict.deserialize(deserializer)?;
+            let mut state = self.state.borrow_mut();
+            if let Some(reason) = note.into_inner() {
+                note_ambiguous(&mut state, reason);
+            }
+            for shape in self.shapes.iter() {
+                let mut pointer = state.pointer.clone();
+                let mut found = Vec::new();
+                shapes.validate(*shape, &value, &mut pointer, &mut found, MAX_FAILURES);
+                let record = state.record;
+                state
+                    .failures
+                    .extend(found.into_iter().map(|f| (record, f)));
+            }
+            return Ok(self.plan.map(|_| value));
+        }
+        if self.plan.is_none() && self.shapes.is_empty() {
+            Skip { state: self.state }.deserialize(deserializer)?;
+            return Ok(None);
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Walk<'_, '_> {
+    pub(super) fn scalar(&self, value: Value, keep: bool) -> Option<Value> {
+        let shapes = self.projector.shapes;
+        let mut state = self.state.borrow_mut();
+        if state.failures.len() < MAX_FAILURES {
+            for shape in self.shapes.iter() {
+                let s = &shapes.shapes[*shape];
+                if s.boolean == Some(false) {
+                    let f = failure(&state.pointer, format!("{value} is not allowed here"));
+                    let record = state.record;
+                    state.failures.push((record, f));
+                    continue;
+                }
+                let mut found = Vec::new();
+                shapes.check_scalar(s, &value, &state.pointer, &mut found);
+                let record = state.record;
+                state
+                    .failures
+                    .extend(found.into_iter().map(|f| (record, f)));
+            }
+        }
+        keep.then_some(value)
+    }
+
+    pub(super) fn text(&self, text: &str) -> Option<Value> {
+        let shapes = self.projector.shapes;
+        if self
+            .shapes
+            .iter()
+            .all(|shape| shapes.accepts_any_text(*shape))
+        {
+            return self
+                .plan
+                .map(|_| Value::String(self.state.borrow_mut().spares.string(text)));
+        }
+        let mut state = self.state.borrow_mut();
+        let mut found = Vec::new();
+        for shape in self.shapes.iter() {
+            let s = &shapes.shapes[*shape];
+            if s.boolean == Some(false) {
+                found.push(failure(
+                    &state.pointer,
+                    format!("{} is not allowed here", super::shape::short_str(text)),
+                ));
+                continue;
+            }
+            if let Some(kinds) = s.kinds
+                && !kinds.intersects(Kinds::STRING)
+            {
+                found.push(failure(
+                    &state.pointer,
+                    format!(
+                        "{} is not of type {}",
+                        super::shape::short_str(text),
+                        kinds.describe()
+                    ),
+                ));
+                continue;
+            }
+            if let Some(values) = &s.enum_values
+                && !values.iter().any(|v| v.as_str() == Some(text))
+            {
+                let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
+                found.push(failure(
+                    &state.pointer,
+                    format!(
+                        "{} is not one of {}",
+                        super::shape::short_str(text),
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            shapes.check_text(s, text, &state.pointer, &mut found);
+        }
+        let record = state.record;
+        if state.failures.len() < MAX_FAILURES {
+            state
+                .failures
+                .extend(found.into_iter().map(|f| (record, f)));
+        }
+        self.plan.map(|_| Value::String(state.spares.string(text)))
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::Null, self.plan.is_some()))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::Bool(v), self.plan.is_some()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::from(v), self.plan.is_some()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(self.scalar(Value::from(v), self.plan.is_some()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
+        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+            note_ambiguous(&mut self.state.borrow_mut(), reason);
+        }
+        let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
+        Ok(self.scalar(value, self.plan.is_some()))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Option<Value>, E> {
+        Ok(self.text(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(self.text(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let p = self.projector;
+        self.check_kind(Kinds::OBJECT);
+        let mut kept = Map::with_capacity(self.plan.map_or(0, |node| p.plan.width(node)));
+        let mut required = Required::of(p.shapes, &self.shapes);
+        let mut keys = ObjectKeys::new(&self);
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            required.saw(&key);
+            self.read_member(&mut keys, &mut map, key, &mut kept)?;
+        }
+        let mut state = self.state.borrow_mut();
+        keys.finish(&mut state);
+        required.report(&mut state);
+        Ok(self.plan.map(|_| Value::Object(kept)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        let p = self.projector;
+        self.check_kind(Kinds::ARRAY);
+        let item_shapes: Vec<ShapeId> = self
+            .shapes
+            .iter()
+            .filter_map(|s| p.shapes.shapes[*s].items)
+            .flat_map(|s| expand(p.shapes, s))
+            .collect();
+        let mut kept = Vec::new();
+        let mut count = 0usize;
+        loop {
+            let mark = {
+                let mut state = self.state.borrow_mut();
+                let mark = state.pointer.len();
+                if state.track {
+                    state.pointer.push('/');
+                    state.pointer.push_str(&count.to_string());
+                }
+                mark
+            };
+            let seed = Walk {
+                projector: p,
+                state: self.state,
+                plan: self.plan,
+                shapes: Cow::Borrowed(&item_shapes),
+            };
+            let next = seq.next_element_seed(seed)?;
+            self.state.borrow_mut().pointer.truncate(mark);
+            match next {
+                None => break,
+                Some(value) => {
+                    count += 1;
+                    kept.extend(value);
+                }
+            }
+        }
+        let mut state = self.state.borrow_mut();
+        let mut found = Vec::new();
+        for shape in self.shapes.iter() {
+            check_item_count(&p.shapes.shapes[*shape], count, &state.pointer, &mut found);
+        }
+        let record = state.record;
+        state
+            .failures
+            .extend(found.into_iter().map(|f| (record, f)));
+        Ok(self.plan.map(|_| Value::Array(kept)))
+    }
+}
+
+impl<'p> Walk<'p, '_> {
+    /// The key of this object's layout: its plan node and its one shape. Objects under several
+    /// shapes at once (`allOf`) are resolved by lookups every time.
+    pub(super) fn object_kind(&self) -> Option<(usize, usize)> {
+        match *self.shapes {
+            [] => Some((self.plan.unwrap_or(usize::MAX), usize::MAX)),
+            [shape] => Some((self.plan.unwrap_or(usize::MAX), shape)),
+            _ => None,
+        }
+    }
+
+    /// Reads member `key` (its value is next in `map`) of this object: resolved through `keys`,
+    /// kept in `object` or in the deal's slot table, or only validated.
+    pub(super) fn read_member<'de, A: MapAccess<'de>>(
+        &self,
+        keys: &mut ObjectKeys<'de>,
+        map: &mut A,
+        key: Cow<'de, str>,
+        object: &mut Map<String, Value>,
+    ) -> Result<(), A::Error> {
+        let p = self.projector;
+        let member = keys.resolve(self, &key);
+        let slot = p.plan.goes_to_slot(self.plan, member.plan);
+        let walk = Walk {
+            projector: p,
+            state: self.state,
+            plan: member.plan,
+            shapes: member.shapes,
+        };
+        if let Some(value) = walk.member(map, &key)? {
+            keep(object, self.state, slot, key, value);
+        }
+        Ok(())
+    }
+
+    /// Where member `key` goes in the plan and the shapes it must satisfy, by lookups.
+    pub(super) fn look_up(&self, key: &str) -> Member<'p> {
+        let p = self.projector;
+        let plan = self.plan.and_then(|node| p.plan.child(node, key));
+        match *self.shapes {
+            [parent] => {
+                let s = &p.shapes.shapes[parent];
+                let shape = s.property(key).or(s.additional);
+                Member::of(p, plan, shape)
+            }
+            _ => Member {
+                info: MemberInfo { plan, shape: None },
+                shapes: child_shapes(p.shapes, &self.shapes, key),
+            },
+        }
+    }
+
+    pub(super) fn check_kind(&self, kind: Kinds) {
+        let mut state = self.state.borrow_mut();
+        let mut found = Vec::new();
+        for shape in self.shapes.iter() {
+            let s = &self.projector.shapes.shapes[*shape];
+            let refused = s.boolean == Some(false) || s.kinds.is_some_and(|k| !k.intersects(kind));
+            if refused {
+                found.push(failure(
+                    &state.pointer,
+                    format!(
+                        "{} is not allowed here: expected {}",
+                        kind.a(),
+                        s.kinds.unwrap_or(Kinds::NONE).describe()
+                    ),
+                ));
+            }
+        }
+        let record = state.record;
+        state
+            .failures
+            .extend(found.into_iter().map(|f| (record, f)));
+    }
+}
+
+/// Keeps a member's value: in the deal's slot table when its plan node is kept only there,
+/// else in the object being built.
+pub(super) fn keep(
+    object: &mut Map<String, Value>,
+    state: &RefCell<State>,
+    slot: Option<usize>,
+    key: Cow<'_, str>,
+    value: Value,
+) {
+    let mut state = state.borrow_mut();
+    match slot {
+        Some(node) => state.slot_values[node] = Some(value),
+        None => {
+            let key = match key {
+                Cow::Borrowed(key) => state.spares.string(key),
+                Cow::Owned(key) => key,
+            };
+            object.insert(key, value);
+        }
+    }
+}
+
+/// One member resolved: its plan node, and the (expanded) shapes it must satisfy.
+pub(super) struct Member<'p> {
+    pub(super) info: MemberInfo,
+    pub(super) shapes: Cow<'p, [ShapeId]>,
+}
+
+impl<'p> Member<'p> {
+    pub(super) fn of(
+        projector: &Projector<'p>,
+        plan: Option<usize>,
+        shape: Option<ShapeId>,
+    ) -> Member<'p> {
+        Member {
+            info: MemberInfo { plan, shape },
+            shapes: Cow::Borrowed(shape.map_or(&[], |s| projector.shapes.expanded(s))),
+        }
+    }
+}
+
+impl<'p> std::ops::Deref for Member<'p> {
+    type Target = MemberInfo;
+
+    fn deref(&self) -> &MemberInfo {
+        &self.info
+    }
+}
+
+/// The keys of one object as it is read: resolved through the layout of its kind when it has
+/// one, and checked for repeats. Keys that match the layout in order are distinct layout
+/// members, so they cannot repeat each other; every other key is compared with all the keys
+/// before it.
+pub(super) struct ObjectKeys<'de> {
+    pub(super) layout: Option<usize>,
+    pub(super) cursor: usize,
+    /// Layout positions matched in this object.
+    pub(super) matched: u64,
+    /// Keys resolved by lookup in this object.
+    pub(super) looked_up: SeenKeys<'de>,
+    pub(super) missed: bool,
+}
+
+impl<'de> ObjectKeys<'de> {
+    pub(super) fn new(walk: &Walk<'_, '_>) -> ObjectKeys<'de> {
+        let layout = walk
+            .object_kind()
+            .map(|kind| walk.state.borrow_mut().orders.index_of(kind));
+        ObjectKeys {
+            layout,
+            cursor: 0,
+            matched: 0,
+            looked_up: SeenKeys::default(),
+            missed: false,
+        }
+    }
+
+    /// Resolves member `key`, noting it (M512) when it repeats an earlier key.
+    #[expect(
+        clippy::ptr_arg,
+        reason = "a looked-up key is kept; cloning a borrowed `Cow` copies no text"
+    )]
+    pub(super) fn resolve<'p>(&mut self, walk: &Walk<'p, '_>, key: &Cow<'de, str>) -> Member<'p> {
+        let Some(index) = self.layout else {
+            note_duplicate(
+                &mut self.looked_up,
+                key.clone(),
+                &mut walk.state.borrow_mut(),
+            );
+            return walk.look_up(key);
+        };
+        let mut state = walk.state.borrow_mut();
+        if let Some((position, info)) = state.orders.list[index].recall(&mut self.cursor, key) {
+            self.matched |= 1 << position;
+            if self.looked_up.contains(key) {
+                note_repeated_key(&mut state, key);
+            }
+            return Member::of(walk.projector, info.plan, info.shape);
+        }
+        self.missed = true;
+        let repeated =
+            state.orders.list[index].holds(self.matched, key) || self.looked_up.contains(key);
+        let member = walk.look_up(key);
+        if repeated {
+            note_repeated_key(&mut state, key);
+        } else {
+            self.looked_up.push(key.clone());
+            state.orders.list[index].learn(&mut self.cursor, key, member.info);
+        }
+        member
+    }
+
+    /// Ends the object: a layout that keeps missing is learned again.
+    pub(super) fn finish(self, state: &mut State) {
+        if let Some(index) = self.layout {
+            state.orders.list[index].finish(self.missed);
+        }
+    }
+}
+
+/// A shape and every shape its `allOf`/`$ref` adds.
+pub(super) fn expand(shapes: &Shapes, shape: ShapeId) -> impl Iterator<Item = ShapeId> + '_ {
+    shapes.expanded(shape).iter().copied()
+}
+
+/// The shapes a member `key` must satisfy, given the object's (expanded) shapes.
+pub(super) fn child_shapes<'s>(
+    shapes: &'s Shapes,
+    parents: &[ShapeId],
+    key: &str,
+) -> Cow<'s, [ShapeId]> {
+    if let [parent] = parents {
+        let s = &shapes.shapes[*parent];
+        return match s.property(key).or(s.additional) {
+            Some(child) => Cow::Borrowed(shapes.expanded(child)),
+            None => Cow::Borrowed(&[]),
+        };
+    }
+    let mut out = Vec::new();
+    for parent in parents {
+        let s = &shapes.shapes[*parent];
+        if let Some(child) = s.property(key).or(s.additional) {
+            for shape in expand(shapes, child) {
+                if !out.contains(&shape) {
+                    out.push(shape);
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The required members of an object's shapes, ticked off as keys pass.
+pub(super) struct Required<'s> {
+    pub(super) names: Vec<(&'s str, bool)>,
+}
+
+impl<'s> Required<'s> {
+    pub(super) fn of(shapes: &'s Shapes, parents: &[ShapeId]) -> Required<'s> {
+        let names = parents
+            .iter()
+            .flat_map(|p| shapes.shapes[*p].required.iter())
+            .map(|name| (name.as_str(), false))
+            .collect();
+        Required { names }
+    }
+
+    pub(super) fn saw(&mut self, key: &str) {
+        for (name, seen) in &mut self.names {
+            if *name == key {
+                *seen = true;
+            }
+        }
+    }
+
+    pub(super) fn report(&self, state: &mut State) {
+        for (name, seen) in &self.names {
+            if !seen {
+                let found = Failure {
+                    pointer: state.pointer.clone(),
+                    message: format!("\"{name}\" is a required property"),
+                    missing: Some((*name).to_string()),
+                    ambiguous: false,
+                };
+                let record = state.record;
+                state.failures.push((record, found));
+            }
+        }
+    }
+}
+
+/// The keys of one object seen so far, each with its hash, so that most comparisons are of
+/// two integers.
+#[derive(Default)]
+pub(super) struct SeenKeys<'de> {
+    pub(super) keys: Vec<(u64, Cow<'de, str>)>,
+}
+
+impl<'de> SeenKeys<'de> {
+    pub(super) fn contains(&self, key: &str) -> bool {
+        if self.keys.is_empty() {
+            return false;
+        }
+        let hash = rustc_hash::FxBuildHasher.hash_one(key);
+        self.keys.iter().any(|(h, k)| *h == hash && k == key)
+    }
+
+    pub(super) fn push(&mut self, key: Cow<'de, str>) {
+        let hash = rustc_hash::FxBuildHasher.hash_one(key.as_ref());
+        self.keys.push((hash, key));
+    }
+}
+
+/// Records a key seen twice in one object (the input is then ambiguous).
+pub(super) fn note_duplicate<'de>(seen: &mut SeenKeys<'de>, key: Cow<'de, str>, state: &mut State) {
+    if seen.contains(&key) {
+        note_repeated_key(state, &key);
+    } else {
+        seen.push(key);
+    }
+}
+
+/// Records that `key` appears twice in one object (M512).
+pub(super) fn note_repeated_key(state: &mut State, key: &str) {
+    note_ambiguous(
+        state,
+        format!(
+            "the key \"{key}\" appears twice in one object; mapctl will not guess which one counts"
+        ),
+    );
+}
+
+/// Records that the deal is ambiguous (M512) at the current pointer.
+pub(super) fn note_ambiguous(state: &mut State, reason: String) {
+    let mut found = failure(&state.pointer, reason);
+    found.ambiguous = true;
+    let record = state.record;
+    state.failures.push((record, found));
+}
+
+/// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key, an
+/// inexact integer): the same deal gets the same answer however much of it a mapping reads.
+pub(super) struct Skip<'s> {
+    pub(super) state: &'s RefCell<State>,
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+            note_ambiguous(&mut self.state.borrow_mut(), reason);
+        }
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip { state: self.state })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = SeenKeys::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
+            map.next_value_seed(Skip { state: self.state })?;
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+pub(super) struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
