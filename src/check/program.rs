@@ -327,6 +327,15 @@ impl Program {
     }
 }
 
+impl CExpr {
+    /// Every path the expression reads, in order (templates and fallbacks included).
+    pub fn paths(&self) -> Vec<&CPath> {
+        let mut found = Vec::new();
+        expr_paths(self, &mut |path| found.push(path));
+        found
+    }
+}
+
 /// Calls `visit` with every path of an expression, in order.
 fn expr_paths<'p>(expr: &'p CExpr, visit: &mut dyn FnMut(&'p CPath)) {
     match expr {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use crate::eval::clients::{Client, ClientDirectory, ClientOutcome};
+pub use crate::eval::clients::{Client, ClientDirectory, ClientOutcome, client_key};
 pub use crate::eval::record::Record;
 pub use crate::eval::{Outcome, Phase, Reason};
 pub use load::{LoadError, LoadOptions};

@@ -127,23 +127,6 @@ pub fn first_path(expr: &CExpr) -> Option<&CPath> {
     }
 }
 
-/// Every path an expression reads, in order (templates and fallbacks included).
-pub fn all_paths(expr: &CExpr) -> Vec<&CPath> {
-    match expr {
-        CExpr::Path(path) => vec![path],
-        CExpr::Literal(_) => Vec::new(),
-        CExpr::Pipeline { input, .. } => all_paths(input),
-        CExpr::Coalesce(alternatives) => alternatives.iter().flat_map(all_paths).collect(),
-        CExpr::Template(parts) => parts
-            .iter()
-            .flat_map(|part| match part {
-                crate::check::program::CPart::Expr(e) => all_paths(e),
-                crate::check::program::CPart::Text(_) => Vec::new(),
-            })
-            .collect(),
-    }
-}
-
 /// Evaluates a condition. A test with an absent operand is false.
 pub fn holds<'a>(
     cond: &'a CCond,

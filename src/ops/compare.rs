@@ -8,8 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::check::program::{CExpr, PathStep, Program, RecordRef, WriteKind};
-use crate::eval::expr::all_paths;
-use crate::eval::read::json_equal;
+use crate::value::path::json_equal;
 
 /// The project field that identifies a deal's project.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +43,7 @@ pub fn key_field(program: &Program, explicit: Option<&str>) -> Result<KeyField, 
         });
     }
     let reads_id = |expr: &CExpr| {
-        all_paths(expr)
+        expr.paths()
             .iter()
             .any(|p| p.record == RecordRef::Source(0) && p.steps == [PathStep::Field("id".into())])
     };
@@ -153,7 +152,7 @@ pub fn psa_owned(program: &Program) -> Vec<Vec<String>> {
     let mut owned: Vec<Vec<String>> = program
         .sync_back
         .iter()
-        .flat_map(|rule| all_paths(&rule.value))
+        .flat_map(|rule| rule.value.paths())
         .filter(|path| path.record == RecordRef::Target)
         .map(|path| {
             path.steps

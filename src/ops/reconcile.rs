@@ -12,8 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::{self, Change, ExportFields, KeyField, ProjectIndex};
-use crate::engine::{ClientOutcome, Outcome};
-use crate::eval::clients::client_key;
+use crate::engine::{ClientOutcome, Outcome, client_key};
 
 /// Where a deal was in the deal export.
 #[derive(Debug, Clone, PartialEq, Serialize)]
