@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use super::clients::ClientDirectory;
-use super::run::{Outcome, Phase, Reason, Runner};
+use super::outcome::{Outcome, Phase, Reason};
+use super::run::Runner;
 use crate::diag::Code;
 use crate::io::input::Payload;
 use crate::reader::ProjectError;
@@ -48,7 +49,7 @@ impl Runner {
                         let field = format!(
                             "{}{}",
                             self.program.sources[record].name,
-                            super::run::dotted(&failure.pointer)
+                            super::outcome::dotted(&failure.pointer)
                         );
                         Reason {
                             code: Code::M502,

@@ -5,7 +5,9 @@
 
 use serde_json::Value;
 
-use super::run::{Outcome, Runner};
+use super::outcome::Outcome;
+use super::read::{Records, Target};
+use super::run::Runner;
 use crate::check::program::{PathStep, RecordRef};
 
 /// What replaces a never-transfer value in a message.
@@ -28,6 +30,34 @@ impl Runner {
         }
         Outcome::Rejected { phase, reasons }
     }
+
+    /// The text values of the never-transfer fields of a deal, leaf by leaf (for leak checks in
+    /// tests): strings of four characters or more, and numbers of four digits or more.
+    pub fn protected_values(&self, input: &Value) -> Vec<String> {
+        let Ok((sources, _)) = self.assemble(input) else {
+            return Vec::new();
+        };
+        let empty = Value::Null;
+        let records = Records::by_name(&sources, Target::Json(&empty));
+        let mut leaves = Vec::new();
+        let mut stack: Vec<&Value> = self
+            .program
+            .never_transfer
+            .iter()
+            .filter_map(|path| records.read(path))
+            .collect();
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::String(s) if s.trim().chars().count() >= 4 => leaves.push(s.clone()),
+                Value::Number(n) if n.to_string().len() >= 4 => leaves.push(n.to_string()),
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => stack.extend(map.values()),
+                _ => {}
+            }
+        }
+        leaves
+    }
+
 }
 
 impl Runner {

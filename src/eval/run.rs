@@ -1,144 +1,22 @@
 //! Running a checked program on one deal, in the order the handoff needs:
 //! assemble records -> validate sources -> trigger -> required facts -> writes (maps, selects,
-//! client match) -> never-transfer strip -> validate target -> emit.
-//!
-//! Every deal ends in exactly one [`Outcome`]. A rejection lists every reason found in its phase,
-//! each with its code, the field and value concerned, and the mapping rule responsible.
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! client match; `writes.rs`) -> never-transfer strip -> validate target -> emit.
 
 use serde_json::Value;
 
 use super::clients::{ClientDirectory, ClientOutcome};
-use super::expr::{EvalError, eval, first_path, holds};
-use super::read::{Records, Target, remove_at, write_at_steps};
-use super::record::{Held, Record};
+use super::coverage::Coverage;
+use super::expr::{first_path, holds};
+use super::outcome::{Outcome, Phase, Reason, dotted, failure_reason, kind_name, rejected};
+use super::read::{Records, Target};
+use super::record::Record;
 use super::refs::RefIndex;
-use crate::check::program::{CExpr, Coercion, Origin, Program, RecordRef, WriteKind};
+use super::writes::{never_transfer_inside, top_level_targets};
+use crate::check::program::{CCond, CPath, PathStep, Program};
 use crate::diag::Code;
 use crate::reader::Reader;
 use crate::schema::SchemaSet;
-use crate::schema::validate::Violation;
 use crate::transforms::table::mark;
-use crate::value::Val;
-
-/// The stage of processing a deal was in when it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Reading the input.
-    Parse,
-    /// Finding related records.
-    Join,
-    /// Validating against the CRM schema.
-    ValidateSource,
-    /// Testing the trigger.
-    Trigger,
-    /// Checking `require at stage` rules.
-    Require,
-    /// Computing the target record.
-    Map,
-    /// Matching the client.
-    Client,
-    /// Validating against the PSA schema.
-    ValidateTarget,
-}
-
-impl Phase {
-    /// The phase's name in rejects files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Parse => "parse",
-            Phase::Join => "join",
-            Phase::ValidateSource => "validate-source",
-            Phase::Trigger => "trigger",
-            Phase::Require => "require",
-            Phase::Map => "map",
-            Phase::Client => "client",
-            Phase::ValidateTarget => "validate-target",
-        }
-    }
-}
-
-/// One reason a deal was rejected or skipped.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reason {
-    /// The code (M5xx).
-    pub code: Code,
-    /// What is wrong, for people.
-    pub message: String,
-    /// The field concerned.
-    pub field: Option<String>,
-    /// Its value, described.
-    pub value: Option<String>,
-    /// The mapping rule concerned.
-    pub rule: Option<Origin>,
-}
-
-impl Reason {
-    /// A reason with only a code and a message.
-    pub fn new(code: Code, message: impl Into<String>) -> Reason {
-        Reason {
-            code,
-            message: message.into(),
-            field: None,
-            value: None,
-            rule: None,
-        }
-    }
-}
-
-/// How a deal ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// A record for the PSA.
-    Written {
-        /// The record.
-        record: Record,
-        /// The value of the first select's field (the template), if any.
-        template: Option<Value>,
-        /// What client matching decided, if the mapping matches clients.
-        client: Option<ClientOutcome>,
-        /// The select branches that fired: (index into `program.writes`, branch index; the
-        /// `otherwise` branch is `arms.len()`).
-        branches: Vec<(usize, usize)>,
-    },
-    /// Not handed off (not at a trigger stage).
-    Skipped(Reason),
-    /// Refused, with every reason found.
-    Rejected {
-        /// Where processing stopped.
-        phase: Phase,
-        /// Why.
-        reasons: Vec<Reason>,
-    },
-}
-
-/// What the deals run so far have exercised: requirements that failed, select branches taken.
-/// Atomic flags, so an engine stays shareable between threads.
-#[derive(Debug)]
-struct Coverage {
-    requirements: Vec<AtomicBool>,
-    branches: Vec<Vec<AtomicBool>>,
-}
-
-impl Coverage {
-    fn new(program: &Program) -> Coverage {
-        let flags = |n: usize| (0..n).map(|_| AtomicBool::new(false)).collect::<Vec<_>>();
-        Coverage {
-            requirements: flags(program.requirements.len()),
-            branches: program
-                .writes
-                .iter()
-                .map(|w| match &w.kind {
-                    WriteKind::Select { arms, otherwise } => {
-                        flags(arms.len() + usize::from(otherwise.is_some()))
-                    }
-                    WriteKind::Map(_) => Vec::new(),
-                })
-                .collect(),
-        }
-    }
-}
 
 /// A program ready to run, with its reader, reference files and client directory.
 pub struct Runner {
@@ -147,14 +25,14 @@ pub struct Runner {
     /// The fast path: plan, shapes, validators, record layout.
     pub(super) reader: Reader,
     /// The steps to the template field (the first select's target), read from each record.
-    template_steps: Option<Vec<crate::check::program::PathStep>>,
+    template_steps: Option<Vec<PathStep>>,
     refs: Vec<Option<RefIndex>>,
     /// Never-transfer remainders to strip from each write that copies a source object.
-    strips: Vec<Vec<Vec<Option<String>>>>,
+    pub(super) strips: Vec<Vec<Vec<Option<String>>>>,
     /// How many top-level fields the mapping writes: the record's map is made that large at once.
     record_width: usize,
     /// Which requirements have failed and which select branches have been taken (for `mapctl test`).
-    coverage: Coverage,
+    pub(super) coverage: Coverage,
     /// True when records for new clients may be emitted without the client id (report envelopes
     /// carry the new client for the caller to create).
     pub allow_new_clients: bool,
@@ -174,7 +52,7 @@ impl Runner {
             template_steps: program.template_field.as_ref().map(|fields| {
                 fields
                     .iter()
-                    .map(|name| crate::check::program::PathStep::Field(name.clone()))
+                    .map(|name| PathStep::Field(name.clone()))
                     .collect()
             }),
             record_width: top_level_targets(&program),
@@ -375,7 +253,7 @@ impl Runner {
     /// The records of one deal: from a bundle, or the deal plus records joined from references.
     /// Also says which records came from reference files (by index; empty when none did).
     #[allow(clippy::type_complexity)]
-    fn assemble<'a>(
+    pub(super) fn assemble<'a>(
         &'a self,
         input: &'a Value,
     ) -> Result<(Vec<Option<&'a Value>>, Vec<bool>), Outcome> {
@@ -542,360 +420,10 @@ impl Runner {
             Err(rejected(Phase::Require, reasons))
         }
     }
-
-    /// The value a write produces (after coercion and never-transfer stripping).
-    fn write_value(
-        &self,
-        index: usize,
-        kind: &WriteKind,
-        records: &Records<'_>,
-        branches: &mut Vec<(usize, usize)>,
-    ) -> Result<Option<Value>, Reason> {
-        let write = &self.program.writes[index];
-        let tables = &self.program.tables;
-        let (value, origin) = match kind {
-            WriteKind::Map(expr) => (eval(expr, records, tables), &write.origin),
-            WriteKind::Select { arms, otherwise } => {
-                let mut chosen = None;
-                let taken = &self.coverage.branches[index];
-                for (arm, (condition, value, origin)) in arms.iter().enumerate() {
-                    match holds(condition, records, tables) {
-                        Ok(true) => {
-                            mark(&taken[arm]);
-                            branches.push((index, arm));
-                            chosen = Some((eval(value, records, tables), origin));
-                            break;
-                        }
-                        Ok(false) => {}
-                        Err(error) => return Err(failure_reason(&error, Some(origin))),
-                    }
-                }
-                match (chosen, otherwise) {
-                    (Some(found), _) => found,
-                    (None, Some((value, origin))) => {
-                        branches.push((index, arms.len()));
-                        if let Some(flag) = taken.last() {
-                            mark(flag);
-                        }
-                        (eval(value, records, tables), origin)
-                    }
-                    (None, None) => return Ok(None),
-                }
-            }
-        };
-        let value = value.map_err(|error| failure_reason(&error, Some(origin)))?;
-        if value.is_absent() {
-            return Ok(None);
-        }
-        let mut json = coerce(value, write.coerce).into_json();
-        for remainder in &self.strips[index] {
-            remove_at(&mut json, remainder);
-        }
-        Ok(Some(json))
-    }
-
-    fn match_client(
-        &self,
-        sources: &[Option<&Value>],
-        slots: &[Option<&Value>],
-        record: &mut Record,
-        clients: Option<&mut ClientDirectory>,
-        input: &Value,
-    ) -> Result<Option<ClientOutcome>, Outcome> {
-        let (Some(rule), Some(directory)) = (&self.program.client, clients) else {
-            return Ok(None);
-        };
-        let records = Records {
-            sources,
-            target: Target::Record(record),
-            slots,
-            slot_of: self.reader.slot_of(),
-        };
-        let name = match eval(&rule.name, &records, &self.program.tables) {
-            Ok(value) => value.as_str().map(str::to_string),
-            Err(error) => {
-                return Err(rejected(
-                    Phase::Client,
-                    vec![failure_reason(&error, Some(&rule.origin))],
-                ));
-            }
-        };
-        let Some(name) = name.filter(|n| !n.trim().is_empty()) else {
-            return Err(rejected(
-                Phase::Client,
-                vec![Reason {
-                    code: Code::M504,
-                    message: "the deal has no company name to match against the PSA's clients"
-                        .to_string(),
-                    field: first_path(&rule.name).map(|p| p.display.clone()),
-                    value: None,
-                    rule: Some(rule.origin.clone()),
-                }],
-            ));
-        };
-        let outcome = directory.resolve(&name, &self.deal_id(input).unwrap_or_default());
-        match &outcome {
-            ClientOutcome::Existing(client) => {
-                let id = if rule.integer_id {
-                    integer_id(&client.id).unwrap_or_else(|| client.id.clone())
-                } else {
-                    string_id(&client.id)
-                };
-                record.write(self.program.writes.len(), &rule.target, id);
-            }
-            ClientOutcome::Ambiguous(candidates) => {
-                let names = candidates
-                    .iter()
-                    .map(|c| format!("{} (id {})", c.name, c.id))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(rejected(
-                    Phase::Client,
-                    vec![Reason {
-                        code: Code::M508,
-                        message: format!(
-                            "\"{name}\" matches {} existing clients: {names}; choose one in the PSA (merge the duplicates) and run again",
-                            candidates.len()
-                        ),
-                        field: first_path(&rule.name).map(|p| p.display.clone()),
-                        value: Some(Value::from(name.clone()).to_string()),
-                        rule: Some(rule.origin.clone()),
-                    }],
-                ));
-            }
-            ClientOutcome::New { .. } => {}
-        }
-        Ok(Some(outcome))
-    }
-
-    /// The record's violations of the target schema (none when it is valid).
-    fn target_violations(&self, record: &Record) -> Vec<Violation> {
-        match record.held() {
-            Held::Tree(tree) => self.reader.target_violations(tree),
-            Held::Fields(fields) => self.reader.field_violations(fields),
-        }
-    }
-
-    /// Target violations, each pointed back to the rule that wrote the field.
-    fn explain_violations(&self, violations: &[Violation]) -> Vec<Reason> {
-        violations
-            .iter()
-            .map(|violation| {
-                let fields: Vec<String> =
-                    crate::schema::locate::pointer_segments(&violation.pointer);
-                let rule = self
-                    .program
-                    .writes
-                    .iter()
-                    .map(|w| (&w.target, &w.origin))
-                    .chain(self.program.client.iter().map(|c| (&c.target, &c.origin)))
-                    .find(|(target, _)| !target.is_empty() && fields.starts_with(target))
-                    .map(|(_, origin)| origin.clone());
-                let field = format!("{}{}", self.program.target_name, dotted(&violation.pointer));
-                Reason {
-                    code: Code::M507,
-                    message: format!("`{field}` {}", violation.message),
-                    field: Some(field),
-                    value: None,
-                    rule,
-                }
-            })
-            .collect()
-    }
-
-    /// The text values of the never-transfer fields of a deal, leaf by leaf (for leak checks in
-    /// tests): strings of four characters or more, and numbers of four digits or more.
-    pub fn protected_values(&self, input: &Value) -> Vec<String> {
-        let Ok((sources, _)) = self.assemble(input) else {
-            return Vec::new();
-        };
-        let empty = Value::Null;
-        let records = Records::by_name(&sources, Target::Json(&empty));
-        let mut leaves = Vec::new();
-        let mut stack: Vec<&Value> = self
-            .program
-            .never_transfer
-            .iter()
-            .filter_map(|path| records.read(path))
-            .collect();
-        while let Some(value) = stack.pop() {
-            match value {
-                Value::String(s) if s.trim().chars().count() >= 4 => leaves.push(s.clone()),
-                Value::Number(n) if n.to_string().len() >= 4 => leaves.push(n.to_string()),
-                Value::Array(items) => stack.extend(items),
-                Value::Object(map) => stack.extend(map.values()),
-                _ => {}
-            }
-        }
-        leaves
-    }
-
-    /// What no deal run so far has exercised: requirements that never failed, select branches
-    /// never taken, table rows never looked up. One line each, in mapping order.
-    pub fn unexercised(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        for (requirement, failed) in self
-            .program
-            .requirements
-            .iter()
-            .zip(&self.coverage.requirements)
-        {
-            if !failed.load(Ordering::Relaxed) {
-                lines.push(format!(
-                    "line {}: require rule never failed: {}",
-                    requirement.origin.line, requirement.origin.text
-                ));
-            }
-        }
-        for (write, taken) in self.program.writes.iter().zip(&self.coverage.branches) {
-            let WriteKind::Select { arms, otherwise } = &write.kind else {
-                continue;
-            };
-            let origins = arms
-                .iter()
-                .map(|(_, _, o)| o)
-                .chain(otherwise.iter().map(|(_, o)| o));
-            for (origin, flag) in origins.zip(taken) {
-                if !flag.load(Ordering::Relaxed) {
-                    lines.push(format!(
-                        "line {}: select branch never taken: {}",
-                        origin.line, origin.text
-                    ));
-                }
-            }
-        }
-        for table in &self.program.tables {
-            for key in table.unused_rows() {
-                lines.push(format!("table `{}`: row {key} never used", table.name));
-            }
-        }
-        lines
-    }
-
-    /// Runs the `sync back` rules on a PSA record: the CRM fields they allow, nothing else.
-    pub fn run_back(&self, project: &Value) -> Outcome {
-        if !project.is_object() {
-            return rejected(
-                Phase::Parse,
-                vec![Reason::new(
-                    Code::M509,
-                    format!("the input is {}, not a JSON object", kind_name(project)),
-                )],
-            );
-        }
-        let records = Records::by_name(&[], Target::Json(project));
-        let mut patch = Value::Object(serde_json::Map::new());
-        let mut reasons = Vec::new();
-        for write in &self.program.sync_back {
-            match eval(&write.value, &records, &self.program.tables) {
-                Ok(value) if value.is_absent() => {}
-                Ok(value) => {
-                    write_at_steps(&mut patch, &write.target, value.into_json());
-                }
-                Err(error) => reasons.push(failure_reason(&error, Some(&write.origin))),
-            }
-        }
-        if !reasons.is_empty() {
-            return rejected(Phase::Map, reasons);
-        }
-        if patch.as_object().is_some_and(serde_json::Map::is_empty) {
-            return Outcome::Skipped(Reason::new(
-                Code::M503,
-                "no sync back field has a value in this record",
-            ));
-        }
-        Outcome::Written {
-            record: Record::from(patch),
-            template: None,
-            client: None,
-            branches: Vec::new(),
-        }
-    }
-}
-
-/// The number of distinct top-level fields the writes of `program` target.
-fn top_level_targets(program: &Program) -> usize {
-    let mut names: Vec<&str> = program
-        .writes
-        .iter()
-        .filter_map(|w| w.target.first().map(String::as_str))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names.len()
-}
-
-fn rejected(phase: Phase, reasons: Vec<Reason>) -> Outcome {
-    Outcome::Rejected { phase, reasons }
-}
-
-fn failure_reason(error: &EvalError, origin: Option<&Origin>) -> Reason {
-    Reason {
-        code: Code::M505,
-        message: error.describe(),
-        field: error.field.clone(),
-        value: Some(error.value.clone()),
-        rule: origin.cloned(),
-    }
-}
-
-/// `/properties/amount` as `.properties.amount` (array indexes as `[0]`).
-pub(super) fn dotted(pointer: &str) -> String {
-    crate::schema::locate::pointer_segments(pointer)
-        .iter()
-        .map(|s| {
-            if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
-                format!("[{s}]")
-            } else {
-                format!(".{s}")
-            }
-        })
-        .collect()
-}
-
-fn kind_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn coerce(value: Val<'_>, coercion: Coercion) -> Val<'_> {
-    match (coercion, value) {
-        (Coercion::RoundToInteger, Val::Num(f)) if f.abs() < 9.0e15 => Val::Int(f.round() as i64),
-        (Coercion::DateOnly, Val::DateTime(t)) => Val::Date(t.date_naive()),
-        (Coercion::DateTimeText, Val::Date(d)) => Val::DateTime(
-            d.and_hms_opt(0, 0, 0)
-                .unwrap_or_default()
-                .and_utc()
-                .fixed_offset(),
-        ),
-        (_, value) => value,
-    }
-}
-
-fn integer_id(id: &Value) -> Option<Value> {
-    match id {
-        Value::String(s) => s.trim().parse::<i64>().ok().map(Value::from),
-        Value::Number(_) => Some(id.clone()),
-        _ => None,
-    }
-}
-
-fn string_id(id: &Value) -> Value {
-    match id {
-        Value::Number(n) => Value::String(n.to_string()),
-        other => other.clone(),
-    }
 }
 
 /// The paths a requirement condition reads.
-fn requirement_paths(cond: &crate::check::program::CCond) -> Vec<&crate::check::program::CPath> {
-    use crate::check::program::CCond;
+fn requirement_paths(cond: &CCond) -> Vec<&CPath> {
     match cond {
         CCond::And(parts) | CCond::Or(parts) => parts.iter().flat_map(requirement_paths).collect(),
         CCond::Not(inner) => requirement_paths(inner),
@@ -904,36 +432,4 @@ fn requirement_paths(cond: &crate::check::program::CCond) -> Vec<&crate::check::
         }
         CCond::Compare(l, _, r) => first_path(l).into_iter().chain(first_path(r)).collect(),
     }
-}
-
-/// For a write that copies a source object, the never-transfer paths inside it (relative).
-fn never_transfer_inside(program: &Program, kind: &WriteKind) -> Vec<Vec<Option<String>>> {
-    let WriteKind::Map(CExpr::Path(path)) = kind else {
-        return Vec::new();
-    };
-    let copied = step_names(&path.steps);
-    program
-        .never_transfer
-        .iter()
-        .filter(|nt| nt.record == path.record && path.record != RecordRef::Target)
-        .filter_map(|nt| {
-            let protected = step_names(&nt.steps);
-            let inside = protected.len() > copied.len()
-                && copied
-                    .iter()
-                    .zip(&protected)
-                    .all(|(a, b)| a.is_none() || b.is_none() || a == b);
-            inside.then(|| protected[copied.len()..].to_vec())
-        })
-        .collect()
-}
-
-fn step_names(steps: &[crate::check::program::PathStep]) -> Vec<Option<String>> {
-    steps
-        .iter()
-        .map(|s| match s {
-            crate::check::program::PathStep::Field(name) => Some(name.clone()),
-            _ => None,
-        })
-        .collect()
 }

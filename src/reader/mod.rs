@@ -3,7 +3,7 @@
 //! Evaluation (`eval/`) decides what a deal means; this module only makes reading it cheap. A
 //! [`Reader`] is compiled once per mapping from the checked program and its schemas:
 //! - `plan.rs`: the trie of source paths the program reads, and each path's *slot*;
-//! - `shape.rs` (+ `formats.rs`): JSON Schemas compiled into shapes checked while reading;
+//! - `shape.rs` (+ `formats.rs`): JSON Schemas compiled into shapes, checked by `conform.rs`;
 //! - `project.rs` + `walk.rs` + `order.rs`: one pass of serde over a deal's text that validates
 //!   every value and keeps only what the plan reads (`spares.rs` keeps buffers between deals);
 //! - `fields.rs`: target records built field by field in a compiled layout;
@@ -13,6 +13,7 @@
 //! failures, JSON errors) and evaluation turns that into outcomes. `tests/reading_laws.rs` and
 //! `tests/reference_law.rs` hold it to the same results as reading every deal whole.
 
+mod conform;
 pub mod fields;
 pub mod formats;
 mod order;
