@@ -13,25 +13,24 @@ use clap::{Args, ValueEnum};
 use super::EXIT_CANNOT_RUN;
 use super::loading::{load_clients, load_mapping};
 use super::sinks::{SinkOptions, Sinks};
-use crate::engine::{self, ClientDirectory, Mapping};
+use crate::engine::{ClientDirectory, Direction, Mapping};
 use crate::io::files::{is_ndjson_name, open_input};
-use crate::io::input::{self, InputLimits, Layout};
+use crate::io::input::{self, Framing, InputLimits};
 
-/// Which way the mapping runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Direction {
-    /// CRM deals -> PSA records.
-    Forward,
-    /// PSA records -> the CRM fields `sync back` allows.
-    Back,
-}
+/// `--direction forward|back`, read into the engine's own type.
+impl ValueEnum for Direction {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Direction::Forward, Direction::Back]
+    }
 
-impl From<Direction> for engine::Direction {
-    fn from(direction: Direction) -> engine::Direction {
-        match direction {
-            Direction::Forward => engine::Direction::Forward,
-            Direction::Back => engine::Direction::Back,
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            Direction::Forward => {
+                clap::builder::PossibleValue::new("forward").help("CRM deals -> PSA records")
+            }
+            Direction::Back => clap::builder::PossibleValue::new("back")
+                .help("PSA records -> the CRM fields `sync back` allows"),
+        })
     }
 }
 
@@ -167,7 +166,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
             watch_interrupts();
             let run = Parallel {
                 mapping: &mapping,
-                direction: args.direction.into(),
+                direction: args.direction,
                 jobs,
                 single_input,
             };
@@ -177,9 +176,9 @@ pub fn run(args: &ApplyArgs) -> u8 {
                 if sinks.counts.read > 0 {
                     watch_interrupts();
                 }
-                sinks.single = single_input && layout == Layout::Single;
+                sinks.single = single_input && layout == Framing::Single;
                 let position = item.position;
-                let applied = mapping.apply_item(item, clients.as_mut(), args.direction.into());
+                let applied = mapping.apply_item(item, clients.as_mut(), args.direction);
                 sinks.record(&mapping, &name, position, applied);
                 keep_going(&sinks)
             })
@@ -236,7 +235,7 @@ fn keep_going(sinks: &Sinks) -> std::ops::ControlFlow<()> {
 /// A parallel run: deals are read on the main thread and mapped on `jobs` workers.
 struct Parallel<'e> {
     mapping: &'e Mapping,
-    direction: engine::Direction,
+    direction: Direction,
     jobs: usize,
     single_input: bool,
 }
@@ -250,7 +249,7 @@ impl Parallel<'_> {
         name: &str,
         reader: Box<dyn BufRead>,
         limits: InputLimits,
-    ) -> std::io::Result<Layout> {
+    ) -> std::io::Result<Framing> {
         super::parallel::run(
             self.mapping,
             self.direction,
@@ -259,7 +258,7 @@ impl Parallel<'_> {
             name,
             |feeder| {
                 input::for_each_item(reader, limits, |layout, item| {
-                    if layout == Layout::Single {
+                    if layout == Framing::Single {
                         feeder.record_here(item, self.single_input);
                     } else {
                         feeder.push(item);

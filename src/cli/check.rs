@@ -16,7 +16,7 @@ use crate::syntax::Limits;
 
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum OutputFormat {
     /// Readable reports with source excerpts (on stderr).
     Human,
     /// One JSON document (on stdout).
@@ -33,8 +33,8 @@ pub struct CheckArgs {
     /// Mapping files or folders (searched for `*.map`); none means the current folder.
     pub paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
@@ -83,10 +83,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     match args.format {
-        Format::Human => print_human(&checked, args.color.enabled_for_stderr()),
-        Format::Json => print_json(&checked),
-        Format::Github => print_github(&checked),
-        Format::Sarif => print_sarif(&checked),
+        OutputFormat::Human => print_human(&checked, args.color.enabled_for_stderr()),
+        OutputFormat::Json => print_json(&checked),
+        OutputFormat::Github => print_github(&checked),
+        OutputFormat::Sarif => print_sarif(&checked),
     }
     if cannot_run {
         return EXIT_CANNOT_RUN;

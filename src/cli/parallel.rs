@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::sinks::Sinks;
 use crate::engine::{Applied, Direction, Mapping};
-use crate::io::input::{self, Item, ItemError, Position};
+use crate::io::input::{self, InputItem, ItemError, Position};
 
 /// Most deals per chunk handed to a worker.
 const CHUNK: usize = 1024;
@@ -46,7 +46,7 @@ enum Detached {
 }
 
 impl Chunk {
-    fn push(&mut self, item: Item<'_>) {
+    fn push(&mut self, item: InputItem<'_>) {
         let value = item.value.map(|payload| match payload {
             input::Payload::Text(text) => {
                 let start = self.text.len();
@@ -72,15 +72,17 @@ impl Chunk {
     }
 
     /// The items, as the reader gave them.
-    fn items(&mut self) -> impl Iterator<Item = Item<'_>> {
+    fn items(&mut self) -> impl Iterator<Item = InputItem<'_>> {
         let text = &self.text;
-        self.items.drain(..).map(move |(position, value)| Item {
-            position,
-            value: value.map(|detached| match detached {
-                Detached::Text(start, end) => input::Payload::Text(&text[start..end]),
-                Detached::Parsed(value) => input::Payload::Parsed(value),
-            }),
-        })
+        self.items
+            .drain(..)
+            .map(move |(position, value)| InputItem {
+                position,
+                value: value.map(|detached| match detached {
+                    Detached::Text(start, end) => input::Payload::Text(&text[start..end]),
+                    Detached::Parsed(value) => input::Payload::Parsed(value),
+                }),
+            })
     }
 }
 
@@ -184,7 +186,7 @@ pub(super) struct Feeder<'a> {
 
 impl Feeder<'_> {
     /// Takes one input item.
-    pub(super) fn push(&mut self, item: Item<'_>) {
+    pub(super) fn push(&mut self, item: InputItem<'_>) {
         self.pending.push(item);
         if self.pending.len() >= CHUNK || self.pending.text.len() >= CHUNK_BYTES {
             self.send_pending();
@@ -196,7 +198,7 @@ impl Feeder<'_> {
 
     /// Maps and records one item on this thread (a single JSON document, printed pretty when
     /// it is the only input).
-    pub(super) fn record_here(&mut self, item: Item<'_>, single_input: bool) {
+    pub(super) fn record_here(&mut self, item: InputItem<'_>, single_input: bool) {
         self.sinks.single = single_input;
         let position = item.position;
         let applied = self.mapping.apply_item(item, None, self.direction);

@@ -93,7 +93,10 @@ fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
 }
 
 /// Calls `each` with every deal of a file and its position.
-fn read_deals(path: &Path, mut each: impl FnMut(String, input::Item<'_>)) -> Result<(), String> {
+fn read_deals(
+    path: &Path,
+    mut each: impl FnMut(String, input::InputItem<'_>),
+) -> Result<(), String> {
     let reader = open_input(path)?;
     let limits = InputLimits {
         ndjson: is_ndjson_name(path),

@@ -205,11 +205,11 @@ impl miette::Diagnostic for MietteReport<'_> {
 }
 
 /// Line and column range of a span, 1-based, columns in Unicode scalar values.
-pub fn position(sources: &SourceMap, span: Span) -> Position {
+pub fn position(sources: &SourceMap, span: Span) -> LineColumn {
     let file = sources.get(span.file);
     let (line, column) = file.line_col(span.start);
     let (end_line, end_column) = file.line_col(span.end);
-    Position {
+    LineColumn {
         file: file.name.clone(),
         line,
         column,
@@ -220,7 +220,7 @@ pub fn position(sources: &SourceMap, span: Span) -> Position {
 
 /// A resolved location.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
+pub struct LineColumn {
     /// Display name of the file.
     pub file: String,
     /// 1-based start line.

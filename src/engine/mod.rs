@@ -30,7 +30,7 @@ pub use load::{LoadError, LoadOptions};
 use crate::check::Program;
 use crate::diag::Code;
 use crate::eval::Runner;
-use crate::io::input::{Item, ItemError, Payload};
+use crate::io::input::{InputItem, ItemError, Payload};
 
 /// A deal to apply a mapping to.
 #[derive(Debug, Clone, Copy)]
@@ -145,7 +145,7 @@ impl Mapping {
     /// not one (rejected in the parse phase with its code).
     pub fn apply_item(
         &self,
-        item: Item<'_>,
+        item: InputItem<'_>,
         clients: Option<&mut ClientDirectory>,
         direction: Direction,
     ) -> Applied {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::io::compact;
-use crate::reader::fields::{Fields, Layout};
+use crate::reader::fields::{FieldLayout, Fields};
 use crate::value::path::{PathStep, read_steps, write_at};
 
 /// A deal's target record: field by field when the mapping's layout allows, else a JSON tree.
@@ -20,7 +20,7 @@ pub struct Record(Repr);
 /// How a record is held.
 #[derive(Clone)]
 enum Repr {
-    /// Built in a [`Layout`].
+    /// Built in a [`FieldLayout`].
     Fields(Fields),
     /// Built as JSON.
     Tree(Value),
@@ -29,7 +29,7 @@ enum Repr {
 impl Record {
     /// An empty record: in `layout` when there is one, else an object with room for `width`
     /// top-level members.
-    pub(crate) fn new(layout: Option<&Arc<Layout>>, width: usize) -> Record {
+    pub(crate) fn new(layout: Option<&Arc<FieldLayout>>, width: usize) -> Record {
         Record(match layout {
             Some(layout) => Repr::Fields(Fields::new(Arc::clone(layout))),
             None => Repr::Tree(Value::Object(Map::with_capacity(width))),

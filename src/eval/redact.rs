@@ -57,7 +57,6 @@ impl Runner {
         }
         leaves
     }
-
 }
 
 impl Runner {

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 /// How an input was laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub enum Framing {
     /// One JSON document.
     Single,
     /// A JSON array of deals.
@@ -84,7 +84,7 @@ impl Payload<'_> {
 
 /// One item of an input.
 #[derive(Debug)]
-pub struct Item<'a> {
+pub struct InputItem<'a> {
     /// Where it is.
     pub position: Position,
     /// The content, or why it could not be read.
@@ -120,13 +120,13 @@ pub type Flow = std::ops::ControlFlow<()>;
 pub fn for_each_item<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
-    mut each: impl FnMut(Layout, Item<'_>) -> Flow,
-) -> std::io::Result<Layout> {
+    mut each: impl FnMut(Framing, InputItem<'_>) -> Flow,
+) -> std::io::Result<Framing> {
     skip_bom(&mut reader)?;
     let blank_lines = skip_leading_space(&mut reader)?;
     let first = reader.fill_buf()?.first().copied();
     match first {
-        None => Ok(Layout::Ndjson),
+        None => Ok(Framing::Ndjson),
         Some(_) if limits.ndjson => ndjson_lines(reader, limits, blank_lines, &mut each),
         Some(b'[') => stream_array(reader, limits, blank_lines + 1, &mut each),
         Some(_) => lines_or_document(reader, limits, blank_lines, &mut each),
@@ -232,8 +232,8 @@ fn lines_or_document<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
     skipped_lines: usize,
-    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
-) -> std::io::Result<Layout> {
+    each: &mut impl FnMut(Framing, InputItem<'_>) -> Flow,
+) -> std::io::Result<Framing> {
     let max = limits.max_line_bytes;
     let mut first = Vec::new();
     let mut line_number = skipped_lines;
@@ -247,15 +247,15 @@ fn lines_or_document<R: BufRead>(
     }
     let first_line = line_number;
     if first_length > max {
-        let item = Item {
+        let item = InputItem {
             position: Position::Line(first_line),
             value: Err(ItemError::TooLong {
                 length: first_length,
                 limit: max,
             }),
         };
-        if each(Layout::Ndjson, item).is_break() {
-            return Ok(Layout::Ndjson);
+        if each(Framing::Ndjson, item).is_break() {
+            return Ok(Framing::Ndjson);
         }
         return ndjson_lines(reader, limits, first_line, each);
     }
@@ -294,13 +294,13 @@ fn lines_or_document<R: BufRead>(
     };
     if let Some(value) = single {
         let _ = each(
-            Layout::Single,
-            Item {
+            Framing::Single,
+            InputItem {
                 position: Position::Line(first_line),
                 value,
             },
         );
-        return Ok(Layout::Single);
+        return Ok(Framing::Single);
     }
     let buffered = std::io::Cursor::new(document).chain(reader);
     ndjson_lines(
@@ -316,8 +316,8 @@ fn ndjson_after_first<R: BufRead>(
     limits: InputLimits,
     first_line: usize,
     first: Result<Value, ItemError>,
-    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
-) -> std::io::Result<Layout> {
+    each: &mut impl FnMut(Framing, InputItem<'_>) -> Flow,
+) -> std::io::Result<Framing> {
     let max = limits.max_line_bytes;
     let mut line = Vec::new();
     let mut number = first_line;
@@ -335,31 +335,31 @@ fn ndjson_after_first<R: BufRead>(
     };
     let Some(next_length) = next else {
         let _ = each(
-            Layout::Single,
-            Item {
+            Framing::Single,
+            InputItem {
                 position: Position::Line(first_line),
                 value: first.map(Payload::Parsed),
             },
         );
-        return Ok(Layout::Single);
+        return Ok(Framing::Single);
     };
     if each(
-        Layout::Ndjson,
-        Item {
+        Framing::Ndjson,
+        InputItem {
             position: Position::Line(first_line),
             value: first.map(Payload::Parsed),
         },
     )
     .is_break()
     {
-        return Ok(Layout::Ndjson);
+        return Ok(Framing::Ndjson);
     }
-    let second = Item {
+    let second = InputItem {
         position: Position::Line(number),
         value: line_payload(&line, next_length, max),
     };
-    if each(Layout::Ndjson, second).is_break() {
-        return Ok(Layout::Ndjson);
+    if each(Framing::Ndjson, second).is_break() {
+        return Ok(Framing::Ndjson);
     }
     ndjson_lines(reader, limits, number, each)
 }
@@ -368,8 +368,8 @@ fn ndjson_lines<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
     mut number: usize,
-    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
-) -> std::io::Result<Layout> {
+    each: &mut impl FnMut(Framing, InputItem<'_>) -> Flow,
+) -> std::io::Result<Framing> {
     let max = limits.max_line_bytes;
     let mut line = Vec::new();
     while let Some(length) = read_line_bounded(&mut reader, &mut line, max)? {
@@ -377,15 +377,15 @@ fn ndjson_lines<R: BufRead>(
         if is_blank(&line) && length <= max {
             continue;
         }
-        let item = Item {
+        let item = InputItem {
             position: Position::Line(number),
             value: line_payload(&line, length, max),
         };
-        if each(Layout::Ndjson, item).is_break() {
+        if each(Framing::Ndjson, item).is_break() {
             break;
         }
     }
-    Ok(Layout::Ndjson)
+    Ok(Framing::Ndjson)
 }
 
 /// Streams the elements of a top-level array. Elements are cut apart by a byte scanner that only
@@ -396,15 +396,15 @@ fn stream_array<R: BufRead>(
     mut reader: R,
     limits: InputLimits,
     first_line: usize,
-    each: &mut impl FnMut(Layout, Item<'_>) -> Flow,
-) -> std::io::Result<Layout> {
+    each: &mut impl FnMut(Framing, InputItem<'_>) -> Flow,
+) -> std::io::Result<Framing> {
     reader.consume(1); // the opening `[`
     let mut scanner = ElementScanner::new(limits.max_line_bytes, first_line);
     let mut index = 0usize;
     loop {
         let (value, after) = match scanner.next_element(&mut reader)? {
             Element::End => break,
-            Element::Item { length, closed } => {
+            Element::InputItem { length, closed } => {
                 let after = if closed { After::Closed } else { After::More };
                 (scanner.payload(length, index), after)
             }
@@ -421,30 +421,30 @@ fn stream_array<R: BufRead>(
                 (Err(ItemError::Json(reason)), After::Eof)
             }
         };
-        let item = Item {
+        let item = InputItem {
             position: Position::Index(index),
             value,
         };
         index += 1;
-        if each(Layout::Array, item).is_break() {
-            return Ok(Layout::Array);
+        if each(Framing::Array, item).is_break() {
+            return Ok(Framing::Array);
         }
         match after {
             After::More => {}
             After::Closed => break,
-            After::Eof => return Ok(Layout::Array),
+            After::Eof => return Ok(Framing::Array),
         }
     }
     if let Some(trailing) = trailing_text(&mut reader)? {
-        let item = Item {
+        let item = InputItem {
             position: Position::Index(index),
             value: Err(ItemError::Json(format!(
                 "unexpected `{trailing}` after the closing `]` of the array"
             ))),
         };
-        let _ = each(Layout::Array, item);
+        let _ = each(Framing::Array, item);
     }
-    Ok(Layout::Array)
+    Ok(Framing::Array)
 }
 
 fn unclosed_array() -> String {
@@ -478,7 +478,7 @@ fn trailing_text<R: BufRead>(reader: &mut R) -> std::io::Result<Option<char>> {
 /// What the scanner found next in an array.
 enum Element {
     /// An element (its full length in bytes); `closed` when the array's `]` followed it.
-    Item { length: usize, closed: bool },
+    InputItem { length: usize, closed: bool },
     /// The `]` of an empty array.
     End,
     /// The input ended inside the array.
@@ -584,7 +584,7 @@ impl ElementScanner {
                 if first_and_empty {
                     return Ok(Element::End);
                 }
-                return Ok(Element::Item { length, closed });
+                return Ok(Element::InputItem { length, closed });
             }
             let all = chunk.len();
             reader.consume(all);
@@ -645,7 +645,7 @@ mod tests {
 
     type Read = Vec<(Position, Result<Value, ItemError>)>;
 
-    fn items(text: &str) -> (Layout, Read) {
+    fn items(text: &str) -> (Framing, Read) {
         let mut out = Vec::new();
         let limits = InputLimits {
             ndjson: false,
@@ -663,21 +663,21 @@ mod tests {
     #[test]
     fn one_compact_line_is_a_single_document() {
         let (layout, got) = items("{\"id\": 1}\n\n");
-        assert_eq!(layout, Layout::Single);
+        assert_eq!(layout, Framing::Single);
         assert_eq!(got.len(), 1);
     }
 
     #[test]
     fn pretty_documents_are_single() {
         let (layout, got) = items("{\n  \"id\": 1\n}\n");
-        assert_eq!(layout, Layout::Single);
+        assert_eq!(layout, Framing::Single);
         assert_eq!(got[0].1, Ok(serde_json::json!({"id": 1})));
     }
 
     #[test]
     fn ndjson_keeps_line_numbers_through_blank_crlf_and_bad_lines() {
         let (layout, got) = items("{\"id\":1}\r\n\r\n{\"id\":2\n{\"id\":3}");
-        assert_eq!(layout, Layout::Ndjson);
+        assert_eq!(layout, Framing::Ndjson);
         let positions: Vec<Position> = got.iter().map(|(p, _)| *p).collect();
         assert_eq!(
             positions,
@@ -690,7 +690,7 @@ mod tests {
     #[test]
     fn a_bad_first_line_rejects_only_itself() {
         let (layout, got) = items("{\"id\":\n{\"id\":2}\n{\"id\":3}\n");
-        assert_eq!(layout, Layout::Ndjson);
+        assert_eq!(layout, Framing::Ndjson);
         assert_eq!(got.len(), 3);
         assert!(got[0].1.is_err());
         assert_eq!(got[2].0, Position::Line(3));
@@ -707,7 +707,7 @@ mod tests {
     #[test]
     fn arrays_stream_and_report_a_broken_tail_once() {
         let (layout, got) = items("[{\"id\":1}, {\"id\":2}, {\"id\": ]");
-        assert_eq!(layout, Layout::Array);
+        assert_eq!(layout, Framing::Array);
         assert_eq!(got.len(), 3);
         assert_eq!(got[2].0, Position::Index(2));
         assert!(got[2].1.is_err());

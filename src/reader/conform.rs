@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::formats::Format;
+use super::formats::FormatCheck;
 use super::shape::{Failure, Shape, ShapeId, Shapes};
 use crate::value::Kinds;
 use crate::value::path::json_equal;
@@ -160,7 +160,7 @@ impl Shapes {
         if let Some(format) = s.format
             && !self.format_ok(format, text)
         {
-            let name = self.formats.get(format).map_or("value", Format::name);
+            let name = self.formats.get(format).map_or("value", FormatCheck::name);
             out.push(failure(
                 pointer,
                 format!("{} is not a valid {name}", short_str(text)),

@@ -2,7 +2,7 @@
 //!
 //! Most mappings write each target field at a path that no other target path contains (none is
 //! `project.client` while another is `project.client.id`). Their records are built as a table of
-//! field values in a [`Layout`] compiled once per mapping: a write stores its value by index,
+//! field values in a [`FieldLayout`] compiled once per mapping: a write stores its value by index,
 //! with no key copied or hashed; the record is validated field by field against shapes found in
 //! advance, and written out with keys quoted in advance. It gives the same JSON as building the
 //! tree, with members in the order they were first written.
@@ -24,7 +24,7 @@ const UNWRITTEN: u32 = u32::MAX;
 
 /// The target fields a mapping writes, as a tree of field names.
 #[derive(Debug)]
-pub struct Layout {
+pub struct FieldLayout {
     nodes: Vec<LayoutNode>,
     /// The field each write targets, by write number.
     field_of_write: Vec<usize>,
@@ -65,7 +65,7 @@ impl LayoutNode {
     }
 }
 
-impl Layout {
+impl FieldLayout {
     /// The layout of `targets`: (write number, path of field names) in the order the writes
     /// run. `None` when one target contains another, a target is empty, or `reads` (the target
     /// paths the mapping reads) names an object the writes build. `root` is the target schema's
@@ -75,8 +75,8 @@ impl Layout {
         reads: &[&[PathStep]],
         shapes: &Shapes,
         root: Option<ShapeId>,
-    ) -> Option<Layout> {
-        let mut layout = Layout {
+    ) -> Option<FieldLayout> {
+        let mut layout = FieldLayout {
             nodes: vec![LayoutNode::new("", ROOT)],
             field_of_write: Vec::new(),
             checked_by_field: root.is_some(),
@@ -192,10 +192,10 @@ impl Layout {
     }
 }
 
-/// A record built field by field in a [`Layout`].
+/// A record built field by field in a [`FieldLayout`].
 #[derive(Clone)]
 pub struct Fields {
-    layout: Arc<Layout>,
+    layout: Arc<FieldLayout>,
     /// The value of each target field (other nodes: `None`).
     values: Vec<Option<Value>>,
     /// For each node, the number of the first write at or under it.
@@ -205,7 +205,7 @@ pub struct Fields {
 
 impl Fields {
     /// An empty record in `layout`.
-    pub fn new(layout: Arc<Layout>) -> Fields {
+    pub fn new(layout: Arc<FieldLayout>) -> Fields {
         let count = layout.nodes.len();
         Fields {
             layout,
@@ -411,7 +411,7 @@ mod tests {
             runs in prop::collection::vec(prop::collection::vec(any::<bool>(), 8), 1..4),
         ) {
             let paths: Vec<&[String]> = targets.iter().map(Vec::as_slice).collect();
-            let compiled = Layout::compile(numbered(&paths), &[], &Shapes::new(), None);
+            let compiled = FieldLayout::compile(numbered(&paths), &[], &Shapes::new(), None);
             prop_assert!(compiled.is_some(), "no layout for {:?}", targets);
             let Some(layout) = compiled else { return Ok(()) };
             let mut by_field = Fields::new(Arc::new(layout));
@@ -506,7 +506,7 @@ mod tests {
             let path = |p: &str| p.split('.').map(str::to_string).collect::<Vec<_>>();
             let targets = [path("title"), path("budget"), path("client.name"), path("note")];
             let paths: Vec<&[String]> = targets.iter().map(Vec::as_slice).collect();
-            let compiled = Layout::compile(numbered(&paths), &[], &shapes, Some(root));
+            let compiled = FieldLayout::compile(numbered(&paths), &[], &shapes, Some(root));
             let Some(layout) = compiled else {
                 return Err(TestCaseError::fail("no layout"));
             };
@@ -525,7 +525,7 @@ mod tests {
     fn a_required_field_no_write_produces_makes_every_record_invalid() {
         let (shapes, root) = project_shapes();
         let budget = ["budget".to_string()];
-        let compiled = Layout::compile([(0, &budget[..])], &[], &shapes, Some(root));
+        let compiled = FieldLayout::compile([(0, &budget[..])], &[], &shapes, Some(root));
         let Some(layout) = compiled else {
             panic!("no layout")
         };
@@ -541,16 +541,16 @@ mod tests {
         let (client, client_id) = (path(&["client"]), path(&["client", "id"]));
         let shapes = Shapes::new();
         let overlapping = [(0, client.as_slice()), (1, client_id.as_slice())];
-        assert!(Layout::compile(overlapping, &[], &shapes, None).is_none());
+        assert!(FieldLayout::compile(overlapping, &[], &shapes, None).is_none());
         let reversed = [(0, client_id.as_slice()), (1, client.as_slice())];
-        assert!(Layout::compile(reversed, &[], &shapes, None).is_none());
+        assert!(FieldLayout::compile(reversed, &[], &shapes, None).is_none());
         let read_object = [PathStep::Field("client".into())];
         let only_id = [(0, client_id.as_slice())];
-        assert!(Layout::compile(only_id, &[&read_object[..]], &shapes, None).is_none());
+        assert!(FieldLayout::compile(only_id, &[&read_object[..]], &shapes, None).is_none());
         let read_leaf = [
             PathStep::Field("client".into()),
             PathStep::Field("id".into()),
         ];
-        assert!(Layout::compile(only_id, &[&read_leaf[..]], &shapes, None).is_some());
+        assert!(FieldLayout::compile(only_id, &[&read_leaf[..]], &shapes, None).is_some());
     }
 }

@@ -9,15 +9,15 @@ use serde_json::Value;
 
 /// A format the fast validator checks.
 #[derive(Debug)]
-pub struct Format {
+pub struct FormatCheck {
     name: String,
     delegate: OnceLock<Option<jsonschema::Validator>>,
 }
 
-impl Format {
+impl FormatCheck {
     /// The check for `name`.
-    pub fn new(name: &str) -> Format {
-        Format {
+    pub fn new(name: &str) -> FormatCheck {
+        FormatCheck {
             name: name.to_string(),
             delegate: OnceLock::new(),
         }
@@ -166,7 +166,7 @@ mod tests {
             "",
         ];
         for format in ["date", "date-time", "time"] {
-            let ours = Format::new(format);
+            let ours = FormatCheck::new(format);
             let schema = serde_json::json!({"format": format});
             let theirs = jsonschema::options()
                 .should_validate_formats(true)

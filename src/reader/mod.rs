@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use fields::{Fields, Layout};
+pub use fields::{FieldLayout, Fields};
 pub use plan::Plan;
 pub use project::{ProjectError, Projected, ScratchPool};
 pub use shape::{Failure, Shapes};
@@ -46,7 +46,7 @@ pub struct Reader {
     names: Vec<String>,
     roots: Vec<Option<shape::ShapeId>>,
     target: RecordValidator,
-    layout: Option<Arc<Layout>>,
+    layout: Option<Arc<FieldLayout>>,
     pool: ScratchPool,
 }
 
@@ -134,7 +134,7 @@ impl Reader {
     }
 
     /// The layout target records are built in, when the mapping's targets allow one.
-    pub fn layout(&self) -> Option<&Arc<Layout>> {
+    pub fn layout(&self) -> Option<&Arc<FieldLayout>> {
         self.layout.as_ref()
     }
 
@@ -150,7 +150,7 @@ fn record_layout(
     program: &Program,
     shapes: &Shapes,
     target: &RecordValidator,
-) -> Option<Arc<Layout>> {
+) -> Option<Arc<FieldLayout>> {
     let mut reads: Vec<&[PathStep]> = Vec::new();
     program.for_each_read(&mut |path| {
         if path.record == RecordRef::Target {
@@ -168,5 +168,5 @@ fn record_layout(
         let at = client.position.min(in_run_order.len());
         in_run_order.insert(at, (program.writes.len(), client.target.as_slice()));
     }
-    Layout::compile(in_run_order, &reads, shapes, target.shape()).map(Arc::new)
+    FieldLayout::compile(in_run_order, &reads, shapes, target.shape()).map(Arc::new)
 }

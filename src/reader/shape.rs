@@ -16,7 +16,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 pub use super::conform::{check_item_count, check_number, failure, push_segment, short, short_str};
-use super::formats::Format;
+use super::formats::FormatCheck;
 use crate::schema::SchemaSet;
 use crate::schema::model::NodeId;
 use crate::value::{Kinds, member};
@@ -151,7 +151,7 @@ pub struct Shapes {
     /// Each shape with the shapes its `allOf`/`$ref` add, flattened (filled by `compile`).
     expanded: Vec<Vec<ShapeId>>,
     /// The formats the shapes check.
-    pub(super) formats: Vec<Format>,
+    pub(super) formats: Vec<FormatCheck>,
     /// For each shape that checks nothing but the type, the kinds it allows (`None`: any): most
     /// values are then checked with one comparison.
     type_only: Vec<Option<Option<Kinds>>>,
@@ -386,7 +386,7 @@ impl Shapes {
             shape.format = Some(match self.formats.iter().position(|f| f.name() == name) {
                 Some(index) => index,
                 None => {
-                    self.formats.push(Format::new(name));
+                    self.formats.push(FormatCheck::new(name));
                     self.formats.len() - 1
                 }
             });

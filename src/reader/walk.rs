@@ -395,7 +395,7 @@ impl<'p> std::ops::Deref for Member<'p> {
 pub(super) struct ObjectKeys<'de> {
     pub(super) layout: Option<usize>,
     pub(super) cursor: usize,
-    /// Layout positions matched in this object.
+    /// Remembered member positions matched in this object.
     pub(super) matched: u64,
     /// Keys resolved by lookup in this object.
     pub(super) looked_up: SeenKeys<'de>,

@@ -16,19 +16,19 @@ pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The text formats a data file can be in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum DocFormat {
     /// JSON.
     Json,
     /// YAML.
     Yaml,
 }
 
-impl Format {
+impl DocFormat {
     /// The format a file name suggests (YAML for `.yaml`/`.yml`, JSON otherwise).
-    pub fn of(path: &Path) -> Format {
+    pub fn of(path: &Path) -> DocFormat {
         match path.extension().and_then(|e| e.to_str()) {
-            Some("yaml" | "yml") => Format::Yaml,
-            _ => Format::Json,
+            Some("yaml" | "yml") => DocFormat::Yaml,
+            _ => DocFormat::Json,
         }
     }
 }
@@ -158,13 +158,13 @@ pub fn parse_document(
 ) -> Result<Value, Diagnostic> {
     let source = sources.get(file);
     let text: &str = &source.text;
-    let format = Format::of(&source.path);
+    let format = DocFormat::of(&source.path);
     let parsed = match format {
-        Format::Json => serde_json::from_str::<Value>(text).map_err(|e| {
+        DocFormat::Json => serde_json::from_str::<Value>(text).map_err(|e| {
             let at = source.offset_of(e.line(), e.column());
             (at, e.to_string())
         }),
-        Format::Yaml => match yaml_flow_too_deep(text) {
+        DocFormat::Yaml => match yaml_flow_too_deep(text) {
             Some(at) => Err((
                 at,
                 format!("brackets nest deeper than {MAX_YAML_FLOW_DEPTH} levels"),
@@ -176,7 +176,7 @@ pub fn parse_document(
         },
     };
     parsed.map_err(|(at, reason)| {
-        let kind = if format == Format::Json { "JSON" } else { "YAML" };
+        let kind = if format == DocFormat::Json { "JSON" } else { "YAML" };
         let at = at.min(text.len());
         Diagnostic::new(
             Code::M602,
@@ -185,7 +185,7 @@ pub fn parse_document(
             format!("invalid {kind} here"),
         )
         .with_label(named_at, "the file is named here")
-        .with_help(if format == Format::Json {
+        .with_help(if format == DocFormat::Json {
             "fix the JSON syntax at the marked position (a trailing comma or a missing quote is the usual cause)".to_string()
         } else {
             "fix the YAML syntax at the marked position (indentation and unquoted `:` are the usual causes)".to_string()
@@ -276,9 +276,9 @@ pub fn span_at(sources: &SourceMap, file: FileId, pointer: &str) -> Span {
 /// The span of the JSON pointer in a file, when it can be found.
 pub fn try_span_at(sources: &SourceMap, file: FileId, pointer: &str) -> Option<Span> {
     let source = sources.get(file);
-    let found = match Format::of(&source.path) {
-        Format::Json => locate::json(&source.text, pointer),
-        Format::Yaml => locate::yaml(&source.text, pointer),
+    let found = match DocFormat::of(&source.path) {
+        DocFormat::Json => locate::json(&source.text, pointer),
+        DocFormat::Yaml => locate::yaml(&source.text, pointer),
     };
     found.map(|(start, end)| Span::new(file, start, end))
 }

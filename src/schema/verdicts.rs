@@ -96,7 +96,7 @@ impl Verdicts {
         named_at: Span,
     ) -> Vec<Diagnostic> {
         let source = sources.get(file);
-        let entry = self.entry(load::Format::of(&source.path), &source.text);
+        let entry = self.entry(load::DocFormat::of(&source.path), &source.text);
         if entry.is_file() {
             return Vec::new();
         }
@@ -109,13 +109,13 @@ impl Verdicts {
 
     /// The file that stands for "this text, read as `format`, is valid", for this version of
     /// mapctl (the same bytes could read differently as JSON and as YAML).
-    fn entry(&self, format: load::Format, text: &str) -> PathBuf {
+    fn entry(&self, format: load::DocFormat, text: &str) -> PathBuf {
         let mut hasher = Sha256::new();
         hasher.update(b"mapctl meta-schema verdict 1\0");
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         hasher.update(match format {
-            load::Format::Json => b"\0json\0",
-            load::Format::Yaml => b"\0yaml\0",
+            load::DocFormat::Json => b"\0json\0",
+            load::DocFormat::Yaml => b"\0yaml\0",
         });
         hasher.update(text.as_bytes());
         let name: String = hasher
@@ -140,7 +140,7 @@ fn remember(entry: &Path) {
 mod tests {
     use super::*;
     use crate::diag::Code;
-    use load::Format;
+    use load::DocFormat;
     use std::sync::Arc;
 
     fn schema(sources: &mut SourceMap, text: &str) -> (FileId, Value) {
@@ -163,17 +163,17 @@ mod tests {
         assert_eq!(entries(verdicts.dir()), 1);
         assert!(
             verdicts
-                .entry(Format::Json, r#"{"type": "object"}"#)
+                .entry(DocFormat::Json, r#"{"type": "object"}"#)
                 .is_file()
         );
         assert!(
             !verdicts
-                .entry(Format::Yaml, r#"{"type": "object"}"#)
+                .entry(DocFormat::Yaml, r#"{"type": "object"}"#)
                 .is_file()
         );
         assert!(
             !verdicts
-                .entry(Format::Json, r#"{"type":  "object"}"#)
+                .entry(DocFormat::Json, r#"{"type":  "object"}"#)
                 .is_file()
         );
         let (broken, value) = schema(&mut sources, r#"{"type": "objec"}"#);
@@ -216,13 +216,13 @@ mod tests {
     #[test]
     fn the_hash_covers_the_version_and_the_whole_text() {
         let verdicts = Verdicts::in_dir("/v");
-        let name = verdicts.entry(Format::Json, "{}");
+        let name = verdicts.entry(DocFormat::Json, "{}");
         let name = name.file_name().and_then(|n| n.to_str()).unwrap_or("");
         assert_eq!(name.len(), 64);
         assert!(name.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_ne!(
-            verdicts.entry(Format::Json, "{}"),
-            verdicts.entry(Format::Json, "{} ")
+            verdicts.entry(DocFormat::Json, "{}"),
+            verdicts.entry(DocFormat::Json, "{} ")
         );
     }
 }
