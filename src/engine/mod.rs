@@ -6,13 +6,19 @@
 //! one; and its records are opaque (JSON with [`Record::to_value`], compact bytes with
 //! [`Record::write_compact`]), so no caller sees how the fast path holds them.
 //!
-//! ```no_run
-//! use mapctl::engine::{Deal, LoadOptions, Mapping, Outcome};
+//! ```
+//! use mapctl::engine::{ClientDirectory, Deal, LoadOptions, Mapping, Outcome};
+//! use mapctl::io::files::read_records;
+//! # fn main() -> Result<(), String> {
 //! let mapping = Mapping::load("mappings/hubspot_to_accelo.map".as_ref(), &LoadOptions::default())
 //!     .map_err(|e| e.message())?;
-//! let applied = mapping.apply(Deal::Text(br#"{"id": "7", "properties": {}}"#), None);
-//! if let Outcome::Written { record, .. } = applied.outcome { println!("{}", record.to_value()) }
-//! # Ok::<(), String>(())
+//! let mut clients = ClientDirectory::new(&read_records("mappings/samples/hubspot/accelo_companies.json".as_ref())?)?;
+//! let deal = std::fs::read("mappings/samples/hubspot/deal_won.json").map_err(|e| e.to_string())?;
+//! let applied = mapping.apply(Deal::Text(&deal), Some(&mut clients));
+//! let Outcome::Written { record, .. } = applied.outcome else { return Err("not written".into()) };
+//! assert_eq!(record.to_value()["against_id"], 101);
+//! # Ok(())
+//! # }
 //! ```
 
 mod load;
