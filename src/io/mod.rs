@@ -1,5 +1,6 @@
 //! Input and output plumbing: files, streaming deal readers and atomic output files.
 
+mod array;
 pub mod atomic;
 pub mod compact;
 pub mod files;

@@ -16,11 +16,12 @@ use std::sync::Mutex;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::keys::{KeySeed, Required, SeenKeys, note_duplicate};
 use super::order::MemberOrders;
 use super::plan::Plan;
 use super::shape::{Failure, ShapeId, Shapes};
 use super::spares::Spares;
-use super::walk::{KeySeed, ObjectKeys, Required, SeenKeys, Walk, note_duplicate};
+use super::walk::{ObjectKeys, Walk};
 
 /// Most validation failures collected per deal.
 pub(super) const MAX_FAILURES: usize = 10;
