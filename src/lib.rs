@@ -18,6 +18,7 @@ pub mod eval;
 pub mod io;
 pub mod lsp;
 pub mod ops;
+pub mod reference;
 pub mod schema;
 pub mod source;
 pub mod suite;
