@@ -6,17 +6,18 @@
 
 use serde_json::{Map, Value};
 
-use super::exprs::{Failure, Trees, eval, first_path, holds, same, tested_paths};
+use super::exprs::{Failure, Trees, eval, holds, same, tested_paths};
 use super::outcome::{Outcome, Reason};
-use super::records::{inside, put, put_at_steps, strip};
-use super::violations::{Violation, violations};
+use super::records::{inside, put, strip};
+use super::violations::violations;
 use super::{Interpreter, withhold};
 use crate::check::program::{CExpr, Coercion, Origin, RecordRef, Write, WriteKind};
 use crate::diag::Code;
-use crate::eval::{ClientDirectory, ClientOutcome};
+use crate::eval::ClientDirectory;
 use crate::value::Val;
 
-type Phase<T> = Result<T, Outcome>;
+/// A phase's result: go on with `T`, or the deal's outcome.
+pub(super) type Phase<T> = Result<T, Outcome>;
 
 impl Interpreter {
     /// Runs the mapping forward on one deal.
@@ -303,161 +304,6 @@ impl Interpreter {
         }
         Ok(Some(json))
     }
-
-    fn match_client(
-        &self,
-        sources: &[Option<&Value>],
-        record: &mut Value,
-        clients: Option<&mut ClientDirectory>,
-        input: &Value,
-    ) -> Phase<Option<ClientOutcome>> {
-        let (Some(rule), Some(directory)) = (&self.program.client, clients) else {
-            return Ok(None);
-        };
-        let trees = Trees {
-            sources,
-            target: record,
-        };
-        let reject = |reason| Err(Outcome::rejected("client", vec![reason]));
-        let field = first_path(&rule.name).map(|p| p.display.clone());
-        let name = match eval(&rule.name, &trees, &self.program.tables) {
-            Ok(value) => value.as_str().map(str::to_string),
-            Err(failure) => return reject(failure_reason(&failure, Some(&rule.origin))),
-        };
-        let Some(name) = name.filter(|n| !n.trim().is_empty()) else {
-            return reject(Reason {
-                field,
-                rule: Some(rule.origin.clone()),
-                ..Reason::new(
-                    Code::M504,
-                    "the deal has no company name to match against the PSA's clients",
-                )
-            });
-        };
-        let outcome = directory.resolve(&name, &self.deal_id(input).unwrap_or_default());
-        match &outcome {
-            ClientOutcome::Existing(found) => {
-                let id = match (&found.id, rule.integer_id) {
-                    (Value::String(s), true) => s
-                        .trim()
-                        .parse::<i64>()
-                        .map_or(found.id.clone(), Value::from),
-                    (Value::Number(n), false) => Value::String(n.to_string()),
-                    (other, _) => other.clone(),
-                };
-                put(record, &rule.target, id);
-            }
-            ClientOutcome::Ambiguous(candidates) => {
-                let names: Vec<String> = candidates
-                    .iter()
-                    .map(|c| format!("{} (id {})", c.name, c.id))
-                    .collect();
-                return reject(Reason {
-                    code: Code::M508,
-                    message: format!(
-                        "\"{name}\" matches {} existing clients: {}; choose one in the PSA (merge the duplicates) and run again",
-                        candidates.len(),
-                        names.join(", ")
-                    ),
-                    field,
-                    value: Some(Value::from(name.clone()).to_string()),
-                    rule: Some(rule.origin.clone()),
-                });
-            }
-            ClientOutcome::New { .. } => {}
-        }
-        Ok(Some(outcome))
-    }
-
-    /// Validates the record. A new client's missing id is no violation when the caller creates
-    /// clients (`allow_new_clients`); when it is the only one and they do not, it is M511.
-    fn validate_target(&self, record: &Value, client: Option<&ClientOutcome>) -> Phase<()> {
-        let mut found = violations(&self.target, record);
-        if let (Some(ClientOutcome::New { name, .. }), Some(rule)) = (client, &self.program.client)
-        {
-            let before = found.len();
-            found.retain(|v| v.missing.as_ref() != Some(&rule.target));
-            if found.is_empty() && before > 0 && !self.allow_new_clients {
-                let message = format!(
-                    "no existing client matches \"{name}\" and `{}` is required: create the client in the PSA first, or run with --envelope to receive records for new clients",
-                    rule.display
-                );
-                return Err(Outcome::rejected(
-                    "client",
-                    vec![Reason {
-                        field: first_path(&rule.name).map(|p| p.display.clone()),
-                        value: Some(Value::from(name.clone()).to_string()),
-                        rule: Some(rule.origin.clone()),
-                        ..Reason::new(Code::M511, message)
-                    }],
-                ));
-            }
-        }
-        match found.is_empty() {
-            true => Ok(()),
-            false => Err(Outcome::rejected(
-                "validate-target",
-                found.iter().map(|v| self.explain(v)).collect(),
-            )),
-        }
-    }
-
-    /// A target violation as a reason naming the rule that wrote the field.
-    fn explain(&self, violation: &Violation) -> Reason {
-        let fields = crate::schema::locate::pointer_segments(&violation.pointer);
-        let client = self.program.client.iter().map(|c| (&c.target, &c.origin));
-        let rule = self
-            .program
-            .writes
-            .iter()
-            .map(|w| (&w.target, &w.origin))
-            .chain(client)
-            .find(|(target, _)| !target.is_empty() && fields.starts_with(target))
-            .map(|(_, origin)| origin.clone());
-        let field = format!("{}{}", self.program.target_name, dotted(&violation.pointer));
-        Reason {
-            message: format!("`{field}` {}", violation.message),
-            field: Some(field),
-            rule,
-            ..Reason::new(Code::M507, "")
-        }
-    }
-
-    /// Runs the `sync back` rules on a PSA record.
-    pub(super) fn back(&self, project: &Value) -> Outcome {
-        if !project.is_object() {
-            let message = format!("the input is {}, not a JSON object", kind_name(project));
-            return Outcome::rejected("parse", vec![Reason::new(Code::M509, message)]);
-        }
-        let trees = Trees {
-            sources: &[],
-            target: project,
-        };
-        let mut patch = Value::Object(Map::new());
-        let mut failures = Vec::new();
-        for write in &self.program.sync_back {
-            match eval(&write.value, &trees, &self.program.tables) {
-                Ok(value) if value.is_absent() => {}
-                Ok(value) => put_at_steps(&mut patch, &write.target, value.into_json()),
-                Err(failure) => failures.push(failure_reason(&failure, Some(&write.origin))),
-            }
-        }
-        if !failures.is_empty() {
-            return Outcome::rejected("map", failures);
-        }
-        if patch.as_object().is_some_and(Map::is_empty) {
-            return Outcome::Skipped(Reason::new(
-                Code::M503,
-                "no sync back field has a value in this record",
-            ));
-        }
-        Outcome::Written {
-            record: serde_json::to_string(&patch).unwrap_or_default(),
-            template: None,
-            client: None,
-            branches: Vec::new(),
-        }
-    }
 }
 
 /// Join keys are equal as numbers when both read as numbers (`"42"` joins `42`), else as
@@ -475,7 +321,7 @@ fn same_key(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn failure_reason(failure: &Failure, origin: Option<&Origin>) -> Reason {
+pub(super) fn failure_reason(failure: &Failure, origin: Option<&Origin>) -> Reason {
     Reason {
         code: Code::M505,
         message: failure.describe(),
@@ -486,7 +332,7 @@ fn failure_reason(failure: &Failure, origin: Option<&Origin>) -> Reason {
 }
 
 /// `/properties/amount` as `.properties.amount`, array indexes as `[0]`.
-fn dotted(pointer: &str) -> String {
+pub(super) fn dotted(pointer: &str) -> String {
     crate::schema::locate::pointer_segments(pointer)
         .iter()
         .map(
@@ -498,7 +344,7 @@ fn dotted(pointer: &str) -> String {
         .collect()
 }
 
-fn kind_name(value: &Value) -> &'static str {
+pub(super) fn kind_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -108,6 +108,13 @@ const TEXTS: &[&str] = &[
     "tab\there",
     "Principal 260/h; \"Senior\" 174/h; floor margin 50%; do not share externally, ever, at all",
     "Invoice 40/40/20 on milestones, NET 60, paper invoices to AP only",
+    "line\nbreak",
+    "quote\"d",
+    "back\\slash",
+    "\u{7f}del",
+    "\u{2028}sep",
+    "emoji 🚀 rocket",
+    "Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ 🚀🚀🚀🚀 end",
 ];
 
 /// Number literals (as text) a mutation may write where a value goes.
@@ -181,6 +188,10 @@ pub fn any_value(rng: &mut Rng) -> Value {
                 json!(["a"]),
                 json!([null]),
                 json!([{"custom_field_definition_id": 5001, "value": 417001}]),
+                json!([
+                    "Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ Ünïcödé ✓ 🚀🚀 end",
+                    1
+                ]),
             ])
             .clone(),
     }
