@@ -178,7 +178,58 @@ pub const KNOWN: &[Known] = &[
             explained.then(|| *fast = reference.clone()).is_some()
         },
     },
+    Known {
+        name: "jsonschema's words when a schema has a keyword the fast validator lacks",
+        why: "a schema with a keyword the fast validator does not compile (here `minProperties`) is validated by \
+              `jsonschema`, whose messages are passed on as they are: `1 is not of type \"string\"`, `[\"x\"] is \
+              not of types \"null\", \"string\"`, where every other schema gets `1 is not of type string`; one \
+              unrelated keyword changes how every violation of the record is worded, counted (a value of the wrong type \
+              is also said to be outside its enum) and ordered",
+        mapping: "tests/support/unsupported/mapping.map",
+        deal: br#"{"id":1,"stage":"won","name":["x"]}"#,
+        back: false,
+        repair: |fast, reference| {
+            let (Outcome::Rejected { phase, reasons }, Outcome::Rejected { phase: expected, reasons: worded }) =
+                (&mut fast.1, &reference.1)
+            else {
+                return false;
+            };
+            // The same fields, said (and counted, and ordered) as `jsonschema` says them.
+            let fields = |reasons: &[Reason]| {
+                let mut fields: Vec<Option<String>> = reasons.iter().map(|r| r.field.clone()).collect();
+                fields.sort();
+                fields.dedup();
+                fields
+            };
+            let in_its_words = reasons.iter().any(|r| in_jsonschema_words(&r.message));
+            if phase != expected || !in_its_words || fields(reasons) != fields(worded) {
+                return false;
+            }
+            *reasons = worded.clone();
+            true
+        },
+    },
 ];
+
+/// True for a violation as `jsonschema` words it (mapctl's words differ).
+fn in_jsonschema_words(message: &str) -> bool {
+    [
+        " is not of type \"",
+        " is not of types \"",
+        " is not a \"",
+        "Additional properties are not allowed",
+        " has less than ",
+        " has more than ",
+        "or equal to the m",
+        " was expected",
+        " is not one of [",
+        " is not valid under any of the schemas",
+        "False schema does not allow",
+        "\" or \"",
+    ]
+    .iter()
+    .any(|marker| message.contains(marker))
+}
 
 /// True when `withheld` is `text` with parts of it replaced by the never-transfer marker.
 fn is_withheld_from(text: &str, withheld: &str) -> bool {

@@ -294,6 +294,22 @@ pub const GENERATED: &[Generated] = &[
         streamed: true,
     },
     Generated {
+        mapping: "tests/support/unsupported/mapping.map",
+        clients: None,
+        refs: &[],
+        bases: &["tests/apply/target_schema_violation/deals.ndjson"],
+        focus: &[
+            ("/stage", r#"["won", "open", "lost", null, ["won"]]"#),
+            (
+                "/name",
+                r#"["Short", "A name that is much too long for the PSA", "", null, {}]"#,
+            ),
+            ("/amount", r#"[1200, -5, 0, 1.5, null, "1200"]"#),
+            ("/id", r#"["a1", 1, null]"#),
+        ],
+        streamed: false,
+    },
+    Generated {
         mapping: "tests/apply/target_schema_violation/mapping.map",
         clients: None,
         refs: &[],
