@@ -132,7 +132,10 @@ impl Findings {
         };
         *self.compared.entry(source).or_default() += 1;
         let phase = match &reference_said.1 {
-            Outcome::Rejected { phase, reasons } => format!("{phase} {}", reasons[0].code.as_str()),
+            Outcome::Rejected { phase, reasons } => format!(
+                "{phase} {}",
+                reasons.first().map_or("", |r| r.code.as_str())
+            ),
             other => kind(other),
         };
         *self.outcomes.entry(phase).or_default() += 1;
