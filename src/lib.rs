@@ -20,6 +20,7 @@ pub mod io;
 pub mod lsp;
 pub mod ops;
 pub mod reader;
+pub mod reference;
 pub mod schema;
 pub mod source;
 pub mod suite;

@@ -60,6 +60,12 @@ impl SchemaValidator {
         Ok(SchemaValidator { inner })
     }
 
+    /// The compiled `jsonschema` validator, for callers that word its errors themselves (the
+    /// reference interpreter).
+    pub fn into_inner(self) -> Validator {
+        self.inner
+    }
+
     /// True when `value` is valid.
     pub fn is_valid(&self, value: &Value) -> bool {
         self.inner.is_valid(value)
