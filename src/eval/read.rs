@@ -80,13 +80,7 @@ fn member_or_object<'a>(map: &'a mut serde_json::Map<String, Value>, name: &str)
         .or_insert_with(|| Value::Object(serde_json::Map::new()))
 }
 
-/// JSON equality where numbers compare by value (`1` equals `1.0`).
-pub fn json_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
-}
+pub use crate::value::json_equal;
 
 /// Writes `value` at `fields` under `target`, creating objects on the way. Returns false when
 /// a step is blocked by a non-object value.

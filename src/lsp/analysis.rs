@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::check::{self, CheckOutput, RecordRoot};
+use crate::check::{self, CheckOutput, Record as RecordRoot};
 use crate::schema::Flattener;
 use crate::schema::flat::Flat;
 use crate::source::SourceMap;

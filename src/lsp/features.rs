@@ -229,7 +229,7 @@ pub fn completion(analysis: &Analysis, position: Position) -> Vec<CompletionItem
         .records
         .iter()
         .map(|r| {
-            let detail = if r.is_target {
+            let detail = if r.role == crate::check::program::RecordRef::Target {
                 "target record"
             } else {
                 "source record"
@@ -579,7 +579,9 @@ fn block_end(text: &str, opener: &str) -> Option<usize> {
 fn never_transfer_action(analysis: &Analysis, uri: &Uri, range: Range) -> Option<CodeAction> {
     let offset = to_offset(&analysis.text, range.start);
     let (path, _) = path_at(analysis, offset)?;
-    if analysis.record(&path.root)?.is_target || path.segments.is_empty() {
+    if analysis.record(&path.root)?.role == crate::check::program::RecordRef::Target
+        || path.segments.is_empty()
+    {
         return None;
     }
     analysis.resolve(&path.root, &path.segments)?;

@@ -1,9 +1,11 @@
 //! The data model shared by the checker and the evaluator: static value [`Kinds`] and runtime
 //! values ([`Val`]).
 
+pub mod equal;
 mod kinds;
 mod val;
 
+pub use equal::json_equal;
 pub use kinds::Kinds;
 pub use val::Val;
 
