@@ -60,11 +60,15 @@ pub(crate) fn pass(cx: &mut Context<'_>, env: Env<'_>, ast: &MappingFile) -> Wri
     }
 }
 
-/// The writes pass while it runs: what the rules so far wrote and read.
+/// The writes pass while it runs (its rules are checked here and in `clients.rs`).
 pub(crate) struct WritePass<'a> {
-    pub env: Env<'a>,
-    pub written: Vec<Written>,
-    pub forward_reads: Vec<Read>,
+    /// What expressions may name.
+    pub(super) env: Env<'a>,
+    /// The target fields claimed so far.
+    pub(super) written: Vec<Written>,
+    /// The source paths read so far.
+    pub(super) forward_reads: Vec<Read>,
+    /// Target paths with an unknown field so far.
     failed_targets: Vec<Vec<String>>,
 }
 

@@ -6,10 +6,10 @@
 //! completion an identifier ([`CURSOR`]) is written there unless the position is inside a
 //! string, so that a half-typed path has a last step; then the strings, brackets and blocks left
 //! open are closed, after a filler the statement may still lack (an assignment's `= _`, a
-//! branch's `=> _`) and before an ending the item may lack (a block `{}`). When that does not
-//! parse because an earlier line of the same block is broken too, the block's earlier lines are
-//! blanked out (replaced by spaces, so that every offset stays the same) and the cut line is
-//! parsed alone, then with the lines just before it.
+//! branch's `=> _`) and before an ending the item may lack (a block `{}`). In a block, the cut
+//! line is first read alone under the block's opening line, then with the lines just before it,
+//! and only then the whole block up to the cut: its earlier lines may be broken too, and reading
+//! a 2,000-line block to complete one name would be slow.
 
 use pest::Parser as _;
 
@@ -48,9 +48,8 @@ const ENDINGS: [&str; 2] = ["", " {}"];
 pub fn parse_around(text: &str, file: FileId, cut: usize, how: Cut) -> Option<MappingFile> {
     let cut = clamp_to_char_boundary(text, cut.min(text.len()));
     let start = item_start(text, cut);
-    let prefix = &text[start..cut];
-    for body in bodies(prefix) {
-        let open = Open::scan(&body);
+    for reading in readings(&text[start..cut]) {
+        let open = Open::scan(&reading.text);
         let insert = match how {
             Cut::Completion if !open.in_string() => CURSOR,
             _ => "",
@@ -58,8 +57,9 @@ pub fn parse_around(text: &str, file: FileId, cut: usize, how: Cut) -> Option<Ma
         let closers = open.closers();
         for filler in FILLERS {
             for ending in ENDINGS {
-                let fragment = format!("{body}{insert}{filler}{closers}{ending}");
-                if let Some(parsed) = parse_item(&fragment, file, start, cut) {
+                let fragment = format!("{}{insert}{filler}{closers}{ending}", reading.text);
+                let base = start + reading.shift;
+                if let Some(parsed) = parse_item(&fragment, file, base, cut) {
                     return Some(parsed);
                 }
             }
@@ -109,30 +109,41 @@ fn item_start(text: &str, cut: usize) -> usize {
     }
 }
 
-/// The readings of an item's text to try: as it is, then with its block's earlier lines blanked.
-fn bodies(prefix: &str) -> Vec<String> {
-    let mut bodies = vec![prefix.to_string()];
-    let Some(open) = Open::scan(prefix).first_block else {
-        return bodies;
-    };
-    let body_start = open + 1;
-    let mut line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
-    for _ in 0..=MAX_LINES_BACK {
-        if line_start <= body_start {
-            break;
+/// One way to read the item being typed: its text, and how far into the item that text's
+/// second part starts later than in the fragment (the block's earlier lines left out).
+struct Reading {
+    text: String,
+    shift: usize,
+}
+
+/// The readings of an item's text (`prefix`, up to the cut) to try, cheapest first: when it has
+/// a block, its opening line followed by the cut line alone, then by the lines just before it
+/// too (the block's earlier lines, which may be broken, left out); finally the whole text.
+///
+/// Leaving lines out moves the rest of the text: the fragment is parsed with a base that puts
+/// the kept lines at their true offsets, so only the opening line's nodes (before the kept lines,
+/// never under the cursor) have shifted spans.
+fn readings(prefix: &str) -> Vec<Reading> {
+    let mut readings = Vec::new();
+    if let Some(open) = Open::scan(prefix).first_block {
+        let body_start = open + 1;
+        let mut line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+        for _ in 0..=MAX_LINES_BACK {
+            if line_start <= body_start {
+                break;
+            }
+            readings.push(Reading {
+                text: format!("{}\n{}", &prefix[..body_start], &prefix[line_start..]),
+                shift: line_start - body_start - 1,
+            });
+            line_start = prefix[..line_start - 1].rfind('\n').map_or(0, |i| i + 1);
         }
-        let blank: String = prefix[body_start..line_start]
-            .bytes()
-            .map(|b| if b == b'\n' { '\n' } else { ' ' })
-            .collect();
-        bodies.push(format!(
-            "{}{blank}{}",
-            &prefix[..body_start],
-            &prefix[line_start..]
-        ));
-        line_start = prefix[..line_start - 1].rfind('\n').map_or(0, |i| i + 1);
     }
-    bodies
+    readings.push(Reading {
+        text: prefix.to_string(),
+        shift: 0,
+    });
+    readings
 }
 
 /// What is open at the end of a text: strings, interpolations, brackets and braces.
