@@ -183,7 +183,7 @@ fn modules_import_only_from_lower_layers() {
 
 #[test]
 fn the_reader_finds_imports_in_every_form() {
-    let text = "use crate::check::Program;\nuse crate::{diag, io::files};\nlet x = crate::value::path::json_equal(a, b); // crate::cli in a comment\n";
+    let text = "use crate::check::Program;\nuse crate::{diag, io::files};\nlet x = crate::value::json_equal(a, b); // crate::cli in a comment\n";
     let found: Vec<String> = references(text, false).into_keys().collect();
     assert_eq!(found, ["check", "diag", "io", "value"]);
     let at_root = references("use super::reader::Plan;\n", true);

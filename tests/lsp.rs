@@ -473,3 +473,215 @@ fn formatting_and_schema_diagnostics_and_bad_requests() {
     assert_eq!(hover, Value::Null);
     client.finish();
 }
+
+/// A folder with a deal schema whose `fields` object is a dictionary (`additionalProperties`
+/// only), a project schema, and a mapping that reads two of the dictionary's keys.
+fn dictionary_workspace() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("deal.schema.json"),
+        r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "required": ["id", "properties", "fields"],
+  "properties": {
+    "id": { "type": "string" },
+    "properties": {
+      "type": "object",
+      "properties": {
+        "dealname": { "type": "string" },
+        "dealstage": { "type": "string", "enum": ["won", "lost"] }
+      }
+    },
+    "fields": {
+      "type": "object",
+      "description": "Custom fields by key.",
+      "additionalProperties": {
+        "type": "string",
+        "description": "A custom field's value, always text."
+      }
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("project.schema.json"),
+        r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "required": ["title"],
+  "properties": {
+    "title": { "type": "string" },
+    "region": { "type": "string" },
+    "status": { "type": "string", "enum": ["pending", "active"] }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let text = r#"mapping dictionary
+source deal    = schema "deal.schema.json"
+target project = schema "project.schema.json"
+
+trigger when deal.properties.dealstage == "won"
+
+require at stage "won" {
+  deal.fields.region   "every deal names its region"
+}
+
+table regions {
+  "north" => "N"
+  _ => "S"
+}
+
+map {
+  project.title  = deal.fields.title ?? deal.id
+  project.region = deal.fields.region | lookup(regions)
+}
+"#
+    .to_string();
+    let path = dir.path().join("dictionary.map");
+    std::fs::write(&path, &text).unwrap();
+    let uri = uri_of(&std::fs::canonicalize(&path).unwrap());
+    (dir, text, uri)
+}
+
+#[test]
+fn hover_on_a_key_of_an_additional_properties_dictionary_shows_its_schema() {
+    let (_dir, text, uri) = dictionary_workspace();
+    let mut client = Client::start();
+    client.open(&uri, &text);
+    assert_eq!(
+        client.diagnostics_for(&uri),
+        Vec::<Value>::new(),
+        "the checker accepts any key of the dictionary"
+    );
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": position_of(&text, "region | lookup", 2)}),
+    );
+    let shown = hover["contents"]["value"].as_str().expect("a hover");
+    assert!(
+        shown.starts_with("**`deal.fields.region`** — string"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("A custom field's value, always text."),
+        "{shown}"
+    );
+    let schema = std::fs::read_to_string(_dir.path().join("deal.schema.json")).unwrap();
+    let line = schema[..schema.find("\"additionalProperties\"").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    assert!(
+        shown.contains(&format!("schema: `deal.schema.json:{line}`")),
+        "{shown}"
+    );
+    let object = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": position_of(&text, "fields.region", 1)}),
+    );
+    let shown = object["contents"]["value"].as_str().expect("a hover");
+    assert!(shown.contains("keys: any name, each string"), "{shown}");
+    client.finish();
+}
+
+#[test]
+fn completion_of_half_typed_paths_uses_the_checkers_schemas() {
+    let (_dir, text, uri) = dictionary_workspace();
+    let typing = text.replacen(
+        "  project.title  = deal.fields.title ?? deal.id\n",
+        "  project.title  = deal.fields.\n  project.status = deal.properties.deal\n  project.\n",
+        1,
+    );
+    let mut client = Client::start();
+    client.open(&uri, &typing);
+    client.diagnostics_for(&uri);
+    let (_, keys) = client.complete(&uri, &typing, "deal.fields.\n", 12);
+    assert_eq!(keys, ["region"], "the keys the mapping uses elsewhere");
+    let (result, fields) = client.complete(&uri, &typing, "deal.properties.deal\n", 20);
+    assert_eq!(fields, ["dealname", "dealstage"]);
+    let range = &result[0]["textEdit"]["range"];
+    assert_eq!(
+        range["end"]["character"].as_u64().unwrap() - range["start"]["character"].as_u64().unwrap(),
+        4,
+        "the typed `deal` is replaced"
+    );
+    let (_, targets) = client.complete(&uri, &typing, "  project.\n", 10);
+    assert_eq!(targets, ["title", "region", "status"]);
+    let (_, values) = {
+        let choosing = typing.replacen(
+            "project.status = deal.properties.deal",
+            "project.status = \"p",
+            1,
+        );
+        client.change(&uri, 2, &choosing);
+        client.diagnostics_for(&uri);
+        client.complete(&uri, &choosing, "project.status = \"p", 19)
+    };
+    assert_eq!(
+        values,
+        ["pending", "active"],
+        "a string written into an enum field"
+    );
+    client.finish();
+}
+
+#[test]
+fn completion_after_a_pipe_offers_transforms_in_any_item() {
+    let (_dir, text, uri) = dictionary_workspace();
+    let typing = text.replacen(
+        "trigger when deal.properties.dealstage == \"won\"",
+        "trigger when deal.properties.dealname | lo",
+        1,
+    );
+    let mut client = Client::start();
+    client.open(&uri, &typing);
+    client.diagnostics_for(&uri);
+    let (result, names) = client.complete(&uri, &typing, "dealname | lo", 13);
+    assert!(
+        names.iter().any(|n| n == "lower") && names.iter().any(|n| n == "lookup"),
+        "{names:?}"
+    );
+    let range = &result[0]["textEdit"]["range"];
+    assert_eq!(
+        range["end"]["character"].as_u64().unwrap() - range["start"]["character"].as_u64().unwrap(),
+        2
+    );
+    let inside_string = client.complete(&uri, &typing, "\"north\"", 3).1;
+    assert!(
+        inside_string.is_empty(),
+        "no names inside a table key: {inside_string:?}"
+    );
+    client.finish();
+}
+
+#[test]
+fn definition_of_a_table_name_works_on_a_line_that_does_not_parse() {
+    let (_dir, text, uri) = dictionary_workspace();
+    let broken = text.replacen(
+        "deal.fields.region | lookup(regions)",
+        "deal.fields.region | lookup(regions) |",
+        1,
+    );
+    let mut client = Client::start();
+    client.open(&uri, &broken);
+    let diagnostics = client.diagnostics_for(&uri);
+    assert!(compact(&diagnostics).iter().any(|d| d.starts_with("M101")));
+    let declared = broken[..broken.find("table regions").unwrap()]
+        .matches('\n')
+        .count();
+    for (needle, shift) in [("lookup(regions)", 9), ("table regions", 8)] {
+        let location = client.request(
+            "textDocument/definition",
+            json!({"textDocument": {"uri": uri}, "position": position_of(&broken, needle, shift)}),
+        );
+        assert_eq!(location["uri"], uri, "{needle}");
+        assert_eq!(location["range"]["start"]["line"], declared, "{needle}");
+        assert_eq!(location["range"]["start"]["character"], 6, "{needle}");
+    }
+    client.finish();
+}

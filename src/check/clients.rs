@@ -2,28 +2,30 @@
 //! a client id (an integer or a string). The target counts as written (M303) and is claimed
 //! (M302); the name's reads are forward reads (never-transfer applies).
 
-use super::Checker;
+use super::context::Context;
 use super::exprs::{Scope, input_description};
 use super::program::ClientRule;
+use super::writes::WritePass;
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::ClientMatch;
 use crate::value::Kinds;
 
-impl Checker<'_> {
+impl WritePass<'_> {
     /// Checks the client match rule.
     pub(crate) fn client_match(
         &mut self,
+        cx: &mut Context<'_>,
         rule: &ClientMatch,
         position: usize,
     ) -> Option<ClientRule> {
-        let target = self.target_field(&rule.target);
-        let name = self.expr(&rule.name, Scope::Forward);
+        let target = self.target_field(cx, &rule.target);
+        let name = self.env.expr(cx, &rule.name, Scope::Forward(&self.written));
         let target = target?;
-        let claimed = self.claim(&target, rule.target.span, true);
+        let claimed = self.claim(cx, &target, rule.target.span, true);
         let (cexpr, info) = name?;
         self.forward_reads.extend(info.reads.iter().cloned());
         if !info.ty.kinds.intersects(Kinds::STRING) {
-            self.report(
+            cx.report(
                 Diagnostic::new(
                     Code::M304,
                     rule.name.span,
@@ -40,7 +42,7 @@ impl Checker<'_> {
         }
         let id_kinds = Kinds::INT.or(Kinds::STRING);
         if !target.flat.kinds.intersects(id_kinds) {
-            self.report(
+            cx.report(
                 Diagnostic::new(
                     Code::M304,
                     rule.target.span,
@@ -62,7 +64,7 @@ impl Checker<'_> {
             integer_id: !target.flat.kinds.intersects(Kinds::STRING),
             display: target.display.clone(),
             target: target.fields,
-            origin: self.origin(rule.span),
+            origin: cx.origin(rule.span),
             position,
         })
     }

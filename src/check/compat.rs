@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 
-use super::Checker;
-use super::exprs::{conversion_hint, input_description};
+use super::calls::conversion_hint;
+use super::context::Context;
+use super::exprs::input_description;
 use super::suggest;
 use super::types::ExprInfo;
 use crate::diag::{Code, Diagnostic};
@@ -12,7 +13,7 @@ use crate::schema::Flat;
 use crate::source::Span;
 use crate::syntax::ast::Expr;
 use crate::transforms::build_regex;
-use crate::value::Kinds;
+use crate::value::{Kinds, json_equal};
 
 /// A write being checked: the field's display name, its schema, and its parent object (to find
 /// where it is declared, only when a diagnostic needs it: locating is a scan of the schema file).
@@ -23,254 +24,262 @@ pub(crate) struct Field<'a> {
     pub name: &'a str,
 }
 
-impl Checker<'_> {
-    /// Where the field is declared in its schema file.
-    fn declared(&self, field: &Field<'_>) -> Option<Span> {
-        field
-            .parent
-            .and_then(|parent| self.property_span(parent, field.name))
-    }
+/// Where the field is declared in its schema file.
+fn declared(cx: &Context<'_>, field: &Field<'_>) -> Option<Span> {
+    field
+        .parent
+        .and_then(|parent| cx.property_span(parent, field.name))
+}
 
-    /// Checks that `info` (the value of `value`) fits `field`.
-    pub(crate) fn check_compat(&mut self, value: &Expr, info: &ExprInfo, field: &Field<'_>) {
-        let kinds = info.ty.kinds;
-        let target = field.flat.kinds;
-        if !self.kinds_fit(value, info, field) {
-            return;
-        }
-        if kinds.contains(Kinds::FRAC)
-            && target.contains(Kinds::INT)
-            && !target.contains(Kinds::FRAC)
-        {
-            self.report(lossy(value, field, self.declared(field), "a fractional number is written into an integer field; the fraction is rounded away", "round(0)"));
-        }
-        if kinds.intersects(Kinds::DATETIME)
-            && target.intersects(Kinds::STRING)
-            && field.flat.format.as_deref() == Some("date")
-        {
-            self.report(lossy(
+/// Checks that `info` (the value of `value`) fits `field`.
+pub(crate) fn check(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: &Field<'_>) {
+    let kinds = info.ty.kinds;
+    let target = field.flat.kinds;
+    if !kinds_fit(cx, value, info, field) {
+        return;
+    }
+    if kinds.contains(Kinds::FRAC) && target.contains(Kinds::INT) && !target.contains(Kinds::FRAC) {
+        cx.report(lossy(
+            value,
+            field,
+            declared(cx, field),
+            "a fractional number is written into an integer field; the fraction is rounded away",
+            "round(0)",
+        ));
+    }
+    if kinds.intersects(Kinds::DATETIME)
+        && target.intersects(Kinds::STRING)
+        && field.flat.format.as_deref() == Some("date")
+    {
+        cx.report(lossy(
+            value,
+            field,
+            declared(cx, field),
+            "a date-time is written into a date field; the time of day is dropped",
+            "date",
+        ));
+    }
+    if let Some(limit) = field.flat.max_length
+        && kinds.intersects(Kinds::STRING)
+        && info.ty.constant.is_none()
+        && info.ty.max_length.is_none_or(|len| len > limit)
+    {
+        let help_call = format!("truncate({limit})");
+        cx.report(lossy(
                 value,
                 field,
-                self.declared(field),
-                "a date-time is written into a date field; the time of day is dropped",
-                "date",
-            ));
-        }
-        if let Some(limit) = field.flat.max_length
-            && kinds.intersects(Kinds::STRING)
-            && info.ty.constant.is_none()
-            && info.ty.max_length.is_none_or(|len| len > limit)
-        {
-            let help_call = format!("truncate({limit})");
-            self.report(lossy(
-                value,
-                field,
-                self.declared(field),
+                declared(cx, field),
                 &format!("values longer than {limit} characters break the field's maxLength and the deal is rejected"),
                 &help_call,
             ));
-        }
-        for literal in info.ty.literals.clone() {
-            self.check_constant(
-                value,
-                &literal.value,
-                literal.span.unwrap_or(value.span),
-                field,
-            );
-        }
-        if let Some(values) = &info.ty.values {
-            for known in values.clone() {
-                if !info.ty.literals.contains(&known) {
-                    self.check_enum_member(value, &known.value, known.span, field);
-                }
+    }
+    for literal in info.ty.literals.clone() {
+        check_constant(
+            cx,
+            value,
+            &literal.value,
+            literal.span.unwrap_or(value.span),
+            field,
+        );
+    }
+    if let Some(values) = &info.ty.values {
+        for known in values.clone() {
+            if !info.ty.literals.contains(&known) {
+                check_enum_member(cx, value, &known.value, known.span, field);
             }
-        } else if field.flat.non_null_enum().is_some() && kinds.intersects(Kinds::STRING) {
-            let allowed = enum_list(field.flat);
-            self.report(
+        }
+    } else if field.flat.non_null_enum().is_some() && kinds.intersects(Kinds::STRING) {
+        let allowed = enum_list(field.flat);
+        cx.report(
                 Diagnostic::new(
                     Code::M312,
                     value.span,
                     format!("`{}` accepts only {allowed}, but this value is not checked against them", field.display),
                     "any text may arrive here",
                 )
-                .with_optional_label(self.declared(field), "the values are listed here")
+                .with_optional_label(declared(cx, field), "the values are listed here")
                 .with_help("map the source values with a table (`| lookup(NAME)`), so that check can verify every value"),
             );
-        }
     }
+}
 
-    /// Reports M304 when the kinds cannot fit; returns whether they can.
-    fn kinds_fit(&mut self, value: &Expr, info: &ExprInfo, field: &Field<'_>) -> bool {
-        let kinds = info.ty.kinds;
-        let target = field.flat.kinds;
-        let mut accepted = target;
-        if target.intersects(Kinds::STRING) {
-            accepted = accepted.or(Kinds::DATES);
+/// Reports M304 when the kinds cannot fit; returns whether they can.
+fn kinds_fit(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: &Field<'_>) -> bool {
+    let kinds = info.ty.kinds;
+    let target = field.flat.kinds;
+    let mut accepted = target;
+    if target.intersects(Kinds::STRING) {
+        accepted = accepted.or(Kinds::DATES);
+    }
+    if target.intersects(Kinds::INT) {
+        accepted = accepted.or(Kinds::FRAC);
+    }
+    if kinds.intersects(accepted) || kinds.contains(Kinds::JSON) {
+        if kinds.intersects(Kinds::DATES)
+            && !target.intersects(Kinds::DATES)
+            && !kinds.intersects(target)
+        {
+            return iso_date_fits_pattern(cx, value, field);
         }
-        if target.intersects(Kinds::INT) {
-            accepted = accepted.or(Kinds::FRAC);
-        }
-        if kinds.intersects(accepted) || kinds.contains(Kinds::JSON) {
-            if kinds.intersects(Kinds::DATES)
-                && !target.intersects(Kinds::DATES)
-                && !kinds.intersects(target)
-            {
-                return self.iso_date_fits_pattern(value, field);
-            }
-            return true;
-        }
-        let value_text = input_description(value);
-        let help = match conversion_hint(kinds, target) {
-            Some(hint) => format!("convert it: `{} = {value_text} | {hint}`", field.display),
-            None => format!(
-                "write {} into `{}`",
+        return true;
+    }
+    let value_text = input_description(value);
+    let help = match conversion_hint(kinds, target) {
+        Some(hint) => format!("convert it: `{} = {value_text} | {hint}`", field.display),
+        None => format!(
+            "write {} into `{}`",
+            target.without(Kinds::NULL).a(),
+            field.display
+        ),
+    };
+    cx.report(
+        Diagnostic::new(
+            Code::M304,
+            value.span,
+            format!(
+                "`{}` is {}, but this value is {}",
+                field.display,
                 target.without(Kinds::NULL).a(),
-                field.display
+                kinds.a()
             ),
-        };
-        self.report(
-            Diagnostic::new(
-                Code::M304,
-                value.span,
-                format!(
-                    "`{}` is {}, but this value is {}",
-                    field.display,
-                    target.without(Kinds::NULL).a(),
-                    kinds.a()
-                ),
-                format!("this is {}", kinds.a()),
-            )
-            .with_optional_label(
-                self.declared(field),
-                format!("declared as {} here", target.without(Kinds::NULL).a()),
-            )
-            .with_help(help),
-        );
-        false
-    }
+            format!("this is {}", kinds.a()),
+        )
+        .with_optional_label(
+            declared(cx, field),
+            format!("declared as {} here", target.without(Kinds::NULL).a()),
+        )
+        .with_help(help),
+    );
+    false
+}
 
-    /// Dates are written as ISO text; a string field with a pattern may refuse that.
-    fn iso_date_fits_pattern(&mut self, value: &Expr, field: &Field<'_>) -> bool {
-        let sample = "2025-03-14";
-        for pattern in &field.flat.patterns {
-            if let Ok(regex) = build_regex(pattern)
-                && !regex.is_match(sample)
-            {
-                self.report(
+/// Dates are written as ISO text; a string field with a pattern may refuse that.
+fn iso_date_fits_pattern(cx: &mut Context<'_>, value: &Expr, field: &Field<'_>) -> bool {
+    let sample = "2025-03-14";
+    for pattern in &field.flat.patterns {
+        if let Ok(regex) = build_regex(pattern)
+            && !regex.is_match(sample)
+        {
+            cx.report(
                     Diagnostic::new(
                         Code::M304,
                         value.span,
                         format!("a date is written as ISO text (\"{sample}\"), which breaks the pattern {pattern:?} of `{}`", field.display),
                         "a date",
                     )
-                    .with_optional_label(self.declared(field), "the pattern is declared here")
+                    .with_optional_label(declared(cx, field), "the pattern is declared here")
                     .with_help(format!("write the form the field wants, e.g. Unix seconds as text: `{} | unix | string`", input_description(value))),
                 );
-                return false;
-            }
-        }
-        true
-    }
-
-    fn check_constant(&mut self, value: &Expr, constant: &Value, at: Span, field: &Field<'_>) {
-        if constant.is_null() {
-            return;
-        }
-        self.check_enum_member(value, constant, Some(at), field);
-        let flat = field.flat;
-        let mut broken = Vec::new();
-        if let Some(text) = constant.as_str() {
-            let length = text.chars().count() as u64;
-            if flat.max_length.is_some_and(|m| length > m) {
-                broken.push(format!(
-                    "it is {length} characters, more than maxLength {}",
-                    flat.max_length.unwrap_or(0)
-                ));
-            }
-            if flat.min_length.is_some_and(|m| length < m) {
-                broken.push(format!(
-                    "it is {length} characters, fewer than minLength {}",
-                    flat.min_length.unwrap_or(0)
-                ));
-            }
-            for pattern in &flat.patterns {
-                if build_regex(pattern).is_ok_and(|r| !r.is_match(text)) {
-                    broken.push(format!("it does not match the pattern {pattern:?}"));
-                }
-            }
-        }
-        if let Some(number) = constant.as_f64() {
-            if let Some((min, exclusive)) = flat.minimum
-                && (number < min || (exclusive && number == min))
-            {
-                broken.push(format!("it is below the minimum {min}"));
-            }
-            if let Some((max, exclusive)) = flat.maximum
-                && (number > max || (exclusive && number == max))
-            {
-                broken.push(format!("it is above the maximum {max}"));
-            }
-        }
-        if !broken.is_empty() {
-            self.report(
-                Diagnostic::new(
-                    Code::M306,
-                    at,
-                    format!(
-                        "{constant} cannot be written into `{}`: {}",
-                        field.display,
-                        broken.join("; ")
-                    ),
-                    "breaks the field's constraints",
-                )
-                .with_optional_label(self.declared(field), "the field is declared here")
-                .with_help("write a value the PSA schema accepts"),
-            );
+            return false;
         }
     }
+    true
+}
 
-    fn check_enum_member(
-        &mut self,
-        value: &Expr,
-        member: &Value,
-        span: Option<Span>,
-        field: &Field<'_>,
-    ) {
-        let Some(allowed) = field.flat.non_null_enum() else {
-            return;
-        };
-        if member.is_null() || allowed.iter().any(|a| super::tables::same_key(a, member)) {
-            return;
+fn check_constant(
+    cx: &mut Context<'_>,
+    value: &Expr,
+    constant: &Value,
+    at: Span,
+    field: &Field<'_>,
+) {
+    if constant.is_null() {
+        return;
+    }
+    check_enum_member(cx, value, constant, Some(at), field);
+    let flat = field.flat;
+    let mut broken = Vec::new();
+    if let Some(text) = constant.as_str() {
+        let length = text.chars().count() as u64;
+        if flat.max_length.is_some_and(|m| length > m) {
+            broken.push(format!(
+                "it is {length} characters, more than maxLength {}",
+                flat.max_length.unwrap_or(0)
+            ));
         }
-        let strings: Vec<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
-        let close = member
-            .as_str()
-            .and_then(|m| suggest::closest(m, strings.iter().copied()));
-        let help = match close {
-            Some(close) => format!(
-                "did you mean \"{close}\"? `{}` accepts {}",
-                field.display,
-                enum_list(field.flat)
-            ),
-            None => format!("`{}` accepts {}", field.display, enum_list(field.flat)),
-        };
-        let at = span.unwrap_or(value.span);
-        let mut diagnostic = Diagnostic::new(
-            Code::M305,
-            at,
-            format!("{member} is not a value `{}` accepts", field.display),
-            "not in the field's list",
-        );
-        if at != value.span {
-            diagnostic =
-                diagnostic.with_label(value.span, format!("written into `{}` here", field.display));
+        if flat.min_length.is_some_and(|m| length < m) {
+            broken.push(format!(
+                "it is {length} characters, fewer than minLength {}",
+                flat.min_length.unwrap_or(0)
+            ));
         }
-        self.report(
-            diagnostic
-                .with_optional_label(self.declared(field), "the values are listed here")
-                .with_help(help),
+        for pattern in &flat.patterns {
+            if build_regex(pattern).is_ok_and(|r| !r.is_match(text)) {
+                broken.push(format!("it does not match the pattern {pattern:?}"));
+            }
+        }
+    }
+    if let Some(number) = constant.as_f64() {
+        if let Some((min, exclusive)) = flat.minimum
+            && (number < min || (exclusive && number == min))
+        {
+            broken.push(format!("it is below the minimum {min}"));
+        }
+        if let Some((max, exclusive)) = flat.maximum
+            && (number > max || (exclusive && number == max))
+        {
+            broken.push(format!("it is above the maximum {max}"));
+        }
+    }
+    if !broken.is_empty() {
+        cx.report(
+            Diagnostic::new(
+                Code::M306,
+                at,
+                format!(
+                    "{constant} cannot be written into `{}`: {}",
+                    field.display,
+                    broken.join("; ")
+                ),
+                "breaks the field's constraints",
+            )
+            .with_optional_label(declared(cx, field), "the field is declared here")
+            .with_help("write a value the PSA schema accepts"),
         );
     }
+}
+
+fn check_enum_member(
+    cx: &mut Context<'_>,
+    value: &Expr,
+    member: &Value,
+    span: Option<Span>,
+    field: &Field<'_>,
+) {
+    let Some(allowed) = field.flat.non_null_enum() else {
+        return;
+    };
+    if member.is_null() || allowed.iter().any(|a| json_equal(a, member)) {
+        return;
+    }
+    let strings: Vec<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
+    let close = member
+        .as_str()
+        .and_then(|m| suggest::closest(m, strings.iter().copied()));
+    let help = match close {
+        Some(close) => format!(
+            "did you mean \"{close}\"? `{}` accepts {}",
+            field.display,
+            enum_list(field.flat)
+        ),
+        None => format!("`{}` accepts {}", field.display, enum_list(field.flat)),
+    };
+    let at = span.unwrap_or(value.span);
+    let mut diagnostic = Diagnostic::new(
+        Code::M305,
+        at,
+        format!("{member} is not a value `{}` accepts", field.display),
+        "not in the field's list",
+    );
+    if at != value.span {
+        diagnostic =
+            diagnostic.with_label(value.span, format!("written into `{}` here", field.display));
+    }
+    cx.report(
+        diagnostic
+            .with_optional_label(declared(cx, field), "the values are listed here")
+            .with_help(help),
+    );
 }
 
 fn lossy(

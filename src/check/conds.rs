@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
-use super::Checker;
-use super::exprs::{Scope, conversion_hint, input_description};
+use super::calls::conversion_hint;
+use super::context::Context;
+use super::exprs::{Env, Scope, input_description};
 use super::program::CCond;
 use super::suggest;
 use super::types::{ExprInfo, Read};
@@ -13,7 +14,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use crate::syntax::ast::{CompareOp, Cond, CondKind, Expr, ExprKind, LitKind, Literal};
 use crate::transforms::build_regex;
-use crate::value::Kinds;
+use crate::value::{Kinds, json_equal};
 
 /// What a condition reads.
 #[derive(Debug, Clone, Default)]
@@ -22,9 +23,14 @@ pub(crate) struct CondInfo {
     pub reads: Vec<Read>,
 }
 
-impl Checker<'_> {
+impl Env<'_> {
     /// Checks and compiles a condition; `None` when it has an error (already reported).
-    pub(crate) fn cond(&mut self, cond: &Cond, scope: Scope) -> Option<(CCond, CondInfo)> {
+    pub(crate) fn cond(
+        &mut self,
+        cx: &mut Context<'_>,
+        cond: &Cond,
+        scope: Scope<'_>,
+    ) -> Option<(CCond, CondInfo)> {
         match &cond.kind {
             CondKind::And(parts) | CondKind::Or(parts) => {
                 let is_and = matches!(cond.kind, CondKind::And(_));
@@ -32,7 +38,7 @@ impl Checker<'_> {
                 let mut info = CondInfo::default();
                 let mut ok = true;
                 for part in parts {
-                    let Some((c, part_info)) = self.cond(part, scope) else {
+                    let Some((c, part_info)) = self.cond(cx, part, scope) else {
                         ok = false;
                         continue;
                     };
@@ -47,11 +53,11 @@ impl Checker<'_> {
                 ok.then_some((compiled, info))
             }
             CondKind::Not(inner) => {
-                let (c, info) = self.cond(inner, scope)?;
+                let (c, info) = self.cond(cx, inner, scope)?;
                 Some((CCond::Not(Box::new(c)), info))
             }
             CondKind::Present(expr) => {
-                let (c, info) = self.expr(expr, scope)?;
+                let (c, info) = self.expr(cx, expr, scope)?;
                 Some((CCond::Present(c), cond_info(info)))
             }
             CondKind::Compare {
@@ -59,13 +65,13 @@ impl Checker<'_> {
                 op,
                 op_span,
                 right,
-            } => self.compare(left, *op, *op_span, right, scope),
-            CondKind::In { value, list } => self.membership(value, list, scope),
+            } => self.compare(cx, left, *op, *op_span, right, scope),
+            CondKind::In { value, list } => self.membership(cx, value, list, scope),
             CondKind::Matches { value, pattern } => {
-                let (c, info) = self.expr(value, scope)?;
+                let (c, info) = self.expr(cx, value, scope)?;
                 let kinds = info.ty.kinds.without(Kinds::NULL);
                 if !kinds.intersects(Kinds::STRING) {
-                    self.report(
+                    cx.report(
                         Diagnostic::new(
                             Code::M208,
                             value.span,
@@ -79,7 +85,7 @@ impl Checker<'_> {
                 let regex = match build_regex(&pattern.value) {
                     Ok(regex) => regex,
                     Err(reason) => {
-                        self.report(
+                        cx.report(
                             Diagnostic::new(Code::M107, pattern.span, "invalid regular expression", regex_reason(&reason))
                                 .with_help("patterns use the `regex` crate's syntax (no look-around or back-references); escape `\\` as `\\\\` in mapping strings"),
                         );
@@ -93,18 +99,19 @@ impl Checker<'_> {
 
     fn compare(
         &mut self,
+        cx: &mut Context<'_>,
         left: &Expr,
         op: CompareOp,
         op_span: Span,
         right: &Expr,
-        scope: Scope,
+        scope: Scope<'_>,
     ) -> Option<(CCond, CondInfo)> {
-        let lhs = self.expr(left, scope);
-        let rhs = self.expr(right, scope);
+        let lhs = self.expr(cx, left, scope);
+        let rhs = self.expr(cx, right, scope);
         let ((lc, linfo), (rc, rinfo)) = (lhs?, rhs?);
         for (side, other_side) in [(left, right), (right, left)] {
             if is_null_literal(side) {
-                self.report(
+                cx.report(
                     Diagnostic::new(Code::M208, side.span, "comparison with `null`", "absent values are never equal to anything")
                         .with_help(format!("test presence instead: `{}` holds when the value is present, `not {}` when it is absent", input_description(other_side), input_description(other_side))),
                 );
@@ -112,12 +119,12 @@ impl Checker<'_> {
             }
         }
         if !comparable(op, linfo.ty.kinds, rinfo.ty.kinds) {
-            self.report(incomparable(left, &linfo, op, op_span, right, &rinfo));
+            cx.report(incomparable(left, &linfo, op, op_span, right, &rinfo));
             return None;
         }
         if !op.is_ordering() {
-            self.check_literal_value(left, &linfo, right);
-            self.check_literal_value(right, &rinfo, left);
+            self.check_literal_value(cx, left, &linfo, right);
+            self.check_literal_value(cx, right, &rinfo, left);
         }
         let mut info = cond_info(linfo);
         info.reads.extend(rinfo.reads);
@@ -126,18 +133,19 @@ impl Checker<'_> {
 
     fn membership(
         &mut self,
+        cx: &mut Context<'_>,
         value: &Expr,
         list: &[Literal],
-        scope: Scope,
+        scope: Scope<'_>,
     ) -> Option<(CCond, CondInfo)> {
-        let (c, info) = self.expr(value, scope)?;
+        let (c, info) = self.expr(cx, value, scope)?;
         let mut values = Vec::with_capacity(list.len());
         let mut ok = true;
         for literal in list {
             let json = literal.kind.to_json();
             let kinds = Kinds::of_json(&json);
             if !comparable(CompareOp::Eq, info.ty.kinds, kinds) {
-                self.report(
+                cx.report(
                     Diagnostic::new(
                         Code::M208,
                         literal.span,
@@ -154,28 +162,37 @@ impl Checker<'_> {
                 ok = false;
                 continue;
             }
-            self.check_value(value, &info, &json, literal.span);
+            self.check_value(cx, value, &info, &json, literal.span);
             values.push(json);
         }
         ok.then(|| (CCond::In(c, values), cond_info(info)))
     }
 
     /// When `other` is a literal, checks it is a value `subject` can take.
-    fn check_literal_value(&mut self, subject: &Expr, info: &ExprInfo, other: &Expr) {
+    fn check_literal_value(
+        &self,
+        cx: &mut Context<'_>,
+        subject: &Expr,
+        info: &ExprInfo,
+        other: &Expr,
+    ) {
         if let ExprKind::Literal(literal) = &other.kind {
-            self.check_value(subject, info, &literal.kind.to_json(), literal.span);
+            self.check_value(cx, subject, info, &literal.kind.to_json(), literal.span);
         }
     }
 
-    fn check_value(&mut self, subject: &Expr, info: &ExprInfo, value: &Value, span: Span) {
+    fn check_value(
+        &self,
+        cx: &mut Context<'_>,
+        subject: &Expr,
+        info: &ExprInfo,
+        value: &Value,
+        span: Span,
+    ) {
         let Some(known) = &info.ty.values else {
             return;
         };
-        if known.is_empty()
-            || known
-                .iter()
-                .any(|k| super::tables::same_key(&k.value, value))
-        {
+        if known.is_empty() || known.iter().any(|k| json_equal(&k.value, value)) {
             return;
         }
         let described = input_description(subject);
@@ -201,18 +218,8 @@ impl Checker<'_> {
                 format!("the values are {list}{}", did_you_mean(close)),
             )
         };
-        let declared = info
-            .ty
-            .schema
-            .as_ref()
-            .and_then(|flat| {
-                flat.origin
-                    .iter()
-                    .find(|n| self.schemas.node(**n).enum_values.is_some())
-                    .copied()
-            })
-            .and_then(|node| self.schemas.span_of_keyword(self.sources, node, "/enum"));
-        self.report(
+        let declared = info.ty.schema.as_ref().and_then(|flat| cx.enum_span(flat));
+        cx.report(
             Diagnostic::new(code, span, message, label)
                 .with_optional_label(
                     declared,

@@ -1,47 +1,65 @@
 //! The checker: AST + schemas -> a checked [`Program`], or a list of diagnostics.
 //!
-//! Passes run in a fixed order and each pushes problems into one list and goes on:
+//! The passes are functions, run in a fixed order by `passes`; each takes what it reads and
+//! returns what it found, and pushes problems into the shared `Context` and goes on:
 //! 1. `structure` counts items (one header, one trigger, one target ...);
-//! 2. `records` loads every record's schema and checks joins;
+//! 2. `records` loads every record's schema and checks joins -> the [`Record`]s;
 //! 3. `tables` builds value tables (inline or from YAML/CSV files);
-//! 4. `stages` checks the trigger and `require at stage` rules and computes which source paths
-//!    are guaranteed present when a deal is handed off;
-//! 5. `writes` checks maps and selects in file order: target paths, types (`compat`), absence,
-//!    unreachable branches, and finally required target fields;
-//! 6. `taint` checks that no rule reads a never-transfer field; `sync` checks sync back rules.
+//! 4. `stages` checks the trigger and `require at stage` rules -> the compiled trigger, the
+//!    requirements and the stage facts (which source paths are guaranteed present at hand-off);
+//! 5. `taint::protected` resolves the never-transfer paths;
+//! 6. `writes` checks maps, selects and the client match in file order (types in `compat`,
+//!    unreachable branches in `reach`) -> the writes, the target fields written, the source
+//!    paths read;
+//! 7. `required` reports required target fields no rule writes; `taint` reads of never-transfer
+//!    fields; `sync` checks sync back rules; `table_use` reports tables no lookup uses.
 //!
-//! A name that failed to resolve (a record whose schema did not load, an unknown table) is
-//! remembered so that its later uses add no follow-on noise. Only when there are no errors is a
-//! [`Program`] returned.
+//! Expressions and conditions are typed by `exprs`/`conds` in an `Env`: the records, the tables
+//! and the stage facts, plus (in `Scope::Forward`) the target fields written so far. A name that
+//! failed to resolve (a record whose schema did not load, an unknown table) is remembered so that
+//! its later uses add no follow-on noise. Only when there are no errors is a [`Program`]
+//! returned. Tools (the language server) ask about paths with [`Query`], which resolves them with
+//! the same `paths::step` as the checker.
 
+mod calls;
 mod clients;
 mod compat;
 mod conds;
+mod context;
 mod exprs;
 mod paths;
 pub mod program;
+mod query;
+mod reach;
 mod records;
+mod required;
 mod stages;
 mod structure;
 pub mod suggest;
 mod sync;
+mod table_use;
 mod tables;
 mod taint;
 pub mod types;
 mod writes;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 pub use program::Program;
+pub use query::{FieldSchema, Member, Members, Query};
+pub use records::Record;
+pub use stages::stage_field;
 
 use crate::diag::Diagnostic;
-use crate::schema::{Flattener, MetaCheck, NodeId, SchemaSet};
-use crate::source::{FileId, SourceMap, Span};
+use crate::schema::{MetaCheck, SchemaSet};
+use crate::source::{FileId, SourceMap};
 use crate::syntax::{self, Limits, ast::MappingFile};
-use program::{CPath, RecordRef};
-use types::Read;
+use context::Context;
+use exprs::Env;
+use program::RecordRef;
+use table_use::TableUse;
 
 /// The result of checking one mapping.
 #[derive(Debug)]
@@ -54,22 +72,11 @@ pub struct CheckOutput {
     pub file: FileId,
     /// The schemas loaded (for tools that look things up: hover, apply validation).
     pub schemas: SchemaSet,
-    /// The declared records with their schema roots (None when the schema did not load), for
-    /// tools that resolve paths themselves (the language server's hover and completion).
-    pub records: Vec<RecordRoot>,
-}
-
-/// A declared record and its schema.
-#[derive(Debug, Clone)]
-pub struct RecordRoot {
-    /// Its name (`deal`).
-    pub name: String,
-    /// True for the target record.
-    pub is_target: bool,
-    /// The root node of its schema.
-    pub root: Option<NodeId>,
-    /// Where it is declared.
-    pub name_span: Span,
+    /// The declared records with their schemas, for tools that ask about paths ([`Query`]).
+    pub records: Vec<Record>,
+    /// The mapping's syntax tree (the items that parsed), for tools that find what is under a
+    /// position.
+    pub ast: MappingFile,
 }
 
 /// Why a mapping could not be checked at all (exit code 2).
@@ -155,21 +162,11 @@ fn check_source_with(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let (ast, mut diagnostics) = syntax::parse(&text, file, limits);
-    let mut checker = Checker::new(sources, file, base_dir, ast.has_syntax_errors);
-    checker.schemas.meta = meta;
-    let program = checker.run(&ast);
-    let records = checker
-        .records
-        .iter()
-        .map(|r| RecordRoot {
-            name: r.name.clone(),
-            is_target: r.role == RecordRef::Target,
-            root: r.root,
-            name_span: r.name_span,
-        })
-        .collect();
-    diagnostics.append(&mut checker.diagnostics);
-    let schemas = std::mem::take(&mut checker.schemas);
+    let mut cx = Context::new(sources, file, base_dir, ast.has_syntax_errors);
+    cx.schemas.meta = meta;
+    let (records, program) = passes(&mut cx, &ast);
+    let (mut found, schemas) = cx.finish();
+    diagnostics.append(&mut found);
     dedupe(&mut diagnostics);
     crate::diag::sort(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
@@ -179,142 +176,61 @@ fn check_source_with(
         file,
         schemas,
         records,
+        ast,
     }
+}
+
+/// The passes in order, each handed what it reads and returning what it found. Returns the
+/// declared records and, when nothing failed to resolve on the way, the program (still to be
+/// thrown away if any pass reported an error).
+fn passes(cx: &mut Context<'_>, ast: &MappingFile) -> (Vec<records::Record>, Option<Program>) {
+    let census = structure::pass(cx, ast);
+    let records = records::pass(cx, ast);
+    let tables = tables::pass(cx, ast);
+    let mut used = TableUse::new(&tables);
+    let stages = stages::pass(cx, &records, &tables, &mut used, ast);
+    let protected = taint::protected(cx, &records, ast);
+    let env = Env::new(&records, &tables, &mut used, &stages.facts);
+    let writes = writes::pass(cx, env, ast);
+    required::pass(cx, &records, &writes.written, &writes.failed_targets);
+    taint::pass(cx, &protected, &writes.forward_reads);
+    let env = Env::new(&records, &tables, &mut used, &stages.facts);
+    let sync_back = sync::pass(cx, env, &writes.forward_reads, ast);
+    table_use::report_unused(cx, &tables, &used);
+    let target = records
+        .iter()
+        .find(|r| r.role == RecordRef::Target)
+        .map(|r| (r.name.clone(), r.schema_path.clone()));
+    let (Some(trigger), Some((target_name, target_schema_path))) = (stages.trigger, target) else {
+        return (records, None);
+    };
+    let program = Program {
+        name: census.name,
+        mapping_path: cx.sources.get(cx.file).path.clone(),
+        sources: records::source_records(&records),
+        target_name,
+        target_schema_path,
+        trigger,
+        stage_path: stages.facts.stage_path,
+        trigger_stages: stages.facts.trigger_stages,
+        requirements: stages.requirements,
+        never_transfer: protected.into_iter().map(|(path, _)| path).collect(),
+        tables: tables.into_iter().map(|t| t.table).collect(),
+        sync_back,
+        checklist: census.checklist,
+        template_field: writes.writes.iter().find_map(|w| match w.kind {
+            program::WriteKind::Select { .. } => Some(w.target.clone()),
+            program::WriteKind::Map(_) => None,
+        }),
+        client: writes.client,
+        writes: writes.writes,
+        path_count: 0,
+    }
+    .numbered();
+    (records, Some(program))
 }
 
 fn dedupe(diagnostics: &mut Vec<Diagnostic>) {
     let mut seen = HashSet::new();
     diagnostics.retain(|d| seen.insert((d.code, d.primary.span, d.message.clone())));
-}
-
-/// A declared record.
-#[derive(Debug, Clone)]
-pub(crate) struct RecordInfo {
-    pub name: String,
-    pub role: RecordRef,
-    pub root: Option<NodeId>,
-    pub name_span: Span,
-    pub schema_path: PathBuf,
-    pub join: Option<program::JoinKey>,
-}
-
-/// A target path written so far.
-#[derive(Debug, Clone)]
-pub(crate) struct Written {
-    pub fields: Vec<String>,
-    pub span: Span,
-    pub may_be_absent: bool,
-}
-
-/// What the trigger and require rules established.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct StageInfo {
-    /// The stage field, when the trigger names one.
-    pub stage_path: Option<CPath>,
-    /// Its display form, to recognise comparisons with it.
-    pub stage_display: Option<String>,
-    /// Stages the trigger fires on.
-    pub trigger_stages: Vec<String>,
-    /// Source paths guaranteed present at every trigger stage.
-    pub guaranteed: HashSet<String>,
-    /// True when the trigger names a stage that does not exist (stage-based checks are skipped).
-    pub stage_invalid: bool,
-}
-
-/// The state shared by all passes.
-pub(crate) struct Checker<'s> {
-    pub sources: &'s mut SourceMap,
-    pub file: FileId,
-    pub base_dir: PathBuf,
-    pub schemas: SchemaSet,
-    pub flattener: Flattener,
-    pub records: Vec<RecordInfo>,
-    pub tables: Vec<tables::TableInfo>,
-    pub diagnostics: Vec<Diagnostic>,
-    pub stages: StageInfo,
-    pub written: Vec<Written>,
-    pub forward_reads: Vec<Read>,
-    pub syntax_errors: bool,
-}
-
-impl<'s> Checker<'s> {
-    fn new(
-        sources: &'s mut SourceMap,
-        file: FileId,
-        base_dir: PathBuf,
-        syntax_errors: bool,
-    ) -> Self {
-        Checker {
-            sources,
-            file,
-            base_dir,
-            schemas: SchemaSet::new(),
-            flattener: Flattener::new(),
-            records: Vec::new(),
-            tables: Vec::new(),
-            diagnostics: Vec::new(),
-            stages: StageInfo::default(),
-            written: Vec::new(),
-            forward_reads: Vec::new(),
-            syntax_errors,
-        }
-    }
-
-    /// Adds a diagnostic.
-    pub fn report(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
-    }
-
-    /// 1-based line and column of a span, and the first line of its text.
-    pub fn origin(&self, span: Span) -> program::Origin {
-        let source = self.sources.get(span.file);
-        let (line, column) = source.line_col(span.start);
-        let first_line = source.text[span.start..span.end]
-            .lines()
-            .next()
-            .unwrap_or("");
-        let text = first_line.split_whitespace().collect::<Vec<_>>().join(" ");
-        program::Origin { line, column, text }
-    }
-
-    fn run(&mut self, ast: &MappingFile) -> Option<Program> {
-        let census = structure::census(self, ast);
-        self.load_records(ast);
-        self.build_tables(ast);
-        let (trigger, requirements) = self.check_stages(ast);
-        let never_transfer = self.resolve_never_transfer(ast);
-        let (writes, client) = self.check_writes(ast);
-        self.check_required_targets(ast);
-        self.check_never_transfer(&never_transfer);
-        let sync_back = self.check_sync_back(ast);
-        self.report_unused_tables();
-        let trigger = trigger?;
-        let sources = self.source_records(ast);
-        let target = self.records.iter().find(|r| r.role == RecordRef::Target)?;
-        Some(
-            Program {
-                name: census.name,
-                mapping_path: self.sources.get(self.file).path.clone(),
-                sources,
-                target_name: target.name.clone(),
-                target_schema_path: target.schema_path.clone(),
-                trigger,
-                stage_path: self.stages.stage_path.clone(),
-                trigger_stages: self.stages.trigger_stages.clone(),
-                requirements,
-                never_transfer: never_transfer.into_iter().map(|(path, _)| path).collect(),
-                tables: self.tables.iter().map(|t| t.table.clone()).collect(),
-                sync_back,
-                checklist: census.checklist,
-                template_field: writes.iter().find_map(|w| match w.kind {
-                    program::WriteKind::Select { .. } => Some(w.target.clone()),
-                    program::WriteKind::Map(_) => None,
-                }),
-                client,
-                writes,
-                path_count: 0,
-            }
-            .numbered(),
-        )
-    }
 }

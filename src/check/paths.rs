@@ -3,15 +3,19 @@
 //!
 //! A field must be declared in the schema's `properties` to be read or written; an object that
 //! declares no properties but types its `additionalProperties` is a dictionary and accepts any key.
+//! [`step`] is the one place that decides what a step leads to; the checker reports its misses,
+//! and `lookup.rs` answers tools (the language server) with it.
 
 use std::rc::Rc;
 
-use super::Checker;
+use super::context::Context;
 use super::program::{CPath, PathId, PathStep, RecordRef};
+use super::records::Record;
 use super::suggest;
 use super::types::Read;
 use crate::diag::{Code, Diagnostic};
-use crate::schema::{Additional, Flat};
+use crate::schema::{Additional, Flat, Flattener, SchemaSet};
+use crate::source::Span;
 use crate::syntax::ast::{Path, Segment, SegmentKind};
 use crate::value::Kinds;
 
@@ -43,257 +47,322 @@ pub(crate) struct Resolved {
     pub read: Read,
 }
 
-impl Checker<'_> {
-    /// Resolves a path; reports and returns `None` when it does not resolve. Returns `None`
-    /// silently when its record's schema failed to load (already reported).
-    pub(crate) fn resolve_path(&mut self, path: &Path, allowed: Allowed) -> Option<Resolved> {
-        let record = self.find_record(path, allowed)?;
-        let info = &self.records[record];
-        let role = info.role;
-        let root = info.root?;
-        let mut flat = self.flattener.node(&self.schemas, root);
-        let mut may_be_absent = matches!(role, RecordRef::Source(i) if i > 0);
-        let mut required_in_parent = true;
-        let mut parent = None;
-        let mut steps = Vec::with_capacity(path.segments.len());
-        for (index, segment) in path.segments.iter().enumerate() {
-            let (child, step, required) = self.step(path, index, segment, &flat, role)?;
-            may_be_absent |= !required || child.nullable();
-            required_in_parent = required;
-            steps.push(step);
-            parent = Some(flat);
-            flat = child;
-        }
-        let display = path.display();
-        Some(Resolved {
-            cpath: CPath {
-                record: role,
-                steps: steps.clone(),
-                display: display.clone(),
-                id: PathId::UNNUMBERED,
-            },
-            flat,
-            may_be_absent,
-            required_in_parent,
-            parent,
-            read: Read {
-                record: role,
-                steps,
-                display,
-                span: path.span,
-            },
-        })
-    }
+/// One step of a path: the schema it leads to, the compiled step, and whether the field is in its
+/// parent's `required` list.
+pub(crate) struct Step {
+    /// The effective schema after the step.
+    pub flat: Rc<Flat>,
+    /// The compiled step.
+    pub step: PathStep,
+    /// True when the step names a required field.
+    pub required: bool,
+}
 
-    fn find_record(&mut self, path: &Path, allowed: Allowed) -> Option<usize> {
-        let name = &path.root.name;
-        let Some(index) = self.records.iter().position(|r| &r.name == name) else {
-            let names: Vec<&str> = self.records.iter().map(|r| r.name.as_str()).collect();
-            let mut diagnostic = Diagnostic::new(
-                Code::M109,
-                path.root.span,
-                format!("unknown record `{name}`"),
-                "no record has this name",
-            );
-            diagnostic = match suggest::closest(name, names.iter().copied()) {
-                Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
-                None if names.is_empty() => diagnostic.with_help("declare records with `source NAME = schema \"FILE\"` and `target NAME = schema \"FILE\"`"),
-                None => diagnostic.with_help(format!("paths start with a declared record: {}", crate::diag::quoted_list(&names, "or"))),
+/// Why a step (of a segment living for `'s`) does not resolve.
+pub(crate) enum Miss<'s> {
+    /// The value is not an object (`"fields"`) or not an array (`"elements"`).
+    NotContainer(&'static str),
+    /// The object does not declare this field.
+    UnknownField(&'s str),
+    /// The array's elements (`items`) have no field `key`.
+    UnknownKey {
+        key: &'s str,
+        key_span: Span,
+        items: Rc<Flat>,
+    },
+    /// The key field (`key_flat`) can never equal the literal searched for (of `literal`
+    /// kinds, written at `at`).
+    NeverMatches {
+        key: &'s str,
+        at: Span,
+        key_flat: Rc<Flat>,
+        literal: Kinds,
+    },
+}
+
+/// One step from `flat` into `segment`.
+pub(crate) fn step<'s>(
+    schemas: &SchemaSet,
+    flattener: &Flattener,
+    flat: &Flat,
+    segment: &'s Segment,
+) -> Result<Step, Miss<'s>> {
+    match &segment.kind {
+        SegmentKind::Field(name) => {
+            if !flat.kinds.intersects(Kinds::OBJECT) {
+                return Err(Miss::NotContainer("fields"));
+            }
+            let child = match flat.properties.get(name) {
+                Some(dnf) => flattener.dnf(schemas, dnf),
+                None => match (&flat.additional, flat.properties.is_empty()) {
+                    (Additional::Any, true) => Rc::new(Flat::any()),
+                    (Additional::Typed(dnf), true) => flattener.dnf(schemas, dnf),
+                    _ => return Err(Miss::UnknownField(name)),
+                },
             };
-            self.report(diagnostic);
-            return None;
-        };
-        let role = self.records[index].role;
-        let wrong = match (allowed, role) {
-            (Allowed::Source, RecordRef::Target) => Some("a source record (the CRM side)"),
-            (Allowed::Target, RecordRef::Source(_)) => Some("the target record (the PSA side)"),
-            _ => None,
-        };
-        if let Some(expected) = wrong {
-            let declared = self.records[index].name_span;
-            self.report(
-                Diagnostic::new(
-                    Code::M110,
-                    path.root.span,
-                    format!("`{}` must start from {expected} here", path.display()),
-                    format!("`{name}` is the wrong record here"),
-                )
-                .with_label(declared, format!("`{name}` is declared here"))
-                .with_help(wrong_record_help(allowed)),
-            );
-            return None;
+            Ok(Step {
+                flat: child,
+                step: PathStep::Field(name.clone()),
+                required: flat.required.iter().any(|r| r == name),
+            })
         }
-        Some(index)
-    }
-
-    /// One step from `flat`: the child's schema, the compiled step, and whether it is required.
-    fn step(
-        &mut self,
-        path: &Path,
-        index: usize,
-        segment: &Segment,
-        flat: &Rc<Flat>,
-        role: RecordRef,
-    ) -> Option<(Rc<Flat>, PathStep, bool)> {
-        let parent_display = path.display_prefix(index);
-        match &segment.kind {
-            SegmentKind::Field(name) => {
-                if !flat.kinds.intersects(Kinds::OBJECT) {
-                    self.report(not_a_container(segment, &parent_display, flat, "fields"));
-                    return None;
+        SegmentKind::Index(i) => Ok(Step {
+            flat: items_of(schemas, flattener, flat)?,
+            step: PathStep::Index(*i),
+            required: false,
+        }),
+        SegmentKind::Search {
+            key,
+            key_span,
+            value,
+        } => {
+            let items = items_of(schemas, flattener, flat)?;
+            let key_flat = match items.properties.get(key) {
+                Some(dnf) => flattener.dnf(schemas, dnf),
+                None if items.properties.is_empty() => Rc::new(Flat::any()),
+                None => {
+                    return Err(Miss::UnknownKey {
+                        key,
+                        key_span: *key_span,
+                        items,
+                    });
                 }
-                let child = match flat.properties.get(name) {
-                    Some(dnf) => self.flattener.dnf(&self.schemas, &dnf.clone()),
-                    None => match (&flat.additional, flat.properties.is_empty()) {
-                        (Additional::Any, true) => Rc::new(Flat::any()),
-                        (Additional::Typed(dnf), true) => {
-                            self.flattener.dnf(&self.schemas, &dnf.clone())
-                        }
-                        _ => {
-                            let diagnostic =
-                                self.unknown_field(segment, name, &parent_display, flat, role);
-                            self.report(diagnostic);
-                            return None;
-                        }
-                    },
-                };
-                let required = flat.required.iter().any(|r| r == name);
-                Some((child, PathStep::Field(name.clone()), required))
+            };
+            let literal = value.kind.to_json();
+            let literal_kinds = Kinds::of_json(&literal);
+            let comparable = key_flat.kinds.intersects(literal_kinds)
+                || (literal_kinds.intersects(Kinds::NUMBER)
+                    && key_flat.kinds.intersects(Kinds::NUMBER));
+            if !comparable {
+                return Err(Miss::NeverMatches {
+                    key,
+                    at: value.span,
+                    key_flat,
+                    literal: literal_kinds,
+                });
             }
-            SegmentKind::Index(i) => {
-                let items = self.items_of(segment, &parent_display, flat)?;
-                Some((items, PathStep::Index(*i), false))
+            Ok(Step {
+                flat: items,
+                step: PathStep::Search {
+                    key: key.clone(),
+                    value: literal,
+                },
+                required: false,
+            })
+        }
+    }
+}
+
+/// The schema of an array's elements.
+fn items_of(
+    schemas: &SchemaSet,
+    flattener: &Flattener,
+    flat: &Flat,
+) -> Result<Rc<Flat>, Miss<'static>> {
+    if !flat.kinds.intersects(Kinds::ARRAY) {
+        return Err(Miss::NotContainer("elements"));
+    }
+    Ok(match &flat.items {
+        Some(dnf) => flattener.dnf(schemas, dnf),
+        None => Rc::new(Flat::any()),
+    })
+}
+
+/// Resolves a path; reports and returns `None` when it does not resolve. Returns `None`
+/// silently when its record's schema failed to load (already reported).
+pub(crate) fn resolve(
+    cx: &mut Context<'_>,
+    records: &[Record],
+    path: &Path,
+    allowed: Allowed,
+) -> Option<Resolved> {
+    let record = find_record(cx, records, path, allowed)?;
+    let role = record.role;
+    let mut flat = cx.flat(record.root?);
+    let mut may_be_absent = matches!(role, RecordRef::Source(i) if i > 0);
+    let mut required_in_parent = true;
+    let mut parent = None;
+    let mut steps = Vec::with_capacity(path.segments.len());
+    for (index, segment) in path.segments.iter().enumerate() {
+        let next = match step(&cx.schemas, &cx.flattener, &flat, segment) {
+            Ok(next) => next,
+            Err(miss) => {
+                let diagnostic = miss_diagnostic(cx, path, index, &flat, role, miss);
+                cx.report(diagnostic);
+                return None;
             }
-            SegmentKind::Search {
-                key,
+        };
+        may_be_absent |= !next.required || next.flat.nullable();
+        required_in_parent = next.required;
+        steps.push(next.step);
+        parent = Some(flat);
+        flat = next.flat;
+    }
+    let display = path.display();
+    Some(Resolved {
+        cpath: CPath {
+            record: role,
+            steps: steps.clone(),
+            display: display.clone(),
+            id: PathId::UNNUMBERED,
+        },
+        flat,
+        may_be_absent,
+        required_in_parent,
+        parent,
+        read: Read {
+            record: role,
+            steps,
+            display,
+            span: path.span,
+        },
+    })
+}
+
+fn find_record<'r>(
+    cx: &mut Context<'_>,
+    records: &'r [Record],
+    path: &Path,
+    allowed: Allowed,
+) -> Option<&'r Record> {
+    let name = &path.root.name;
+    let Some(record) = records.iter().find(|r| &r.name == name) else {
+        let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+        let mut diagnostic = Diagnostic::new(
+            Code::M109,
+            path.root.span,
+            format!("unknown record `{name}`"),
+            "no record has this name",
+        );
+        diagnostic = match suggest::closest(name, names.iter().copied()) {
+            Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+            None if names.is_empty() => diagnostic.with_help("declare records with `source NAME = schema \"FILE\"` and `target NAME = schema \"FILE\"`"),
+            None => diagnostic.with_help(format!("paths start with a declared record: {}", crate::diag::quoted_list(&names, "or"))),
+        };
+        cx.report(diagnostic);
+        return None;
+    };
+    let wrong = match (allowed, record.role) {
+        (Allowed::Source, RecordRef::Target) => Some("a source record (the CRM side)"),
+        (Allowed::Target, RecordRef::Source(_)) => Some("the target record (the PSA side)"),
+        _ => None,
+    };
+    if let Some(expected) = wrong {
+        cx.report(
+            Diagnostic::new(
+                Code::M110,
+                path.root.span,
+                format!("`{}` must start from {expected} here", path.display()),
+                format!("`{name}` is the wrong record here"),
+            )
+            .with_label(record.name_span, format!("`{name}` is declared here"))
+            .with_help(wrong_record_help(allowed)),
+        );
+        return None;
+    }
+    Some(record)
+}
+
+/// The diagnostic for a step of `path` (segment `index`, from `flat`) that does not resolve.
+fn miss_diagnostic(
+    cx: &Context<'_>,
+    path: &Path,
+    index: usize,
+    flat: &Flat,
+    role: RecordRef,
+    miss: Miss<'_>,
+) -> Diagnostic {
+    let segment = &path.segments[index];
+    let parent_display = path.display_prefix(index);
+    match miss {
+        Miss::NotContainer(what) => not_a_container(segment, &parent_display, flat, what),
+        Miss::UnknownField(name) => unknown_field(cx, segment, name, &parent_display, flat, role),
+        Miss::UnknownKey {
+            key,
+            key_span,
+            items,
+        } => {
+            let names: Vec<&str> = items.properties.keys().map(String::as_str).collect();
+            let diagnostic = Diagnostic::new(
+                Code::M203,
                 key_span,
-                value,
-            } => {
-                let items = self.items_of(segment, &parent_display, flat)?;
-                let key_flat = match items.properties.get(key) {
-                    Some(dnf) => self.flattener.dnf(&self.schemas, &dnf.clone()),
-                    None if items.properties.is_empty() => Rc::new(Flat::any()),
-                    None => {
-                        let names: Vec<&str> =
-                            items.properties.keys().map(String::as_str).collect();
-                        let mut diagnostic = Diagnostic::new(
-                            Code::M203,
-                            *key_span,
-                            format!("elements of `{parent_display}` have no field `{key}`"),
-                            "unknown key field",
-                        );
-                        if let Some(close) = suggest::closest(key, names.iter().copied()) {
-                            diagnostic = diagnostic.with_help(format!("did you mean `{close}`?"));
-                        } else {
-                            diagnostic = diagnostic.with_help(format!(
-                                "elements have: {}",
-                                crate::diag::quoted_list(&names, "and")
-                            ));
-                        }
-                        self.report(diagnostic);
-                        return None;
-                    }
-                };
-                let literal = value.kind.to_json();
-                let literal_kinds = Kinds::of_json(&literal);
-                let comparable = key_flat.kinds.intersects(literal_kinds)
-                    || (literal_kinds.intersects(Kinds::NUMBER)
-                        && key_flat.kinds.intersects(Kinds::NUMBER));
-                if !comparable {
-                    self.report(
-                        Diagnostic::new(
-                            Code::M203,
-                            value.span,
-                            format!(
-                                "`{key}` is {}, but it is searched for {}",
-                                key_flat.kinds.without(Kinds::NULL).a(),
-                                literal_kinds.a()
-                            ),
-                            "can never match",
-                        )
-                        .with_help(format!(
-                            "search for a value of the key's type, e.g. `[{key} == {}]`",
-                            example_of(key_flat.kinds)
-                        )),
-                    );
-                    return None;
-                }
-                Some((
-                    items,
-                    PathStep::Search {
-                        key: key.clone(),
-                        value: literal,
-                    },
-                    false,
-                ))
+                format!("elements of `{parent_display}` have no field `{key}`"),
+                "unknown key field",
+            );
+            match suggest::closest(key, names.iter().copied()) {
+                Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+                None => diagnostic.with_help(format!(
+                    "elements have: {}",
+                    crate::diag::quoted_list(&names, "and")
+                )),
             }
         }
+        Miss::NeverMatches {
+            key,
+            at,
+            key_flat,
+            literal,
+        } => Diagnostic::new(
+            Code::M203,
+            at,
+            format!(
+                "`{key}` is {}, but it is searched for {}",
+                key_flat.kinds.without(Kinds::NULL).a(),
+                literal.a()
+            ),
+            "can never match",
+        )
+        .with_help(format!(
+            "search for a value of the key's type, e.g. `[{key} == {}]`",
+            example_of(key_flat.kinds)
+        )),
     }
+}
 
-    fn items_of(
-        &mut self,
-        segment: &Segment,
-        parent_display: &str,
-        flat: &Rc<Flat>,
-    ) -> Option<Rc<Flat>> {
-        if !flat.kinds.intersects(Kinds::ARRAY) {
-            self.report(not_a_container(segment, parent_display, flat, "elements"));
-            return None;
+fn unknown_field(
+    cx: &Context<'_>,
+    segment: &Segment,
+    name: &str,
+    parent_display: &str,
+    flat: &Flat,
+    role: RecordRef,
+) -> Diagnostic {
+    let code = match role {
+        RecordRef::Target => Code::M301,
+        RecordRef::Source(_) => Code::M201,
+    };
+    let names: Vec<&str> = flat.properties.keys().map(String::as_str).collect();
+    let help = match suggest::closest(name, names.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => {
+            let shown: Vec<&str> = names.iter().copied().take(12).collect();
+            let more = if names.len() > shown.len() {
+                format!(" and {} more", names.len() - shown.len())
+            } else {
+                String::new()
+            };
+            format!(
+                "`{parent_display}` has {}{more}; if the field is new, add it to the schema",
+                crate::diag::quoted_list(&shown, "and")
+            )
         }
-        Some(match &flat.items {
-            Some(dnf) => self.flattener.dnf(&self.schemas, &dnf.clone()),
-            None => Rc::new(Flat::any()),
-        })
-    }
-
-    fn unknown_field(
-        &self,
-        segment: &Segment,
-        name: &str,
-        parent_display: &str,
-        flat: &Flat,
-        role: RecordRef,
-    ) -> Diagnostic {
-        let code = match role {
-            RecordRef::Target => Code::M301,
-            RecordRef::Source(_) => Code::M201,
-        };
-        let names: Vec<&str> = flat.properties.keys().map(String::as_str).collect();
-        let help = match suggest::closest(name, names.iter().copied()) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => {
-                let shown: Vec<&str> = names.iter().copied().take(12).collect();
-                let more = if names.len() > shown.len() {
-                    format!(" and {} more", names.len() - shown.len())
-                } else {
-                    String::new()
-                };
-                format!(
-                    "`{parent_display}` has {}{more}; if the field is new, add it to the schema",
-                    crate::diag::quoted_list(&shown, "and")
-                )
-            }
-        };
-        let declared = flat
-            .origin
-            .iter()
-            .filter(|node| !self.schemas.node(**node).properties.is_empty())
-            .find_map(|node| {
-                self.schemas
-                    .span_of_keyword(self.sources, *node, "/properties")
-            });
-        Diagnostic::new(
-            code,
-            segment.span,
-            format!("`{parent_display}` has no field `{name}`"),
-            "not in the schema",
-        )
-        .with_optional_label(
-            declared,
-            format!("the fields of `{parent_display}` are declared here"),
-        )
-        .with_help(help)
-    }
+    };
+    let declared = flat
+        .origin
+        .iter()
+        .filter(|node| !cx.schemas.node(**node).properties.is_empty())
+        .find_map(|node| cx.schemas.span_of_keyword(cx.sources, *node, "/properties"));
+    Diagnostic::new(
+        code,
+        segment.span,
+        format!("`{parent_display}` has no field `{name}`"),
+        "not in the schema",
+    )
+    .with_optional_label(
+        declared,
+        format!("the fields of `{parent_display}` are declared here"),
+    )
+    .with_help(help)
 }
 
 fn wrong_record_help(allowed: Allowed) -> &'static str {

@@ -1,114 +1,149 @@
 //! Records: loading each declared record's schema, and checking `join on` clauses.
 
-use super::paths::Allowed;
+use std::path::PathBuf;
+
+use super::context::Context;
+use super::paths::{self, Allowed};
 use super::program::{JoinKey, RecordRef, SourceRecord};
-use super::{Checker, RecordInfo};
 use crate::diag::{Code, Diagnostic};
-use crate::schema::LoadContext;
-use crate::syntax::ast::{Item, MappingFile, RecordDecl};
+use crate::schema::NodeId;
+use crate::source::Span;
+use crate::syntax::ast::{Item, Join, MappingFile, RecordDecl};
 use crate::value::Kinds;
 
-impl Checker<'_> {
-    /// Declares every record and loads its schema.
-    pub(crate) fn load_records(&mut self, ast: &MappingFile) {
-        let mut source_count = 0;
-        let mut has_target = false;
-        for item in &ast.items {
-            let (decl, role) = match item {
-                Item::Source(decl) => {
-                    source_count += 1;
-                    (decl, RecordRef::Source(source_count - 1))
-                }
-                Item::Target(decl) if !has_target => {
-                    has_target = true;
-                    (decl, RecordRef::Target)
-                }
-                _ => continue,
-            };
-            if let Some(first) = self.records.iter().find(|r| r.name == decl.name.name) {
-                let first_span = first.name_span;
-                self.report(
-                    Diagnostic::new(
-                        Code::M106,
-                        decl.name.span,
-                        format!("record `{}` is declared twice", decl.name.name),
-                        "second declaration",
-                    )
-                    .with_label(first_span, "first declared here")
-                    .with_help("give each record its own name, e.g. `deal`, `company`, `owner`"),
-                );
-                if let RecordRef::Source(_) = role {
-                    source_count -= 1;
-                }
-                continue;
-            }
-            self.declare_record(decl, role);
-        }
-        for item in &ast.items {
-            if let Item::Source(decl) = item
-                && let Some(join) = &decl.join
-            {
-                self.check_join(decl, join);
-            }
+/// A declared record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Its name, the root of paths (`deal`).
+    pub name: String,
+    /// Which source it is, or the target.
+    pub role: RecordRef,
+    /// The root node of its schema; `None` when the schema did not load.
+    pub root: Option<NodeId>,
+    /// Where its name is declared.
+    pub name_span: Span,
+    /// Its schema file.
+    pub schema_path: PathBuf,
+    /// How it is joined from a reference file, when its `join on` clause checks.
+    pub join: Option<JoinKey>,
+}
+
+/// Declares every record, loads its schema, and checks its `join on` clause.
+pub(crate) fn pass(cx: &mut Context<'_>, ast: &MappingFile) -> Vec<Record> {
+    let mut records = declare(cx, ast);
+    for item in &ast.items {
+        if let Item::Source(decl) = item
+            && let Some(join) = &decl.join
+            && let Some(index) = records.iter().position(|r| r.name == decl.name.name)
+            && let Some(key) = check_join(cx, &records, decl, join)
+        {
+            records[index].join = Some(key);
         }
     }
+    records
+}
 
-    fn declare_record(&mut self, decl: &RecordDecl, role: RecordRef) {
-        let mut context = LoadContext {
-            sources: self.sources,
-            diagnostics: &mut self.diagnostics,
-        };
-        let root = self.schemas.load_root(
-            &mut context,
-            &self.base_dir,
-            &decl.schema.value,
-            decl.schema.span,
-        );
-        let schema_path = crate::io::files::normalise(&self.base_dir.join(&decl.schema.value));
-        self.records.push(RecordInfo {
-            name: decl.name.name.clone(),
-            role,
-            root,
-            name_span: decl.name.span,
-            schema_path,
-            join: None,
-        });
-    }
+/// The program's source records, in declaration order.
+pub(crate) fn source_records(records: &[Record]) -> Vec<SourceRecord> {
+    records
+        .iter()
+        .filter(|r| matches!(r.role, RecordRef::Source(_)))
+        .map(|r| SourceRecord {
+            name: r.name.clone(),
+            schema_path: r.schema_path.clone(),
+            join: r.join.clone(),
+        })
+        .collect()
+}
 
-    fn check_join(&mut self, decl: &RecordDecl, join: &crate::syntax::ast::Join) {
-        let Some(index) = self.records.iter().position(|r| r.name == decl.name.name) else {
-            return;
+fn declare(cx: &mut Context<'_>, ast: &MappingFile) -> Vec<Record> {
+    let mut records: Vec<Record> = Vec::new();
+    let mut source_count = 0;
+    let mut has_target = false;
+    for item in &ast.items {
+        let (decl, role) = match item {
+            Item::Source(decl) => {
+                source_count += 1;
+                (decl, RecordRef::Source(source_count - 1))
+            }
+            Item::Target(decl) if !has_target => {
+                has_target = true;
+                (decl, RecordRef::Target)
+            }
+            _ => continue,
         };
-        if join.key.root.name != decl.name.name {
-            self.report(
+        if let Some(first) = records.iter().find(|r| r.name == decl.name.name) {
+            let first_span = first.name_span;
+            cx.report(
                 Diagnostic::new(
-                    Code::M211,
-                    join.key.root.span,
-                    format!(
-                        "the left side of the join must be a field of `{}`",
-                        decl.name.name
-                    ),
-                    format!("`{}` is not the record being joined", join.key.root.name),
+                    Code::M106,
+                    decl.name.span,
+                    format!("record `{}` is declared twice", decl.name.name),
+                    "second declaration",
                 )
-                .with_help(if join.equals.root.name == decl.name.name {
-                    format!(
-                        "swap the sides: `join on {} == {}`",
-                        join.equals.display(),
-                        join.key.display()
-                    )
-                } else {
-                    format!(
-                        "the left side is the key inside `{}`, e.g. `join on {}.id == {}`",
-                        decl.name.name,
-                        decl.name.name,
-                        join.equals.display()
-                    )
-                }),
+                .with_label(first_span, "first declared here")
+                .with_help("give each record its own name, e.g. `deal`, `company`, `owner`"),
             );
-            return;
+            if let RecordRef::Source(_) = role {
+                source_count -= 1;
+            }
+            continue;
         }
-        if join.equals.root.name == decl.name.name {
-            self.report(
+        records.push(declare_record(cx, decl, role));
+    }
+    records
+}
+
+fn declare_record(cx: &mut Context<'_>, decl: &RecordDecl, role: RecordRef) -> Record {
+    let root = cx.load_schema(&decl.schema.value, decl.schema.span);
+    let schema_path = crate::io::files::normalise(&cx.base_dir.join(&decl.schema.value));
+    Record {
+        name: decl.name.name.clone(),
+        role,
+        root,
+        name_span: decl.name.span,
+        schema_path,
+        join: None,
+    }
+}
+
+/// The key of a `join on` clause, when it checks.
+fn check_join(
+    cx: &mut Context<'_>,
+    records: &[Record],
+    decl: &RecordDecl,
+    join: &Join,
+) -> Option<JoinKey> {
+    if join.key.root.name != decl.name.name {
+        cx.report(
+            Diagnostic::new(
+                Code::M211,
+                join.key.root.span,
+                format!(
+                    "the left side of the join must be a field of `{}`",
+                    decl.name.name
+                ),
+                format!("`{}` is not the record being joined", join.key.root.name),
+            )
+            .with_help(if join.equals.root.name == decl.name.name {
+                format!(
+                    "swap the sides: `join on {} == {}`",
+                    join.equals.display(),
+                    join.key.display()
+                )
+            } else {
+                format!(
+                    "the left side is the key inside `{}`, e.g. `join on {}.id == {}`",
+                    decl.name.name,
+                    decl.name.name,
+                    join.equals.display()
+                )
+            }),
+        );
+        return None;
+    }
+    if join.equals.root.name == decl.name.name {
+        cx.report(
                 Diagnostic::new(
                     Code::M211,
                     join.equals.root.span,
@@ -117,52 +152,34 @@ impl Checker<'_> {
                 )
                 .with_help("the right side names the field of an earlier source (usually the deal) that holds the key"),
             );
-            return;
-        }
-        let key = self.resolve_path(&join.key, Allowed::Source);
-        let equals = self.resolve_path(&join.equals, Allowed::Source);
-        let (Some(key), Some(equals)) = (key, equals) else {
-            return;
-        };
-        let scalar = Kinds::STRING.or(Kinds::NUMBER).or(Kinds::BOOL);
-        let (left, right) = (key.flat.kinds.and(scalar), equals.flat.kinds.and(scalar));
-        let both_numbers = left.intersects(Kinds::NUMBER) && right.intersects(Kinds::NUMBER);
-        if !(left.intersects(right) || both_numbers) {
-            self.report(
-                Diagnostic::new(
-                    Code::M211,
-                    join.span,
-                    format!(
-                        "join compares `{}` ({}) with `{}` ({})",
-                        key.cpath.display,
-                        key.flat.kinds.a(),
-                        equals.cpath.display,
-                        equals.flat.kinds.a()
-                    ),
-                    "the two keys can never be equal",
-                )
-                .with_help(
-                    "join on fields of the same type (both ids as strings, or both as numbers)",
+        return None;
+    }
+    let key = paths::resolve(cx, records, &join.key, Allowed::Source);
+    let equals = paths::resolve(cx, records, &join.equals, Allowed::Source);
+    let (key, equals) = (key?, equals?);
+    let scalar = Kinds::STRING.or(Kinds::NUMBER).or(Kinds::BOOL);
+    let (left, right) = (key.flat.kinds.and(scalar), equals.flat.kinds.and(scalar));
+    let both_numbers = left.intersects(Kinds::NUMBER) && right.intersects(Kinds::NUMBER);
+    if !(left.intersects(right) || both_numbers) {
+        cx.report(
+            Diagnostic::new(
+                Code::M211,
+                join.span,
+                format!(
+                    "join compares `{}` ({}) with `{}` ({})",
+                    key.cpath.display,
+                    key.flat.kinds.a(),
+                    equals.cpath.display,
+                    equals.flat.kinds.a()
                 ),
-            );
-            return;
-        }
-        self.records[index].join = Some(JoinKey {
-            key: key.cpath,
-            equals: equals.cpath,
-        });
+                "the two keys can never be equal",
+            )
+            .with_help("join on fields of the same type (both ids as strings, or both as numbers)"),
+        );
+        return None;
     }
-
-    /// The program's source records, in declaration order.
-    pub(crate) fn source_records(&self, _ast: &MappingFile) -> Vec<SourceRecord> {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.role, RecordRef::Source(_)))
-            .map(|r| SourceRecord {
-                name: r.name.clone(),
-                schema_path: r.schema_path.clone(),
-                join: r.join.clone(),
-            })
-            .collect()
-    }
+    Some(JoinKey {
+        key: key.cpath,
+        equals: equals.cpath,
+    })
 }

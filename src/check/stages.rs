@@ -3,190 +3,226 @@
 //! source paths guaranteed present when a deal is handed off (used by M204).
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
-use super::Checker;
-use super::conds::CondInfo;
-use super::exprs::Scope;
-use super::paths::Allowed;
-use super::program::{CCond, Requirement};
+use super::conds::{CondInfo, implied_by};
+use super::context::Context;
+use super::exprs::{Env, Scope};
+use super::paths::{self, Allowed};
+use super::program::{CCond, CPath, Requirement};
+use super::records::Record;
 use super::suggest;
+use super::table_use::TableUse;
+use super::tables::TableInfo;
 use crate::diag::{Code, Diagnostic};
+use crate::schema::Flat;
 use crate::syntax::ast::{
     CompareOp, Cond, CondKind, ExprKind, Item, LitKind, MappingFile, Path, RequireBlock,
 };
 
-impl Checker<'_> {
-    /// Checks the trigger and every require block.
-    pub(crate) fn check_stages(&mut self, ast: &MappingFile) -> (Option<CCond>, Vec<Requirement>) {
-        let trigger = ast.items.iter().find_map(|item| match item {
-            Item::Trigger(trigger) => Some(trigger),
-            _ => None,
-        });
-        let mut compiled_trigger = None;
-        let mut trigger_implies = Vec::new();
-        if let Some(trigger) = trigger {
-            let stage = stage_comparison(&trigger.condition);
-            if let Some((path, stages)) = &stage {
-                self.stages.stage_display = Some(path.display());
-                self.stages.stage_path = self.resolve_path(path, Allowed::Source).map(|r| r.cpath);
-                self.stages.trigger_stages = stages.clone();
-            }
-            trigger_implies = super::conds::implied_by(&trigger.condition);
-            let before = self.diagnostics.len();
-            let compiled = self.cond(&trigger.condition, Scope::Sources);
-            self.stages.stage_invalid = self.diagnostics[before..]
-                .iter()
-                .any(|d| d.code == Code::M205);
-            if let Some((compiled, _)) = compiled {
-                if stage.is_none() {
-                    self.report(
-                        Diagnostic::new(Code::M209, trigger.condition.span, "the trigger does not compare a stage field", "no `FIELD == \"stage\"` here")
-                            .with_help("write the trigger as `deal.properties.dealstage == \"closedwon\"` (add other conditions with `and`); require blocks and stage checks rely on it"),
-                    );
-                }
-                compiled_trigger = Some(compiled);
-            }
-        }
-        let mut requirements = Vec::new();
-        let mut implied_by_stage: Vec<(String, Vec<String>)> = Vec::new();
-        for item in &ast.items {
-            if let Item::Require(block) = item {
-                let implied = self.check_require_block(block, &mut requirements);
-                implied_by_stage.push((block.stage.value.clone(), implied));
-            }
-        }
-        self.stages.guaranteed = guaranteed(
-            &trigger_implies,
-            &self.stages.trigger_stages,
-            &implied_by_stage,
-        );
-        (compiled_trigger, requirements)
-    }
+/// What the trigger and require rules established, for the passes after them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StageFacts {
+    /// The stage field, when the trigger names one and it resolves.
+    pub stage_path: Option<CPath>,
+    /// The stage field as written, to recognise comparisons with it.
+    pub stage_display: Option<String>,
+    /// Stages the trigger fires on.
+    pub trigger_stages: Vec<String>,
+    /// Source paths guaranteed present at every trigger stage.
+    pub guaranteed: HashSet<String>,
+    /// True when the trigger names a stage that does not exist (stage-based checks are skipped).
+    pub stage_invalid: bool,
+    /// The stage field's schema, when it resolves.
+    stage_schema: Option<Rc<Flat>>,
+}
 
-    fn check_require_block(
-        &mut self,
-        block: &RequireBlock,
-        out: &mut Vec<Requirement>,
-    ) -> Vec<String> {
-        self.check_stage_name(block);
-        let mut implied = Vec::new();
-        for rule in &block.rules {
-            implied.extend(super::conds::implied_by(&rule.condition));
-            let Some((condition, info)) = self.cond(&rule.condition, Scope::Sources) else {
-                continue;
-            };
-            let origin = self.origin(rule.span);
-            let message = match &rule.message {
-                Some(message) => message.value.clone(),
-                None => generated_message(&rule.condition, &self.origin(rule.condition.span).text),
-            };
-            let CondInfo { reads, .. } = info;
-            let mut fields: Vec<String> = Vec::new();
-            for read in reads {
-                if !fields.contains(&read.display) {
-                    fields.push(read.display);
-                }
-            }
-            out.push(Requirement {
-                stage: block.stage.value.clone(),
-                condition,
-                message,
-                fields,
-                origin,
-            });
-        }
-        implied
+impl StageFacts {
+    /// True when a source path (or a path below it) is required at every trigger stage.
+    pub fn is_guaranteed(&self, display: &str) -> bool {
+        self.guaranteed.iter().any(|g| {
+            g == display
+                || (g.starts_with(display)
+                    && matches!(g.as_bytes().get(display.len()), Some(b'.' | b'[')))
+        })
     }
+}
 
-    fn check_stage_name(&mut self, block: &RequireBlock) {
-        let stage = &block.stage;
-        if let Some(display) = self.stages.stage_display.clone()
-            && let Some(path) = self.stages.stage_path.clone()
-        {
-            let values = self.stage_values(&path.display);
-            if let Some((values, declared)) = values
-                && !values.contains(&stage.value)
-            {
-                let close = suggest::closest(&stage.value, values.iter().map(String::as_str));
-                let list = values
-                    .iter()
-                    .map(|v| format!("\"{v}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let help = match close {
-                    Some(close) => format!("the stages are {list}; did you mean \"{close}\"?"),
-                    None => format!("the stages are {list}"),
-                };
-                self.report(
-                    Diagnostic::new(
-                        Code::M205,
-                        stage.span,
-                        format!("unknown stage \"{}\"", stage.value),
-                        format!("not a stage of `{display}`"),
-                    )
-                    .with_optional_label(declared, "the stages are listed here")
-                    .with_help(help),
+/// The stages pass's result.
+pub(crate) struct Stages {
+    /// The compiled trigger, when it checks.
+    pub trigger: Option<CCond>,
+    /// The require rules that check, in file order.
+    pub requirements: Vec<Requirement>,
+    /// What they established.
+    pub facts: StageFacts,
+}
+
+/// Checks the trigger and every require block.
+pub(crate) fn pass(
+    cx: &mut Context<'_>,
+    records: &[Record],
+    tables: &[TableInfo],
+    used: &mut TableUse,
+    ast: &MappingFile,
+) -> Stages {
+    let trigger = ast.items.iter().find_map(|item| match item {
+        Item::Trigger(trigger) => Some(trigger),
+        _ => None,
+    });
+    let mut facts = StageFacts::default();
+    let mut compiled_trigger = None;
+    let mut trigger_implies = Vec::new();
+    if let Some(trigger) = trigger {
+        let stage = stage_comparison(&trigger.condition);
+        if let Some((path, stages)) = &stage {
+            facts.stage_display = Some(path.display());
+            let resolved = paths::resolve(cx, records, path, Allowed::Source);
+            facts.stage_path = resolved.as_ref().map(|r| r.cpath.clone());
+            facts.stage_schema = resolved.map(|r| r.flat);
+            facts.trigger_stages = stages.clone();
+        }
+        trigger_implies = implied_by(&trigger.condition);
+        let mark = cx.mark();
+        let compiled =
+            Env::new(records, tables, used, &facts).cond(cx, &trigger.condition, Scope::Sources);
+        facts.stage_invalid = cx.reported_since(mark, Code::M205);
+        if let Some((compiled, _)) = compiled {
+            if stage.is_none() {
+                cx.report(
+                    Diagnostic::new(Code::M209, trigger.condition.span, "the trigger does not compare a stage field", "no `FIELD == \"stage\"` here")
+                        .with_help("write the trigger as `deal.properties.dealstage == \"closedwon\"` (add other conditions with `and`); require blocks and stage checks rely on it"),
                 );
-                return;
+            }
+            compiled_trigger = Some(compiled);
+        }
+    }
+    let mut requirements = Vec::new();
+    let mut implied_by_stage: Vec<(String, Vec<String>)> = Vec::new();
+    for item in &ast.items {
+        if let Item::Require(block) = item {
+            check_stage_name(cx, &facts, block);
+            let mut env = Env::new(records, tables, used, &facts);
+            let implied = require_block(cx, &mut env, block, &mut requirements);
+            implied_by_stage.push((block.stage.value.clone(), implied));
+        }
+    }
+    facts.guaranteed = guaranteed(&trigger_implies, &facts.trigger_stages, &implied_by_stage);
+    Stages {
+        trigger: compiled_trigger,
+        requirements,
+        facts,
+    }
+}
+
+/// The field a trigger compares with a stage name (`deal.properties.dealstage`), if any: the
+/// language server completes stage names from it.
+pub fn stage_field(ast: &MappingFile) -> Option<Path> {
+    ast.items.iter().find_map(|item| match item {
+        Item::Trigger(trigger) => stage_comparison(&trigger.condition).map(|(path, _)| path),
+        _ => None,
+    })
+}
+
+/// Checks the rules of one block; returns the paths they prove present.
+fn require_block(
+    cx: &mut Context<'_>,
+    env: &mut Env<'_>,
+    block: &RequireBlock,
+    out: &mut Vec<Requirement>,
+) -> Vec<String> {
+    let mut implied = Vec::new();
+    for rule in &block.rules {
+        implied.extend(implied_by(&rule.condition));
+        let Some((condition, info)) = env.cond(cx, &rule.condition, Scope::Sources) else {
+            continue;
+        };
+        let origin = cx.origin(rule.span);
+        let message = match &rule.message {
+            Some(message) => message.value.clone(),
+            None => generated_message(&rule.condition, &cx.origin(rule.condition.span).text),
+        };
+        let CondInfo { reads, .. } = info;
+        let mut fields: Vec<String> = Vec::new();
+        for read in reads {
+            if !fields.contains(&read.display) {
+                fields.push(read.display);
             }
         }
-        let trigger_known = !self.stages.trigger_stages.is_empty() && !self.stages.stage_invalid;
-        if trigger_known && !self.stages.trigger_stages.contains(&stage.value) {
-            let stages = self
-                .stages
-                .trigger_stages
-                .iter()
-                .map(|s| format!("\"{s}\""))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.report(
-                Diagnostic::new(
-                    Code::M210,
-                    stage.span,
-                    format!("the trigger never fires at stage \"{}\", so these rules are never checked", stage.value),
-                    "not a trigger stage",
-                )
-                .with_help(format!("the trigger fires at {stages}; require facts at that stage, or add this stage to the trigger")),
-            );
-        }
+        out.push(Requirement {
+            stage: block.stage.value.clone(),
+            condition,
+            message,
+            fields,
+            origin,
+        });
     }
+    implied
+}
 
-    /// The non-null enum values of the stage field, with where they are declared.
-    fn stage_values(
-        &mut self,
-        _display: &str,
-    ) -> Option<(Vec<String>, Option<crate::source::Span>)> {
-        let path = self.stages.stage_path.clone()?;
-        let record = match path.record {
-            super::program::RecordRef::Source(i) => self
-                .records
-                .iter()
-                .filter(|r| matches!(r.role, super::program::RecordRef::Source(_)))
-                .nth(i)?,
-            super::program::RecordRef::Target => return None,
-        };
-        let mut flat = self.flattener.node(&self.schemas, record.root?);
-        for step in &path.steps {
-            let super::program::PathStep::Field(name) = step else {
-                let dnf = flat.items.clone()?;
-                flat = self.flattener.dnf(&self.schemas, &dnf);
-                continue;
-            };
-            let dnf = flat.properties.get(name)?.clone();
-            flat = self.flattener.dnf(&self.schemas, &dnf);
-        }
-        let values: Vec<String> = flat
-            .non_null_enum()?
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
-        let declared = flat
-            .origin
+/// M205 for a block's stage that the stage field does not list; M210 for one the trigger never
+/// fires at.
+fn check_stage_name(cx: &mut Context<'_>, facts: &StageFacts, block: &RequireBlock) {
+    let stage = &block.stage;
+    if let Some(display) = &facts.stage_display
+        && let Some((values, declared)) = stage_values(cx, facts)
+        && !values.contains(&stage.value)
+    {
+        let close = suggest::closest(&stage.value, values.iter().map(String::as_str));
+        let list = values
             .iter()
-            .find(|n| self.schemas.node(**n).enum_values.is_some())
-            .and_then(|node| self.schemas.span_of_keyword(self.sources, *node, "/enum"));
-        Some((values, declared))
+            .map(|v| format!("\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let help = match close {
+            Some(close) => format!("the stages are {list}; did you mean \"{close}\"?"),
+            None => format!("the stages are {list}"),
+        };
+        cx.report(
+            Diagnostic::new(
+                Code::M205,
+                stage.span,
+                format!("unknown stage \"{}\"", stage.value),
+                format!("not a stage of `{display}`"),
+            )
+            .with_optional_label(declared, "the stages are listed here")
+            .with_help(help),
+        );
+        return;
     }
+    let trigger_known = !facts.trigger_stages.is_empty() && !facts.stage_invalid;
+    if trigger_known && !facts.trigger_stages.contains(&stage.value) {
+        let stages = facts
+            .trigger_stages
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        cx.report(
+            Diagnostic::new(
+                Code::M210,
+                stage.span,
+                format!("the trigger never fires at stage \"{}\", so these rules are never checked", stage.value),
+                "not a trigger stage",
+            )
+            .with_help(format!("the trigger fires at {stages}; require facts at that stage, or add this stage to the trigger")),
+        );
+    }
+}
+
+/// The non-null string enum values of the stage field, with where they are declared.
+fn stage_values(
+    cx: &Context<'_>,
+    facts: &StageFacts,
+) -> Option<(Vec<String>, Option<crate::source::Span>)> {
+    facts.stage_path.as_ref()?;
+    let flat = facts.stage_schema.as_ref()?;
+    let values: Vec<String> = flat
+        .non_null_enum()?
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    Some((values, cx.enum_span(flat)))
 }
 
 /// The stage comparison of a trigger: `PATH == "stage"` or `PATH in [...]`, at the top level or

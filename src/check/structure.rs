@@ -1,6 +1,6 @@
 //! Counting items: exactly one header, one trigger and one target; at least one source.
 
-use super::Checker;
+use super::context::Context;
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use crate::syntax::ast::{Item, MappingFile};
@@ -14,7 +14,7 @@ pub(crate) struct Census {
 }
 
 /// Counts items, reporting duplicates (M104) and, when the file parsed, missing items (M105).
-pub(crate) fn census(checker: &mut Checker<'_>, ast: &MappingFile) -> Census {
+pub(crate) fn pass(cx: &mut Context<'_>, ast: &MappingFile) -> Census {
     let mut name = None;
     let mut first_seen: [Option<Span>; 3] = [None; 3];
     let mut sources = 0;
@@ -39,7 +39,7 @@ pub(crate) fn census(checker: &mut Checker<'_>, ast: &MappingFile) -> Census {
         };
         match first_seen[slot] {
             None => first_seen[slot] = Some(span),
-            Some(first) => checker.report(
+            Some(first) => cx.report(
                 Diagnostic::new(
                     Code::M104,
                     span,
@@ -55,8 +55,8 @@ pub(crate) fn census(checker: &mut Checker<'_>, ast: &MappingFile) -> Census {
             ),
         }
     }
-    if !checker.syntax_errors {
-        let top = Span::new(checker.file, 0, 0);
+    if !cx.syntax_errors {
+        let top = Span::new(cx.file, 0, 0);
         let missing = [
             (
                 first_seen[0].is_none(),
@@ -81,7 +81,7 @@ pub(crate) fn census(checker: &mut Checker<'_>, ast: &MappingFile) -> Census {
         ];
         for (is_missing, what, help) in missing {
             if is_missing {
-                checker.report(
+                cx.report(
                     Diagnostic::new(
                         Code::M105,
                         top,

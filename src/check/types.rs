@@ -116,7 +116,7 @@ fn same_element(a: &PathStep, b: &PathStep) -> bool {
         (PathStep::Field(x), PathStep::Field(y)) => x == y,
         (PathStep::Index(x), PathStep::Index(y)) => x == y,
         (PathStep::Search { key: k1, value: v1 }, PathStep::Search { key: k2, value: v2 }) => {
-            k1 != k2 || crate::value::path::json_equal(v1, v2)
+            k1 != k2 || crate::value::json_equal(v1, v2)
         }
         (PathStep::Index(_), PathStep::Search { .. })
         | (PathStep::Search { .. }, PathStep::Index(_)) => true,

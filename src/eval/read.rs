@@ -3,8 +3,9 @@
 use serde_json::Value;
 
 use crate::check::program::{CPath, RecordRef};
+pub use crate::value::json_equal;
 pub use crate::value::member;
-pub use crate::value::path::{json_equal, read_steps, remove_at, write_at, write_at_steps};
+pub use crate::value::path::{read_steps, remove_at, write_at, write_at_steps};
 
 /// The records one deal is evaluated against.
 #[derive(Debug, Clone, Copy)]

@@ -2,12 +2,18 @@
 //! go to definition, quick fixes and formatting, over LSP on stdio.
 //!
 //! `server.rs` runs the message loop on `transport.rs` (JSON-RPC framing); each open document is
-//! an `analysis.rs` value (the unchanged checker's output plus path lookups); `features.rs` turns
-//! it into LSP answers; `position.rs` converts byte offsets to UTF-16 positions and back; `uri.rs`
-//! converts file URIs. Nothing here changes what the checker reports.
+//! an `analysis.rs` value (the unchanged checker's output, and the syntax node at a position);
+//! `features.rs` turns it into diagnostics and formatting, `hover.rs` into hovers and
+//! definitions, `complete.rs` into completions, `actions.rs` into quick fixes; `position.rs`
+//! converts byte offsets to UTF-16 positions and back; `uri.rs` converts file URIs. Paths are
+//! resolved by the checker (`check::Query`), syntax found by `syntax::find`: nothing here reads
+//! the mapping's text on its own, and nothing changes what the checker reports.
 
+pub mod actions;
 pub mod analysis;
+pub mod complete;
 pub mod features;
+pub mod hover;
 pub mod position;
 mod server;
 pub mod transport;

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::analysis::Analysis;
-use super::features;
 use super::transport::{ReadError, read_message, write_message};
+use super::{actions, complete, features, hover};
 
 /// JSON-RPC error codes.
 const METHOD_NOT_FOUND: i64 = -32601;
@@ -88,7 +88,7 @@ impl Server {
                 let doc = &p.text_document_position_params;
                 let result = self
                     .analysis(&doc.text_document.uri)
-                    .and_then(|a| features::hover(a, doc.position));
+                    .and_then(|a| hover::hover(a, doc.position));
                 to_json(result)
             }
             "textDocument/completion" => {
@@ -96,7 +96,7 @@ impl Server {
                 let doc = &p.text_document_position;
                 let items = self
                     .analysis(&doc.text_document.uri)
-                    .map(|a| features::completion(a, doc.position))
+                    .map(|a| complete::completion(a, doc.position))
                     .unwrap_or_default();
                 to_json(items)
             }
@@ -106,7 +106,7 @@ impl Server {
                 let uri = &doc.text_document.uri;
                 let result = self
                     .analysis(uri)
-                    .and_then(|a| features::definition(a, doc.position, uri));
+                    .and_then(|a| hover::definition(a, doc.position, uri));
                 to_json(result)
             }
             "textDocument/codeAction" => {
@@ -114,7 +114,7 @@ impl Server {
                 let uri = &p.text_document.uri;
                 let actions = self
                     .analysis(uri)
-                    .map(|a| features::code_actions(a, uri, p.range, &p.context.diagnostics))
+                    .map(|a| actions::code_actions(a, uri, p.range, &p.context.diagnostics))
                     .unwrap_or_default();
                 to_json(actions)
             }

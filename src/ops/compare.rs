@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::check::program::{CExpr, PathStep, Program, RecordRef, WriteKind};
-use crate::value::path::json_equal;
+use crate::value::json_equal;
 
 /// The project field that identifies a deal's project.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::formats::FormatCheck;
 use super::shape::{Failure, Shape, ShapeId, Shapes};
 use crate::value::Kinds;
-use crate::value::path::json_equal;
+use crate::value::json_equal;
 
 impl Shapes {
     /// True when `text` satisfies the format at `index`.

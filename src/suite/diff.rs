@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::value::path::json_equal;
+use crate::value::json_equal;
 
 /// Lines describing how `actual` differs from `expected` (exact comparison).
 pub fn exact(expected: &Value, actual: &Value) -> Vec<String> {

@@ -61,6 +61,25 @@ pub enum Item {
     ClientMatch(ClientMatch),
 }
 
+impl Item {
+    /// Where the item is written (for a header, its name).
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Header(name) => name.span,
+            Item::Source(record) | Item::Target(record) => record.span,
+            Item::Trigger(trigger) => trigger.span,
+            Item::Require(block) => block.span,
+            Item::NeverTransfer(block) => block.span,
+            Item::Table(table) => table.span,
+            Item::Map(block) => block.span,
+            Item::Select(select) => select.span,
+            Item::SyncBack(block) => block.span,
+            Item::Checklist(block) => block.span,
+            Item::ClientMatch(rule) => rule.span,
+        }
+    }
+}
+
 /// `match client NAME into TARGET`: with `apply --clients`, an existing PSA client whose name
 /// matches after normalisation gives its id to `TARGET`.
 #[derive(Debug, Clone)]

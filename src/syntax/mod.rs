@@ -4,14 +4,17 @@
 //! top-level item at a time with the pest grammar in `grammar/mapping.pest`. When an item fails to
 //! parse, the error becomes a diagnostic and parsing resumes at the next line that starts a new
 //! item, so one typo does not hide every other problem. Parse trees are lowered into the AST in
-//! `lower.rs`; pest types never leave this module.
+//! `lower.rs`; pest types never leave this module. For tools, `find.rs` finds the node at a
+//! position and `partial.rs` re-parses the item being typed as if the text ended at the cursor.
 
 pub mod ast;
 mod errors;
+pub mod find;
 pub mod format;
 mod limits;
 mod lower;
 mod parser;
+pub mod partial;
 
 pub use limits::Limits;
 pub use parser::{KEYWORDS, TOP_LEVEL_KEYWORDS, parse, parse_call, string_spans};

@@ -1,10 +1,12 @@
 //! The data model shared by the checker and the evaluator: static value [`Kinds`], runtime
 //! values ([`Val`]), and paths on JSON values ([`path`]).
 
+pub mod equal;
 mod kinds;
 pub mod path;
 mod val;
 
+pub use equal::json_equal;
 pub use kinds::Kinds;
 pub use val::Val;
 

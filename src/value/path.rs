@@ -4,8 +4,7 @@
 
 use serde_json::Value;
 
-use super::SCAN_LIMIT;
-use super::member;
+use super::{SCAN_LIMIT, json_equal, member};
 
 /// One step of a resolved path.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,14 +53,6 @@ fn member_or_object<'a>(map: &'a mut serde_json::Map<String, Value>, name: &str)
     }
     map.entry(name.to_string())
         .or_insert_with(|| Value::Object(serde_json::Map::new()))
-}
-
-/// JSON equality where numbers compare by value (`1` equals `1.0`).
-pub fn json_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
 }
 
 /// Writes `value` at `fields` under `target`, creating objects on the way. Returns false when

@@ -1,0 +1,154 @@
+//! Hover and go to definition, from the syntax node under the cursor.
+//!
+//! On a path, hover shows what the checker resolves it to: the field's type, format, whether it is
+//! required, its enum values, description, the keys a dictionary accepts, and where the schema
+//! declares it; definition jumps there. On a transform name, hover shows its signature and
+//! documentation; on a table name, definition jumps to the table's declaration.
+
+use lsp_types::{Hover, HoverContents, Location, MarkupContent, MarkupKind, Position, Range, Uri};
+
+use super::analysis::Analysis;
+use super::position::{to_offset, to_range};
+use crate::schema::Flat;
+use crate::source::Span;
+use crate::syntax::ast::{Item, Path, SegmentKind};
+use crate::syntax::find::Node;
+
+/// Hover at `position`.
+pub fn hover(analysis: &Analysis, position: Position) -> Option<Hover> {
+    let offset = to_offset(&analysis.text, position);
+    analysis.at(offset, |node| match node {
+        Node::Path { path, segment } => path_hover(analysis, path, segment),
+        Node::Transform(call) => {
+            let transform = crate::transforms::registry::find(&call.name.name)?;
+            let text = format!(
+                "**{}** — transform{}\n\n`{}`\n\n{}",
+                transform.name,
+                if transform.can_fail {
+                    " (can fail: the deal is rejected)"
+                } else {
+                    ""
+                },
+                transform.signature(),
+                transform.doc
+            );
+            let span = call.name.span;
+            Some(markdown_hover(
+                text,
+                to_range(&analysis.text, span.start, span.end),
+            ))
+        }
+        Node::NameArg { .. } | Node::Table(_) | Node::Text { .. } => None,
+    })
+}
+
+fn path_hover(analysis: &Analysis, path: &Path, segment: Option<usize>) -> Option<Hover> {
+    let count = segment.map_or(0, |i| i + 1);
+    let query = analysis.query();
+    let field = query.field(path, count)?;
+    let end = shown_end(&analysis.text, path, segment);
+    let mut text = describe_field(
+        &path.display_prefix(count),
+        &field.flat,
+        field.required,
+        count > 0,
+    );
+    let members = query.members(&field.flat);
+    if let (Some(other), true) = (&members.other, members.named.is_empty()) {
+        text.push_str(&format!(
+            "\n\nkeys: any name, each {}",
+            other.kinds.describe()
+        ));
+    }
+    if let Some(span) = query.declaration(&analysis.sources, &field.flat) {
+        text.push_str(&format!("\n\nschema: `{}`", analysis.place(span)));
+    }
+    Some(markdown_hover(
+        text,
+        to_range(&analysis.text, path.root.span.start, end),
+    ))
+}
+
+/// Where the shown part of a path ends: after the step under the cursor (and its `]`).
+fn shown_end(text: &str, path: &Path, segment: Option<usize>) -> usize {
+    let Some(index) = segment else {
+        return path.root.span.end;
+    };
+    let step = &path.segments[index];
+    match step.kind {
+        SegmentKind::Field(_) => step.span.end,
+        // A re-parsed item may end in closers past the text: only the text is looked at.
+        SegmentKind::Index(_) | SegmentKind::Search { .. } => text
+            .get(step.span.end..path.span.end.min(text.len()))
+            .and_then(|rest| rest.find(']'))
+            .map_or(step.span.end, |i| step.span.end + i + 1),
+    }
+}
+
+fn markdown_hover(value: String, range: Range) -> Hover {
+    Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value,
+        }),
+        range: Some(range),
+    }
+}
+
+/// The hover text of a field.
+fn describe_field(shown: &str, flat: &Flat, required: bool, is_field: bool) -> String {
+    let mut text = format!("**`{shown}`** — {}", flat.kinds.describe());
+    if let Some(format) = &flat.format {
+        text.push_str(&format!(", format `{format}`"));
+    }
+    if is_field {
+        text.push_str(if required {
+            " · required"
+        } else {
+            " · optional"
+        });
+    }
+    if let Some(values) = flat.non_null_enum() {
+        let listed: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+        text.push_str(&format!("\n\nvalues: {}", listed.join(", ")));
+    }
+    for description in [&flat.title, &flat.description].into_iter().flatten() {
+        text.push_str(&format!("\n\n{description}"));
+    }
+    text
+}
+
+/// Go to definition at `position`: a path step jumps to its declaration in the schema file; a
+/// table name to its `table` declaration.
+pub fn definition(analysis: &Analysis, position: Position, uri: &Uri) -> Option<Location> {
+    let offset = to_offset(&analysis.text, position);
+    analysis.at(offset, |node| match node {
+        Node::Path { path, segment } => {
+            let query = analysis.query();
+            let field = query.field(path, segment.map_or(0, |i| i + 1))?;
+            let span = query.declaration(&analysis.sources, &field.flat)?;
+            analysis.location(span, uri)
+        }
+        Node::NameArg { call, index } => match call.args.get(index)? {
+            crate::syntax::ast::Arg::Name(name) => {
+                analysis.location(table_declaration(analysis, &name.name)?, uri)
+            }
+            crate::syntax::ast::Arg::Literal(_) => None,
+        },
+        Node::Table(table) => analysis.location(table.name.span, uri),
+        Node::Transform(_) | Node::Text { .. } => None,
+    })
+}
+
+/// Where the table `name` is declared.
+fn table_declaration(analysis: &Analysis, name: &str) -> Option<Span> {
+    analysis
+        .output
+        .ast
+        .items
+        .iter()
+        .find_map(|item| match item {
+            Item::Table(table) if table.name.name == name => Some(table.name.span),
+            _ => None,
+        })
+}
