@@ -214,3 +214,22 @@ fn a_never_transfer_field_read_by_a_rule_is_withheld_from_text_and_from_a_parsed
     assert!(!format!("{from_text:?}").contains("246/h"), "{from_text:?}");
     assert_eq!(from_text, from_value);
 }
+
+/// A never-transfer field no rule reads is not kept by the streaming reader; a rejection whose
+/// message quotes its value (here the requirement's own words equal the billing preferences)
+/// must still withhold it, from an NDJSON line as from a parsed document.
+#[test]
+fn never_transfer_values_no_rule_reads_are_withheld_from_streamed_rejections() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let engine = engine(&root.join("bench/reference.map"));
+    let text = br#"{"id":"1","properties":{"dealstage":"closedwon","amount":"0","closedate":"2025-01-01T00:00:00Z","hubspot_owner_id":"1","billing_preferences":"amount"}}"#;
+    let deal: Value = serde_json::from_slice(text).expect("json");
+    let from_text = engine.apply(Deal::Text(text), None).outcome;
+    let from_value = engine.apply(Deal::Value(&deal), None).outcome;
+    assert_eq!(from_text, from_value);
+    let Outcome::Rejected { reasons, .. } = from_text else {
+        panic!("the deal is rejected: {from_text:?}")
+    };
+    let shown = format!("{reasons:?}");
+    assert!(shown.contains("<withheld: never-transfer field>"), "{shown}");
+}

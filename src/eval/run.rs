@@ -128,7 +128,9 @@ impl Runner {
 
     /// Runs the forward mapping on a deal whose input records were already validated (while
     /// they were read); records joined from reference files are still validated here.
-    /// `owned` holds the values the reader kept only by slot.
+    /// `owned` holds the values the reader kept only by slot. Never-transfer values are not yet
+    /// withheld from a rejection: the caller does it with the whole deal, which the reader did
+    /// not keep.
     pub(super) fn run_validated(
         &self,
         input: &Value,
@@ -136,7 +138,7 @@ impl Runner {
         clients: Option<&mut ClientDirectory>,
     ) -> Outcome {
         match self.run_phases(input, owned, clients, true) {
-            Ok(outcome) | Err(outcome) => self.withhold_protected(input, outcome),
+            Ok(outcome) | Err(outcome) => outcome,
         }
     }
 

@@ -122,41 +122,6 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
-        name: "unread never-transfer values not withheld from streamed deals",
-        why: "a rejection's messages must not quote a never-transfer value; the streaming reader keeps only the \
-              never-transfer fields some rule reads, so a value of another one that a message quotes (here the \
-              requirement's own text equals the billing preferences) is withheld when the deal is a parsed document \
-              and not when it is an NDJSON line",
-        mapping: "bench/reference.map",
-        deal: br#"{"id":"1","properties":{"dealstage":"closedwon","amount":"0","closedate":"2025-01-01T00:00:00Z","hubspot_owner_id":"1","billing_preferences":"amount"}}"#,
-        back: false,
-        repair: |fast, reference| {
-            let (Outcome::Rejected { phase, reasons }, Outcome::Rejected { phase: expected, reasons: withheld }) =
-                (&mut fast.1, &reference.1)
-            else {
-                return false;
-            };
-            if phase != expected || reasons.len() != withheld.len() {
-                return false;
-            }
-            let mut changed = false;
-            for (reason, withheld) in reasons.iter_mut().zip(withheld) {
-                if reason.message != withheld.message && is_withheld_from(&reason.message, &withheld.message) {
-                    reason.message = withheld.message.clone();
-                    changed = true;
-                }
-                if let (Some(value), Some(withheld)) = (&mut reason.value, &withheld.value)
-                    && value != withheld
-                    && is_withheld_from(value, withheld)
-                {
-                    *value = withheld.clone();
-                    changed = true;
-                }
-            }
-            changed
-        },
-    },
-    Known {
         name: "enum and const never reject an array or object",
         why: "the fast validator lets any array or object through `enum` and `const` (`{\"enum\": [\"emea\", null]}` \
               accepts `[]`), so a deal that breaks its CRM schema is mapped, and written or rejected for a later reason",
@@ -229,27 +194,6 @@ fn in_jsonschema_words(message: &str) -> bool {
     ]
     .iter()
     .any(|marker| message.contains(marker))
-}
-
-/// True when `withheld` is `text` with parts of it replaced by the never-transfer marker.
-fn is_withheld_from(text: &str, withheld: &str) -> bool {
-    let pieces: Vec<&str> = withheld.split("<withheld: never-transfer field>").collect();
-    if pieces.len() < 2 {
-        return false;
-    }
-    let mut rest = text;
-    for (index, piece) in pieces.iter().enumerate() {
-        let found = match index {
-            0 => rest.starts_with(piece).then_some(0),
-            _ if index == pieces.len() - 1 => {
-                rest.ends_with(piece).then(|| rest.len() - piece.len())
-            }
-            _ => rest.find(piece),
-        };
-        let Some(at) = found else { return false };
-        rest = &rest[at + piece.len()..];
-    }
-    true
 }
 
 /// The message of a one-reason parse rejection with `code`.
