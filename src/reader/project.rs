@@ -21,6 +21,7 @@ use super::plan::Plan;
 use super::shape::{Failure, ShapeId, Shapes};
 use super::spares::Spares;
 use super::walk::{KeySeed, ObjectKeys, Required, SeenKeys, Walk, note_duplicate};
+use crate::io::strict::Literals;
 
 /// Most validation failures collected per deal.
 pub(super) const MAX_FAILURES: usize = 10;
@@ -71,6 +72,8 @@ pub(super) struct Projector<'a> {
     pub names: &'a [String],
     /// The buffers deals are read with.
     pub pool: &'a ScratchPool,
+    /// The deal's text, asked whether a number that looks rounded was written as an integer.
+    pub literals: &'a Literals<'a>,
 }
 
 /// The mutable state of one projection.

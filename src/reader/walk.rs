@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use super::order::MemberInfo;
 use super::project::{MAX_FAILURES, Projector, State};
-use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, push_segment};
+use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, not_one_of, push_segment};
+use crate::io::strict::Literals;
 use crate::value::Kinds;
 
 /// Walks one value: validates it against `shapes` (all must hold) and keeps it when planned.
@@ -55,7 +56,10 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
         let whole = self.shapes.iter().any(|s| shapes.reads_whole_value(*s));
         if whole {
             let note = RefCell::new(None);
-            let strict = crate::io::strict::StrictValue { note: Some(&note) };
+            let strict = crate::io::strict::StrictValue {
+                note: Some(&note),
+                literals: self.projector.literals,
+            };
             let value = strict.deserialize(deserializer)?;
             let mut state = self.state.borrow_mut();
             if let Some(reason) = note.into_inner() {
@@ -73,7 +77,11 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
             return Ok(self.plan.map(|_| value));
         }
         if self.plan.is_none() && self.shapes.is_empty() {
-            Skip { state: self.state }.deserialize(deserializer)?;
+            Skip {
+                literals: self.projector.literals,
+                state: self.state,
+            }
+            .deserialize(deserializer)?;
             return Ok(None);
         }
         deserializer.deserialize_any(self)
@@ -142,15 +150,8 @@ impl Walk<'_, '_> {
             if let Some(values) = &s.enum_values
                 && !values.iter().any(|v| v.as_str() == Some(text))
             {
-                let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
-                found.push(failure(
-                    &state.pointer,
-                    format!(
-                        "{} is not one of {}",
-                        super::shape::short_str(text),
-                        allowed.join(", ")
-                    ),
-                ));
+                let shown = super::shape::short_str(text);
+                found.push(not_one_of(&state.pointer, &shown, values));
             }
             shapes.check_text(s, text, &state.pointer, &mut found);
         }
@@ -184,7 +185,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.scalar(Value::from(v), self.plan.is_some()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
-        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+        if let Some(reason) = self.projector.literals.inexact_integer(v) {
             note_ambiguous(&mut self.state.borrow_mut(), reason);
         }
         let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
@@ -330,6 +331,10 @@ impl<'p> Walk<'p, '_> {
                         s.kinds.unwrap_or(Kinds::NONE).describe()
                     ),
                 ));
+            } else if let Some(values) = &s.enum_values {
+                // An enum with an object or array among its values is checked on the whole
+                // value (`Shapes::reads_whole_value`); no other enum holds an object or array.
+                found.push(not_one_of(&state.pointer, &kind.a(), values));
             }
         }
         let record = state.record;
@@ -581,11 +586,12 @@ pub(super) fn note_ambiguous(state: &mut State, reason: String) {
 
 /// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key, an
 /// inexact integer): the same deal gets the same answer however much of it a mapping reads.
-pub(super) struct Skip<'s> {
+pub(super) struct Skip<'p, 's> {
+    pub(super) literals: &'p Literals<'p>,
     pub(super) state: &'s RefCell<State>,
 }
 
-impl<'de> DeserializeSeed<'de> for Skip<'_> {
+impl<'de> DeserializeSeed<'de> for Skip<'_, '_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -593,7 +599,7 @@ impl<'de> DeserializeSeed<'de> for Skip<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Skip<'_> {
+impl<'de> Visitor<'de> for Skip<'_, '_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -613,7 +619,7 @@ impl<'de> Visitor<'de> for Skip<'_> {
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+        if let Some(reason) = self.literals.inexact_integer(v) {
             note_ambiguous(&mut self.state.borrow_mut(), reason);
         }
         Ok(())
@@ -623,7 +629,7 @@ impl<'de> Visitor<'de> for Skip<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Skip { state: self.state })?.is_some() {}
+        while seq.next_element_seed(self.again())?.is_some() {}
         Ok(())
     }
 
@@ -631,9 +637,19 @@ impl<'de> Visitor<'de> for Skip<'_> {
         let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
-            map.next_value_seed(Skip { state: self.state })?;
+            map.next_value_seed(self.again())?;
         }
         Ok(())
+    }
+}
+
+impl Skip<'_, '_> {
+    /// The same skip, for a value inside this one.
+    fn again(&self) -> Self {
+        Skip {
+            literals: self.literals,
+            state: self.state,
+        }
     }
 }
 
