@@ -5,7 +5,8 @@
 //! - `plan.rs`: the trie of source paths the program reads, and each path's *slot*;
 //! - `shape.rs` (+ `formats.rs`): JSON Schemas compiled into shapes, checked by `conform.rs`;
 //! - `project.rs` + `walk.rs` + `order.rs`: one pass of serde over a deal's text that validates
-//!   every value and keeps only what the plan reads (`spares.rs` keeps buffers between deals);
+//!   every value and keeps only what the plan reads (`skip.rs` passes over the rest, noting
+//!   ambiguity; `spares.rs` keeps buffers between deals);
 //! - `fields.rs`: target records built field by field in a compiled layout;
 //! - `validator.rs`: each record's validator (its shape, or the `jsonschema` crate's).
 //!
@@ -20,6 +21,7 @@ mod order;
 pub mod plan;
 pub mod project;
 pub mod shape;
+mod skip;
 mod spares;
 pub mod validator;
 mod walk;

@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 use super::order::MemberOrders;
 use super::plan::Plan;
 use super::shape::{Failure, ShapeId, Shapes};
+use super::skip::{KeySeed, SeenKeys, note_duplicate};
 use super::spares::Spares;
-use super::walk::{KeySeed, ObjectKeys, Required, SeenKeys, Walk, note_duplicate};
+use super::walk::{ObjectKeys, Required, Walk};
 use crate::io::strict::Literals;
 
 /// Most validation failures collected per deal.

@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
-use std::hash::BuildHasher;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -12,7 +11,7 @@ use serde_json::{Map, Value};
 use super::order::MemberInfo;
 use super::project::{MAX_FAILURES, Projector, State};
 use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, not_one_of, push_segment};
-use crate::io::strict::Literals;
+use super::skip::{KeySeed, SeenKeys, Skip, note_ambiguous, note_duplicate, note_repeated_key};
 use crate::value::Kinds;
 
 /// Walks one value: validates it against `shapes` (all must hold) and keeps it when planned.
@@ -532,154 +531,5 @@ impl<'s> Required<'s> {
                 state.failures.push((record, found));
             }
         }
-    }
-}
-
-/// The keys of one object seen so far, each with its hash, so that most comparisons are of
-/// two integers.
-#[derive(Default)]
-pub(super) struct SeenKeys<'de> {
-    pub(super) keys: Vec<(u64, Cow<'de, str>)>,
-}
-
-impl<'de> SeenKeys<'de> {
-    pub(super) fn contains(&self, key: &str) -> bool {
-        if self.keys.is_empty() {
-            return false;
-        }
-        let hash = rustc_hash::FxBuildHasher.hash_one(key);
-        self.keys.iter().any(|(h, k)| *h == hash && k == key)
-    }
-
-    pub(super) fn push(&mut self, key: Cow<'de, str>) {
-        let hash = rustc_hash::FxBuildHasher.hash_one(key.as_ref());
-        self.keys.push((hash, key));
-    }
-}
-
-/// Records a key seen twice in one object (the input is then ambiguous).
-pub(super) fn note_duplicate<'de>(seen: &mut SeenKeys<'de>, key: Cow<'de, str>, state: &mut State) {
-    if seen.contains(&key) {
-        note_repeated_key(state, &key);
-    } else {
-        seen.push(key);
-    }
-}
-
-/// Records that `key` appears twice in one object (M512).
-pub(super) fn note_repeated_key(state: &mut State, key: &str) {
-    note_ambiguous(
-        state,
-        format!(
-            "the key \"{key}\" appears twice in one object; mapctl will not guess which one counts"
-        ),
-    );
-}
-
-/// Records that the deal is ambiguous (M512) at the current pointer.
-pub(super) fn note_ambiguous(state: &mut State, reason: String) {
-    let mut found = failure(&state.pointer, reason);
-    found.ambiguous = true;
-    let record = state.record;
-    state.failures.push((record, found));
-}
-
-/// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key, an
-/// inexact integer): the same deal gets the same answer however much of it a mapping reads.
-pub(super) struct Skip<'p, 's> {
-    pub(super) literals: &'p Literals<'p>,
-    pub(super) state: &'s RefCell<State>,
-}
-
-impl<'de> DeserializeSeed<'de> for Skip<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        if let Some(reason) = self.literals.inexact_integer(v) {
-            note_ambiguous(&mut self.state.borrow_mut(), reason);
-        }
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(self.again())?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = SeenKeys::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
-            map.next_value_seed(self.again())?;
-        }
-        Ok(())
-    }
-}
-
-impl Skip<'_, '_> {
-    /// The same skip, for a value inside this one.
-    fn again(&self) -> Self {
-        Skip {
-            literals: self.literals,
-            state: self.state,
-        }
-    }
-}
-
-/// An object key, borrowed from the text when it has no escapes.
-pub(super) struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
-        deserializer.deserialize_str(KeySeed)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v))
     }
 }

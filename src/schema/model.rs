@@ -3,8 +3,10 @@
 //! Each subschema at a (document, JSON pointer) becomes one node, created once and memoised, so
 //! `$ref` cycles are just edges back to an existing node. Compilation runs off a work list rather
 //! than by recursion, so neither deep nesting nor long `$ref` chains can exhaust the stack.
-//! Remote references are refused (M604); relative file references are read only when they stay
-//! inside the folder of the schema the mapping named.
+//! A `$ref` resolves against the base URI of the resource around it (`resources.rs`), to a
+//! subschema of a loaded document by its `$id`, anchor or JSON pointer; failing that, a relative
+//! reference names a file, read only when it stays inside the folder of the schema the mapping
+//! named. Any other URL is refused (M604).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};

@@ -77,6 +77,17 @@ impl Resources {
             declared: false,
             anchors: Vec::new(),
         }]);
+        if let Some(Value::String(id)) = root.get("$id")
+            && !id.starts_with('#')
+            && let Some(uri) = resolve(file_uri, id)
+        {
+            resources.0[0].uri = uri;
+            resources.0[0].declared = true;
+        }
+        if !declares_below_root(root) {
+            // The common case (CRM and PSA schemas): one resource, no anchors; no pointers built.
+            return resources;
+        }
         let mut pending = vec![(root, String::new(), 0usize)];
         while let Some((value, pointer, around)) = pending.pop() {
             let Value::Object(map) = value else {
@@ -103,20 +114,17 @@ impl Resources {
                 Some(anchor) => self.0[inside]
                     .anchors
                     .push((anchor.to_string(), pointer.to_string())),
+                // The root's `$id` names the root resource (see `index`).
+                None if pointer.is_empty() => {}
                 None => {
                     if let Some(uri) = resolve(&self.0[around].uri, id) {
-                        if pointer.is_empty() {
-                            self.0[0].uri = uri;
-                            self.0[0].declared = true;
-                        } else {
-                            self.0.push(Resource {
-                                uri,
-                                pointer: pointer.to_string(),
-                                declared: true,
-                                anchors: Vec::new(),
-                            });
-                            inside = self.0.len() - 1;
-                        }
+                        self.0.push(Resource {
+                            uri,
+                            pointer: pointer.to_string(),
+                            declared: true,
+                            anchors: Vec::new(),
+                        });
+                        inside = self.0.len() - 1;
                     }
                 }
             }
@@ -149,6 +157,29 @@ impl Resources {
     pub fn find(&self, uri: &str) -> Option<&Resource> {
         self.0.iter().find(|r| r.uri == uri)
     }
+}
+
+/// True when some object in `root` has an `$id` (at the root: an anchor, `"#name"`), `$anchor`
+/// or `$dynamicAnchor` member (data included: this only decides whether to look closer).
+fn declares_below_root(root: &Value) -> bool {
+    let mut pending = vec![(root, true)];
+    while let Some((value, is_root)) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                let anchor_id = |id: &Value| id.as_str().is_some_and(|t| t.starts_with('#'));
+                let declares = map.get("$id").is_some_and(|id| !is_root || anchor_id(id))
+                    || map.contains_key("$anchor")
+                    || map.contains_key("$dynamicAnchor");
+                if declares {
+                    return true;
+                }
+                pending.extend(map.values().map(|v| (v, false)));
+            }
+            Value::Array(items) => pending.extend(items.iter().map(|v| (v, false))),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// True when the subschema at `inner` is at or below `outer`.
@@ -236,5 +267,14 @@ mod tests {
             "http://example.com/child2"
         );
         assert_eq!(resources.around("/$defs/Ab").uri, "http://example.com/root");
+    }
+
+    #[test]
+    fn a_document_without_ids_below_its_root_is_one_resource() {
+        let doc = json!({"$id": "deal.json", "properties": {"a": {"$ref": "#/$defs/x"}}});
+        let resources = Resources::index(&doc, "file:///crm/schemas/root.json");
+        assert_eq!(resources.root().uri, "file:///crm/schemas/deal.json");
+        assert_eq!(resources.around("/properties/a").pointer, "");
+        assert!(resources.find("file:///crm/schemas/deal.json").is_some());
     }
 }
