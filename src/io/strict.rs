@@ -122,12 +122,11 @@ fn long_integer_literals(text: &[u8]) -> Vec<f64> {
                 }
                 let literal = &text[start..at];
                 let integer = !literal.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
-                let value = std::str::from_utf8(literal)
+                let long = std::str::from_utf8(literal)
                     .ok()
+                    .filter(|l| integer && l.parse::<i64>().is_err() && l.parse::<u64>().is_err())
                     .and_then(|l| l.parse::<f64>().ok());
-                if let Some(value) = value.filter(|v| integer && maybe_rounded_integer(*v)) {
-                    found.push(value);
-                }
+                found.extend(long.filter(|v| maybe_rounded_integer(*v)));
             }
             _ => at += 1,
         }
@@ -252,6 +251,8 @@ mod tests {
             parse(br#"{"a": 1e20, "b": [-100000000000000000000]}"#),
             Err(StrictError::Ambiguous(_))
         ));
+        // -2^63 fits; the same value written as a float is a float.
+        assert!(parse(br#"[-9223372036854775808, -9.223372036854775808e18]"#).is_ok());
         assert!(matches!(parse(br#"{"a": 1} x"#), Err(StrictError::Json(_))));
     }
 }
