@@ -231,5 +231,8 @@ fn never_transfer_values_no_rule_reads_are_withheld_from_streamed_rejections() {
         panic!("the deal is rejected: {from_text:?}")
     };
     let shown = format!("{reasons:?}");
-    assert!(shown.contains("<withheld: never-transfer field>"), "{shown}");
+    assert!(
+        shown.contains("<withheld: never-transfer field>"),
+        "{shown}"
+    );
 }

@@ -31,9 +31,13 @@ const AMBIGUOUS: &str = "ambiguous: ";
 /// Parses one JSON value strictly.
 pub fn parse(text: &[u8]) -> Result<Value, StrictError> {
     let mut deserializer = serde_json::Deserializer::from_slice(text);
-    let value = StrictValue { note: None }
-        .deserialize(&mut deserializer)
-        .map_err(classify)?;
+    let literals = Literals::new(text);
+    let value = StrictValue {
+        note: None,
+        literals: &literals,
+    }
+    .deserialize(&mut deserializer)
+    .map_err(classify)?;
     deserializer.end().map_err(StrictError::Json)?;
     Ok(value)
 }
@@ -55,13 +59,79 @@ const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 /// was rounded from something smaller.
 const MINUS_TWO_POW_63: f64 = -9_223_372_036_854_775_808.0;
 
-/// Why a number serde read as a float is ambiguous: a whole number outside the 64-bit integer
-/// range was rounded on the way in, so the value is not the one the sender wrote.
-pub fn inexact_integer(v: f64) -> Option<String> {
-    let outside = v >= TWO_POW_64 || v <= MINUS_TWO_POW_63;
-    (v.fract() == 0.0 && outside).then(|| {
-        format!("the integer {v:e} is too large (beyond 64 bits) to be read exactly; send large ids as strings")
-    })
+/// True when serde may have read `v` from an integer literal too large for 64 bits: a whole
+/// number outside the 64-bit range (serde gives such literals as floats, rounded).
+fn maybe_rounded_integer(v: f64) -> bool {
+    v.fract() == 0.0 && (v >= TWO_POW_64 || v <= MINUS_TWO_POW_63)
+}
+
+/// The text a value is read from, asked only when a number looks rounded: serde gives the same
+/// float for the integer literal `100000000000000000000` (rounded: ambiguous) and for `1e20`
+/// (a float as written: not ambiguous), so the text says which one was sent.
+pub struct Literals<'t> {
+    text: &'t [u8],
+    /// The integer literals beyond 64 bits in the text, as floats (found on first use).
+    long: std::cell::OnceCell<Vec<f64>>,
+}
+
+impl<'t> Literals<'t> {
+    /// The literals of `text` (nothing is read until a number looks rounded).
+    pub fn new(text: &'t [u8]) -> Literals<'t> {
+        Literals {
+            text,
+            long: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Why the number serde read as the float `v` is ambiguous: it was written as an integer
+    /// literal outside the 64-bit range and rounded on the way in, so the value is not the
+    /// one the sender wrote. `None` for every other number (`1e308` is a float as written).
+    pub fn inexact_integer(&self, v: f64) -> Option<String> {
+        if !maybe_rounded_integer(v) {
+            return None;
+        }
+        let long = self.long.get_or_init(|| long_integer_literals(self.text));
+        // The text's literal parsed here and serde's reading of it may differ in the last bit.
+        let written = long.iter().any(|l| (l - v).abs() <= v.abs() * 1e-15);
+        written.then(|| {
+            format!("the integer {v:e} is too large (beyond 64 bits) to be read exactly; send large ids as strings")
+        })
+    }
+}
+
+/// The integer literals (digits only: no fraction, no exponent) outside the 64-bit range in a
+/// JSON text, as floats; strings are skipped.
+fn long_integer_literals(text: &[u8]) -> Vec<f64> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        match text[at] {
+            b'"' => {
+                at += 1;
+                while at < text.len() && text[at] != b'"' {
+                    at += if text[at] == b'\\' { 2 } else { 1 };
+                }
+                at += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = at;
+                while at < text.len()
+                    && matches!(text[at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    at += 1;
+                }
+                let literal = &text[start..at];
+                let integer = !literal.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+                let long = std::str::from_utf8(literal)
+                    .ok()
+                    .filter(|l| integer && l.parse::<i64>().is_err() && l.parse::<u64>().is_err())
+                    .and_then(|l| l.parse::<f64>().ok());
+                found.extend(long.filter(|v| maybe_rounded_integer(*v)));
+            }
+            _ => at += 1,
+        }
+    }
+    found
 }
 
 /// Deserializes a `Value`, refusing duplicate keys and integers too large for 64 bits. With a
@@ -71,6 +141,8 @@ pub fn inexact_integer(v: f64) -> Option<String> {
 pub struct StrictValue<'n> {
     /// Where to note an ambiguity instead of failing.
     pub note: Option<&'n std::cell::RefCell<Option<String>>>,
+    /// The text being read, asked whether a number that looks rounded was written as an integer.
+    pub literals: &'n Literals<'n>,
 }
 
 impl StrictValue<'_> {
@@ -113,7 +185,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         Ok(Value::from(v))
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        if let Some(reason) = inexact_integer(v) {
+        if let Some(reason) = self.literals.inexact_integer(v) {
             self.ambiguous(reason)?;
         }
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
@@ -173,6 +245,14 @@ mod tests {
             Err(StrictError::Ambiguous(_))
         ));
         assert!(matches!(parse(b"1e400"), Err(StrictError::Json(_))));
+        // A float as written, however large, is not a rounded integer.
+        assert!(parse(br#"{"a": 1e308, "b": -2.0E19, "c": "18446744073709551617"}"#).is_ok());
+        assert!(matches!(
+            parse(br#"{"a": 1e20, "b": [-100000000000000000000]}"#),
+            Err(StrictError::Ambiguous(_))
+        ));
+        // -2^63 fits; the same value written as a float is a float.
+        assert!(parse(br#"[-9223372036854775808, -9.223372036854775808e18]"#).is_ok());
         assert!(matches!(parse(br#"{"a": 1} x"#), Err(StrictError::Json(_))));
     }
 }

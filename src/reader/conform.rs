@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 use super::formats::FormatCheck;
 use super::shape::{Failure, Shape, ShapeId, Shapes};
 use crate::value::Kinds;
-use crate::value::json_equal;
 
 impl Shapes {
     /// True when `text` satisfies the format at `index`.
@@ -100,22 +99,9 @@ impl Shapes {
             return;
         }
         if let Some(values) = &s.enum_values
-            && !values.iter().any(|v| json_equal(v, value))
+            && !values.iter().any(|v| schema_equal(v, value))
         {
-            let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
-            let more = if values.len() > 8 {
-                format!(" and {} more", values.len() - 8)
-            } else {
-                String::new()
-            };
-            out.push(failure(
-                pointer,
-                format!(
-                    "{} is not one of {}{more}",
-                    short(value),
-                    allowed.join(", ")
-                ),
-            ));
+            out.push(not_one_of(pointer, &short(value), values));
         }
         match value {
             Value::String(text) => self.check_text(s, text, pointer, out),
@@ -284,6 +270,43 @@ impl Shapes {
                 format!("{} matches a shape it must not (not)", short(value)),
             ));
         }
+    }
+}
+
+/// The failure of a value (`shown` as messages quote it) that is none of the enum's `values`.
+pub fn not_one_of(pointer: &str, shown: &str, values: &[Value]) -> Failure {
+    let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
+    let more = if values.len() > 8 {
+        format!(" and {} more", values.len() - 8)
+    } else {
+        String::new()
+    };
+    failure(
+        pointer,
+        format!("{shown} is not one of {}{more}", allowed.join(", ")),
+    )
+}
+
+/// Equality as JSON Schema's `enum` and `const` compare values: numbers by their value at any
+/// depth (`[1]` equals `[1.0]`), everything else structurally (`false` is not `0`).
+pub fn schema_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if x.is_f64() || y.is_f64() {
+                x.as_f64() == y.as_f64()
+            } else {
+                x == y
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| schema_equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(key, p)| y.get(key).is_some_and(|q| schema_equal(p, q)))
+        }
+        _ => a == b,
     }
 }
 

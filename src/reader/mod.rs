@@ -4,8 +4,9 @@
 //! [`Reader`] is compiled once per mapping from the checked program and its schemas:
 //! - `plan.rs`: the trie of source paths the program reads, and each path's *slot*;
 //! - `shape.rs` (+ `formats.rs`): JSON Schemas compiled into shapes, checked by `conform.rs`;
-//! - `project.rs` + `walk.rs` + `keys.rs` + `order.rs`: one pass of serde over a deal's text that validates
-//!   every value and keeps only what the plan reads (`spares.rs` keeps buffers between deals);
+//! - `project.rs` + `walk.rs` + `order.rs`: one pass of serde over a deal's text that validates
+//!   every value and keeps only what the plan reads (`skip.rs` passes over the rest, noting
+//!   ambiguity; `spares.rs` keeps buffers between deals);
 //! - `fields.rs`: target records built field by field in a compiled layout;
 //! - `validator.rs`: each record's validator (its shape, or the `jsonschema` crate's).
 //!
@@ -16,11 +17,11 @@
 mod conform;
 pub mod fields;
 pub mod formats;
-mod keys;
 mod order;
 pub mod plan;
 pub mod project;
 pub mod shape;
+mod skip;
 mod spares;
 pub mod validator;
 mod walk;
@@ -88,6 +89,7 @@ impl Reader {
             roots: &self.roots,
             names: &self.names,
             pool: &self.pool,
+            literals: &crate::io::strict::Literals::new(text),
         };
         projector.project(text)
     }

@@ -16,12 +16,13 @@ use std::sync::Mutex;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::keys::{KeySeed, Required, SeenKeys, note_duplicate};
 use super::order::MemberOrders;
 use super::plan::Plan;
 use super::shape::{Failure, ShapeId, Shapes};
+use super::skip::{KeySeed, SeenKeys, note_duplicate};
 use super::spares::Spares;
-use super::walk::{ObjectKeys, Walk};
+use super::walk::{ObjectKeys, Required, Walk};
+use crate::io::strict::Literals;
 
 /// Most validation failures collected per deal.
 pub(super) const MAX_FAILURES: usize = 10;
@@ -72,6 +73,8 @@ pub(super) struct Projector<'a> {
     pub names: &'a [String],
     /// The buffers deals are read with.
     pub pool: &'a ScratchPool,
+    /// The deal's text, asked whether a number that looks rounded was written as an integer.
+    pub literals: &'a Literals<'a>,
 }
 
 /// The mutable state of one projection.

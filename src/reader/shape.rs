@@ -7,15 +7,23 @@
 //! `conform.rs`). It supports:
 //! `type`, `enum`, `const`, `properties`, `required`, `additionalProperties`, `items` (one
 //! schema), `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
-//! `exclusiveMinimum`, `exclusiveMaximum` (numbers), `format` (delegated to `jsonschema`'s own
-//! format checks, so both agree), `$ref`, `allOf`, `anyOf`, `oneOf`, `not`, boolean schemas and
-//! annotations. A schema using any other keyword is not compiled ([`Shapes::compile`] returns
-//! `None`) and apply falls back to `jsonschema` for it.
+//! `exclusiveMinimum`, `exclusiveMaximum` (numbers), `format` (asserted: `formats.rs` checks
+//! them as `jsonschema` does), `$ref`, `allOf`, `anyOf`, `oneOf`, `not`, boolean schemas and
+//! annotations. `enum` and `const` compare as JSON Schema does (numbers by value, at any depth);
+//! a value under an enum that holds an object or an array is read whole to be compared. A schema
+//! using any other keyword is not compiled ([`Shapes::compile`] returns `None`) and apply falls
+//! back to `jsonschema` for it.
+//!
+//! `tests/validator_law.rs` holds these shapes, the streaming walk and the tree path to
+//! `jsonschema` on generated schemas and values (valid and invalid), and
+//! `tests/json_schema_suite.rs` holds them to the official JSON-Schema-Test-Suite.
 
 use regex::Regex;
 use serde_json::{Map, Value};
 
-pub use super::conform::{check_item_count, check_number, failure, push_segment, short, short_str};
+pub use super::conform::{
+    check_item_count, check_number, failure, not_one_of, push_segment, short, short_str,
+};
 use super::formats::FormatCheck;
 use crate::schema::SchemaSet;
 use crate::schema::model::NodeId;
@@ -123,9 +131,14 @@ impl Shape {
         only.then_some(*kinds)
     }
 
-    /// True when the shape has `anyOf`, `oneOf` or `not`.
-    fn has_combinators(&self) -> bool {
-        !self.any_of.is_empty() || !self.one_of.is_empty() || self.not.is_some()
+    /// True when a value must be read whole to be checked against the shape: it has `anyOf`,
+    /// `oneOf` or `not`, or an `enum` (`const`) with an object or array among its values.
+    fn checks_whole_value(&self) -> bool {
+        let composite_enum = self
+            .enum_values
+            .as_ref()
+            .is_some_and(|values| values.iter().any(|v| v.is_object() || v.is_array()));
+        !self.any_of.is_empty() || !self.one_of.is_empty() || self.not.is_some() || composite_enum
     }
 }
 
@@ -155,9 +168,10 @@ pub struct Shapes {
     /// For each shape that checks nothing but the type, the kinds it allows (`None`: any): most
     /// values are then checked with one comparison.
     type_only: Vec<Option<Option<Kinds>>>,
-    /// For each shape, whether it has `anyOf`, `oneOf` or `not`: a value under it is read whole
-    /// before it is checked. (A table of flags: the reader asks for every value it reads.)
-    combined: Vec<bool>,
+    /// For each shape, whether it has `anyOf`, `oneOf`, `not` or an enum of objects or arrays:
+    /// a value under it is read whole before it is checked. (A table of flags: the reader asks
+    /// for every value it reads.)
+    whole: Vec<bool>,
 }
 
 /// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
@@ -242,12 +256,13 @@ impl Shapes {
             .map(|id| self.expand_now(id))
             .collect();
         self.type_only = self.shapes.iter().map(Shape::only_kinds).collect();
-        self.combined = self.shapes.iter().map(Shape::has_combinators).collect();
+        self.whole = self.shapes.iter().map(Shape::checks_whole_value).collect();
     }
 
-    /// True when `shape` has `anyOf`, `oneOf` or `not`: its values are read whole to be checked.
+    /// True when values under `shape` are read whole to be checked (it has `anyOf`, `oneOf`,
+    /// `not`, or an enum of objects or arrays).
     pub fn reads_whole_value(&self, shape: ShapeId) -> bool {
-        self.combined.get(shape).copied().unwrap_or(false)
+        self.whole.get(shape).copied().unwrap_or(false)
     }
 
     /// True when `value` passes `shape` by its type alone (the shape checks nothing else).

@@ -8,12 +8,10 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::keys::{
-    KeySeed, Required, SeenKeys, Skip, note_ambiguous, note_duplicate, note_repeated_key,
-};
 use super::order::MemberInfo;
 use super::project::{MAX_FAILURES, Projector, State};
-use super::shape::{ShapeId, Shapes, check_item_count, failure, push_segment};
+use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, not_one_of, push_segment};
+use super::skip::{KeySeed, SeenKeys, Skip, note_ambiguous, note_duplicate, note_repeated_key};
 use crate::value::Kinds;
 
 /// Walks one value: validates it against `shapes` (all must hold) and keeps it when planned.
@@ -57,7 +55,10 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
         let whole = self.shapes.iter().any(|s| shapes.reads_whole_value(*s));
         if whole {
             let note = RefCell::new(None);
-            let strict = crate::io::strict::StrictValue { note: Some(&note) };
+            let strict = crate::io::strict::StrictValue {
+                note: Some(&note),
+                literals: self.projector.literals,
+            };
             let value = strict.deserialize(deserializer)?;
             let mut state = self.state.borrow_mut();
             if let Some(reason) = note.into_inner() {
@@ -75,7 +76,11 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
             return Ok(self.plan.map(|_| value));
         }
         if self.plan.is_none() && self.shapes.is_empty() {
-            Skip { state: self.state }.deserialize(deserializer)?;
+            Skip {
+                literals: self.projector.literals,
+                state: self.state,
+            }
+            .deserialize(deserializer)?;
             return Ok(None);
         }
         deserializer.deserialize_any(self)
@@ -144,15 +149,8 @@ impl Walk<'_, '_> {
             if let Some(values) = &s.enum_values
                 && !values.iter().any(|v| v.as_str() == Some(text))
             {
-                let allowed: Vec<String> = values.iter().take(8).map(Value::to_string).collect();
-                found.push(failure(
-                    &state.pointer,
-                    format!(
-                        "{} is not one of {}",
-                        super::shape::short_str(text),
-                        allowed.join(", ")
-                    ),
-                ));
+                let shown = super::shape::short_str(text);
+                found.push(not_one_of(&state.pointer, &shown, values));
             }
             shapes.check_text(s, text, &state.pointer, &mut found);
         }
@@ -186,7 +184,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.scalar(Value::from(v), self.plan.is_some()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
-        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+        if let Some(reason) = self.projector.literals.inexact_integer(v) {
             note_ambiguous(&mut self.state.borrow_mut(), reason);
         }
         let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
@@ -332,6 +330,10 @@ impl<'p> Walk<'p, '_> {
                         s.kinds.unwrap_or(Kinds::NONE).describe()
                     ),
                 ));
+            } else if let Some(values) = &s.enum_values {
+                // An enum with an object or array among its values is checked on the whole
+                // value (`Shapes::reads_whole_value`); no other enum holds an object or array.
+                found.push(not_one_of(&state.pointer, &kind.a(), values));
             }
         }
         let record = state.record;
@@ -491,4 +493,43 @@ pub(super) fn child_shapes<'s>(
         }
     }
     Cow::Owned(out)
+}
+
+/// The required members of an object's shapes, ticked off as keys pass.
+pub(super) struct Required<'s> {
+    pub(super) names: Vec<(&'s str, bool)>,
+}
+
+impl<'s> Required<'s> {
+    pub(super) fn of(shapes: &'s Shapes, parents: &[ShapeId]) -> Required<'s> {
+        let names = parents
+            .iter()
+            .flat_map(|p| shapes.shapes[*p].required.iter())
+            .map(|name| (name.as_str(), false))
+            .collect();
+        Required { names }
+    }
+
+    pub(super) fn saw(&mut self, key: &str) {
+        for (name, seen) in &mut self.names {
+            if *name == key {
+                *seen = true;
+            }
+        }
+    }
+
+    pub(super) fn report(&self, state: &mut State) {
+        for (name, seen) in &self.names {
+            if !seen {
+                let found = Failure {
+                    pointer: state.pointer.clone(),
+                    message: format!("\"{name}\" is a required property"),
+                    missing: Some((*name).to_string()),
+                    ambiguous: false,
+                };
+                let record = state.record;
+                state.failures.push((record, found));
+            }
+        }
+    }
 }

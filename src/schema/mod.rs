@@ -10,6 +10,7 @@ pub mod flat;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod resources;
 pub mod validate;
 pub mod verdicts;
 

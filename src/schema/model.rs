@@ -3,8 +3,10 @@
 //! Each subschema at a (document, JSON pointer) becomes one node, created once and memoised, so
 //! `$ref` cycles are just edges back to an existing node. Compilation runs off a work list rather
 //! than by recursion, so neither deep nesting nor long `$ref` chains can exhaust the stack.
-//! Remote references are refused (M604); relative file references are read only when they stay
-//! inside the folder of the schema the mapping named.
+//! A `$ref` resolves against the base URI of the resource around it (`resources.rs`), to a
+//! subschema of a loaded document by its `$id`, anchor or JSON pointer; failing that, a relative
+//! reference names a file, read only when it stays inside the folder of the schema the mapping
+//! named. Any other URL is refused (M604).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use serde_json::Value;
 
 use super::load::{self, span_at};
 use super::locate::{escape_segment, value_at};
+use super::resources::{self, Resources, file_uri};
 use super::verdicts::MetaCheck;
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
@@ -40,6 +43,8 @@ pub struct Doc {
     pub root_dir: PathBuf,
     /// Its `$id`, if any.
     pub id: Option<String>,
+    /// Its root and the subschemas with an `$id`, each under its URI, with their anchors.
+    pub resources: Resources,
 }
 
 /// The keywords of one subschema that the checker uses.
@@ -199,12 +204,14 @@ impl SchemaSet {
             return None;
         }
         let id = value.get("$id").and_then(Value::as_str).map(strip_fragment);
+        let resources = Resources::index(&value, &file_uri(path));
         self.docs.push(Doc {
             file,
             path: path.to_path_buf(),
             value: Arc::new(value),
             root_dir,
             id,
+            resources,
         });
         Some(DocId((self.docs.len() - 1) as u32))
     }
@@ -269,7 +276,7 @@ impl SchemaSet {
             }
             if let Some(Value::String(reference)) = member(map, "$ref") {
                 let at = span_at(ctx.sources, self.doc(doc).file, &format!("{pointer}/$ref"));
-                node.reference = self.resolve_ref(ctx, doc, reference, at);
+                node.reference = self.resolve_ref(ctx, doc, &pointer, reference, at);
             }
         }
         self.nodes[id.0 as usize] = node;
@@ -291,11 +298,14 @@ impl SchemaSet {
             .collect()
     }
 
-    /// Resolves a `$ref` written in `doc` at span `at`.
+    /// Resolves a `$ref` written in `doc` at `pointer` (span `at`): against the base URI of the
+    /// resource around it, to a resource of a loaded document; failing that, a relative
+    /// reference names a file beside `doc`.
     fn resolve_ref(
         &mut self,
         ctx: &mut LoadContext<'_>,
         doc: DocId,
+        pointer: &str,
         reference: &str,
         at: Span,
     ) -> Option<NodeId> {
@@ -304,45 +314,32 @@ impl SchemaSet {
             None => (reference, ""),
         };
         let fragment = percent_decode(fragment);
-        let target_doc = if resource.is_empty() {
-            doc
-        } else if has_scheme(resource) {
-            match self
-                .docs
-                .iter()
-                .position(|d| d.id.as_deref() == Some(resource))
-            {
-                Some(index) => DocId(index as u32),
-                None => {
-                    ctx.diagnostics.push(remote_ref(reference, at));
-                    return None;
-                }
+        let around = self.doc(doc).resources.around(pointer);
+        let found = if resource.is_empty() {
+            Some((doc, around.pointer.clone()))
+        } else {
+            resources::resolve(&around.uri, resource)
+                .and_then(|uri| self.find_resource(&uri, has_scheme(resource)))
+        };
+        let (target_doc, resource_pointer) = match found {
+            Some(found) => found,
+            None if has_scheme(resource) => {
+                ctx.diagnostics.push(remote_ref(reference, at));
+                return None;
             }
-        } else {
-            let (base_dir, root_dir) = {
-                let current = self.doc(doc);
-                let base = current
-                    .path
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default();
-                (base, current.root_dir.clone())
-            };
-            let path = match load::resolve_path(&base_dir, resource, &root_dir, at) {
-                Ok(path) => path,
-                Err(diagnostic) => {
-                    ctx.diagnostics.push(diagnostic);
-                    return None;
-                }
-            };
-            self.load_doc(ctx, &path, root_dir, at)?
+            None => (self.load_referenced(ctx, doc, resource, at)?, String::new()),
         };
+        let target = self.doc(target_doc);
         let pointer = if fragment.is_empty() || fragment.starts_with('/') {
-            Some(fragment.clone())
+            Some(format!("{resource_pointer}{fragment}"))
         } else {
-            find_anchor(&self.doc(target_doc).value, &fragment)
+            target
+                .resources
+                .around(&resource_pointer)
+                .anchor(&fragment)
+                .map(str::to_string)
         };
-        match pointer.filter(|p| value_at(&self.doc(target_doc).value, p).is_some()) {
+        match pointer.filter(|p| value_at(&target.value, p).is_some()) {
             Some(pointer) => Some(self.node_at(target_doc, &pointer)),
             None => {
                 ctx.diagnostics.push(
@@ -354,6 +351,42 @@ impl SchemaSet {
                     )
                     .with_help("check the JSON pointer after `#` (e.g. \"#/$defs/lookup\") and the file name before it"),
                 );
+                None
+            }
+        }
+    }
+
+    /// The loaded resource named `uri`: its document and pointer. An absolute reference
+    /// (`absolute`) only names resources an `$id` declares, never a file by its `file://` URI.
+    fn find_resource(&self, uri: &str, absolute: bool) -> Option<(DocId, String)> {
+        self.docs.iter().enumerate().find_map(|(index, doc)| {
+            let resource = doc.resources.find(uri)?;
+            (resource.declared || !absolute)
+                .then(|| (DocId(index as u32), resource.pointer.clone()))
+        })
+    }
+
+    /// Loads the file a relative reference in `doc` names, under the path policy.
+    fn load_referenced(
+        &mut self,
+        ctx: &mut LoadContext<'_>,
+        doc: DocId,
+        resource: &str,
+        at: Span,
+    ) -> Option<DocId> {
+        let (base_dir, root_dir) = {
+            let current = self.doc(doc);
+            let base = current
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            (base, current.root_dir.clone())
+        };
+        match load::resolve_path(&base_dir, resource, &root_dir, at) {
+            Ok(path) => self.load_doc(ctx, &path, root_dir, at),
+            Err(diagnostic) => {
+                ctx.diagnostics.push(diagnostic);
                 None
             }
         }
@@ -414,30 +447,6 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The pointer of the subschema with `"$anchor": name`, searched without recursion.
-fn find_anchor(root: &Value, name: &str) -> Option<String> {
-    let mut stack = vec![(root, String::new())];
-    while let Some((value, pointer)) = stack.pop() {
-        match value {
-            Value::Object(map) => {
-                if member(map, "$anchor").and_then(Value::as_str) == Some(name) {
-                    return Some(pointer);
-                }
-                for (key, child) in map {
-                    stack.push((child, format!("{pointer}/{}", escape_segment(key))));
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    stack.push((child, format!("{pointer}/{i}")));
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The scalar keywords of a subschema.

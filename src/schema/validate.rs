@@ -14,6 +14,7 @@ use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
 use serde_json::Value;
 
 use super::SchemaSet;
+use super::resources::file_uri;
 use crate::io::files::normalise;
 
 /// A compiled validator for one record's schema.
@@ -103,18 +104,6 @@ impl SchemaValidator {
 
 fn base_uri(doc: &super::model::Doc) -> String {
     doc.id.clone().unwrap_or_else(|| file_uri(&doc.path))
-}
-
-fn file_uri(path: &Path) -> String {
-    let text = path
-        .to_string_lossy()
-        .replace('\\', "/")
-        .replace(' ', "%20");
-    if text.starts_with('/') {
-        format!("file://{text}")
-    } else {
-        format!("file:///{text}")
-    }
 }
 
 /// Removes a `$schema` the validator would not know (check already warned with M606).

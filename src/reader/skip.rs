@@ -1,5 +1,6 @@
-//! Object keys as the walk meets them: the required members still to come, keys seen twice
-//! (the deal is then ambiguous, M512), members skipped unread, and keys borrowed from the text.
+//! What the walk notices besides schema failures: keys repeated in one object and integers too
+//! large to read exactly (the deal is then ambiguous, M512), also in values nobody reads, which
+//! [`Skip`] passes over without building them.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -9,46 +10,8 @@ use std::hash::BuildHasher;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::project::State;
-use super::shape::{Failure, ShapeId, Shapes, failure};
-
-/// The required members of an object's shapes, ticked off as keys pass.
-pub(super) struct Required<'s> {
-    pub(super) names: Vec<(&'s str, bool)>,
-}
-
-impl<'s> Required<'s> {
-    pub(super) fn of(shapes: &'s Shapes, parents: &[ShapeId]) -> Required<'s> {
-        let names = parents
-            .iter()
-            .flat_map(|p| shapes.shapes[*p].required.iter())
-            .map(|name| (name.as_str(), false))
-            .collect();
-        Required { names }
-    }
-
-    pub(super) fn saw(&mut self, key: &str) {
-        for (name, seen) in &mut self.names {
-            if *name == key {
-                *seen = true;
-            }
-        }
-    }
-
-    pub(super) fn report(&self, state: &mut State) {
-        for (name, seen) in &self.names {
-            if !seen {
-                let found = Failure {
-                    pointer: state.pointer.clone(),
-                    message: format!("\"{name}\" is a required property"),
-                    missing: Some((*name).to_string()),
-                    ambiguous: false,
-                };
-                let record = state.record;
-                state.failures.push((record, found));
-            }
-        }
-    }
-}
+use super::shape::failure;
+use crate::io::strict::Literals;
 
 /// The keys of one object seen so far, each with its hash, so that most comparisons are of
 /// two integers.
@@ -101,11 +64,12 @@ pub(super) fn note_ambiguous(state: &mut State, reason: String) {
 
 /// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key, an
 /// inexact integer): the same deal gets the same answer however much of it a mapping reads.
-pub(super) struct Skip<'s> {
+pub(super) struct Skip<'p, 's> {
+    pub(super) literals: &'p Literals<'p>,
     pub(super) state: &'s RefCell<State>,
 }
 
-impl<'de> DeserializeSeed<'de> for Skip<'_> {
+impl<'de> DeserializeSeed<'de> for Skip<'_, '_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -113,7 +77,7 @@ impl<'de> DeserializeSeed<'de> for Skip<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Skip<'_> {
+impl<'de> Visitor<'de> for Skip<'_, '_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,7 +97,7 @@ impl<'de> Visitor<'de> for Skip<'_> {
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        if let Some(reason) = crate::io::strict::inexact_integer(v) {
+        if let Some(reason) = self.literals.inexact_integer(v) {
             note_ambiguous(&mut self.state.borrow_mut(), reason);
         }
         Ok(())
@@ -143,7 +107,7 @@ impl<'de> Visitor<'de> for Skip<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Skip { state: self.state })?.is_some() {}
+        while seq.next_element_seed(self.again())?.is_some() {}
         Ok(())
     }
 
@@ -151,9 +115,19 @@ impl<'de> Visitor<'de> for Skip<'_> {
         let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
-            map.next_value_seed(Skip { state: self.state })?;
+            map.next_value_seed(self.again())?;
         }
         Ok(())
+    }
+}
+
+impl Skip<'_, '_> {
+    /// The same skip, for a value inside this one.
+    fn again(&self) -> Self {
+        Skip {
+            literals: self.literals,
+            state: self.state,
+        }
     }
 }
 
