@@ -18,6 +18,7 @@ pub mod engine;
 pub mod eval;
 pub mod io;
 pub mod lsp;
+pub mod net;
 pub mod ops;
 pub mod reader;
 pub mod reference;
