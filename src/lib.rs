@@ -17,6 +17,7 @@ pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod io;
+pub mod ledger;
 pub mod lsp;
 pub mod net;
 pub mod ops;
