@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod check;
 pub mod cli;
+pub mod connect;
 pub mod diag;
 pub mod engine;
 pub mod eval;
