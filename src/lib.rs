@@ -14,6 +14,7 @@ extern crate alloc;
 pub mod check;
 pub mod cli;
 pub mod connect;
+pub mod deliver;
 pub mod diag;
 pub mod engine;
 pub mod eval;

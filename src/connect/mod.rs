@@ -102,6 +102,13 @@ pub trait Target: Send + Sync {
     /// What a retried write can do.
     fn guarantee(&self) -> Guarantee;
 
+    /// Whether the target creates clients the mapping's `match client` found no match for
+    /// (then such deals are delivered with the new client in [`Delivery::client`]; otherwise
+    /// the mapping rejects them, M511).
+    fn creates_clients(&self) -> bool {
+        false
+    }
+
     /// Most requests the target should see at once (`None`: the runtime's setting).
     fn max_concurrency(&self) -> Option<usize> {
         None

@@ -195,7 +195,7 @@ pub fn idempotency_key(mapping: &str, deal_id: &str, generation: i64) -> String 
 }
 
 /// The hex SHA-256 of bytes.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

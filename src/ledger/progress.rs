@@ -47,8 +47,8 @@ pub struct Claim {
 pub enum Finish {
     /// The project was created (or the target said it exists, with its id).
     Delivered {
-        /// The project's id in the PSA.
-        project_id: String,
+        /// The project's id in the PSA (`None` when the target did not say it).
+        project_id: Option<String>,
         /// The client's id, when the target reports it.
         client_id: Option<String>,
     },
@@ -227,9 +227,31 @@ fn finish_one(tx: &Transaction<'_>, mapping: &str, result: &Finished, now: i64) 
         Finish::Delivered {
             project_id,
             client_id,
-        } => delivered(tx, mapping, deal, project_id, client_id.as_deref(), now),
+        } => delivered(
+            tx,
+            mapping,
+            deal,
+            project_id.as_deref(),
+            client_id.as_deref(),
+            now,
+        ),
         Finish::Found { ids } => match first_unowned(tx, mapping, deal, ids)? {
-            Some(id) => delivered(tx, mapping, deal, &id, None, now),
+            Some(id) => delivered(tx, mapping, deal, Some(&id), None, now),
+            None if result.kind == ClaimKind::Create => {
+                // A create answered 409 and the lookup found only other deals' projects: a
+                // lookup that cannot tell deals apart. Stop rather than loop; a person looks.
+                let reasons = reason_json(
+                    Some(409),
+                    "the target says the project exists, but every project the lookup found belongs to another deal; check the lookup (`--lookup-url`)",
+                );
+                tx.prepare_cached(
+                    "UPDATE deals SET state = 'failed', phase = 'target', reasons = ?3,
+                         uncertain = 0, updated_at = ?4
+                     WHERE mapping = ?1 AND deal_id = ?2",
+                )?
+                .execute((mapping, deal, reasons, now))?;
+                Ok(())
+            }
             None => {
                 // Nothing exists for this deal: create it next, straight away.
                 tx.prepare_cached(
@@ -293,7 +315,7 @@ fn delivered(
     tx: &Transaction<'_>,
     mapping: &str,
     deal: &str,
-    project_id: &str,
+    project_id: Option<&str>,
     client_id: Option<&str>,
     now: i64,
 ) -> Result<()> {
@@ -333,10 +355,12 @@ fn first_unowned(
     Ok(None)
 }
 
+/// A target's refusal or a delivery failure, as a stored reason (code M514, the HTTP status
+/// in the message).
 fn reason_json(status: Option<u16>, message: &str) -> Option<String> {
-    let code = match status {
-        Some(status) => format!("HTTP {status}"),
-        None => "network".to_string(),
+    let message = match status {
+        Some(status) => format!("HTTP {status}: {message}"),
+        None => message.to_string(),
     };
-    serde_json::to_string(&[StoredReason::new(code, message)]).ok()
+    serde_json::to_string(&[StoredReason::new("M514", message)]).ok()
 }

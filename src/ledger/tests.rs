@@ -61,7 +61,7 @@ fn a_delivered_deal_is_never_claimed_again_and_a_change_is_only_reported() {
     assert_eq!(claims[0].kind, ClaimKind::Create);
     assert_eq!(claims[0].idempotency_key, idempotency_key("m", "1", 0));
     let delivered = Finish::Delivered {
-        project_id: "p1".into(),
+        project_id: Some("p1".into()),
         client_id: None,
     };
     finish(&mut ledger, &claims[0], delivered);
@@ -110,7 +110,7 @@ fn a_lookup_takes_the_first_project_no_other_deal_owns() {
         .unwrap();
     let claims = ledger.claim(1).unwrap();
     let delivered = Finish::Delivered {
-        project_id: "p1".into(),
+        project_id: Some("p1".into()),
         client_id: None,
     };
     finish(&mut ledger, &claims[0], delivered);
