@@ -73,7 +73,7 @@ impl Ledger {
     pub fn ingest(&mut self, batch: &[Observed]) -> Result<Ingested> {
         let now = now_ms();
         let mapping = self.mapping.clone();
-        let tx = self.conn.transaction()?;
+        let tx = super::write(&mut self.conn)?;
         let mut counts = Ingested::default();
         let mut seq: i64 = tx.query_row(
             "SELECT COALESCE(MAX(seq), 0) FROM deals WHERE mapping = ?1",

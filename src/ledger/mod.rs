@@ -264,7 +264,7 @@ impl Ledger {
             return Err(LedgerError::TooNew(version));
         }
         if version < 1 {
-            let tx = self.conn.transaction()?;
+            let tx = write(&mut self.conn)?;
             tx.execute_batch(schema::V1)?;
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('created_by', ?1)",
@@ -297,6 +297,13 @@ impl Ledger {
         )?;
         Ok(())
     }
+}
+
+/// A write transaction, taken at once: a transaction that reads first and writes later could
+/// find that another connection (the webhook listener's) wrote in between and fail outright; an
+/// immediate one waits for the other writer (up to the busy timeout) instead.
+fn write(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 /// The lock file beside a ledger.

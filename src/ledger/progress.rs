@@ -107,7 +107,7 @@ impl Ledger {
     /// `uncertain`, so they are looked up before anything is created). Returns how many.
     pub fn recover(&mut self) -> Result<usize> {
         let now = now_ms();
-        let tx = self.conn.transaction()?;
+        let tx = super::write(&mut self.conn)?;
         tx.execute(
             "UPDATE attempts SET outcome = 'interrupted', finished_at = ?2
              WHERE mapping = ?1 AND outcome = 'in_flight'",
@@ -127,7 +127,7 @@ impl Ledger {
     pub fn claim(&mut self, limit: usize) -> Result<Vec<Claim>> {
         let now = now_ms();
         let mapping = self.mapping.clone();
-        let tx = self.conn.transaction()?;
+        let tx = super::write(&mut self.conn)?;
         let due = due_deals(&tx, &mapping, now, limit)?;
         let mut claims = Vec::with_capacity(due.len());
         for mut claim in due {
@@ -154,7 +154,7 @@ impl Ledger {
     pub fn finish(&mut self, results: &[Finished]) -> Result<()> {
         let now = now_ms();
         let mapping = self.mapping.clone();
-        let tx = self.conn.transaction()?;
+        let tx = super::write(&mut self.conn)?;
         for result in results {
             finish_one(&tx, &mapping, result, now)?;
         }

@@ -222,7 +222,7 @@ impl Ledger {
     pub fn retry(&mut self, selection: &Selection) -> Result<Vec<String>> {
         let now = now_ms();
         let mapping = self.mapping.clone();
-        let tx = self.conn.transaction()?;
+        let tx = super::write(&mut self.conn)?;
         let candidates: Vec<(String, String, Option<String>)> = {
             let (condition, ids): (&str, &[String]) = match selection {
                 Selection::Deals(ids) => ("state IN ('failed', 'rejected') AND deal_id = ?2", ids),
@@ -298,7 +298,7 @@ impl Ledger {
     /// Notes that the run log now has these deals' states.
     pub fn mark_logged(&mut self, deal_ids: &[String]) -> Result<()> {
         let mapping = self.mapping.clone();
-        let tx = self.conn.transaction()?;
+        let tx = super::write(&mut self.conn)?;
         for id in deal_ids {
             tx.prepare_cached("UPDATE deals SET logged = 1 WHERE mapping = ?1 AND deal_id = ?2")?
                 .execute((&mapping, id))?;
