@@ -108,7 +108,7 @@ pub fn deliver(
     }
     drop(done_tx);
     let mut pass = Pass {
-        window: (workers * 8).max(32),
+        window: (workers * 16).max(64),
         in_flight: 0,
         paused_until: 0,
         tally: Tally::default(),
