@@ -1,9 +1,10 @@
 //! Recording what a run read: each deal's mapping outcome is inserted or folded into the deal's
-//! row by rules that never undo a possible write. A deal that was delivered, is in flight, may
-//! have been written, or failed keeps its record (the one its idempotency key covers); a newer
-//! record seen for it is kept aside as `changed_record` and reported, never sent. A pending deal
-//! nothing was sent for, a skipped one, and one the mapping rejected take the new outcome; a deal
-//! the target refused is queued again only when its record changed.
+//! row by rules that never undo a possible write. A deal that was delivered, is in flight, or
+//! whose last request may have been acted on keeps its record (the one its idempotency key
+//! covers); a newer record seen for it is kept aside as `changed_record` and reported, never
+//! sent. A skipped deal and one the mapping rejected take the new outcome. A pending or failed
+//! deal nothing was written for, and one the target refused, are queued afresh only when their
+//! record changed (a fix in the CRM); with the same record they stay as they are.
 
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -63,7 +64,6 @@ struct Existing {
     state: State,
     record_sha256: Option<String>,
     phase: Option<String>,
-    attempts: i64,
     uncertain: bool,
     key_generation: i64,
 }
@@ -97,7 +97,7 @@ impl Ledger {
 
 fn existing(tx: &Transaction<'_>, mapping: &str, deal_id: &str) -> Result<Option<Existing>> {
     let mut statement = tx.prepare_cached(
-        "SELECT state, record_sha256, phase, attempts, uncertain, key_generation
+        "SELECT state, record_sha256, phase, uncertain, key_generation
          FROM deals WHERE mapping = ?1 AND deal_id = ?2",
     )?;
     let row = statement
@@ -107,9 +107,8 @@ fn existing(tx: &Transaction<'_>, mapping: &str, deal_id: &str) -> Result<Option
                 state: State::parse(&state).unwrap_or(State::Pending),
                 record_sha256: row.get(1)?,
                 phase: row.get(2)?,
-                attempts: row.get(3)?,
-                uncertain: row.get::<_, i64>(4)? != 0,
-                key_generation: row.get(5)?,
+                uncertain: row.get::<_, i64>(3)? != 0,
+                key_generation: row.get(4)?,
             })
         })
         .optional()?;
@@ -203,11 +202,9 @@ fn fold(
 ) -> Result<()> {
     let new = columns(&deal.outcome);
     let same_record = new.sha.is_some() && new.sha == row.record_sha256;
-    let possibly_written = matches!(
-        row.state,
-        State::Delivered | State::InFlight | State::Failed
-    ) || (row.state == State::Pending
-        && (row.attempts > 0 || row.uncertain));
+    // Delivered, in flight, or a request that may have been acted on: the record its key
+    // covers stays; a newer one is only reported.
+    let possibly_written = matches!(row.state, State::Delivered | State::InFlight) || row.uncertain;
     if possibly_written {
         if new.record.is_some() && !same_record {
             tx.prepare_cached(
@@ -238,7 +235,10 @@ fn fold(
         return Ok(());
     }
     let refused_by_target = row.state == State::Rejected && row.phase.as_deref() == Some("target");
-    if refused_by_target && same_record {
+    // The same record again: a refused deal stays refused, a waiting or failed one keeps its
+    // attempt budget and backoff (`mapctl retry` resets them).
+    let waiting = matches!(row.state, State::Pending | State::Failed);
+    if same_record && (refused_by_target || waiting) {
         counts.unchanged += 1;
         return Ok(());
     }

@@ -206,3 +206,37 @@ fn a_newer_schema_is_refused() {
         Err(LedgerError::TooNew(99))
     ));
 }
+
+#[test]
+fn a_deal_nothing_was_written_for_is_queued_afresh_only_when_its_record_changes() {
+    let (_dir, mut ledger) = open();
+    ledger.ingest(&[record("1", "{\"a\":1}")]).unwrap();
+    let claims = ledger.claim(10).unwrap();
+    let refused_connection = Finish::Failed {
+        status: None,
+        error: "connection refused".into(),
+        maybe_written: false,
+    };
+    finish(&mut ledger, &claims[0], refused_connection);
+    ledger.ingest(&[record("1", "{\"a\":1}")]).unwrap();
+    assert_eq!(state(&ledger, "1"), State::Failed);
+    ledger.ingest(&[record("1", "{\"a\":2}")]).unwrap();
+    let claims = ledger.claim(10).unwrap();
+    assert_eq!(claims[0].record, b"{\"a\":2}");
+    assert_eq!(claims[0].attempt, 1);
+    // A possibly-written one keeps its record, and the new one is only reported.
+    let lost = Finish::Retry {
+        at_ms: 0,
+        status: None,
+        error: "connection closed".into(),
+        maybe_written: true,
+    };
+    finish(&mut ledger, &claims[0], lost);
+    let counts = ledger.ingest(&[record("1", "{\"a\":3}")]).unwrap();
+    assert_eq!(counts.changed_after_delivery, 1);
+    let claims = ledger.claim(10).unwrap();
+    assert_eq!(
+        (claims[0].kind, claims[0].record.as_slice()),
+        (ClaimKind::Lookup, &b"{\"a\":2}"[..])
+    );
+}
