@@ -155,11 +155,20 @@ fn requests_over_the_concurrency_bound_get_503() {
 
 #[test]
 fn a_graceful_stop_finishes_the_request_in_progress() {
-    let server = echo_server(ServerOptions::default());
+    use std::sync::Mutex;
+    use std::sync::mpsc;
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let entered_tx = Mutex::new(entered_tx);
+    let handler: Handler = Arc::new(move |_request: Incoming| {
+        let _ = entered_tx.lock().unwrap().send(());
+        std::thread::sleep(Duration::from_millis(200));
+        Response::new(200, "finished")
+    });
+    let server = Server::start("127.0.0.1:0", ServerOptions::default(), handler).unwrap();
     let client = Client::new(ClientOptions::default()).unwrap();
-    let request = Request::new(Method::Get, url(&server, "/slow"));
-    let slow = std::thread::spawn(move || client.send(&request).map(|r| r.status));
-    std::thread::sleep(Duration::from_millis(100));
+    let request = Request::new(Method::Get, url(&server, "/"));
+    let in_progress = std::thread::spawn(move || client.send(&request).map(|r| r.body));
+    entered.recv_timeout(Duration::from_secs(10)).unwrap();
     server.stop();
-    assert_eq!(slow.join().unwrap(), Ok(201));
+    assert_eq!(in_progress.join().unwrap(), Ok(b"finished".to_vec()));
 }
