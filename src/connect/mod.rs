@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::io::input::Item;
+use crate::io::input::InputItem;
 
 /// One deal to deliver.
 #[derive(Debug, Clone, Copy)]
@@ -153,7 +153,7 @@ impl std::fmt::Display for SourceError {
 /// One deal a source produced.
 pub struct SourceItem<'a> {
     /// The deal (or why it could not be read), with its position in a file.
-    pub item: Item<'a>,
+    pub item: InputItem<'a>,
     /// Where it came from, for the ledger and messages (`deals.ndjson:12`).
     pub origin: String,
     /// The source's version of the deal (its modification time), when the source has one.
