@@ -274,3 +274,42 @@ fn a_second_run_waits_for_no_one_while_the_first_holds_the_ledger() {
     assert!(first.wait().unwrap().success());
     assert_eq!(fake.projects().len(), 8);
 }
+
+#[test]
+fn a_deal_changed_after_delivery_is_reported_field_by_field_and_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeTarget::start(Options::default());
+    let deals = dir.path().join("deals.ndjson");
+    write_deals(&deals, &[Kind::Won, Kind::Won]);
+    let ledger = dir.path().join("ledger.db");
+    let first = mapctl()
+        .args(run_args(&ledger, &deals, &fake.url()))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let edited = std::fs::read_to_string(&deals)
+        .unwrap()
+        .replace("\"amount\":101", "\"amount\":999");
+    std::fs::write(&deals, edited).unwrap();
+    let second = mapctl()
+        .args(run_args(&ledger, &deals, &fake.url()))
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("changed in the CRM since delivery"));
+    assert_eq!(fake.projects().len(), 2);
+    let status = status(&ledger);
+    let changed = status["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0]["deal_id"], "d1");
+    let fields = &changed[0]["changed_since_delivery"];
+    assert_eq!(fields[0]["field"], "budget");
+    assert_eq!(fields[0]["current"], 101);
+    assert_eq!(fields[0]["planned"], 999);
+    assert!(
+        changed[0]["source_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+}

@@ -70,6 +70,7 @@ fn deal_json(row: &DealRow) -> Value {
         "deal_id": row.deal_id,
         "state": row.state.as_str(),
         "source": row.source,
+        "source_version": row.source_version,
         "project_id": row.project_id,
         "client_id": row.client_id,
         "attempts": row.attempts,

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{Created, Delivery, Guarantee, Source, SourceError, SourceItem, Target, TargetError};
-use crate::io::input::{self, InputLimits, Position};
+use crate::io::input::{self, InputItem, InputLimits, Payload, Position};
 
 /// Deal files (or `-` for stdin) as a source.
 pub struct FileSource {
@@ -74,10 +74,11 @@ impl Source for FileSource {
                     Position::Line(line) => format!("{name}:{line}"),
                     Position::Index(index) => format!("{name}[{index}]"),
                 };
+                let version = content_version(&item);
                 let flow = each(SourceItem {
                     item,
                     origin,
-                    version: None,
+                    version,
                 });
                 stopped = flow.is_break();
                 flow
@@ -89,6 +90,19 @@ impl Source for FileSource {
         }
         Ok(None)
     }
+}
+
+/// A file's version of a deal: the SHA-256 of its text (of its compact JSON when the reader
+/// parsed it), so the ledger can tell that an export changed. `None` for unreadable items.
+fn content_version(item: &InputItem<'_>) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let digest = match &item.value {
+        Ok(Payload::Text(text)) => Sha256::digest(text),
+        Ok(Payload::Parsed(value)) => Sha256::digest(value.to_string().as_bytes()),
+        Err(_) => return None,
+    };
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("sha256:{hex}"))
 }
 
 /// A file (or stdout) that records are appended to, one line each.

@@ -15,6 +15,9 @@ pub struct DealRow {
     pub state: State,
     /// Where it was last read.
     pub source: String,
+    /// The source's version of the deal when last read (a modification time, or a hash of the
+    /// deal's text for files).
+    pub source_version: Option<String>,
     /// The PSA project's id, once delivered.
     pub project_id: Option<String>,
     /// The PSA client's id, when known.
@@ -94,7 +97,7 @@ pub enum Selection {
 
 const DEAL_COLUMNS: &str = "deal_id, state, source, project_id, client_id, template, phase,
     reasons, attempts, uncertain, record, changed_record, first_seen, updated_at, delivered_at,
-    next_attempt_at, logged";
+    next_attempt_at, logged, source_version";
 
 fn deal_row(row: &Row<'_>) -> rusqlite::Result<DealRow> {
     let state: String = row.get(1)?;
@@ -119,6 +122,7 @@ fn deal_row(row: &Row<'_>) -> rusqlite::Result<DealRow> {
         delivered_at: row.get(14)?,
         next_attempt_at: row.get(15)?,
         logged: row.get::<_, i64>(16)? != 0,
+        source_version: row.get(17)?,
     })
 }
 
