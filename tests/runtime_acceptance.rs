@@ -3,6 +3,7 @@
 //! release (`cargo test --release --test runtime_acceptance -- --ignored`), as does
 //! `bench/runtime.sh`, which also times the 10,000-deal backfill (docs/performance.md).
 
+#[path = "runtime_support/mod.rs"]
 mod support;
 
 use std::process::Stdio;

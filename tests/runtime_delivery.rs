@@ -1,6 +1,7 @@
 //! `mapctl run` against the loopback fake target: idempotent re-runs, every kind of fault,
 //! refusals, the contract's headers, and `status`/`retry`.
 
+#[path = "runtime_support/mod.rs"]
 mod support;
 
 use std::time::Duration;

@@ -3,6 +3,7 @@
 //! exits 0. Then every won deal exists exactly once in the fake target, every rejected deal is
 //! in the ledger with its reasons, every skipped one too, and nothing else was written.
 
+#[path = "runtime_support/mod.rs"]
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! `mapctl serve`: signed webhooks, durability before 202, duplicates, health and metrics, a
 //! graceful stop, and kill -9 right after acknowledgements.
 
+#[path = "runtime_support/mod.rs"]
 mod support;
 
 use std::io::{BufRead, BufReader};
