@@ -33,16 +33,36 @@ pub enum Answer {
 }
 
 /// Does the claim's request: a lookup, or a create (with a lookup when the target answers that
-/// the project exists without saying its id).
+/// the project exists without saying its id). A target that panics (a bug) costs the deal an
+/// attempt, reported as possibly written, instead of the worker and the claim.
 pub fn perform(target: &dyn Target, claim: Claim) -> Done {
     let started = Instant::now();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| request(target, &claim)))
+        .unwrap_or_else(|_| {
+            Err(TargetError::Retryable {
+                status: None,
+                message: "internal error in the target's connector (a bug: please report it)"
+                    .into(),
+                after: None,
+                maybe_written: true,
+                throttled: false,
+            })
+        });
+    Done {
+        claim,
+        result,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn request(target: &dyn Target, claim: &Claim) -> Result<Answer, TargetError> {
     let delivery = Delivery {
         deal_id: &claim.deal_id,
         idempotency_key: &claim.idempotency_key,
         record: &claim.record,
         client: claim.client.as_deref(),
     };
-    let result = match claim.kind {
+    match claim.kind {
         ClaimKind::Lookup => target.find(&delivery).map(Answer::Found),
         ClaimKind::Create => match target.create(&delivery) {
             Ok(created) => Ok(Answer::Created {
@@ -61,11 +81,6 @@ pub fn perform(target: &dyn Target, claim: Claim) -> Done {
             },
             Err(error) => Err(error),
         },
-    };
-    Done {
-        claim,
-        result,
-        elapsed: started.elapsed(),
     }
 }
 

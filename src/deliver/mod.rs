@@ -15,6 +15,8 @@ mod attempt;
 pub mod backoff;
 pub mod observe;
 pub mod runlog;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
