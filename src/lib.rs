@@ -13,11 +13,15 @@ extern crate alloc;
 
 pub mod check;
 pub mod cli;
+pub mod connect;
+pub mod deliver;
 pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod io;
+pub mod ledger;
 pub mod lsp;
+pub mod net;
 pub mod ops;
 pub mod reader;
 pub mod reference;

@@ -2,7 +2,8 @@
 //! `monitor`): every folder `tests/apply/<case>/` holds a `cmd` file (the
 //! arguments, run with the case folder as working directory), its inputs, and the expected
 //! `expected.out` (stdout), `expected.err` (stderr and exit code) and, when `cmd` names
-//! `{rejects}`, `expected.rejects` (the rejects file).
+//! `{rejects}`, `expected.rejects` (the rejects file). `{tmp}` in `cmd` is a fresh temporary
+//! folder (for the ledger of `mapctl run` cases).
 //!
 //! Re-bless with `MAPCTL_BLESS=1 cargo test --test golden_apply`.
 
@@ -26,6 +27,7 @@ fn run_case(case: &Path) -> (String, String, Option<String>) {
     let cmd = std::fs::read_to_string(case.join("cmd")).expect("cmd file");
     let rejects = tempfile::NamedTempFile::new().expect("temp file");
     let rejects_path = rejects.path().to_path_buf();
+    let tmp = tempfile::tempdir().expect("temp folder");
     let mut wants_rejects = false;
     let args: Vec<String> = cmd
         .split_whitespace()
@@ -34,7 +36,7 @@ fn run_case(case: &Path) -> (String, String, Option<String>) {
                 wants_rejects = true;
                 rejects_path.display().to_string()
             } else {
-                arg.to_string()
+                arg.replace("{tmp}", &tmp.path().display().to_string())
             }
         })
         .collect();

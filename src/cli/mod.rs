@@ -20,12 +20,18 @@ mod apply;
 mod check;
 mod explain;
 mod fmt;
+mod ledger_args;
 mod loading;
 mod monitor;
 mod parallel;
 mod plan;
+mod progress;
 mod reconcile;
+mod retry;
+mod run;
+mod serve;
 mod sinks;
+mod status;
 mod test;
 
 use std::process::ExitCode;
@@ -57,6 +63,14 @@ enum Command {
     Monitor(monitor::MonitorArgs),
     /// Compare a CRM deal export with a PSA project export: missing and drifted projects, duplicates.
     Reconcile(reconcile::ReconcileArgs),
+    /// Deliver won deals to the PSA exactly once: read, map, record in the ledger, deliver.
+    Run(run::RunArgs),
+    /// Receive deals by webhook and deliver them exactly once, in the background.
+    Serve(serve::ServeArgs),
+    /// What the ledger knows: deals by state, the oldest pending, failures with reasons.
+    Status(status::StatusArgs),
+    /// Queue failed or rejected deals for another try (after a fix in the CRM or the mapping).
+    Retry(retry::RetryArgs),
     /// Run the YAML test files beside mappings (`*.tests.yaml`).
     Test(test::TestArgs),
     /// Rewrite mapping files in the canonical layout (`--check`: only report, for CI).
@@ -136,6 +150,10 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Reconcile(args) => reconcile::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Retry(args) => retry::run(&args),
     };
     ExitCode::from(code)
 }

@@ -121,6 +121,8 @@ codes! {
     M510 => (Error, "input line too long"),
     M511 => (Error, "client does not exist in the PSA yet"),
     M512 => (Error, "input is ambiguous"),
+    M513 => (Error, "deal has no id to deliver it by"),
+    M514 => (Error, "the target did not take the record"),
     M601 => (Error, "file cannot be read"),
     M602 => (Error, "schema is not valid JSON or YAML"),
     M603 => (Error, "not a valid JSON Schema"),

@@ -1,0 +1,153 @@
+//! What the runtime commands (`run`, `serve`, `status`, `retry`) share: the ledger's location,
+//! the mapping's name, and the target and delivery options.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::connect::Target;
+use crate::connect::file::FileTarget;
+use crate::connect::http_target::{HttpTarget, HttpTargetOptions, Lookup};
+use crate::deliver::Policy;
+use crate::deliver::backoff::Backoff;
+use crate::ledger::{self, Ledger};
+use crate::source::FileId;
+use crate::syntax::{Limits, ast};
+
+/// The environment variable holding the generic HTTP target's `Authorization` header.
+pub const TARGET_AUTHORIZATION: &str = "MAPCTL_TARGET_AUTHORIZATION";
+
+/// Where the ledger is.
+#[derive(Debug, Args)]
+pub struct LedgerArgs {
+    /// The mapping file.
+    pub mapping: PathBuf,
+    /// The ledger database (default: `.mapctl/ledger.db` beside the mapping).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+}
+
+impl LedgerArgs {
+    /// The ledger's path.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.ledger
+            .clone()
+            .unwrap_or_else(|| ledger::default_path(&self.mapping))
+    }
+
+    /// Opens the ledger for the mapping (named by its `mapping NAME` line, read without
+    /// checking the mapping, so that status works while a mapping is being fixed).
+    pub fn open(&self) -> Result<Ledger, String> {
+        let name = mapping_name(&self.mapping)?;
+        let path = self.ledger_path();
+        Ledger::open(&path, &name).map_err(|e| format!("`{}`: {e}", path.display()))
+    }
+}
+
+/// The `mapping NAME` of a mapping file.
+pub fn mapping_name(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let (file, _) = crate::syntax::parse(&text, FileId(0), &Limits::default());
+    file.items
+        .iter()
+        .find_map(|item| match item {
+            ast::Item::Header(name) => Some(name.name.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| format!("`{}` has no `mapping NAME` line", path.display()))
+}
+
+/// How to reach the target and pace deliveries.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Where projects go: an `http://` or `https://` URL (the generic HTTP target, see
+    /// docs/runtime.md), a file the records are appended to, or `-` for stdout.
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// JSON pointer to the project id in the target's answers.
+    #[arg(long, value_name = "POINTER", default_value = "/id")]
+    pub id_pointer: String,
+    /// URL template to find a deal's project, with `{key}` and `{deal_id}` (default:
+    /// `TARGET?idempotency_key={key}`).
+    #[arg(long, value_name = "URL", conflicts_with = "no_lookup")]
+    pub lookup_url: Option<String>,
+    /// Never look projects up; exactly-once then rests on the target honouring
+    /// `Idempotency-Key`.
+    #[arg(long)]
+    pub no_lookup: bool,
+    /// An extra header for every request to the target (`Name: value`; repeatable).
+    #[arg(long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Requests to the target at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Attempts per deal before it is `failed` (see `mapctl retry`).
+    #[arg(long, default_value_t = 8)]
+    pub max_attempts: u32,
+    /// The wait after a first failed attempt, in ms (doubled after each further one).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub backoff_ms: u64,
+    /// The longest wait between attempts, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 300_000)]
+    pub max_backoff_ms: u64,
+    /// The longest answer time of one request, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub timeout_ms: u64,
+}
+
+impl TargetArgs {
+    /// The delivery policy.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            concurrency: self.concurrency.max(1),
+            max_attempts: self.max_attempts.max(1),
+            backoff: Backoff {
+                base: Duration::from_millis(self.backoff_ms),
+                cap: Duration::from_millis(self.max_backoff_ms.max(self.backoff_ms)),
+                ..Backoff::default()
+            },
+        }
+    }
+
+    /// Opens the target.
+    pub fn open(&self) -> Result<Arc<dyn Target>, String> {
+        let lower = self.to.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            let mut options = HttpTargetOptions::new(&self.to);
+            options.authorization = std::env::var(TARGET_AUTHORIZATION)
+                .ok()
+                .filter(|v| !v.is_empty());
+            options.id_pointer = self.id_pointer.clone();
+            options.lookup = match (&self.lookup_url, self.no_lookup) {
+                (_, true) => Lookup::Disabled,
+                (Some(template), false) => Lookup::Template(template.clone()),
+                (None, false) => Lookup::ByKey,
+            };
+            options.headers = self
+                .headers
+                .iter()
+                .map(|h| {
+                    h.split_once(':')
+                        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                        .filter(|(n, _)| !n.is_empty())
+                        .ok_or_else(|| format!("`--header {h}` must be `Name: value`"))
+                })
+                .collect::<Result<_, _>>()?;
+            let timeout = Duration::from_millis(self.timeout_ms.max(1));
+            options.client.read_timeout = timeout;
+            options.client.total_timeout = timeout.saturating_mul(2);
+            options.client.connect_timeout = timeout.min(Duration::from_secs(10));
+            return Ok(Arc::new(HttpTarget::new(options)?));
+        }
+        if self.to.contains("://") {
+            return Err(format!(
+                "`--to {}`: only http:// and https:// URLs, files and `-` are targets",
+                self.to
+            ));
+        }
+        Ok(Arc::new(FileTarget::open(Path::new(&self.to))?))
+    }
+}
