@@ -25,6 +25,7 @@ mod monitor;
 mod parallel;
 mod plan;
 mod reconcile;
+mod schema;
 mod sinks;
 mod test;
 
@@ -66,6 +67,9 @@ enum Command {
     Lsp,
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
     Explain(explain::ExplainArgs),
+    /// Schemas from the vendors' own metadata (`import`), and what changed between two
+    /// versions of one, with the mapping lines each change breaks (`diff`).
+    Schema(schema::SchemaArgs),
 }
 
 /// Output format of the reporting commands (`monitor`, `reconcile`, `apply --plan`).
@@ -136,6 +140,7 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Reconcile(args) => reconcile::run(&args),
+        Command::Schema(args) => schema::run(&args),
     };
     ExitCode::from(code)
 }

@@ -295,7 +295,7 @@ impl Shapes {
             Value::Object(map) => map,
             _ => return None,
         };
-        if map.keys().any(|k| !SUPPORTED.contains(&k.as_str())) || !legacy_safe(doc, map) {
+        if map.keys().any(|k| !is_supported(k)) || !legacy_safe(doc, map) {
             return None;
         }
         let shape_of = |n: &NodeId| self.by_node.get(n).copied();
@@ -431,6 +431,12 @@ fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<f64>> {
     }
 }
 
+/// True for keywords the fast validator understands, and for `x-` extension keywords: they are
+/// annotations (mapctl's own `x-mapctl-*` labels among them) and constrain nothing.
+fn is_supported(keyword: &str) -> bool {
+    SUPPORTED.contains(&keyword) || keyword.starts_with("x-")
+}
+
 /// In draft-07 and earlier, `$ref` hides its siblings; such schemas are left to `jsonschema`.
 fn legacy_safe(doc: &crate::schema::model::Doc, map: &Map<String, Value>) -> bool {
     let dialect = doc
@@ -499,6 +505,14 @@ mod tests {
             ..Shape::default()
         });
         shapes
+    }
+
+    #[test]
+    fn extension_keywords_are_annotations_and_other_unknown_keywords_fall_back() {
+        assert!(is_supported("x-mapctl-labels"));
+        assert!(is_supported("enum"));
+        assert!(!is_supported("dependentRequired"));
+        assert!(!is_supported("xmapctl"));
     }
 
     proptest! {

@@ -7,6 +7,7 @@
 //! diagnostics can point into the schema. Nothing here knows about mappings.
 
 pub mod flat;
+pub mod import;
 pub mod load;
 pub mod locate;
 pub mod model;
