@@ -96,12 +96,21 @@ impl ColorChoice {
     /// Whether to colour output written to stderr.
     pub fn enabled_for_stderr(self) -> bool {
         use std::io::IsTerminal;
+        self.enabled(std::io::stderr().is_terminal())
+    }
+
+    /// Whether to colour output written to stdout.
+    pub fn enabled_for_stdout(self) -> bool {
+        use std::io::IsTerminal;
+        self.enabled(std::io::stdout().is_terminal())
+    }
+
+    fn enabled(self, terminal: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         }
     }

@@ -6,6 +6,8 @@
 //! output file appears only when complete. A response that cannot be read or has the wrong
 //! shape stops the command with exit code 2, naming the file and the JSON pointer.
 
+mod diff;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +30,9 @@ pub struct SchemaArgs {
 enum SchemaCommand {
     /// Build a schema from a vendor's metadata responses saved to files.
     Import(ImportArgs),
+    /// What changed between two versions of a schema, and the mapping lines each change breaks
+    /// or affects (exit 1 when a change breaks a mapping).
+    Diff(diff::DiffArgs),
 }
 
 /// Arguments of `mapctl schema import`.
@@ -169,6 +174,7 @@ struct HarvestArgs {
 pub fn run(args: &SchemaArgs) -> u8 {
     match &args.command {
         SchemaCommand::Import(import) => run_import(&import.vendor),
+        SchemaCommand::Diff(diff) => diff::run(diff),
     }
 }
 

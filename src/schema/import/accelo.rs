@@ -241,7 +241,9 @@ fn profile_field(node: &Node<'_>) -> Result<(String, Value), ImportError> {
             Value::String(s) => s == "yes",
             Value::Bool(b) => *b,
             other => {
-                return Err(flag.error(format!("expected \"yes\" or \"no\", found {}", kind(other))));
+                return Err(
+                    flag.error(format!("expected \"yes\" or \"no\", found {}", kind(other)))
+                );
             }
         },
         None => false,

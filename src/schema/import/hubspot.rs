@@ -58,7 +58,11 @@ pub fn import(
     pipelines: Option<&Input>,
 ) -> Result<Value, ImportError> {
     let listed = read_properties(properties)?;
-    check_object(object, properties, &listed)?;
+    let names = listed
+        .iter()
+        .map(|p| p.text("name"))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_object(object, properties, &names)?;
     let pipelines = match (object, pipelines) {
         (Object::Deals, Some(input)) => Some(read_pipelines(input)?),
         (Object::Deals, None) => {
@@ -103,12 +107,8 @@ fn read_properties(input: &Input) -> Result<Vec<Node<'_>>, ImportError> {
 }
 
 /// Refuses a companies response imported as deals and the other way round.
-fn check_object(object: Object, input: &Input, listed: &[Node<'_>]) -> Result<(), ImportError> {
-    let has = |wanted: &str| {
-        listed
-            .iter()
-            .any(|p| p.opt_text("name").ok().flatten() == Some(wanted))
-    };
+fn check_object(object: Object, input: &Input, names: &[&str]) -> Result<(), ImportError> {
+    let has = |wanted: &str| names.contains(&wanted);
     let looks_like_deals = has("dealname") || has("dealstage");
     match object {
         Object::Deals if !looks_like_deals => Err(input.root().error(

@@ -147,7 +147,7 @@ fn value_schema(
             schema
         }
         "multiselectpicklist" => {
-            let mut items = Map::new();
+            let mut items = object(vec![("type", json!("string"))]);
             enumerate(&mut items, &picklist(field)?, false);
             let mut schema = typed("array");
             schema.insert("items".into(), Value::Object(items));
