@@ -36,6 +36,7 @@ fn commands_in_readme_and_docs_work_as_shown() {
         "docs/tutorial.md",
         "docs/cli.md",
         "docs/language.md",
+        "docs/schemas.md",
     ] {
         failures.extend(run_doc(doc));
     }

@@ -1,13 +1,14 @@
 //! Laws of `schema import` + `schema diff`, as property tests over the committed HubSpot
 //! metadata samples: the import of unchanged metadata differs in nothing, and one edit of the
 //! metadata (a property deleted, an option added, removed or relabelled, a stage relabelled or
-//! moved to another pipeline) is reported as exactly that one change, at that field.
+//! moved to another pipeline) is reported as exactly that one change, at that field. And no
+//! JSON document, however shaped, makes an importer panic: it is imported or refused.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use mapctl::schema::diff::{Change, ChangeKind, Step, Version, diff};
-use mapctl::schema::import::{Input, hubspot, render};
+use mapctl::schema::import::{Input, accelo, copper, harvest, hubspot, render, zoho};
 use mapctl::schema::{LoadContext, SchemaSet};
 use mapctl::source::{SourceMap, Span};
 
@@ -158,5 +159,79 @@ proptest! {
         prop_assert_eq!(found.len(), 1, "{:?}", found);
         prop_assert_eq!(&found[0].path, &field("dealstage"));
         prop_assert_eq!(&found[0].kind, &expected);
+    }
+}
+
+/// Any JSON value, a few levels deep, with the member names importers look for.
+fn any_json() -> impl Strategy<Value = Value> {
+    let names = prop::sample::select(vec![
+        "results",
+        "name",
+        "label",
+        "type",
+        "fieldType",
+        "options",
+        "value",
+        "stages",
+        "id",
+        "fields",
+        "api_name",
+        "data_type",
+        "pick_list_values",
+        "actual_value",
+        "pipeline",
+        "maps",
+        "meta",
+        "status",
+        "response",
+        "title",
+        "standing",
+        "start",
+        "clients",
+        "links",
+        "next",
+        "available_on",
+        "properties",
+        "json_type",
+        "layouts",
+        "sections",
+        "required",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[a-z0-9 ]{0,6}".prop_map(Value::from),
+        Just(json!("opportunity")),
+        Just(json!("ok")),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((names.clone(), inner), 0..6).prop_map(|members| Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect()
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn importers_never_panic(first in any_json(), second in any_json()) {
+        let a = Input::parse("a.json", &first.to_string()).expect("JSON text parses");
+        let b = Input::parse("b.json", &second.to_string()).expect("JSON text parses");
+        let _ = hubspot::import(hubspot::Object::Deals, &a, Some(&b));
+        let _ = hubspot::import(hubspot::Object::Companies, &a, None);
+        let _ = zoho::import(&a, Some(&b), Some(&b));
+        let _ = copper::import(&a, Some(&b));
+        let references = accelo::References { job_types: vec![a.clone()], statuses: vec![b.clone()], staff: vec![a.clone()], profile_fields: vec![b.clone()], companies: vec![a.clone()] };
+        let _ = accelo::import(accelo::Object::Jobs, None, &references);
+        let _ = accelo::import(accelo::Object::Jobs, Some(&a), &accelo::References::default());
+        let _ = harvest::import(harvest::Object::Projects, Some(&b), std::slice::from_ref(&a));
     }
 }

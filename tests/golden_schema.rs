@@ -142,3 +142,33 @@ fn shipped_schemas_are_imported_from_the_committed_samples() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The imported schemas, annotations and all, compile to the fast validator (`apply` would
+/// otherwise fall back to the general one for every deal).
+#[test]
+fn imported_schemas_compile_to_the_fast_validator() {
+    for mapping in [
+        "mappings/hubspot_to_accelo.map",
+        "mappings/zoho_to_custom.map",
+        "mappings/copper_to_harvest.map",
+    ] {
+        let mut sources = mapctl::source::SourceMap::new();
+        let limits = mapctl::syntax::Limits::default();
+        let checked = mapctl::check::check_file(&mut sources, Path::new(mapping), &limits)
+            .unwrap_or_else(|e| panic!("{mapping}: {}", e.0));
+        assert!(
+            checked.diagnostics.is_empty(),
+            "{mapping}: {:?}",
+            checked.diagnostics
+        );
+        for record in &checked.records {
+            let root = record.root.expect("the schema loaded");
+            let compiled = mapctl::reader::Shapes::new().compile(&checked.schemas, root);
+            assert!(
+                compiled.is_some(),
+                "{mapping}: `{}` falls back",
+                record.name
+            );
+        }
+    }
+}

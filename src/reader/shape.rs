@@ -9,8 +9,9 @@
 //! schema), `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
 //! `exclusiveMinimum`, `exclusiveMaximum` (numbers), `format` (delegated to `jsonschema`'s own
 //! format checks, so both agree), `$ref`, `allOf`, `anyOf`, `oneOf`, `not`, boolean schemas and
-//! annotations. A schema using any other keyword is not compiled ([`Shapes::compile`] returns
-//! `None`) and apply falls back to `jsonschema` for it.
+//! annotations (extension keywords starting with `x-`, such as the `x-mapctl-*` labels imported
+//! schemas carry, among them). A schema using any other keyword is not compiled
+//! ([`Shapes::compile`] returns `None`) and apply falls back to `jsonschema` for it.
 
 use regex::Regex;
 use serde_json::{Map, Value};
