@@ -37,6 +37,7 @@ fn commands_in_readme_and_docs_work_as_shown() {
         "docs/cli.md",
         "docs/language.md",
         "docs/runtime.md",
+        "docs/schemas.md",
     ] {
         failures.extend(run_doc(doc));
     }

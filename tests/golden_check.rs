@@ -57,14 +57,24 @@ fn check_cases_match_their_expected_rendering() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Check-time codes appear in `tests/check`; apply-time codes (M5xx) are covered by
-/// `tests/golden_apply.rs`.
+/// Check-time codes appear in `tests/check`, schema drift codes (M7xx) in the `schema diff`
+/// cases of `tests/schema/diff` (`tests/golden_schema.rs`); apply-time codes (M5xx) are covered
+/// by `tests/golden_apply.rs`.
 #[test]
 fn every_code_has_a_golden_case() {
     let mut rendered = String::new();
     for case in cases() {
         rendered.push_str(
             &std::fs::read_to_string(case.with_extension("expected")).unwrap_or_default(),
+        );
+    }
+    for case in std::fs::read_dir("tests/schema/diff")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        rendered.push_str(
+            &std::fs::read_to_string(case.path().join("expected.out")).unwrap_or_default(),
         );
     }
     let missing: Vec<&str> = Code::ALL

@@ -29,6 +29,7 @@ mod progress;
 mod reconcile;
 mod retry;
 mod run;
+mod schema;
 mod serve;
 mod sinks;
 mod status;
@@ -80,6 +81,9 @@ enum Command {
     Lsp,
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
     Explain(explain::ExplainArgs),
+    /// Schemas from the vendors' own metadata (`import`), and what changed between two
+    /// versions of one, with the mapping lines each change breaks (`diff`).
+    Schema(schema::SchemaArgs),
 }
 
 /// Output format of the reporting commands (`monitor`, `reconcile`, `apply --plan`).
@@ -106,12 +110,21 @@ impl ColorChoice {
     /// Whether to colour output written to stderr.
     pub fn enabled_for_stderr(self) -> bool {
         use std::io::IsTerminal;
+        self.enabled(std::io::stderr().is_terminal())
+    }
+
+    /// Whether to colour output written to stdout.
+    pub fn enabled_for_stdout(self) -> bool {
+        use std::io::IsTerminal;
+        self.enabled(std::io::stdout().is_terminal())
+    }
+
+    fn enabled(self, terminal: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         }
     }
@@ -154,6 +167,7 @@ pub fn run() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Retry(args) => retry::run(&args),
+        Command::Schema(args) => schema::run(&args),
     };
     ExitCode::from(code)
 }

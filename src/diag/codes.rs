@@ -1,9 +1,11 @@
 //! The registry of diagnostic codes: one enum, never renumbered, never reused.
 //!
 //! Codes are grouped by stage: M1xx syntax and structure, M2xx source records and rules, M3xx
-//! targets and types, M4xx transforms and tables, M5xx apply-time, M6xx schema files. The long
-//! explanation of each code lives in `docs/errors.md` (printed by `mapctl explain`); a test fails
-//! when a code has no entry there or no golden test case.
+//! targets and types, M4xx transforms and tables, M5xx apply-time, M6xx schema files, M7xx
+//! schema drift (`mapctl schema diff`: the mapping lines a change between two versions of a
+//! schema breaks or affects). The long explanation of each code lives in `docs/errors.md`
+//! (printed by `mapctl explain`); a test fails when a code has no entry there or no golden test
+//! case.
 
 use super::Severity;
 
@@ -130,6 +132,14 @@ codes! {
     M605 => (Error, "unresolved reference"),
     M606 => (Warning, "unknown JSON Schema dialect"),
     M607 => (Error, "file outside the mapping's folder"),
+    M701 => (Error, "field removed from the schema"),
+    M702 => (Error, "field type changed"),
+    M703 => (Error, "value removed from the field"),
+    M704 => (Error, "target field now required but not written"),
+    M705 => (Warning, "changed field used by a rule"),
+    M706 => (Warning, "value relabelled"),
+    M707 => (Warning, "stage moved to another pipeline"),
+    M708 => (Warning, "new value not covered by a table"),
 }
 
 impl Code {

@@ -9,7 +9,8 @@
 //! schema), `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
 //! `exclusiveMinimum`, `exclusiveMaximum` (numbers), `format` (asserted: `formats.rs` checks
 //! them as `jsonschema` does), `$ref`, `allOf`, `anyOf`, `oneOf`, `not`, boolean schemas and
-//! annotations. `enum` and `const` compare as JSON Schema does (numbers by value, at any depth);
+//! annotations (extension keywords starting with `x-`, such as the `x-mapctl-*` labels imported
+//! schemas carry, among them). `enum` and `const` compare as JSON Schema does (numbers by value, at any depth);
 //! a value under an enum that holds an object or an array is read whole to be compared. A schema
 //! using any other keyword is not compiled ([`Shapes::compile`] returns `None`) and apply falls
 //! back to `jsonschema` for it.
@@ -310,7 +311,7 @@ impl Shapes {
             Value::Object(map) => map,
             _ => return None,
         };
-        if map.keys().any(|k| !SUPPORTED.contains(&k.as_str())) || !legacy_safe(doc, map) {
+        if map.keys().any(|k| !is_supported(k)) || !legacy_safe(doc, map) {
             return None;
         }
         let shape_of = |n: &NodeId| self.by_node.get(n).copied();
@@ -446,6 +447,12 @@ fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<f64>> {
     }
 }
 
+/// True for keywords the fast validator understands, and for `x-` extension keywords: they are
+/// annotations (mapctl's own `x-mapctl-*` labels among them) and constrain nothing.
+fn is_supported(keyword: &str) -> bool {
+    SUPPORTED.contains(&keyword) || keyword.starts_with("x-")
+}
+
 /// In draft-07 and earlier, `$ref` hides its siblings; such schemas are left to `jsonschema`.
 fn legacy_safe(doc: &crate::schema::model::Doc, map: &Map<String, Value>) -> bool {
     let dialect = doc
@@ -514,6 +521,14 @@ mod tests {
             ..Shape::default()
         });
         shapes
+    }
+
+    #[test]
+    fn extension_keywords_are_annotations_and_other_unknown_keywords_fall_back() {
+        assert!(is_supported("x-mapctl-labels"));
+        assert!(is_supported("enum"));
+        assert!(!is_supported("dependentRequired"));
+        assert!(!is_supported("xmapctl"));
     }
 
     proptest! {

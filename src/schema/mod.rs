@@ -6,7 +6,9 @@
 //! combinators into effective constraints; `locate.rs` finds a JSON pointer in a file so that
 //! diagnostics can point into the schema. Nothing here knows about mappings.
 
+pub mod diff;
 pub mod flat;
+pub mod import;
 pub mod load;
 pub mod locate;
 pub mod model;
