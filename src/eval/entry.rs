@@ -27,6 +27,11 @@ impl Runner {
             return self.run_strict(text, clients, back);
         }
         match self.reader.project(text) {
+            Ok(projected) if projected.ambiguous => {
+                // The strict parser says which ambiguity comes first and whether a repeated
+                // key's values differ (the reader skipped values nobody reads).
+                self.run_strict(text, clients, back)
+            }
             Ok(projected) => {
                 let deal_id = self.deal_id(&projected.value);
                 if projected.failures.is_empty() {
@@ -34,9 +39,6 @@ impl Runner {
                     let outcome = self.withhold_from_text(text, &projected.value, outcome);
                     self.reader.recycle(projected);
                     return (deal_id, outcome);
-                }
-                if let Some((_, failure)) = projected.failures.iter().find(|(_, f)| f.ambiguous) {
-                    return (None, ambiguous(failure.message.clone()));
                 }
                 if !self.program.never_transfer.is_empty() {
                     // Only fields the mapping reads were kept: read the whole deal, so that the

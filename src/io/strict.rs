@@ -2,6 +2,7 @@
 //! be held exactly, is an error instead of a guess (`serde_json` keeps the last duplicate and
 //! rounds big integers to the nearest float).
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -25,31 +26,23 @@ impl fmt::Display for StrictError {
     }
 }
 
-/// A marker in serde errors for ambiguity (so it survives serde's error plumbing).
-const AMBIGUOUS: &str = "ambiguous: ";
-
-/// Parses one JSON value strictly.
+/// Parses one JSON value strictly. Syntax errors come first (an ambiguous text that is not
+/// JSON is not JSON); of the ambiguities, the first in reading order is reported, a repeated key
+/// before anything inside its value.
 pub fn parse(text: &[u8]) -> Result<Value, StrictError> {
     let mut deserializer = serde_json::Deserializer::from_slice(text);
     let literals = Literals::new(text);
+    let note = RefCell::new(None);
     let value = StrictValue {
-        note: None,
+        note: &note,
         literals: &literals,
     }
     .deserialize(&mut deserializer)
-    .map_err(classify)?;
+    .map_err(StrictError::Json)?;
     deserializer.end().map_err(StrictError::Json)?;
-    Ok(value)
-}
-
-/// Parses values from a reader strictly (for streamed arrays).
-pub fn classify(error: serde_json::Error) -> StrictError {
-    let text = error.to_string();
-    match text.strip_prefix(AMBIGUOUS) {
-        Some(rest) => {
-            StrictError::Ambiguous(rest.split(" at line ").next().unwrap_or(rest).to_string())
-        }
-        None => StrictError::Json(error),
+    match note.into_inner() {
+        Some(reason) => Err(StrictError::Ambiguous(reason)),
+        None => Ok(value),
     }
 }
 
@@ -134,26 +127,20 @@ fn long_integer_literals(text: &[u8]) -> Vec<f64> {
     found
 }
 
-/// Deserializes a `Value`, refusing duplicate keys and integers too large for 64 bits. With a
-/// `note`, the first ambiguity is written there and parsing goes on (array elements: one bad
-/// element must not end the array).
+/// Deserializes a `Value`, noting the first duplicate key or integer too large for 64 bits it
+/// meets (a repeated key is noted before anything inside its value) and reading on, so that a
+/// syntax error later in the text is still found.
 #[derive(Clone, Copy)]
 pub struct StrictValue<'n> {
-    /// Where to note an ambiguity instead of failing.
-    pub note: Option<&'n std::cell::RefCell<Option<String>>>,
+    /// Where the first ambiguity is noted.
+    pub note: &'n RefCell<Option<String>>,
     /// The text being read, asked whether a number that looks rounded was written as an integer.
     pub literals: &'n Literals<'n>,
 }
 
 impl StrictValue<'_> {
-    fn ambiguous<E: serde::de::Error>(self, reason: String) -> Result<(), E> {
-        match self.note {
-            Some(note) => {
-                note.borrow_mut().get_or_insert(reason);
-                Ok(())
-            }
-            None => Err(E::custom(format!("{AMBIGUOUS}{reason}"))),
-        }
+    fn ambiguous(self, reason: String) {
+        self.note.borrow_mut().get_or_insert(reason);
     }
 }
 
@@ -184,9 +171,9 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
         Ok(Value::from(v))
     }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         if let Some(reason) = self.literals.inexact_integer(v) {
-            self.ambiguous(reason)?;
+            self.ambiguous(reason);
         }
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
@@ -208,16 +195,21 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
+            // A repeated key is noted where it is read: the note is taken before anything
+            // inside its value can take it, and worded once the value is read.
+            let noted_here = object.contains_key(&key) && self.note.borrow().is_none();
+            if noted_here {
+                *self.note.borrow_mut() = Some(String::new());
+            }
             let value = map.next_value_seed(self)?;
-            if let Some(previous) = object.get(&key) {
-                let conflict = if previous == &value {
-                    "the same value"
-                } else {
-                    "different values"
+            if noted_here {
+                let conflict = match object.get(&key) == Some(&value) {
+                    true => "the same value",
+                    false => "different values",
                 };
-                self.ambiguous::<A::Error>(format!(
+                *self.note.borrow_mut() = Some(format!(
                     "the key \"{key}\" appears twice in one object, with {conflict}; mapctl will not guess which one counts"
-                ))?;
+                ));
             }
             object.insert(key, value);
         }
@@ -254,5 +246,35 @@ mod tests {
         // -2^63 fits; the same value written as a float is a float.
         assert!(parse(br#"[-9223372036854775808, -9.223372036854775808e18]"#).is_ok());
         assert!(matches!(parse(br#"{"a": 1} x"#), Err(StrictError::Json(_))));
+    }
+
+    fn ambiguity(text: &str) -> Option<String> {
+        match parse(text.as_bytes()) {
+            Err(StrictError::Ambiguous(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_first_ambiguity_in_reading_order_is_said_syntax_errors_first() {
+        let reason = ambiguity(r#"{"a": {"b": 1, "b": 2}}"#).unwrap_or_default();
+        assert!(reason.contains("\"b\" appears twice") && reason.contains("different values"));
+        let reason = ambiguity(r#"{"a": [1], "a": [1]}"#).unwrap_or_default();
+        assert!(reason.contains("with the same value"), "{reason}");
+        // A repeated key comes before what its value holds, after what came before it.
+        let reason = ambiguity(r#"{"a": 1, "a": {"b": 1, "b": 2}}"#).unwrap_or_default();
+        assert!(reason.contains("\"a\" appears twice"), "{reason}");
+        let reason =
+            ambiguity(r#"{"a": 1, "n": 123456789012345678901234, "a": 2}"#).unwrap_or_default();
+        assert!(reason.contains("the integer"), "{reason}");
+        // An ambiguous text that is not JSON is not JSON.
+        assert!(matches!(
+            parse(br#"{"a": 1, "a": 2"#),
+            Err(StrictError::Json(_))
+        ));
+        assert!(matches!(
+            parse(br#"[1e20, 100000000000000000000, "#),
+            Err(StrictError::Json(_))
+        ));
     }
 }

@@ -1,11 +1,11 @@
-//! Checking values against compiled shapes: whole values ([`Shapes::validate`], the quick
-//! yes/no [`Shapes::is_valid_quick`]), and the scalar, text, number and item-count checks the
-//! streaming walk applies as it reads.
+//! Checking values against compiled shapes: the quick yes/no [`Shapes::is_valid_quick`] on
+//! whole values, and the scalar, text, number and item-count checks the streaming walk and
+//! `failures.rs` ([`Shapes::validate`], failures located and in reading order) apply.
 
 use serde_json::{Map, Value};
 
 use super::formats::FormatCheck;
-use super::shape::{Failure, Shape, ShapeId, Shapes};
+use super::shape::{Failure, Keyword, Shape, ShapeId, Shapes};
 use crate::value::Kinds;
 
 impl Shapes {
@@ -16,69 +16,39 @@ impl Shapes {
             .is_none_or(|format| format.holds(text))
     }
 
-    /// Validates a whole value, collecting failures (at most `limit`).
-    pub fn validate(
-        &self,
-        shape: ShapeId,
-        value: &Value,
-        pointer: &mut String,
-        out: &mut Vec<Failure>,
-        limit: usize,
-    ) {
-        self.validate_in(shape, value, pointer, true, out, limit);
-    }
-
-    /// True when `value` is valid against `shape`, with failures counted but not located (no
-    /// JSON pointer is built on the way).
+    /// True when `value` is valid against `shape`, with failures counted (up to `limit`) but
+    /// not located: no JSON pointer is built on the way, and their order does not matter.
     pub fn is_valid_quick(&self, shape: ShapeId, value: &Value, limit: usize) -> bool {
         if self.passes_by_type(shape, value) {
             return true;
         }
         let mut failures = Vec::new();
-        self.validate_in(
-            shape,
-            value,
-            &mut String::new(),
-            false,
-            &mut failures,
-            limit,
-        );
+        self.count_failures(shape, value, &mut failures, limit);
         failures.is_empty()
     }
 
-    /// [`Shapes::validate`]; `track` keeps `pointer` at the value being checked.
-    fn validate_in(
-        &self,
-        shape: ShapeId,
-        value: &Value,
-        pointer: &mut String,
-        track: bool,
-        out: &mut Vec<Failure>,
-        limit: usize,
-    ) {
+    /// The failures of `value` against `shape`, unlocated (up to about `limit`).
+    fn count_failures(&self, shape: ShapeId, value: &Value, out: &mut Vec<Failure>, limit: usize) {
         if out.len() >= limit || self.passes_by_type(shape, value) {
             return;
         }
         let s = &self.shapes[shape];
         if let Some(allowed) = s.boolean {
             if !allowed {
-                out.push(failure(
-                    pointer,
-                    format!("{} is not allowed here", short(value)),
-                ));
+                out.push(not_allowed("", value));
             }
             return;
         }
-        self.check_scalar(s, value, pointer, out);
+        self.check_scalar(s, value, "", out);
         match value {
-            Value::Object(map) => self.check_object(s, map, pointer, track, out, limit),
-            Value::Array(items) => self.check_array(s, items, pointer, track, out, limit),
+            Value::Object(map) => self.check_object(s, map, out, limit),
+            Value::Array(items) => self.check_array(s, items, out, limit),
             _ => {}
         }
         for part in &s.all_of {
-            self.validate_in(*part, value, pointer, track, out, limit);
+            self.count_failures(*part, value, out, limit);
         }
-        self.check_combinators(s, value, pointer, out);
+        self.check_combinators(s, value, "", out);
     }
 
     /// True when `value` is valid against `shape`.
@@ -94,6 +64,7 @@ impl Shapes {
         {
             out.push(failure(
                 pointer,
+                Keyword::Type,
                 format!("{} is not of type {}", short(value), kinds.describe()),
             ));
             return;
@@ -117,6 +88,7 @@ impl Shapes {
             if s.min_length.is_some_and(|m| length < m) {
                 out.push(failure(
                     pointer,
+                    Keyword::MinLength,
                     format!(
                         "{} is shorter than {} characters",
                         short_str(text),
@@ -127,6 +99,7 @@ impl Shapes {
             if s.max_length.is_some_and(|m| length > m) {
                 out.push(failure(
                     pointer,
+                    Keyword::MaxLength,
                     format!(
                         "{} is longer than {} characters",
                         short_str(text),
@@ -140,6 +113,7 @@ impl Shapes {
         {
             out.push(failure(
                 pointer,
+                Keyword::Pattern,
                 format!("{} does not match {:?}", short_str(text), pattern.as_str()),
             ));
         }
@@ -149,6 +123,7 @@ impl Shapes {
             let name = self.formats.get(format).map_or("value", FormatCheck::name);
             out.push(failure(
                 pointer,
+                Keyword::Format,
                 format!("{} is not a valid {name}", short_str(text)),
             ));
         }
@@ -158,88 +133,49 @@ impl Shapes {
         &self,
         s: &Shape,
         map: &Map<String, Value>,
-        pointer: &mut String,
-        track: bool,
         out: &mut Vec<Failure>,
         limit: usize,
     ) {
-        let start = out.len();
-        if self.check_members(s, map, pointer, track, out, limit) {
-            return;
-        }
-        // Some required member is missing: report it first, then the members' own failures.
-        out.truncate(start);
-        for name in &s.required {
-            if !map.contains_key(name) {
-                out.push(Failure {
-                    pointer: pointer.clone(),
-                    message: format!("\"{name}\" is a required property"),
-                    missing: Some(name.clone()),
-                    ambiguous: false,
-                });
-            }
-        }
-        self.check_members(s, map, pointer, track, out, limit);
-    }
-
-    /// Validates each member; true when the object has every required member (counted as the
-    /// members pass, when the shape allows).
-    fn check_members(
-        &self,
-        s: &Shape,
-        map: &Map<String, Value>,
-        pointer: &mut String,
-        track: bool,
-        out: &mut Vec<Failure>,
-        limit: usize,
-    ) -> bool {
         let mut required_members = 0;
         for (key, value) in map {
             let (child, required) = s.member(key);
             required_members += usize::from(required);
             if let Some(child) = child {
-                let mark = pointer.len();
-                if track {
-                    push_segment(pointer, key);
-                }
-                self.validate_in(child, value, pointer, track, out, limit);
-                pointer.truncate(mark);
+                self.count_failures(child, value, out, limit);
             }
         }
-        if s.required_declared {
+        // Counted as the members pass, when the shape allows.
+        let complete = if s.required_declared {
             required_members == s.required.len()
         } else {
             s.required.iter().all(|name| map.contains_key(name))
+        };
+        if !complete {
+            out.extend(missing_members(s, map, ""));
         }
     }
 
-    fn check_array(
-        &self,
-        s: &Shape,
-        items: &[Value],
-        pointer: &mut String,
-        track: bool,
-        out: &mut Vec<Failure>,
-        limit: usize,
-    ) {
-        check_item_count(s, items.len(), pointer, out);
+    fn check_array(&self, s: &Shape, items: &[Value], out: &mut Vec<Failure>, limit: usize) {
+        check_item_count(s, items.len(), "", out);
         if let Some(item) = s.items {
-            for (index, value) in items.iter().enumerate() {
-                let mark = pointer.len();
-                if track {
-                    pointer.push('/');
-                    pointer.push_str(&index.to_string());
-                }
-                self.validate_in(item, value, pointer, track, out, limit);
-                pointer.truncate(mark);
+            for value in items {
+                self.count_failures(item, value, out, limit);
             }
         }
     }
 
-    fn check_combinators(&self, s: &Shape, value: &Value, pointer: &str, out: &mut Vec<Failure>) {
+    /// Checks `anyOf`, `oneOf` and `not` on the whole value.
+    pub fn check_combinators(
+        &self,
+        s: &Shape,
+        value: &Value,
+        pointer: &str,
+        out: &mut Vec<Failure>,
+    ) {
         if !s.any_of.is_empty() && !s.any_of.iter().any(|b| self.is_valid(*b, value)) {
             out.push(failure(
                 pointer,
+                Keyword::AnyOf,
                 format!(
                     "{} matches none of the allowed shapes (anyOf)",
                     short(value)
@@ -255,6 +191,7 @@ impl Shapes {
             if matching != 1 {
                 out.push(failure(
                     pointer,
+                    Keyword::OneOf,
                     format!(
                         "{} matches {matching} of the oneOf shapes, not exactly one",
                         short(value)
@@ -267,6 +204,7 @@ impl Shapes {
         {
             out.push(failure(
                 pointer,
+                Keyword::Not,
                 format!("{} matches a shape it must not (not)", short(value)),
             ));
         }
@@ -283,6 +221,7 @@ pub fn not_one_of(pointer: &str, shown: &str, values: &[Value]) -> Failure {
     };
     failure(
         pointer,
+        Keyword::Enum,
         format!("{shown} is not one of {}{more}", allowed.join(", ")),
     )
 }
@@ -316,6 +255,7 @@ pub fn check_item_count(s: &Shape, count: usize, pointer: &str, out: &mut Vec<Fa
     if s.item_count[0].is_some_and(|m| count < m) {
         out.push(failure(
             pointer,
+            Keyword::MinItems,
             format!(
                 "has {count} items, fewer than {}",
                 s.item_count[0].unwrap_or(0)
@@ -325,6 +265,7 @@ pub fn check_item_count(s: &Shape, count: usize, pointer: &str, out: &mut Vec<Fa
     if s.item_count[1].is_some_and(|m| count > m) {
         out.push(failure(
             pointer,
+            Keyword::MaxItems,
             format!(
                 "has {count} items, more than {}",
                 s.item_count[1].unwrap_or(0)
@@ -341,24 +282,28 @@ pub fn check_number(s: &Shape, n: f64, pointer: &str, out: &mut Vec<Failure>) {
     if min.is_some_and(|m| n < m) {
         out.push(failure(
             pointer,
+            Keyword::Minimum,
             format!("{} is less than the minimum of {}", shown(), fmt(min)),
         ));
     }
     if max.is_some_and(|m| n > m) {
         out.push(failure(
             pointer,
+            Keyword::Maximum,
             format!("{} is greater than the maximum of {}", shown(), fmt(max)),
         ));
     }
     if xmin.is_some_and(|m| n <= m) {
         out.push(failure(
             pointer,
+            Keyword::ExclusiveMinimum,
             format!("{} is not greater than {}", shown(), fmt(xmin)),
         ));
     }
     if xmax.is_some_and(|m| n >= m) {
         out.push(failure(
             pointer,
+            Keyword::ExclusiveMaximum,
             format!("{} is not less than {}", shown(), fmt(xmax)),
         ));
     }
@@ -380,14 +325,46 @@ pub fn push_segment(pointer: &mut String, key: &str) {
     }
 }
 
-/// A failure at `pointer`.
-pub fn failure(pointer: &str, message: String) -> Failure {
+/// A failure of `keyword` at `pointer`.
+pub fn failure(pointer: &str, keyword: Keyword, message: String) -> Failure {
     Failure {
         pointer: pointer.to_string(),
         message,
         missing: None,
-        ambiguous: false,
+        keyword,
     }
+}
+
+/// The failure of a value at `pointer` where a `false` schema allows nothing.
+pub fn not_allowed(pointer: &str, value: &Value) -> Failure {
+    failure(
+        pointer,
+        Keyword::Type,
+        format!("{} is not allowed here", short(value)),
+    )
+}
+
+/// The failure of a required member `name` missing from the object at `pointer`.
+pub fn missing_member(pointer: &str, name: &str) -> Failure {
+    Failure {
+        pointer: pointer.to_string(),
+        message: format!("\"{name}\" is a required property"),
+        missing: Some(name.to_string()),
+        keyword: Keyword::Required,
+    }
+}
+
+/// The failures of the required members of `s` that `map` lacks, in the order `required`
+/// names them.
+pub fn missing_members<'a>(
+    s: &'a Shape,
+    map: &'a Map<String, Value>,
+    pointer: &'a str,
+) -> impl Iterator<Item = Failure> + 'a {
+    s.required
+        .iter()
+        .filter(|name| !map.contains_key(*name))
+        .map(move |name| missing_member(pointer, name))
 }
 
 /// A value as messages quote it: JSON, cut to about 60 characters.

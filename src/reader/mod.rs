@@ -3,7 +3,8 @@
 //! Evaluation (`eval/`) decides what a deal means; this module only makes reading it cheap. A
 //! [`Reader`] is compiled once per mapping from the checked program and its schemas:
 //! - `plan.rs`: the trie of source paths the program reads, and each path's *slot*;
-//! - `shape.rs` (+ `formats.rs`): JSON Schemas compiled into shapes, checked by `conform.rs`;
+//! - `shape.rs` (+ `formats.rs`): JSON Schemas compiled into shapes, checked by `conform.rs`
+//!   (and `failures.rs`, which locates a value's failures in reading order);
 //! - `project.rs` + `walk.rs` + `order.rs`: one pass of serde over a deal's text that validates
 //!   every value and keeps only what the plan reads (`skip.rs` passes over the rest, noting
 //!   ambiguity; `spares.rs` keeps buffers between deals);
@@ -15,6 +16,7 @@
 //! `tests/reference_law.rs` hold it to the same results as reading every deal whole.
 
 mod conform;
+mod failures;
 pub mod fields;
 pub mod formats;
 mod order;
@@ -47,6 +49,8 @@ pub struct Reader {
     sources: Vec<RecordValidator>,
     names: Vec<String>,
     roots: Vec<Option<shape::ShapeId>>,
+    /// True when deals can be read from their text (see [`Reader::reads_text`]).
+    streams: bool,
     target: RecordValidator,
     layout: Option<Arc<FieldLayout>>,
     pool: ScratchPool,
@@ -63,8 +67,13 @@ impl Reader {
             .collect::<Result<Vec<_>, _>>()?;
         let target = RecordValidator::build(schemas, &program.target_schema_path, &mut shapes)?;
         let layout = record_layout(program, &shapes, &target);
+        let roots: Vec<Option<shape::ShapeId>> =
+            sources.iter().map(RecordValidator::shape).collect();
         Ok(Reader {
-            roots: sources.iter().map(RecordValidator::shape).collect(),
+            streams: roots
+                .iter()
+                .all(|root| root.is_some_and(|root| shapes.streams_object(root))),
+            roots,
             names: program.sources.iter().map(|s| s.name.clone()).collect(),
             plan: Plan::of(program),
             shapes,
@@ -75,10 +84,12 @@ impl Reader {
         })
     }
 
-    /// True when every source record has a compiled shape, so deals can be read from their
-    /// text field by field ([`Reader::project`]).
+    /// True when every source record has a compiled shape that an object can be checked
+    /// against member by member, so deals can be read from their text field by field
+    /// ([`Reader::project`]); a record under `anyOf`, `oneOf`, `not` or an enum is checked
+    /// whole.
     pub fn reads_text(&self) -> bool {
-        self.roots.iter().all(Option::is_some)
+        self.streams
     }
 
     /// Reads one deal (a primary record or a bundle) from its JSON text, validating it.

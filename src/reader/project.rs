@@ -24,7 +24,7 @@ use super::spares::Spares;
 use super::walk::{ObjectKeys, Required, Walk};
 use crate::io::strict::Literals;
 
-/// Most validation failures collected per deal.
+/// Most validation failures reported per record (the first ones in reading order).
 pub(super) const MAX_FAILURES: usize = 10;
 
 /// A deal read by [`Projector::project`].
@@ -35,8 +35,13 @@ pub struct Projected {
     pub value: Value,
     /// The values of the plan's slot-only nodes, by node (see [`Plan::resolve`]).
     pub slots: Vec<Option<Value>>,
-    /// Schema violations found while reading, each with a pointer into its record.
+    /// Schema violations found while reading, each with a pointer into its record: by record,
+    /// at most [`MAX_FAILURES`] each, in reading order (a value's own problems and its missing
+    /// members before its members' problems).
     pub failures: Vec<(usize, Failure)>,
+    /// True when the deal is ambiguous (a key repeated in one object, an integer literal beyond
+    /// 64 bits), anywhere, read or not: the caller reads it again strictly, which says why.
+    pub ambiguous: bool,
     /// The reader's buffers this deal was read with, for the next deal.
     scratch: Scratch,
 }
@@ -82,7 +87,12 @@ pub(super) struct State {
     /// The JSON pointer of the value being read, when `track` is set.
     pub(super) pointer: String,
     pub(super) track: bool,
+    /// The failures of the record being read.
     pub(super) failures: Vec<(usize, Failure)>,
+    /// The failures of the records read before it (a bundle's), each closed by
+    /// [`State::close_record`].
+    pub(super) closed: Vec<(usize, Failure)>,
+    pub(super) ambiguous: bool,
     pub(super) record: usize,
     pub(super) orders: MemberOrders,
     /// The values of slot-only plan nodes, by node.
@@ -92,14 +102,36 @@ pub(super) struct State {
 }
 
 impl State {
-    /// The parts kept for the next deal, the slot values and the failures.
-    fn split(self) -> (Scratch, Vec<Option<Value>>, Vec<(usize, Failure)>) {
+    /// Ends the failures of the record being read: the first [`MAX_FAILURES`] in reading order
+    /// are kept (failures found after as many others come later in that order, so the walk
+    /// may stop looking for them).
+    pub(super) fn close_record(&mut self) {
+        self.failures.truncate(MAX_FAILURES);
+        if self.closed.is_empty() {
+            std::mem::swap(&mut self.closed, &mut self.failures);
+        } else {
+            self.closed.append(&mut self.failures);
+        }
+    }
+
+    /// True when some record read so far has failures.
+    fn failed(&self) -> bool {
+        !self.failures.is_empty() || !self.closed.is_empty()
+    }
+
+    /// The parts kept for the next deal, the slot values and the failures (by record, in the
+    /// program's order of records, as a bundle's records are validated when read whole).
+    fn split(mut self) -> (Scratch, Vec<Option<Value>>, Vec<(usize, Failure)>) {
+        self.close_record();
+        if self.closed.len() > 1 {
+            self.closed.sort_by_key(|(record, _)| *record);
+        }
         let scratch = Scratch {
             orders: self.orders,
             pointer: self.pointer,
             spares: self.spares,
         };
-        (scratch, self.slot_values, self.failures)
+        (scratch, self.slot_values, self.closed)
     }
 }
 
@@ -145,9 +177,11 @@ impl Projector<'_> {
     /// Reads one deal (a primary record or a bundle) from JSON text.
     pub fn project(&self, text: &[u8]) -> Result<Projected, ProjectError> {
         // One UTF-8 check of the whole line is cheaper than one per string. Text that is not
-        // UTF-8 is read again as bytes, so that the error names the place.
+        // UTF-8 is read again as bytes, building every string (skipping one would not check
+        // it), so that the error names the first problem at its place: an invalid code point,
+        // or a syntax error before it.
         let Ok(text) = std::str::from_utf8(text) else {
-            return Err(match serde_json::from_slice::<IgnoredAny>(text) {
+            return Err(match serde_json::from_slice::<Value>(text) {
                 Err(error) => ProjectError::Json(error),
                 Ok(_) => ProjectError::Unusual,
             });
@@ -156,7 +190,7 @@ impl Projector<'_> {
         // Most deals are valid: read without tracking where each value is, and read again,
         // tracking, only to say where the failures are.
         let mut pass = self.project_pass(text, scratch, false);
-        if pass.result.is_ok() && !pass.state.failures.is_empty() {
+        if pass.result.is_ok() && !pass.state.ambiguous && pass.state.failed() {
             let (mut scratch, slots, _) = pass.state.split();
             if let Ok(Some(value)) = pass.result {
                 scratch.spares.reclaim(value);
@@ -165,6 +199,7 @@ impl Projector<'_> {
             pass = self.project_pass(text, scratch, true);
         }
         let Pass { result, state } = pass;
+        let ambiguous = state.ambiguous;
         let (scratch, slot_values, failures) = state.split();
         let value = match result {
             Ok(Some(value)) => value,
@@ -181,6 +216,7 @@ impl Projector<'_> {
             value,
             slots: slot_values,
             failures,
+            ambiguous,
             scratch,
         })
     }
@@ -197,6 +233,8 @@ impl Projector<'_> {
             pointer,
             track,
             failures: Vec::new(),
+            closed: Vec::new(),
+            ambiguous: false,
             record: 0,
             orders,
             slot_values: spares.slots(self.plan.node_count()),
@@ -267,6 +305,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             if let Some(index) = p.names.iter().position(|n| *n == key) {
                 let mut state = self.state.borrow_mut();
                 note_duplicate(&mut names_seen, key.clone(), &mut state);
+                state.close_record();
                 state.record = index;
                 drop(state);
                 let seed = Walk {
@@ -275,7 +314,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                     plan: Some(p.plan.roots[index]),
                     shapes: Cow::Borrowed(p.roots[index].map_or(&[], |s| p.shapes.expanded(s))),
                 };
-                if let Some(value) = map.next_value_seed(seed)? {
+                if let Some(value) = map.next_value_seed(BundleRecord(seed))? {
                     members.insert(key.into_owned(), value);
                 }
                 continue;
@@ -288,7 +327,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         keys.finish(&mut self.state.borrow_mut());
         match (members.is_empty(), primary_keys == 0) {
             (true, _) => {
-                required.report(&mut self.state.borrow_mut());
+                required.report(&mut self.state.borrow_mut(), 0);
                 Ok(Some(Value::Object(fields)))
             }
             (false, true) if members.contains_key(&p.names[0]) => Ok(Some(Value::Object(members))),
@@ -318,5 +357,37 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     }
     fn visit_str<E>(self, _: &str) -> Result<Option<Value>, E> {
         Ok(None)
+    }
+}
+
+/// One record of a bundle: `null` is no record (it is neither read nor validated, as when the
+/// name is absent); anything else is walked as the record.
+struct BundleRecord<'p, 's>(Walk<'p, 's>);
+
+impl<'de> DeserializeSeed<'de> for BundleRecord<'_, '_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BundleRecord<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a record or null")
+    }
+
+    fn visit_none<E>(self) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
+        self.0.deserialize(deserializer)
     }
 }

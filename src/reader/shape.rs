@@ -23,7 +23,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 pub use super::conform::{
-    check_item_count, check_number, failure, not_one_of, push_segment, short, short_str,
+    check_item_count, check_number, failure, missing_member, missing_members, not_allowed,
+    not_one_of, push_segment, short, short_str,
 };
 use super::formats::FormatCheck;
 use crate::schema::SchemaSet;
@@ -143,7 +144,7 @@ impl Shape {
     }
 }
 
-/// A validation failure: where (JSON pointer) and what.
+/// A validation failure: where (JSON pointer), what, and which keyword found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// JSON pointer into the validated value.
@@ -152,8 +153,48 @@ pub struct Failure {
     pub message: String,
     /// For a missing required property: its name.
     pub missing: Option<String>,
-    /// True when the input is ambiguous (a duplicate key, an inexact number), not invalid.
-    pub ambiguous: bool,
+    /// The keyword that failed, which places the failure among the value's own.
+    pub keyword: Keyword,
+}
+
+/// The keyword a failure is about, in the order a value's own failures are listed (the order
+/// `schema::violations` lists `jsonschema`'s): its type (or a `false` schema), enum, lengths,
+/// pattern, format, bounds, missing members, item counts, combinators. A value's own failures
+/// come before its members'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Keyword {
+    /// `type`, or a `false` schema.
+    Type,
+    /// `enum` or `const`.
+    Enum,
+    /// `minLength`.
+    MinLength,
+    /// `maxLength`.
+    MaxLength,
+    /// `pattern`.
+    Pattern,
+    /// `format`.
+    Format,
+    /// `minimum`.
+    Minimum,
+    /// `maximum`.
+    Maximum,
+    /// `exclusiveMinimum`.
+    ExclusiveMinimum,
+    /// `exclusiveMaximum`.
+    ExclusiveMaximum,
+    /// `required`.
+    Required,
+    /// `minItems`.
+    MinItems,
+    /// `maxItems`.
+    MaxItems,
+    /// `anyOf`.
+    AnyOf,
+    /// `oneOf`.
+    OneOf,
+    /// `not`.
+    Not,
 }
 
 /// Compiled shapes of the schemas of one program.
@@ -266,6 +307,18 @@ impl Shapes {
         self.whole.get(shape).copied().unwrap_or(false)
     }
 
+    /// True when an object can be checked against `shape` member by member as it is read: no
+    /// shape it must satisfy refuses objects, holds them to an enum, or checks them whole.
+    pub fn streams_object(&self, shape: ShapeId) -> bool {
+        self.expanded(shape).iter().all(|id| {
+            let s = &self.shapes[*id];
+            s.boolean != Some(false)
+                && s.kinds.is_none_or(|k| k.intersects(Kinds::OBJECT))
+                && s.enum_values.is_none()
+                && !self.reads_whole_value(*id)
+        })
+    }
+
     /// True when `value` passes `shape` by its type alone (the shape checks nothing else).
     pub(super) fn passes_by_type(&self, shape: ShapeId, value: &Value) -> bool {
         match self.type_only.get(shape) {
@@ -282,7 +335,8 @@ impl Shapes {
                 continue;
             }
             out.push(next);
-            stack.extend(self.shapes[next].all_of.iter().copied());
+            // In schema order: a shape, then each of its parts with theirs.
+            stack.extend(self.shapes[next].all_of.iter().rev().copied());
         }
         out
     }

@@ -10,7 +10,6 @@ use std::hash::BuildHasher;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::project::State;
-use super::shape::failure;
 use crate::io::strict::Literals;
 
 /// The keys of one object seen so far, each with its hash, so that most comparisons are of
@@ -38,28 +37,22 @@ impl<'de> SeenKeys<'de> {
 /// Records a key seen twice in one object (the input is then ambiguous).
 pub(super) fn note_duplicate<'de>(seen: &mut SeenKeys<'de>, key: Cow<'de, str>, state: &mut State) {
     if seen.contains(&key) {
-        note_repeated_key(state, &key);
+        note_repeated_key(state);
     } else {
         seen.push(key);
     }
 }
 
-/// Records that `key` appears twice in one object (M512).
-pub(super) fn note_repeated_key(state: &mut State, key: &str) {
-    note_ambiguous(
-        state,
-        format!(
-            "the key \"{key}\" appears twice in one object; mapctl will not guess which one counts"
-        ),
-    );
+/// Records that a key appears twice in one object (M512). The reader only notices: evaluation
+/// reads an ambiguous deal again with the strict parser, which words it (it keeps the values a
+/// reader skips, so it can say whether the two differ, and which ambiguity comes first).
+pub(super) fn note_repeated_key(state: &mut State) {
+    note_ambiguous(state);
 }
 
-/// Records that the deal is ambiguous (M512) at the current pointer.
-pub(super) fn note_ambiguous(state: &mut State, reason: String) {
-    let mut found = failure(&state.pointer, reason);
-    found.ambiguous = true;
-    let record = state.record;
-    state.failures.push((record, found));
+/// Records that the deal is ambiguous (M512).
+pub(super) fn note_ambiguous(state: &mut State) {
+    state.ambiguous = true;
 }
 
 /// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key, an
@@ -97,8 +90,8 @@ impl<'de> Visitor<'de> for Skip<'_, '_> {
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        if let Some(reason) = self.literals.inexact_integer(v) {
-            note_ambiguous(&mut self.state.borrow_mut(), reason);
+        if self.literals.inexact_integer(v).is_some() {
+            note_ambiguous(&mut self.state.borrow_mut());
         }
         Ok(())
     }

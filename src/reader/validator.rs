@@ -60,6 +60,8 @@ impl RecordValidator {
                     &mut failures,
                     MAX_VIOLATIONS,
                 );
+                // The first ten in reading order (a check may add a few past the limit).
+                failures.truncate(MAX_VIOLATIONS);
                 failures.into_iter().map(Violation::from).collect()
             }
         }

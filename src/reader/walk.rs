@@ -10,8 +10,12 @@ use serde_json::{Map, Value};
 
 use super::order::MemberInfo;
 use super::project::{MAX_FAILURES, Projector, State};
-use super::shape::{Failure, ShapeId, Shapes, check_item_count, failure, not_one_of, push_segment};
+use super::shape::{
+    Failure, Keyword, ShapeId, Shapes, check_item_count, failure, missing_member, not_allowed,
+    not_one_of, push_segment,
+};
 use super::skip::{KeySeed, SeenKeys, Skip, note_ambiguous, note_duplicate, note_repeated_key};
+use crate::io::strict::StrictValue;
 use crate::value::Kinds;
 
 /// Walks one value: validates it against `shapes` (all must hold) and keeps it when planned.
@@ -54,26 +58,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
         let shapes = self.projector.shapes;
         let whole = self.shapes.iter().any(|s| shapes.reads_whole_value(*s));
         if whole {
-            let note = RefCell::new(None);
-            let strict = crate::io::strict::StrictValue {
-                note: Some(&note),
-                literals: self.projector.literals,
-            };
-            let value = strict.deserialize(deserializer)?;
-            let mut state = self.state.borrow_mut();
-            if let Some(reason) = note.into_inner() {
-                note_ambiguous(&mut state, reason);
-            }
-            for shape in self.shapes.iter() {
-                let mut pointer = state.pointer.clone();
-                let mut found = Vec::new();
-                shapes.validate(*shape, &value, &mut pointer, &mut found, MAX_FAILURES);
-                let record = state.record;
-                state
-                    .failures
-                    .extend(found.into_iter().map(|f| (record, f)));
-            }
-            return Ok(self.plan.map(|_| value));
+            return self.whole(|strict| strict.deserialize(deserializer));
         }
         if self.plan.is_none() && self.shapes.is_empty() {
             Skip {
@@ -88,25 +73,48 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
 }
 
 impl Walk<'_, '_> {
+    /// Reads the (rest of the) value whole, with `read`, and validates it as a tree: values
+    /// under `anyOf`/`oneOf`/`not` or a composite enum, and objects or arrays their shapes
+    /// refuse, which the tree validator then words as it words every value (`[1,2] is not of
+    /// type string`). Kept whole when planned.
+    fn whole<E>(
+        &self,
+        read: impl FnOnce(StrictValue<'_>) -> Result<Value, E>,
+    ) -> Result<Option<Value>, E> {
+        let note = RefCell::new(None);
+        let value = read(StrictValue {
+            note: &note,
+            literals: self.projector.literals,
+        })?;
+        let mut state = self.state.borrow_mut();
+        if note.into_inner().is_some() {
+            note_ambiguous(&mut state);
+        }
+        let mut pointer = state.pointer.clone();
+        let mut found = Vec::new();
+        let shapes = self.projector.shapes;
+        shapes.validate_all(&self.shapes, &value, &mut pointer, &mut found, MAX_FAILURES);
+        let record = state.record;
+        state
+            .failures
+            .extend(found.into_iter().map(|f| (record, f)));
+        Ok(self.plan.map(|_| value))
+    }
+
     pub(super) fn scalar(&self, value: Value, keep: bool) -> Option<Value> {
         let shapes = self.projector.shapes;
         let mut state = self.state.borrow_mut();
         if state.failures.len() < MAX_FAILURES {
+            let mut found = Vec::new();
             for shape in self.shapes.iter() {
                 let s = &shapes.shapes[*shape];
                 if s.boolean == Some(false) {
-                    let f = failure(&state.pointer, format!("{value} is not allowed here"));
-                    let record = state.record;
-                    state.failures.push((record, f));
+                    found.push(not_allowed(&state.pointer, &value));
                     continue;
                 }
-                let mut found = Vec::new();
                 shapes.check_scalar(s, &value, &state.pointer, &mut found);
-                let record = state.record;
-                state
-                    .failures
-                    .extend(found.into_iter().map(|f| (record, f)));
             }
+            note_failures(&mut state, found);
         }
         keep.then_some(value)
     }
@@ -129,6 +137,7 @@ impl Walk<'_, '_> {
             if s.boolean == Some(false) {
                 found.push(failure(
                     &state.pointer,
+                    Keyword::Type,
                     format!("{} is not allowed here", super::shape::short_str(text)),
                 ));
                 continue;
@@ -138,6 +147,7 @@ impl Walk<'_, '_> {
             {
                 found.push(failure(
                     &state.pointer,
+                    Keyword::Type,
                     format!(
                         "{} is not of type {}",
                         super::shape::short_str(text),
@@ -154,11 +164,8 @@ impl Walk<'_, '_> {
             }
             shapes.check_text(s, text, &state.pointer, &mut found);
         }
-        let record = state.record;
         if state.failures.len() < MAX_FAILURES {
-            state
-                .failures
-                .extend(found.into_iter().map(|f| (record, f)));
+            note_failures(&mut state, found);
         }
         self.plan.map(|_| Value::String(state.spares.string(text)))
     }
@@ -184,8 +191,8 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.scalar(Value::from(v), self.plan.is_some()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
-        if let Some(reason) = self.projector.literals.inexact_integer(v) {
-            note_ambiguous(&mut self.state.borrow_mut(), reason);
+        if self.projector.literals.inexact_integer(v).is_some() {
+            note_ambiguous(&mut self.state.borrow_mut());
         }
         let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
         Ok(self.scalar(value, self.plan.is_some()))
@@ -198,10 +205,18 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        if self.refuses(Kinds::OBJECT) {
+            return self.whole(|strict| strict.visit_map(map));
+        }
         let p = self.projector;
-        self.check_kind(Kinds::OBJECT);
         let mut kept = Map::with_capacity(self.plan.map_or(0, |node| p.plan.width(node)));
         let mut required = Required::of(p.shapes, &self.shapes);
+        // Missing members are listed before the members' own failures, as the tree validator
+        // lists them: where this object's failures will start.
+        let start = match required.names.is_empty() {
+            true => 0,
+            false => self.state.borrow().failures.len(),
+        };
         let mut keys = ObjectKeys::new(&self);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             required.saw(&key);
@@ -209,19 +224,18 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         }
         let mut state = self.state.borrow_mut();
         keys.finish(&mut state);
-        required.report(&mut state);
+        required.report(&mut state, start);
         Ok(self.plan.map(|_| Value::Object(kept)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        if self.refuses(Kinds::ARRAY) {
+            return self.whole(|strict| strict.visit_seq(seq));
+        }
         let p = self.projector;
-        self.check_kind(Kinds::ARRAY);
-        let item_shapes: Vec<ShapeId> = self
-            .shapes
-            .iter()
-            .filter_map(|s| p.shapes.shapes[*s].items)
-            .flat_map(|s| expand(p.shapes, s))
-            .collect();
+        // The item count is said before the items' own failures, as the tree validator says it.
+        let start = self.state.borrow().failures.len();
+        let item_shapes = p.shapes.item_shapes(&self.shapes);
         let mut kept = Vec::new();
         let mut count = 0usize;
         loop {
@@ -255,10 +269,14 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         for shape in self.shapes.iter() {
             check_item_count(&p.shapes.shapes[*shape], count, &state.pointer, &mut found);
         }
-        let record = state.record;
-        state
-            .failures
-            .extend(found.into_iter().map(|f| (record, f)));
+        if !found.is_empty() {
+            found.sort_by_key(|f| f.keyword);
+            let record = state.record;
+            let at = start.min(state.failures.len());
+            state
+                .failures
+                .splice(at..at, found.into_iter().map(|f| (record, f)));
+        }
         Ok(self.plan.map(|_| Value::Array(kept)))
     }
 }
@@ -310,37 +328,35 @@ impl<'p> Walk<'p, '_> {
             }
             _ => Member {
                 info: MemberInfo { plan, shape: None },
-                shapes: child_shapes(p.shapes, &self.shapes, key),
+                shapes: p.shapes.member_shapes(&self.shapes, key),
             },
         }
     }
 
-    pub(super) fn check_kind(&self, kind: Kinds) {
-        let mut state = self.state.borrow_mut();
-        let mut found = Vec::new();
-        for shape in self.shapes.iter() {
+    /// True when this value's shapes refuse a value of `kind` (an object or an array) or hold
+    /// it to an enum (of scalars: an enum with an object or array among its values is read
+    /// whole, `Shapes::reads_whole_value`), so the value fails and is read whole to be worded.
+    pub(super) fn refuses(&self, kind: Kinds) -> bool {
+        self.shapes.iter().any(|shape| {
             let s = &self.projector.shapes.shapes[*shape];
-            let refused = s.boolean == Some(false) || s.kinds.is_some_and(|k| !k.intersects(kind));
-            if refused {
-                found.push(failure(
-                    &state.pointer,
-                    format!(
-                        "{} is not allowed here: expected {}",
-                        kind.a(),
-                        s.kinds.unwrap_or(Kinds::NONE).describe()
-                    ),
-                ));
-            } else if let Some(values) = &s.enum_values {
-                // An enum with an object or array among its values is checked on the whole
-                // value (`Shapes::reads_whole_value`); no other enum holds an object or array.
-                found.push(not_one_of(&state.pointer, &kind.a(), values));
-            }
-        }
-        let record = state.record;
-        state
-            .failures
-            .extend(found.into_iter().map(|f| (record, f)));
+            s.boolean == Some(false)
+                || s.kinds.is_some_and(|k| !k.intersects(kind))
+                || s.enum_values.is_some()
+        })
     }
+}
+
+/// Notes the failures of one value (against each of its shapes) as the record's, in the order
+/// of their keywords.
+fn note_failures(state: &mut State, mut found: Vec<Failure>) {
+    if found.is_empty() {
+        return;
+    }
+    found.sort_by_key(|f| f.keyword);
+    let record = state.record;
+    state
+        .failures
+        .extend(found.into_iter().map(|f| (record, f)));
 }
 
 /// Keeps a member's value: in the deal's slot table when its plan node is kept only there,
@@ -438,7 +454,7 @@ impl<'de> ObjectKeys<'de> {
         if let Some((position, info)) = state.orders.list[index].recall(&mut self.cursor, key) {
             self.matched |= 1 << position;
             if self.looked_up.contains(key) {
-                note_repeated_key(&mut state, key);
+                note_repeated_key(&mut state);
             }
             return Member::of(walk.projector, info.plan, info.shape);
         }
@@ -447,7 +463,7 @@ impl<'de> ObjectKeys<'de> {
             state.orders.list[index].holds(self.matched, key) || self.looked_up.contains(key);
         let member = walk.look_up(key);
         if repeated {
-            note_repeated_key(&mut state, key);
+            note_repeated_key(&mut state);
         } else {
             self.looked_up.push(key.clone());
             state.orders.list[index].learn(&mut self.cursor, key, member.info);
@@ -461,38 +477,6 @@ impl<'de> ObjectKeys<'de> {
             state.orders.list[index].finish(self.missed);
         }
     }
-}
-
-/// A shape and every shape its `allOf`/`$ref` adds.
-pub(super) fn expand(shapes: &Shapes, shape: ShapeId) -> impl Iterator<Item = ShapeId> + '_ {
-    shapes.expanded(shape).iter().copied()
-}
-
-/// The shapes a member `key` must satisfy, given the object's (expanded) shapes.
-pub(super) fn child_shapes<'s>(
-    shapes: &'s Shapes,
-    parents: &[ShapeId],
-    key: &str,
-) -> Cow<'s, [ShapeId]> {
-    if let [parent] = parents {
-        let s = &shapes.shapes[*parent];
-        return match s.property(key).or(s.additional) {
-            Some(child) => Cow::Borrowed(shapes.expanded(child)),
-            None => Cow::Borrowed(&[]),
-        };
-    }
-    let mut out = Vec::new();
-    for parent in parents {
-        let s = &shapes.shapes[*parent];
-        if let Some(child) = s.property(key).or(s.additional) {
-            for shape in expand(shapes, child) {
-                if !out.contains(&shape) {
-                    out.push(shape);
-                }
-            }
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// The required members of an object's shapes, ticked off as keys pass.
@@ -518,18 +502,20 @@ impl<'s> Required<'s> {
         }
     }
 
-    pub(super) fn report(&self, state: &mut State) {
-        for (name, seen) in &self.names {
-            if !seen {
-                let found = Failure {
-                    pointer: state.pointer.clone(),
-                    message: format!("\"{name}\" is a required property"),
-                    missing: Some((*name).to_string()),
-                    ambiguous: false,
-                };
-                let record = state.record;
-                state.failures.push((record, found));
-            }
+    /// Reports the required members not seen, at `start` among the record's failures (where
+    /// the object's own failures began: before its members').
+    pub(super) fn report(&self, state: &mut State, start: usize) {
+        let record = state.record;
+        let pointer = &state.pointer;
+        let missing: Vec<(usize, Failure)> = self
+            .names
+            .iter()
+            .filter(|(_, seen)| !seen)
+            .map(|(name, _)| (record, missing_member(pointer, name)))
+            .collect();
+        if !missing.is_empty() {
+            let at = start.min(state.failures.len());
+            state.failures.splice(at..at, missing);
         }
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! A deal's text is parsed whole by `serde_json` (`parse.rs`, which also refuses duplicate keys
 //! and integers beyond 64 bits), every record is validated by the `jsonschema` crate and its
-//! violations said in mapctl's words (`violations.rs`), and every rule is evaluated on
+//! violations said in mapctl's words (`schema::violations`, shared with the fast engine's
+//! `jsonschema` fallback), and every rule is evaluated on
 //! `serde_json::Value` trees (`exprs.rs`, `records.rs`) in the order of `phases.rs` (then
 //! `target.rs`; `sync.rs` runs `sync back`); rejections
 //! are kept free of never-transfer values by `withhold.rs`. There are no slots, layouts or
@@ -19,7 +20,6 @@ mod records;
 mod schema;
 mod sync;
 mod target;
-mod violations;
 mod withhold;
 
 use jsonschema::Validator;

@@ -9,11 +9,11 @@ use serde_json::{Map, Value};
 use super::exprs::{Failure, Trees, eval, holds, same, tested_paths};
 use super::outcome::{Outcome, Reason};
 use super::records::{inside, put, strip};
-use super::violations::violations;
 use super::{Interpreter, withhold};
 use crate::check::program::{CExpr, Coercion, Origin, RecordRef, Write, WriteKind};
 use crate::diag::Code;
 use crate::eval::ClientDirectory;
+use crate::schema::violations::violations;
 use crate::value::Val;
 
 /// A phase's result: go on with `T`, or the deal's outcome.

@@ -9,9 +9,10 @@ use super::exprs::{Trees, eval, first_path};
 use super::outcome::{Outcome, Reason};
 use super::phases::{Phase, dotted, failure_reason};
 use super::records::put;
-use super::violations::{Violation, violations};
 use crate::diag::Code;
 use crate::eval::{ClientDirectory, ClientOutcome};
+use crate::schema::validate::Violation;
+use crate::schema::violations::violations;
 
 impl Interpreter {
     /// Matches the deal's company against the PSA's clients.

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::exprs::Trees;
-use super::violations::quote;
 use crate::check::program::{CPath, PathStep, RecordRef};
+use crate::schema::violations::quote;
 
 /// What replaces a never-transfer value in a message.
 pub const WITHHELD: &str = "<withheld: never-transfer field>";

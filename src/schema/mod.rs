@@ -4,7 +4,8 @@
 //! (`verdicts.rs` remembers which files were found valid, for `mapctl check`);
 //! `model.rs` compiles them into an arena of nodes with `$ref`s resolved; `flat.rs` folds the
 //! combinators into effective constraints; `locate.rs` finds a JSON pointer in a file so that
-//! diagnostics can point into the schema. Nothing here knows about mappings.
+//! diagnostics can point into the schema; `validate.rs` builds offline `jsonschema` validators
+//! and `violations.rs` says their findings in mapctl's words. Nothing here knows about mappings.
 
 pub mod diff;
 pub mod flat;
@@ -15,6 +16,7 @@ pub mod model;
 pub mod resources;
 pub mod validate;
 pub mod verdicts;
+pub mod violations;
 
 pub use flat::{Additional, Dnf, Flat, Flattener};
 pub use model::{LoadContext, Node, NodeId, SchemaSet};

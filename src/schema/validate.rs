@@ -4,7 +4,8 @@
 //! `$id` and its `file://` URI and under every URI a relative `$ref` resolves to; the retriever
 //! serves only those and refuses everything else, so validation never touches the network or a
 //! file the checker did not already read. `format` is validated too (`date`, `date-time`,
-//! `email` ...): a PSA that wants a date must not receive "14.03.2025".
+//! `email` ...): a PSA that wants a date must not receive "14.03.2025". Violations are said in
+//! mapctl's words, as the reader's shapes say them (`violations.rs`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,7 +28,7 @@ pub struct SchemaValidator {
 pub struct Violation {
     /// JSON pointer into the validated value (`/budget`).
     pub pointer: String,
-    /// What is wrong, in jsonschema's words.
+    /// What is wrong, in mapctl's words (the reader's shapes and `violations.rs` agree).
     pub message: String,
     /// For a missing required property: its path from the root (field names).
     pub missing: Option<Vec<String>>,
@@ -72,33 +73,13 @@ impl SchemaValidator {
         self.inner.is_valid(value)
     }
 
-    /// The violations of `value` (at most ten), empty when valid.
+    /// The violations of `value` (at most ten, in reading order, in mapctl's words: see
+    /// `violations.rs`), empty when valid.
     pub fn violations(&self, value: &Value) -> Vec<Violation> {
         if self.inner.is_valid(value) {
             return Vec::new();
         }
-        self.inner
-            .iter_errors(value)
-            .take(MAX_VIOLATIONS)
-            .map(|error| {
-                let pointer = error.instance_path().as_str().to_string();
-                let missing = match error.kind() {
-                    jsonschema::error::ValidationErrorKind::Required { property } => {
-                        property.as_str().map(|name| {
-                            let mut fields = super::locate::pointer_segments(&pointer);
-                            fields.push(name.to_string());
-                            fields
-                        })
-                    }
-                    _ => None,
-                };
-                Violation {
-                    pointer,
-                    message: error.to_string(),
-                    missing,
-                }
-            })
-            .collect()
+        super::violations::violations(&self.inner, value)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The mappings the reference law generates deals for: the shipped ones, a golden case's
-//! mapping without never-transfer fields (its deals are validated while they are read), and a
-//! mapping with a bit of everything (`kitchen/`), each with the deals mutations start from and
-//! the fields worth mutating.
+//! mapping without never-transfer fields (its deals are validated while they are read), a
+//! mapping with a bit of everything (`kitchen/`), and the schemas of edge cases (`edges/`: a
+//! bundle, `allOf` parts on one value, a record under `anyOf`), each with the deals mutations
+//! start from and the fields worth mutating.
 
 /// One mapping the generated deals run through, with the deals the mutations start from.
 pub struct Generated {
@@ -322,6 +323,58 @@ pub const GENERATED: &[Generated] = &[
             ),
             ("/amount", r#"[1200, -5, 0, 1.5, null, "1200"]"#),
             ("/id", r#"["a1", 1, null]"#),
+        ],
+        streamed: false,
+    },
+    Generated {
+        mapping: "tests/support/edges/edges.map",
+        clients: None,
+        refs: &[],
+        bases: &["tests/support/edges/bases.ndjson"],
+        focus: &[
+            ("/stage", r#"["won", "open", "x", null, ["won"]]"#),
+            ("/name", r#"["Acme", "ab", "x", 5, null, {"a": 1}]"#),
+            (
+                "/tags",
+                r#"[["ab", "cd"], ["abcd"], [], "x", {}, [1, 2, 3]]"#,
+            ),
+            (
+                "/lines",
+                r#"[[], {}, [{"qty": 0}], [{"sku": 5, "qty": "x"}], "x"]"#,
+            ),
+            (
+                "/owner",
+                r#"[{}, {"email": "x"}, [1], null, {"email": "a@b.example", "name": 2}]"#,
+            ),
+            ("/kind", r#"["a", "c", [1], {"a": 1}, null]"#),
+            ("/pair", r#"[[1, 2], [1, 3], {}, [1.0, 2], "x"]"#),
+            ("/choice", r#"["x", 1, 1.5, [], {}]"#),
+            ("/flag", r#"[1, null, {}]"#),
+            ("/deal/id", r#"["2", 2, null]"#),
+            ("/deal/stage", r#"["won", "open", 1]"#),
+            ("/company", r#"[{"id": "c"}, {"name": "x"}, [1], null]"#),
+            ("/company/name", r#"["x", "Globex", 5]"#),
+        ],
+        streamed: false,
+    },
+    Generated {
+        mapping: "tests/support/edges/record.map",
+        clients: None,
+        refs: &[],
+        bases: &["tests/support/edges/record_bases.ndjson"],
+        focus: &[
+            ("/id", r#"["1", 1, null]"#),
+            ("/a", r#"[1, null]"#),
+            ("/obj", r#"[{}, {"x": 1}, {"y": 1, "z": "q"}, [], null]"#),
+            ("/both", r#"[{}, {"p": 1}, {"p": "s", "q": 1}, "x"]"#),
+            ("/ref", r#"[-5, 500, 50, "x", 100.5, null]"#),
+            ("/one", r#"[1, 1.5, "s", null]"#),
+            ("/neg", r#"["s", 1, []]"#),
+            ("/strict", r#"[{"k": 1, "j": 2}, {"k": "v"}, {}, "x"]"#),
+            ("/mixed", r#"[{"a": "x"}, {"b": "x", "a": 1}, {}, []]"#),
+            ("/arr", r#"[[1, "x", 9, {}, null], [9, 9, 9], "x", []]"#),
+            ("/e", r#"[2, [1], 1.0, "x", true]"#),
+            ("/c", r#"[{"k": 2}, [1], {"k": 1.0}, {"k": 1}]"#),
         ],
         streamed: false,
     },

@@ -1,10 +1,11 @@
-//! Schema violations in mapctl's words. `jsonschema` decides what is wrong and where; this file
-//! says it the way mapctl's messages do (`"x" is not of type string or null`, values quoted and
-//! cut to about 60 characters) and orders the violations as a reader meets them in the record:
-//! a value's own problems (a value of the wrong type is only said to be of the wrong type, not
-//! also outside its `enum` or bounds) and its missing required members before the problems of
-//! its members,
-//! members in the order they are written. At most ten are reported per record.
+//! Schema violations in mapctl's words, for every record the `jsonschema` crate validates: the
+//! fast engine's fallback (a schema with a keyword the reader's shapes lack, `validate.rs`) and
+//! the reference interpreter. `jsonschema` decides what is wrong and where; this file says it the
+//! way the reader's shapes do (`"x" is not of type string or null`, values quoted and cut to
+//! about 60 characters) and orders the violations as a reader meets them in the record: a
+//! value's own problems (a value of the wrong type is only said to be of the wrong type, not also
+//! outside its `enum` or bounds) and its missing required members before the problems of its
+//! members, members in the order they are written. At most ten are reported per record.
 
 use std::collections::HashMap;
 
@@ -12,22 +13,9 @@ use jsonschema::Validator;
 use jsonschema::error::{TypeKind, ValidationError, ValidationErrorKind as Kind};
 use serde_json::Value;
 
-use crate::schema::locate::{escape_segment, pointer_segments};
+use super::locate::{escape_segment, pointer_segments};
+use super::validate::{MAX_VIOLATIONS, Violation};
 use crate::value::{Kinds, Val};
-
-/// Most violations reported per record.
-const MOST: usize = 10;
-
-/// One violation of a record's schema.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Violation {
-    /// JSON pointer into the record.
-    pub pointer: String,
-    /// What is wrong.
-    pub message: String,
-    /// For a missing required member: its path from the record's root.
-    pub missing: Option<Vec<String>>,
-}
 
 /// The violations of `value` against `validator`, in reading order (empty when valid).
 pub fn violations(validator: &Validator, value: &Value) -> Vec<Violation> {
@@ -42,14 +30,18 @@ pub fn violations(validator: &Validator, value: &Value) -> Vec<Violation> {
         if about_the_value(error.kind()) && mistyped.contains(&node_of(error)) {
             continue;
         }
-        for violation in render(error) {
+        for violation in render(error, value) {
             found.push((rank(error.kind()), violation));
         }
     }
     let order = reading_order(value);
     let position = |pointer: &str| order.get(pointer).copied().unwrap_or(usize::MAX);
     found.sort_by_key(|(rank, v)| (position(&v.pointer), *rank));
-    found.into_iter().take(MOST).map(|(_, v)| v).collect()
+    found
+        .into_iter()
+        .take(MAX_VIOLATIONS)
+        .map(|(_, v)| v)
+        .collect()
 }
 
 /// True for the keywords that judge a value itself (not its members): a value of the wrong type
@@ -106,7 +98,8 @@ fn reading_order(root: &Value) -> HashMap<String, usize> {
 /// Where a kind of problem comes among those of one value.
 fn rank(kind: &Kind) -> usize {
     match kind {
-        Kind::Type { .. } | Kind::FalseSchema => 0,
+        // A member that is not allowed is said first, as a value a `false` schema refuses.
+        Kind::Type { .. } | Kind::FalseSchema | Kind::AdditionalProperties { .. } => 0,
         Kind::Enum { .. } | Kind::Constant { .. } => 1,
         Kind::MinLength { .. } => 2,
         Kind::MaxLength { .. } => 3,
@@ -126,8 +119,9 @@ fn rank(kind: &Kind) -> usize {
     }
 }
 
-/// An error in mapctl's words (an `additionalProperties: false` error names each member).
-fn render(error: &ValidationError<'_>) -> Vec<Violation> {
+/// An error in mapctl's words (an `additionalProperties: false` error names each member) about
+/// a value of the record `root`.
+fn render(error: &ValidationError<'_>, root: &Value) -> Vec<Violation> {
     let pointer = error.instance_path().as_str().to_string();
     let instance: &Value = error.instance();
     let at = |message: String| Violation {
@@ -167,6 +161,16 @@ fn render(error: &ValidationError<'_>) -> Vec<Violation> {
         }
         Kind::MinItems { limit } => format!("has {} items, fewer than {limit}", items(instance)),
         Kind::MaxItems { limit } => format!("has {} items, more than {limit}", items(instance)),
+        Kind::FalseSchema
+            if error
+                .schema_path()
+                .as_str()
+                .ends_with("/additionalProperties") =>
+        {
+            // `additionalProperties: false` beside no `properties` allows no member at all;
+            // `jsonschema` then names the object and the first member's value only.
+            return not_allowed_members(&pointer, root.pointer(&pointer));
+        }
         Kind::FalseSchema => format!("{} is not allowed here", quote(instance)),
         Kind::AnyOf { .. } => format!(
             "{} matches none of the allowed shapes (anyOf)",
@@ -207,6 +211,21 @@ fn render(error: &ValidationError<'_>) -> Vec<Violation> {
         _ => error.to_string(),
     };
     vec![at(message)]
+}
+
+/// Each member of the object at `pointer` (none when it is not an object), as not allowed.
+fn not_allowed_members(pointer: &str, object: Option<&Value>) -> Vec<Violation> {
+    let Some(Value::Object(members)) = object else {
+        return Vec::new();
+    };
+    members
+        .iter()
+        .map(|(name, value)| Violation {
+            pointer: format!("{pointer}/{}", escape_segment(name)),
+            message: format!("{} is not allowed here", quote(value)),
+            missing: None,
+        })
+        .collect()
 }
 
 fn type_names(kind: &TypeKind) -> String {
