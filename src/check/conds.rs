@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::calls::conversion_hint;
 use super::context::Context;
 use super::exprs::{Env, Scope, input_description};
-use super::program::CCond;
-use super::suggest;
+use super::labels::{self, Comparison};
+use super::program::{CCond, CExpr};
 use super::types::{ExprInfo, Read};
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -118,6 +118,16 @@ impl Env<'_> {
                 return None;
             }
         }
+        if !op.is_ordering() {
+            let sides = [(left, &lc, &linfo, right), (right, &rc, &rinfo, left)];
+            for (index, (subject, compiled, info, other)) in sides.into_iter().enumerate() {
+                if let Some(ids) = self.label_ids(cx, subject, info, other, Comparison::of(op)) {
+                    let literal_first = index == 1;
+                    let condition = labelled_compare(compiled, op, ids, literal_first);
+                    return Some((condition, cond_info(info.clone())));
+                }
+            }
+        }
         if !comparable(op, linfo.ty.kinds, rinfo.ty.kinds) {
             cx.report(incomparable(left, &linfo, op, op_span, right, &rinfo));
             return None;
@@ -141,7 +151,13 @@ impl Env<'_> {
         let (c, info) = self.expr(cx, value, scope)?;
         let mut values = Vec::with_capacity(list.len());
         let mut ok = true;
+        let is_stage = self.is_stage(value);
         for literal in list {
+            if let Some(ids) = labels::compared(cx, value, &info, literal, Comparison::In, is_stage)
+            {
+                values.extend(ids);
+                continue;
+            }
             let json = literal.kind.to_json();
             let kinds = Kinds::of_json(&json);
             if !comparable(CompareOp::Eq, info.ty.kinds, kinds) {
@@ -166,6 +182,26 @@ impl Env<'_> {
             values.push(json);
         }
         ok.then(|| (CCond::In(c, values), cond_info(info)))
+    }
+
+    /// When `other` is a literal that is a label of `subject`'s field: the values it names.
+    fn label_ids(
+        &self,
+        cx: &mut Context<'_>,
+        subject: &Expr,
+        info: &ExprInfo,
+        other: &Expr,
+        how: Comparison,
+    ) -> Option<Vec<Value>> {
+        let ExprKind::Literal(literal) = &other.kind else {
+            return None;
+        };
+        labels::compared(cx, subject, info, literal, how, self.is_stage(subject))
+    }
+
+    /// True when `subject` is the stage field the trigger compares.
+    fn is_stage(&self, subject: &Expr) -> bool {
+        self.stages.stage_display.as_deref() == Some(input_description(subject).as_str())
     }
 
     /// When `other` is a literal, checks it is a value `subject` can take.
@@ -196,12 +232,17 @@ impl Env<'_> {
             return;
         }
         let described = input_description(subject);
-        let is_stage = self.stages.stage_display.as_deref() == Some(described.as_str());
+        let is_stage = self.is_stage(subject);
         let names: Vec<String> = known.iter().map(|k| k.value.to_string()).collect();
         let strings: Vec<&str> = known.iter().filter_map(|k| k.value.as_str()).collect();
+        let labels = info
+            .ty
+            .schema
+            .as_ref()
+            .and_then(|flat| labels::of(cx, flat));
         let close = value
             .as_str()
-            .and_then(|v| suggest::closest(v, strings.iter().copied()));
+            .and_then(|v| labels::closest(labels.as_ref(), &strings, v));
         let list = names.join(", ");
         let (code, message, label, help) = if is_stage {
             (
@@ -231,6 +272,24 @@ impl Env<'_> {
                 )
                 .with_help(help),
         );
+    }
+}
+
+/// The comparison of a field with the values a label names, as if the mapping had written the
+/// ids: one id in place of the label; several as `in [ids]` for `==`, and for `!=` as
+/// `FIELD != id and ...` (false when the field is absent, as every test with an absent operand).
+fn labelled_compare(subject: &CExpr, op: CompareOp, ids: Vec<Value>, literal_first: bool) -> CCond {
+    match (ids.as_slice(), op) {
+        ([one], _) if literal_first => {
+            CCond::Compare(CExpr::Literal(one.clone()), op, subject.clone())
+        }
+        ([one], _) => CCond::Compare(subject.clone(), op, CExpr::Literal(one.clone())),
+        (_, CompareOp::Ne) => CCond::And(
+            ids.into_iter()
+                .map(|id| CCond::Compare(subject.clone(), CompareOp::Ne, CExpr::Literal(id)))
+                .collect(),
+        ),
+        _ => CCond::In(subject.clone(), ids),
     }
 }
 
