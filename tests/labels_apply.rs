@@ -34,9 +34,19 @@ fn deals() -> Vec<Value> {
         "p_lost",
     ];
     let pipelines = ["default", "partner"];
-    let contract_types = [json!("retainer"), json!("fixed_fee"), json!("time_and_materials"), Value::Null];
+    let contract_types = [
+        json!("retainer"),
+        json!("fixed_fee"),
+        json!("time_and_materials"),
+        Value::Null,
+    ];
     let priorities = [json!(1), json!(2), json!(3), Value::Null];
-    let service_lines = [json!("strategy"), json!("Training"), json!("training_v2"), Value::Null];
+    let service_lines = [
+        json!("strategy"),
+        json!("Training"),
+        json!("training_v2"),
+        Value::Null,
+    ];
     let amounts = [json!("48500.00"), json!("0"), Value::Null];
     let mut deals = Vec::new();
     let mut id = 0;
@@ -83,7 +93,10 @@ fn rule_line(ids_text: &str) -> impl Fn(usize) -> usize {
     let first = line_of("require at stage \"closedwon\"");
     let second = line_of("require at stage \"p_won\"");
     let lines: Vec<&str> = ids_text.lines().collect();
-    let rules = lines[first..].iter().take_while(|l| !l.starts_with('}')).count();
+    let rules = lines[first..]
+        .iter()
+        .take_while(|l| !l.starts_with('}'))
+        .count();
     assert_eq!(
         lines[first..first + rules],
         lines[second..second + rules],
@@ -167,7 +180,10 @@ fn a_mapping_written_with_labels_gives_every_deal_the_outcome_of_the_ids() {
         })
         .collect();
     for template in ["retainer", "fixed", "enterprise", "tm"] {
-        assert!(written.iter().any(|r| r["template"] == template), "{template}");
+        assert!(
+            written.iter().any(|r| r["template"] == template),
+            "{template}"
+        );
     }
     for status in [1, 2] {
         assert!(written.iter().any(|r| r["status_id"] == status), "{status}");
@@ -212,7 +228,13 @@ fn labels_compile_to_the_program_of_the_ids() {
     );
     assert_eq!(format!("{:?}", a.tables), format!("{:?}", b.tables));
     let written = format!("{:?}", a.writes);
-    for label in ["\"Retainer\"", "\"Fixed fee\"", "\"Pending\"", "\"Active\"", "\"Closed lost\""] {
+    for label in [
+        "\"Retainer\"",
+        "\"Fixed fee\"",
+        "\"Pending\"",
+        "\"Active\"",
+        "\"Closed lost\"",
+    ] {
         assert!(!written.contains(label), "{label} left in the program");
     }
 }
