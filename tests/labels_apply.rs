@@ -7,7 +7,9 @@
 //! first block's).
 //!
 //! The deals are every combination of stage, pipeline, contract type, priority and service
-//! line, with a final, a zero and a missing amount, read from text and as a parsed value.
+//! line, with a final, a zero and a missing amount, read from text and as a parsed value. And
+//! every stage label of the shipped HubSpot and Zoho schemas compiles to the trigger its ids
+//! make; tools (the language server) read the same labels through `check::Query`.
 
 use std::path::Path;
 
@@ -237,4 +239,112 @@ fn labels_compile_to_the_program_of_the_ids() {
     ] {
         assert!(!written.contains(label), "{label} left in the program");
     }
+}
+
+/// A mapping over one of the shipped CRM schemas whose trigger is `trigger`.
+fn trigger_mapping(schema: &str, trigger: &str) -> String {
+    format!(
+        "mapping stages\nsource deal = schema \"schemas/{schema}\"\ntarget job = schema \"schemas/accelo/job.schema.json\"\n\
+         trigger when {trigger}\nmap {{\n  job.title = \"t\"\n  job.against_type = \"company\"\n  job.against_id = 101\n\
+         job.manager_id = 21\n  job.budget = 0\n  job.job_type_name = \"Retainer\"\n}}\n"
+    )
+}
+
+/// The trigger and trigger stages `text` compiles to (checked as a file of `mappings/`).
+fn compiled_trigger(text: &str) -> (String, Vec<String>) {
+    let mut sources = mapctl::source::SourceMap::new();
+    let path = std::env::current_dir()
+        .expect("cwd")
+        .join("mappings/stage_labels.map");
+    let file = sources.add(&path, "stage_labels.map".into(), text.into());
+    let output =
+        mapctl::check::check_source(&mut sources, file, &mapctl::syntax::Limits::default());
+    let program = output
+        .program
+        .unwrap_or_else(|| panic!("{text} checks: {:?}", output.diagnostics));
+    (format!("{:?}", program.trigger), program.trigger_stages)
+}
+
+/// Every label of the stage field of the shipped HubSpot and Zoho schemas (imported from the
+/// vendors' metadata samples), written in the trigger, compiles to the trigger written with the
+/// ids it names: itself when it is an id, else every stage so labelled.
+#[test]
+fn every_stage_label_of_the_shipped_schemas_compiles_to_its_ids() {
+    let fields = [
+        (
+            "hubspot/deal.schema.json",
+            "/properties/properties/properties/dealstage",
+            "deal.properties.dealstage",
+        ),
+        ("zoho/deal.schema.json", "/properties/Stage", "deal.Stage"),
+    ];
+    let mut shared = 0;
+    for (schema, pointer, path) in fields {
+        let text =
+            std::fs::read_to_string(Path::new("mappings/schemas").join(schema)).expect("schema");
+        let json: Value = serde_json::from_str(&text).expect("JSON");
+        let field = json.pointer(pointer).expect("stage field");
+        let values: Vec<&str> = field["enum"]
+            .as_array()
+            .expect("enum")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let labels = field["x-mapctl-labels"].as_object().expect("labels");
+        let mut seen = Vec::new();
+        for label in labels.values().filter_map(Value::as_str) {
+            if seen.contains(&label) {
+                continue;
+            }
+            seen.push(label);
+            let ids: Vec<&str> = if values.contains(&label) {
+                vec![label]
+            } else {
+                values
+                    .iter()
+                    .copied()
+                    .filter(|v| labels.get(*v).and_then(Value::as_str) == Some(label))
+                    .collect()
+            };
+            shared += usize::from(ids.len() > 1);
+            let by_ids = match ids.as_slice() {
+                [one] => format!("{path} == {}", json!(one)),
+                many => format!("{path} in {}", json!(many)),
+            };
+            let by_label = format!("{path} == {}", json!(label));
+            assert_eq!(
+                compiled_trigger(&trigger_mapping(schema, &by_label)),
+                compiled_trigger(&trigger_mapping(schema, &by_ids)),
+                "{by_label} vs {by_ids}"
+            );
+        }
+    }
+    assert!(
+        shared >= 2,
+        "the samples have labels shared by two pipelines' stages"
+    );
+}
+
+/// Tools see the labels `check` resolves with: `Query::labels` of the trigger's stage field.
+#[test]
+fn tools_read_the_labels_check_resolves_with() {
+    let mut sources = mapctl::source::SourceMap::new();
+    let output = mapctl::check::check_file(
+        &mut sources,
+        Path::new("tests/labels/with_labels.map"),
+        &mapctl::syntax::Limits::default(),
+    )
+    .expect("checks");
+    let flattener = mapctl::schema::Flattener::new();
+    let query = mapctl::check::Query::new(&output, &flattener);
+    let stage = mapctl::check::stage_field(&output.ast).expect("the trigger names a stage field");
+    let field = query.field(&stage, stage.segments.len()).expect("resolves");
+    let labels = query
+        .labels(&field.flat)
+        .expect("the stage field lists values");
+    assert_eq!(labels.label(&json!("p_won")), Some("Closed won"));
+    assert_eq!(
+        labels.entry(&json!("p_won")).map(|e| e.pipelines.clone()),
+        Some(vec!["partner".to_string()])
+    );
 }
