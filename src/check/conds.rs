@@ -155,6 +155,7 @@ impl Env<'_> {
         for literal in list {
             if let Some(ids) = labels::compared(cx, value, &info, literal, Comparison::In, is_stage)
             {
+                self.labelled.push((literal.span, ids.clone()));
                 values.extend(ids);
                 continue;
             }
@@ -184,9 +185,10 @@ impl Env<'_> {
         ok.then(|| (CCond::In(c, values), cond_info(info)))
     }
 
-    /// When `other` is a literal that is a label of `subject`'s field: the values it names.
+    /// When `other` is a literal that is a label of `subject`'s field: the values it names
+    /// (remembered in `labelled`).
     fn label_ids(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
         subject: &Expr,
         info: &ExprInfo,
@@ -196,7 +198,9 @@ impl Env<'_> {
         let ExprKind::Literal(literal) = &other.kind else {
             return None;
         };
-        labels::compared(cx, subject, info, literal, how, self.is_stage(subject))
+        let ids = labels::compared(cx, subject, info, literal, how, self.is_stage(subject))?;
+        self.labelled.push((literal.span, ids.clone()));
+        Some(ids)
     }
 
     /// True when `subject` is the stage field the trigger compares.
