@@ -129,7 +129,14 @@ impl Env<'_> {
             }
         }
         if !comparable(op, linfo.ty.kinds, rinfo.ty.kinds) {
-            cx.report(incomparable(left, &linfo, op, op_span, right, &rinfo));
+            let mut diagnostic = incomparable(left, &linfo, op, op_span, right, &rinfo);
+            // Text compared with a field of labelled numbers is a label that names nothing.
+            if let Some(help) = unknown_label(cx, left, &linfo, right)
+                .or_else(|| unknown_label(cx, right, &rinfo, left))
+            {
+                diagnostic = diagnostic.with_help(help);
+            }
+            cx.report(diagnostic);
             return None;
         }
         if !op.is_ordering() {
@@ -248,19 +255,27 @@ impl Env<'_> {
             .as_str()
             .and_then(|v| labels::closest(labels.as_ref(), &strings, v));
         let list = names.join(", ");
+        let inactive = value
+            .as_str()
+            .zip(labels.as_ref())
+            .and_then(|(text, labels)| labels.inactive_labelled(text))
+            .map(|(id, _)| {
+                format!("{value} is the label of {id}, which the vendor lists as inactive; ")
+            })
+            .unwrap_or_default();
         let (code, message, label, help) = if is_stage {
             (
                 Code::M205,
                 format!("unknown stage {value}"),
                 format!("not a stage of `{described}`"),
-                format!("the stages are {list}{}", did_you_mean(close)),
+                format!("{inactive}the stages are {list}{}", did_you_mean(close)),
             )
         } else {
             (
                 Code::M206,
                 format!("{value} is not a value of `{described}`"),
                 "never equal".to_string(),
-                format!("the values are {list}{}", did_you_mean(close)),
+                format!("{inactive}the values are {list}{}", did_you_mean(close)),
             )
         };
         let declared = info.ty.schema.as_ref().and_then(|flat| cx.enum_span(flat));
@@ -277,6 +292,24 @@ impl Env<'_> {
                 .with_help(help),
         );
     }
+}
+
+/// When `subject` is a path whose field labels its values and `other` a text literal that is
+/// none of its labels: the help naming the values (or the inactive entry so labelled).
+fn unknown_label(
+    cx: &Context<'_>,
+    subject: &Expr,
+    info: &ExprInfo,
+    other: &Expr,
+) -> Option<String> {
+    let (ExprKind::Path(_), ExprKind::Literal(literal)) = (&subject.kind, &other.kind) else {
+        return None;
+    };
+    let LitKind::Str(text) = &literal.kind else {
+        return None;
+    };
+    let labels = labels::of(cx, info.ty.schema.as_deref()?)?;
+    Some(labels::unknown_written(&labels, text))
 }
 
 /// The comparison of a field with the values a label names, as if the mapping had written the

@@ -230,9 +230,9 @@ pub(crate) fn closest<'a>(
     suggest::closest(text, candidates)
 }
 
-/// Help for a string literal written whole into a field with labels that is neither one of its
-/// values nor a label of one: an inactive entry's label, a close label, or the values with their
-/// labels.
+/// Help for a string literal written whole into (or compared with) a field with labels that is
+/// neither one of its values nor a label of one: an inactive entry's label, a close label, or
+/// the values with their labels.
 pub(crate) fn unknown_written(labels: &ValueLabels, text: &str) -> String {
     let active = || {
         let listed: Vec<String> = labels
