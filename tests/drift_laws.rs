@@ -1,13 +1,16 @@
 //! Laws of `schema import` + `schema diff`, as property tests over the committed HubSpot
 //! metadata samples: the import of unchanged metadata differs in nothing, and one edit of the
 //! metadata (a property deleted, an option added, removed or relabelled, a stage relabelled or
-//! moved to another pipeline) is reported as exactly that one change, at that field. And no
-//! JSON document, however shaped, makes an importer panic: it is imported or refused.
+//! moved to another pipeline) is reported as exactly that one change, at that field. A trigger
+//! that names its stages by a label breaks (M709) exactly when a stage it named is relabelled.
+//! And no JSON document, however shaped, makes an importer panic: it is imported or refused.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use mapctl::schema::diff::{Change, ChangeKind, Step, Version, diff};
+use mapctl::diag::Code;
+use mapctl::ops::drift::{self, Record};
+use mapctl::schema::diff::{Change, ChangeKind, Diff, Step, Version, compare};
 use mapctl::schema::import::{Input, accelo, copper, harvest, hubspot, render, zoho};
 use mapctl::schema::{LoadContext, SchemaSet};
 use mapctl::source::{SourceMap, Span};
@@ -28,6 +31,11 @@ fn imported(properties: &Value, pipelines: &Value) -> String {
 
 /// The changes from the schema `old` to the schema `new` (both texts).
 fn changes(old: &str, new: &str) -> Vec<Change> {
+    versions(old, new).changes
+}
+
+/// The changes from the schema `old` to the schema `new`, with their labelled values.
+fn versions(old: &str, new: &str) -> Diff {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("old.json"), old).expect("write");
     std::fs::write(dir.path().join("new.json"), new).expect("write");
@@ -49,7 +57,7 @@ fn changes(old: &str, new: &str) -> Vec<Change> {
     let (mut old_set, mut new_set) = (SchemaSet::new(), SchemaSet::new());
     let old_root = load("old.json", &mut old_set, &mut sources);
     let new_root = load("new.json", &mut new_set, &mut sources);
-    diff(
+    compare(
         &sources,
         Version {
             set: &old_set,
@@ -159,6 +167,46 @@ proptest! {
         prop_assert_eq!(found.len(), 1, "{:?}", found);
         prop_assert_eq!(&found[0].path, &field("dealstage"));
         prop_assert_eq!(&found[0].kind, &expected);
+    }
+}
+
+/// The codes `schema diff --mapping` reports for a mapping whose trigger is `trigger`.
+fn drift_codes(trigger: &str, diff: &Diff) -> Vec<Code> {
+    let text = format!(
+        "mapping m\nsource deal = schema \"deal.json\"\ntarget job = schema \"job.json\"\ntrigger when {trigger}\n"
+    );
+    let file = mapctl::source::FileId(0);
+    let (ast, problems) = mapctl::syntax::parse(&text, file, &mapctl::syntax::Limits::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let record = Record {
+        ast: &ast,
+        name: "deal",
+        is_target: false,
+        declared: Span::new(file, 0, 0),
+    };
+    drift::diagnostics(&record, diff)
+        .into_iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn a_relabelled_stage_breaks_exactly_the_labels_that_named_it(named in any::<prop::sample::Index>(), pipeline in 0..2usize, stage in any::<prop::sample::Index>()) {
+        let (properties, pipelines) = (sample("deal_properties.json"), sample("pipelines_deals.json"));
+        let all: Vec<&Value> = pipelines["results"].as_array().unwrap().iter().flat_map(|p| p["stages"].as_array().unwrap()).collect();
+        let label = all[named.index(all.len())]["label"].as_str().unwrap().to_string();
+        let mut edited = pipelines.clone();
+        let stages = edited["results"][pipeline]["stages"].as_array_mut().unwrap();
+        let at = stage.index(stages.len());
+        let was_named = stages[at]["label"] == json!(label);
+        stages[at]["label"] = json!("Renamed stage");
+        let diff = versions(&imported(&properties, &pipelines), &imported(&properties, &edited));
+        let trigger = format!("deal.properties.dealstage == {}", json!(label));
+        let expected = if was_named { vec![Code::M709] } else { Vec::new() };
+        prop_assert_eq!(drift_codes(&trigger, &diff), expected);
     }
 }
 

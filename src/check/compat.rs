@@ -6,12 +6,13 @@ use serde_json::Value;
 use super::calls::conversion_hint;
 use super::context::Context;
 use super::exprs::input_description;
+use super::labels;
 use super::suggest;
 use super::types::ExprInfo;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::source::Span;
-use crate::syntax::ast::Expr;
+use crate::syntax::ast::{Expr, ExprKind, LitKind, Literal};
 use crate::transforms::build_regex;
 use crate::value::{Kinds, json_equal};
 
@@ -124,13 +125,24 @@ fn kinds_fit(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: &Field<
         return true;
     }
     let value_text = input_description(value);
-    let help = match conversion_hint(kinds, target) {
-        Some(hint) => format!("convert it: `{} = {value_text} | {hint}`", field.display),
-        None => format!(
-            "write {} into `{}`",
-            target.without(Kinds::NULL).a(),
-            field.display
-        ),
+    let labels = labels::of(cx, field.flat);
+    let help = match (&value.kind, labels, conversion_hint(kinds, target)) {
+        (
+            ExprKind::Literal(Literal {
+                kind: LitKind::Str(text),
+                ..
+            }),
+            Some(labels),
+            _,
+        ) => labels::unknown_written(&labels, text),
+        (_, _, hint) => match hint {
+            Some(hint) => format!("convert it: `{} = {value_text} | {hint}`", field.display),
+            None => format!(
+                "write {} into `{}`",
+                target.without(Kinds::NULL).a(),
+                field.display
+            ),
+        },
     };
     cx.report(
         Diagnostic::new(
@@ -252,17 +264,29 @@ fn check_enum_member(
     if member.is_null() || allowed.iter().any(|a| json_equal(a, member)) {
         return;
     }
-    let strings: Vec<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
-    let close = member
-        .as_str()
-        .and_then(|m| suggest::closest(m, strings.iter().copied()));
-    let help = match close {
-        Some(close) => format!(
-            "did you mean \"{close}\"? `{}` accepts {}",
-            field.display,
-            enum_list(field.flat)
-        ),
-        None => format!("`{}` accepts {}", field.display, enum_list(field.flat)),
+    let labels = labels::of(cx, field.flat);
+    let help = match (labels::unresolved_hint(labels.as_ref(), member), &labels) {
+        (Some(hint), _) => hint,
+        // A literal written whole is resolved when it is a label: this one is neither.
+        (None, Some(labels))
+            if matches!(value.kind, ExprKind::Literal(_)) && member.is_string() =>
+        {
+            labels::unknown_written(labels, member.as_str().unwrap_or_default())
+        }
+        _ => {
+            let strings: Vec<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
+            let close = member
+                .as_str()
+                .and_then(|m| suggest::closest(m, strings.iter().copied()));
+            match close {
+                Some(close) => format!(
+                    "did you mean \"{close}\"? `{}` accepts {}",
+                    field.display,
+                    enum_list(field.flat)
+                ),
+                None => format!("`{}` accepts {}", field.display, enum_list(field.flat)),
+            }
+        }
     };
     let at = span.unwrap_or(value.span);
     let mut diagnostic = Diagnostic::new(

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::calls::conversion_hint;
 use super::context::Context;
 use super::exprs::{Env, Scope, input_description};
-use super::program::CCond;
-use super::suggest;
+use super::labels::{self, Comparison};
+use super::program::{CCond, CExpr};
 use super::types::{ExprInfo, Read};
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -118,8 +118,25 @@ impl Env<'_> {
                 return None;
             }
         }
+        if !op.is_ordering() {
+            let sides = [(left, &lc, &linfo, right), (right, &rc, &rinfo, left)];
+            for (index, (subject, compiled, info, other)) in sides.into_iter().enumerate() {
+                if let Some(ids) = self.label_ids(cx, subject, info, other, Comparison::of(op)) {
+                    let literal_first = index == 1;
+                    let condition = labelled_compare(compiled, op, ids, literal_first);
+                    return Some((condition, cond_info(info.clone())));
+                }
+            }
+        }
         if !comparable(op, linfo.ty.kinds, rinfo.ty.kinds) {
-            cx.report(incomparable(left, &linfo, op, op_span, right, &rinfo));
+            let mut diagnostic = incomparable(left, &linfo, op, op_span, right, &rinfo);
+            // Text compared with a field of labelled numbers is a label that names nothing.
+            if let Some(help) = unknown_label(cx, left, &linfo, right)
+                .or_else(|| unknown_label(cx, right, &rinfo, left))
+            {
+                diagnostic = diagnostic.with_help(help);
+            }
+            cx.report(diagnostic);
             return None;
         }
         if !op.is_ordering() {
@@ -141,7 +158,14 @@ impl Env<'_> {
         let (c, info) = self.expr(cx, value, scope)?;
         let mut values = Vec::with_capacity(list.len());
         let mut ok = true;
+        let is_stage = self.is_stage(value);
         for literal in list {
+            if let Some(ids) = labels::compared(cx, value, &info, literal, Comparison::In, is_stage)
+            {
+                self.labelled.push((literal.span, ids.clone()));
+                values.extend(ids);
+                continue;
+            }
             let json = literal.kind.to_json();
             let kinds = Kinds::of_json(&json);
             if !comparable(CompareOp::Eq, info.ty.kinds, kinds) {
@@ -166,6 +190,29 @@ impl Env<'_> {
             values.push(json);
         }
         ok.then(|| (CCond::In(c, values), cond_info(info)))
+    }
+
+    /// When `other` is a literal that is a label of `subject`'s field: the values it names
+    /// (remembered in `labelled`).
+    fn label_ids(
+        &mut self,
+        cx: &mut Context<'_>,
+        subject: &Expr,
+        info: &ExprInfo,
+        other: &Expr,
+        how: Comparison,
+    ) -> Option<Vec<Value>> {
+        let ExprKind::Literal(literal) = &other.kind else {
+            return None;
+        };
+        let ids = labels::compared(cx, subject, info, literal, how, self.is_stage(subject))?;
+        self.labelled.push((literal.span, ids.clone()));
+        Some(ids)
+    }
+
+    /// True when `subject` is the stage field the trigger compares.
+    fn is_stage(&self, subject: &Expr) -> bool {
+        self.stages.stage_display.as_deref() == Some(input_description(subject).as_str())
     }
 
     /// When `other` is a literal, checks it is a value `subject` can take.
@@ -196,26 +243,39 @@ impl Env<'_> {
             return;
         }
         let described = input_description(subject);
-        let is_stage = self.stages.stage_display.as_deref() == Some(described.as_str());
+        let is_stage = self.is_stage(subject);
         let names: Vec<String> = known.iter().map(|k| k.value.to_string()).collect();
         let strings: Vec<&str> = known.iter().filter_map(|k| k.value.as_str()).collect();
+        let labels = info
+            .ty
+            .schema
+            .as_ref()
+            .and_then(|flat| labels::of(cx, flat));
         let close = value
             .as_str()
-            .and_then(|v| suggest::closest(v, strings.iter().copied()));
+            .and_then(|v| labels::closest(labels.as_ref(), &strings, v));
         let list = names.join(", ");
+        let inactive = value
+            .as_str()
+            .zip(labels.as_ref())
+            .and_then(|(text, labels)| labels.inactive_labelled(text))
+            .map(|(id, _)| {
+                format!("{value} is the label of {id}, which the vendor lists as inactive; ")
+            })
+            .unwrap_or_default();
         let (code, message, label, help) = if is_stage {
             (
                 Code::M205,
                 format!("unknown stage {value}"),
                 format!("not a stage of `{described}`"),
-                format!("the stages are {list}{}", did_you_mean(close)),
+                format!("{inactive}the stages are {list}{}", did_you_mean(close)),
             )
         } else {
             (
                 Code::M206,
                 format!("{value} is not a value of `{described}`"),
                 "never equal".to_string(),
-                format!("the values are {list}{}", did_you_mean(close)),
+                format!("{inactive}the values are {list}{}", did_you_mean(close)),
             )
         };
         let declared = info.ty.schema.as_ref().and_then(|flat| cx.enum_span(flat));
@@ -231,6 +291,42 @@ impl Env<'_> {
                 )
                 .with_help(help),
         );
+    }
+}
+
+/// When `subject` is a path whose field labels its values and `other` a text literal that is
+/// none of its labels: the help naming the values (or the inactive entry so labelled).
+fn unknown_label(
+    cx: &Context<'_>,
+    subject: &Expr,
+    info: &ExprInfo,
+    other: &Expr,
+) -> Option<String> {
+    let (ExprKind::Path(_), ExprKind::Literal(literal)) = (&subject.kind, &other.kind) else {
+        return None;
+    };
+    let LitKind::Str(text) = &literal.kind else {
+        return None;
+    };
+    let labels = labels::of(cx, info.ty.schema.as_deref()?)?;
+    Some(labels::unknown_written(&labels, text))
+}
+
+/// The comparison of a field with the values a label names, as if the mapping had written the
+/// ids: one id in place of the label; several as `in [ids]` for `==`, and for `!=` as
+/// `FIELD != id and ...` (false when the field is absent, as every test with an absent operand).
+fn labelled_compare(subject: &CExpr, op: CompareOp, ids: Vec<Value>, literal_first: bool) -> CCond {
+    match (ids.as_slice(), op) {
+        ([one], _) if literal_first => {
+            CCond::Compare(CExpr::Literal(one.clone()), op, subject.clone())
+        }
+        ([one], _) => CCond::Compare(subject.clone(), op, CExpr::Literal(one.clone())),
+        (_, CompareOp::Ne) => CCond::And(
+            ids.into_iter()
+                .map(|id| CCond::Compare(subject.clone(), CompareOp::Ne, CExpr::Literal(id)))
+                .collect(),
+        ),
+        _ => CCond::In(subject.clone(), ids),
     }
 }
 

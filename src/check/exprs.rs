@@ -1,6 +1,8 @@
 //! Typing and compiling expressions: paths, literals, templates, pipelines of transforms, and
 //! `??` alternatives. Transform calls are checked against their declarations (M401-M404).
 
+use serde_json::Value;
+
 use super::calls::call_text;
 use super::context::Context;
 use super::paths::{self, Allowed};
@@ -12,6 +14,7 @@ use super::tables::TableInfo;
 use super::types::{ExprInfo, KnownValue, Ty};
 use super::writes::Written;
 use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
 use crate::syntax::ast::{Call, Expr, ExprKind, Path, TemplatePart};
 use crate::transforms::Step;
 use crate::value::Kinds;
@@ -38,6 +41,9 @@ pub(crate) struct Env<'a> {
     pub(super) used: &'a mut TableUse,
     /// What the trigger and require rules established.
     pub(super) stages: &'a StageFacts,
+    /// The literals compared as labels so far, with the values each names (for `reach`, which
+    /// reads conditions from the syntax).
+    pub(super) labelled: Vec<(Span, Vec<Value>)>,
 }
 
 impl<'a> Env<'a> {
@@ -53,6 +59,7 @@ impl<'a> Env<'a> {
             tables,
             used,
             stages,
+            labelled: Vec::new(),
         }
     }
 

@@ -14,6 +14,9 @@
 //! 7. `required` reports required target fields no rule writes; `taint` reads of never-transfer
 //!    fields; `sync` checks sync back rules; `table_use` reports tables no lookup uses.
 //!
+//! Literals that are labels of a field's values (`"Closed won"`) are resolved to the values
+//! (`labels`) where they meet the field, so the program holds ids only.
+//!
 //! Expressions and conditions are typed by `exprs`/`conds` in an `Env`: the records, the tables
 //! and the stage facts, plus (in `Scope::Forward`) the target fields written so far. A name that
 //! failed to resolve (a record whose schema did not load, an unknown table) is remembered so that
@@ -27,6 +30,7 @@ mod compat;
 mod conds;
 mod context;
 mod exprs;
+mod labels;
 mod paths;
 pub mod program;
 mod query;

@@ -113,8 +113,8 @@ pub struct Origin {
 /// A `require at stage` rule.
 #[derive(Debug, Clone)]
 pub struct Requirement {
-    /// The stage it applies at.
-    pub stage: String,
+    /// The stages it applies at: the block's stage, or every stage the label it names names.
+    pub stages: Vec<String>,
     /// What must hold.
     pub condition: CCond,
     /// The mapping's message, or a generated one.

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use super::CheckOutput;
 use super::paths::step;
 use super::records::Record;
+use crate::schema::labels::ValueLabels;
 use crate::schema::{Additional, Flat, Flattener, SchemaSet};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Path;
@@ -104,6 +105,14 @@ impl<'a> Query<'a> {
             _ => None,
         };
         Members { named, other }
+    }
+
+    /// The values a field lists, with the labels and pipelines its schema gives them
+    /// (`x-mapctl-labels`, `x-mapctl-pipelines`), when it lists any: what a hover can show next
+    /// to each id, and what a completion can offer (a label is accepted where the id is, see
+    /// `docs/language.md#labels`).
+    pub fn labels(&self, flat: &Flat) -> Option<ValueLabels> {
+        ValueLabels::of(self.schemas, flat)
     }
 
     /// Where a schema is written (its first origin), when it comes from a file.

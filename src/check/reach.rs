@@ -1,22 +1,30 @@
 //! Unreachable select branches (M309): a branch whose condition implies an earlier branch's is
 //! never taken. Conditions are compared as conjunctions of simple tests on the same subject
-//! (presence, `==`, `!=`, `in`, numeric bounds), read from the syntax alone.
+//! (presence, `==`, `!=`, `in`, numeric bounds), read from the syntax, with each literal the
+//! checker read as a label taken as the values it names (`"Closed won"` is `"closedwon"`).
 
 use serde_json::Value;
 
 use super::context::Context;
 use super::exprs::input_description;
 use crate::diag::{Code, Diagnostic};
-use crate::syntax::ast::{CompareOp, Cond, CondKind, Expr, ExprKind, SelectBlock};
+use crate::source::Span;
+use crate::syntax::ast::{CompareOp, Cond, CondKind, Expr, ExprKind, Literal, SelectBlock};
 use crate::value::json_equal;
 
-/// M309: a branch whose condition implies an earlier branch's is never taken.
-pub(crate) fn check(cx: &mut Context<'_>, select: &SelectBlock, index: usize) {
-    let Some(later) = atoms(&select.arms[index].condition) else {
+/// M309: a branch whose condition implies an earlier branch's is never taken. `labelled` holds
+/// the literals read as labels, with the values each names.
+pub(crate) fn check(
+    cx: &mut Context<'_>,
+    select: &SelectBlock,
+    index: usize,
+    labelled: &[(Span, Vec<Value>)],
+) {
+    let Some(later) = atoms(&select.arms[index].condition, labelled) else {
         return;
     };
     for earlier in &select.arms[..index] {
-        let Some(first) = atoms(&earlier.condition) else {
+        let Some(first) = atoms(&earlier.condition, labelled) else {
             continue;
         };
         if first
@@ -56,35 +64,53 @@ impl Atom {
 }
 
 /// A condition as a conjunction of simple tests, when it is one.
-fn atoms(cond: &Cond) -> Option<Vec<Atom>> {
+fn atoms(cond: &Cond, labelled: &[(Span, Vec<Value>)]) -> Option<Vec<Atom>> {
     match &cond.kind {
         CondKind::And(parts) => {
             let mut all = Vec::new();
             for part in parts {
-                all.extend(atoms(part)?);
+                all.extend(atoms(part, labelled)?);
             }
             Some(all)
         }
         CondKind::Present(expr) => Some(vec![Atom::Present(subject(expr)?)]),
         CondKind::In { value, list } => Some(vec![Atom::In(
             subject(value)?,
-            list.iter().map(|l| l.kind.to_json()).collect(),
+            list.iter().flat_map(|l| values(l, labelled)).collect(),
         )]),
         CondKind::Compare {
             left, op, right, ..
         } => {
             let (name, literal) = match (&left.kind, &right.kind) {
-                (_, ExprKind::Literal(l)) => (subject(left)?, l.kind.to_json()),
+                (_, ExprKind::Literal(l)) => (subject(left)?, l),
                 _ => return None,
             };
-            Some(vec![match op {
-                CompareOp::Eq => Atom::Eq(name, literal),
-                CompareOp::Ne => Atom::Ne(name, literal),
-                ordering => Atom::Bound(name, *ordering, literal.as_f64()?),
-            }])
+            let named = values(literal, labelled);
+            Some(match (op, named.as_slice()) {
+                (CompareOp::Eq, [one]) => vec![Atom::Eq(name, one.clone())],
+                (CompareOp::Eq, _) => vec![Atom::In(name, named)],
+                // `!= "label"` is `!= id` for each id the label names.
+                (CompareOp::Ne, _) => named
+                    .into_iter()
+                    .map(|v| Atom::Ne(name.clone(), v))
+                    .collect(),
+                (ordering, _) => vec![Atom::Bound(
+                    name,
+                    *ordering,
+                    literal.kind.to_json().as_f64()?,
+                )],
+            })
         }
         _ => None,
     }
+}
+
+/// The values a literal stands for: those it names when the checker read it as a label.
+fn values(literal: &Literal, labelled: &[(Span, Vec<Value>)]) -> Vec<Value> {
+    labelled
+        .iter()
+        .find(|(span, _)| *span == literal.span)
+        .map_or_else(|| vec![literal.kind.to_json()], |(_, ids)| ids.clone())
 }
 
 fn subject(expr: &Expr) -> Option<String> {

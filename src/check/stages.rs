@@ -1,6 +1,11 @@
 //! The trigger and `require at stage` rules: which field holds the stage (M209), whether the
 //! stage names exist (M205), rules for stages the trigger never fires on (M210), and the set of
 //! source paths guaranteed present when a deal is handed off (used by M204).
+//!
+//! A stage may be named by its label (`"Closed won"`): the trigger's stages and each block's
+//! stages are the ids the label names (`labels`), so a block written with a label shared by
+//! several pipelines' stages applies at each of them that the trigger fires at (M212 for the
+//! others).
 
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -8,16 +13,18 @@ use std::rc::Rc;
 use super::conds::{CondInfo, implied_by};
 use super::context::Context;
 use super::exprs::{Env, Scope};
+use super::labels;
 use super::paths::{self, Allowed};
 use super::program::{CCond, CPath, Requirement};
 use super::records::Record;
-use super::suggest;
 use super::table_use::TableUse;
 use super::tables::TableInfo;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
+use crate::schema::import::label_key;
+use crate::schema::labels::{Named, ValueLabels};
 use crate::syntax::ast::{
-    CompareOp, Cond, CondKind, ExprKind, Item, LitKind, MappingFile, Path, RequireBlock,
+    CompareOp, Cond, CondKind, ExprKind, Item, LitKind, MappingFile, Path, RequireBlock, StrLit,
 };
 
 /// What the trigger and require rules established, for the passes after them.
@@ -80,7 +87,7 @@ pub(crate) fn pass(
             let resolved = paths::resolve(cx, records, path, Allowed::Source);
             facts.stage_path = resolved.as_ref().map(|r| r.cpath.clone());
             facts.stage_schema = resolved.map(|r| r.flat);
-            facts.trigger_stages = stages.clone();
+            facts.trigger_stages = stage_ids(cx, facts.stage_schema.as_deref(), stages);
         }
         trigger_implies = implied_by(&trigger.condition);
         let mark = cx.mark();
@@ -101,10 +108,12 @@ pub(crate) fn pass(
     let mut implied_by_stage: Vec<(String, Vec<String>)> = Vec::new();
     for item in &ast.items {
         if let Item::Require(block) = item {
-            check_stage_name(cx, &facts, block);
+            let stages = block_stages(cx, &facts, block);
             let mut env = Env::new(records, tables, used, &facts);
-            let implied = require_block(cx, &mut env, block, &mut requirements);
-            implied_by_stage.push((block.stage.value.clone(), implied));
+            let implied = require_block(cx, &mut env, block, &stages, &mut requirements);
+            for stage in stages {
+                implied_by_stage.push((stage, implied.clone()));
+            }
         }
     }
     facts.guaranteed = guaranteed(&trigger_implies, &facts.trigger_stages, &implied_by_stage);
@@ -124,11 +133,13 @@ pub fn stage_field(ast: &MappingFile) -> Option<Path> {
     })
 }
 
-/// Checks the rules of one block; returns the paths they prove present.
+/// Checks the rules of one block, which apply at `stages`; returns the paths they prove
+/// present.
 fn require_block(
     cx: &mut Context<'_>,
     env: &mut Env<'_>,
     block: &RequireBlock,
+    stages: &[String],
     out: &mut Vec<Requirement>,
 ) -> Vec<String> {
     let mut implied = Vec::new();
@@ -150,7 +161,7 @@ fn require_block(
             }
         }
         out.push(Requirement {
-            stage: block.stage.value.clone(),
+            stages: stages.to_vec(),
             condition,
             message,
             fields,
@@ -160,15 +171,66 @@ fn require_block(
     implied
 }
 
+/// The trigger's stage names as stage ids: a label stands for every stage it names.
+fn stage_ids(cx: &Context<'_>, field: Option<&Flat>, written: &[String]) -> Vec<String> {
+    let labels = field.and_then(|flat| labels::of(cx, flat));
+    let mut ids: Vec<String> = Vec::new();
+    for stage in written {
+        let named = labels
+            .as_ref()
+            .map(|l| l.name(&serde_json::Value::String(stage.clone())));
+        let these = match named {
+            Some(Named::Label(values)) => values.iter().map(label_key).collect(),
+            _ => vec![stage.clone()],
+        };
+        for id in these {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+/// The stages a block's rules apply at: its stage, or the stages its label names. Reports an
+/// unknown stage (M205), a block the trigger never fires at (M210), and a label naming stages
+/// the trigger fires at and others (M212).
+fn block_stages(cx: &mut Context<'_>, facts: &StageFacts, block: &RequireBlock) -> Vec<String> {
+    let stage = &block.stage;
+    let field = facts.stage_path.as_ref().and(facts.stage_schema.as_deref());
+    if let (Some(display), Some(field)) = (&facts.stage_display, field)
+        && let Some(named) = labels::stage_block(cx, &stage.value, stage.span, field, display)
+    {
+        let trigger_known = !facts.trigger_stages.is_empty() && !facts.stage_invalid;
+        if trigger_known && !named.ids.iter().any(|id| facts.trigger_stages.contains(id)) {
+            never_fired(cx, facts, stage);
+        } else if trigger_known {
+            let trigger = &facts.trigger_stages;
+            labels::stage_block_beyond_trigger(
+                cx,
+                &stage.value,
+                stage.span,
+                &named,
+                trigger,
+                display,
+            );
+        }
+        return named.ids;
+    }
+    check_stage_name(cx, facts, block);
+    vec![stage.value.clone()]
+}
+
 /// M205 for a block's stage that the stage field does not list; M210 for one the trigger never
 /// fires at.
 fn check_stage_name(cx: &mut Context<'_>, facts: &StageFacts, block: &RequireBlock) {
     let stage = &block.stage;
     if let Some(display) = &facts.stage_display
-        && let Some((values, declared)) = stage_values(cx, facts)
+        && let Some((values, declared, labels)) = stage_values(cx, facts)
         && !values.contains(&stage.value)
     {
-        let close = suggest::closest(&stage.value, values.iter().map(String::as_str));
+        let strings: Vec<&str> = values.iter().map(String::as_str).collect();
+        let close = labels::closest(labels.as_ref(), &strings, &stage.value);
         let list = values
             .iter()
             .map(|v| format!("\"{v}\""))
@@ -192,29 +254,39 @@ fn check_stage_name(cx: &mut Context<'_>, facts: &StageFacts, block: &RequireBlo
     }
     let trigger_known = !facts.trigger_stages.is_empty() && !facts.stage_invalid;
     if trigger_known && !facts.trigger_stages.contains(&stage.value) {
-        let stages = facts
-            .trigger_stages
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        cx.report(
-            Diagnostic::new(
-                Code::M210,
-                stage.span,
-                format!("the trigger never fires at stage \"{}\", so these rules are never checked", stage.value),
-                "not a trigger stage",
-            )
-            .with_help(format!("the trigger fires at {stages}; require facts at that stage, or add this stage to the trigger")),
-        );
+        never_fired(cx, facts, stage);
     }
 }
 
-/// The non-null string enum values of the stage field, with where they are declared.
+/// M210: the trigger never fires at the block's stage.
+fn never_fired(cx: &mut Context<'_>, facts: &StageFacts, stage: &StrLit) {
+    let stages = facts
+        .trigger_stages
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    cx.report(
+        Diagnostic::new(
+            Code::M210,
+            stage.span,
+            format!("the trigger never fires at stage \"{}\", so these rules are never checked", stage.value),
+            "not a trigger stage",
+        )
+        .with_help(format!("the trigger fires at {stages}; require facts at that stage, or add this stage to the trigger")),
+    );
+}
+
+/// The non-null string enum values of the stage field, with where they are declared and their
+/// labels.
 fn stage_values(
     cx: &Context<'_>,
     facts: &StageFacts,
-) -> Option<(Vec<String>, Option<crate::source::Span>)> {
+) -> Option<(
+    Vec<String>,
+    Option<crate::source::Span>,
+    Option<ValueLabels>,
+)> {
     facts.stage_path.as_ref()?;
     let flat = facts.stage_schema.as_ref()?;
     let values: Vec<String> = flat
@@ -222,7 +294,7 @@ fn stage_values(
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
-    Some((values, cx.enum_span(flat)))
+    Some((values, cx.enum_span(flat), labels::of(cx, flat)))
 }
 
 /// The stage comparison of a trigger: `PATH == "stage"` or `PATH in [...]`, at the top level or

@@ -2,6 +2,7 @@
 //! the values the looked-up expression can take (M406, M409), and tables no lookup uses (M405).
 
 use super::context::Context;
+use super::labels;
 use super::suggest;
 use super::tables::TableInfo;
 use super::types::ExprInfo;
@@ -98,12 +99,18 @@ pub(crate) fn check_lookup_keys(
         let close = key
             .as_str()
             .and_then(|k| suggest::closest(k, candidates.iter().copied()));
-        let help = match close {
-            Some(close) => format!(
+        let labels = info
+            .ty
+            .schema
+            .as_ref()
+            .and_then(|flat| labels::of(cx, flat));
+        let help = match (labels::unresolved_hint(labels.as_ref(), key), close) {
+            (Some(hint), _) => hint,
+            (None, Some(close)) => format!(
                 "did you mean \"{close}\"? the values are {}",
                 allowed.join(", ")
             ),
-            None => format!(
+            (None, None) => format!(
                 "the values of `{described}` are {}; remove the row or fix the key",
                 allowed.join(", ")
             ),

@@ -1,17 +1,19 @@
 //! Maps, selects and the client match, in file order: target paths (M301, M110), writes to the
 //! same field (M302), value types (via `compat`), values that may be absent in required fields
 //! (M204), selects without `otherwise` (M308), unreachable branches (M309, `reach.rs`), owner
-//! clauses out of place (M111).
+//! clauses out of place (M111). A literal label written into an enumerated field is written as
+//! the value it names (`labels`; M313 when it names several).
 
 use std::rc::Rc;
 
 use super::compat::{self, Field};
 use super::context::Context;
 use super::exprs::{Env, Scope, input_description};
+use super::labels;
 use super::paths::{self, Allowed};
-use super::program::{ClientRule, Coercion, PathStep, Write, WriteKind};
+use super::program::{CExpr, ClientRule, Coercion, PathStep, Write, WriteKind};
 use super::reach;
-use super::types::{ExprInfo, Read};
+use super::types::{ExprInfo, Read, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::source::Span;
@@ -141,7 +143,7 @@ impl WritePass<'_> {
         // Claim the field even when the value has an error, so that M303 does not follow.
         let may_be_absent = value.as_ref().is_none_or(|(_, info)| info.may_be_absent);
         let claimed = self.claim(cx, &target, assignment.target.span, may_be_absent);
-        let (cexpr, info) = value?;
+        let (cexpr, info) = labelled_write(cx, &assignment.value, &target, value?)?;
         self.forward_reads.extend(info.reads.iter().cloned());
         compat::check(cx, &assignment.value, &info, &target.as_field());
         self.check_absence(cx, &assignment.value, &info, &target);
@@ -163,11 +165,15 @@ impl WritePass<'_> {
         let mut may_be_absent = select.otherwise.is_none();
         let mut ok = target.is_some();
         for (index, arm) in select.arms.iter().enumerate() {
-            reach::check(cx, select, index);
             let condition = self
                 .env
                 .cond(cx, &arm.condition, Scope::Forward(&self.written));
+            reach::check(cx, select, index, &self.env.labelled);
             let value = self.env.expr(cx, &arm.value, Scope::Forward(&self.written));
+            let value = value.and_then(|v| match &target {
+                Some(target) => labelled_write(cx, &arm.value, target, v),
+                None => Some(v),
+            });
             let (Some((ccond, cond_info)), Some((cexpr, info))) = (condition, value) else {
                 ok = false;
                 continue;
@@ -183,7 +189,12 @@ impl WritePass<'_> {
         }
         let mut otherwise = None;
         if let Some(arm) = &select.otherwise {
-            match self.env.expr(cx, &arm.value, Scope::Forward(&self.written)) {
+            let value = self.env.expr(cx, &arm.value, Scope::Forward(&self.written));
+            let value = value.and_then(|v| match &target {
+                Some(target) => labelled_write(cx, &arm.value, target, v),
+                None => Some(v),
+            });
+            match value {
                 Some((cexpr, info)) => {
                     self.forward_reads.extend(info.reads.iter().cloned());
                     if let Some(target) = &target {
@@ -363,6 +374,28 @@ impl WritePass<'_> {
                 sources.first().cloned().unwrap_or_else(|| "the field".to_string())
             )),
         );
+    }
+}
+
+/// A literal written whole into an enumerated field that is the label of one of its values
+/// becomes that value, as if the mapping had written it; `None` when the label names several
+/// (M313, reported).
+fn labelled_write(
+    cx: &mut Context<'_>,
+    value: &Expr,
+    target: &TargetField,
+    compiled: (CExpr, ExprInfo),
+) -> Option<(CExpr, ExprInfo)> {
+    match labels::written(cx, value, &target.flat, &target.display) {
+        Ok(Some(id)) => {
+            let info = ExprInfo {
+                ty: Ty::literal(&id, value.span),
+                ..compiled.1
+            };
+            Some((CExpr::Literal(id), info))
+        }
+        Ok(None) => Some(compiled),
+        Err(()) => None,
     }
 }
 

@@ -89,6 +89,8 @@ codes! {
     M209 => (Error, "trigger does not name a stage"),
     M210 => (Warning, "rules for a stage the trigger never fires on"),
     M211 => (Error, "invalid join"),
+    M212 => (Warning, "label names several values"),
+    M213 => (Warning, "value is also another value's label"),
     M301 => (Error, "unknown target field"),
     M302 => (Error, "target assigned more than once"),
     M303 => (Error, "required target field not provided"),
@@ -101,6 +103,7 @@ codes! {
     M310 => (Error, "field flows both ways without an owner"),
     M311 => (Error, "target field read before it is written"),
     M312 => (Warning, "unchecked value into an enumerated field"),
+    M313 => (Error, "label names several values of the target field"),
     M401 => (Error, "unknown transform"),
     M402 => (Error, "wrong arguments to a transform"),
     M403 => (Error, "transform cannot take this input"),
@@ -140,6 +143,8 @@ codes! {
     M706 => (Warning, "value relabelled"),
     M707 => (Warning, "stage moved to another pipeline"),
     M708 => (Warning, "new value not covered by a table"),
+    M709 => (Error, "label no longer names the value a rule meant"),
+    M710 => (Warning, "label now names more values"),
 }
 
 impl Code {

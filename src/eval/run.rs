@@ -387,7 +387,7 @@ impl Runner {
         let stage = stage.and_then(Value::as_str);
         let mut reasons = Vec::new();
         for (index, requirement) in self.program.requirements.iter().enumerate() {
-            if stage.is_some_and(|s| s != requirement.stage) {
+            if stage.is_some_and(|s| !requirement.stages.iter().any(|r| r == s)) {
                 continue;
             }
             let (ok, detail) = match holds(&requirement.condition, records, &self.program.tables) {

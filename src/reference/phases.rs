@@ -225,7 +225,7 @@ impl Interpreter {
         let stage = stage.and_then(Value::as_str);
         let mut reasons = Vec::new();
         for requirement in &self.program.requirements {
-            if stage.is_some_and(|s| s != requirement.stage) {
+            if stage.is_some_and(|s| !requirement.stages.iter().any(|r| r == s)) {
                 continue;
             }
             let message = match holds(&requirement.condition, trees, &self.program.tables) {

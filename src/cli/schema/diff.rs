@@ -17,7 +17,7 @@ use crate::diag::render::{self, HumanStyle};
 use crate::diag::{Diagnostic, Severity};
 use crate::io::files::{display_name, normalise, read_utf8_file};
 use crate::ops::drift::{self, Record};
-use crate::schema::diff::{Change, ChangeKind, Version, diff};
+use crate::schema::diff::{Change, ChangeKind, Diff, Version, compare};
 use crate::schema::load::MAX_FILE_BYTES;
 use crate::schema::{LoadContext, NodeId, SchemaSet};
 use crate::source::{FileId, SourceMap, Span};
@@ -68,16 +68,10 @@ pub fn run(args: &DiffArgs) -> u8 {
         Ok(both) => both,
         Err(problem) => return cannot_run(&sources, problem),
     };
-    let changes = diff(&sources, old.version(), new.version());
+    let diff = compare(&sources, old.version(), new.version());
     let mut diagnostics = Vec::new();
     for mapping in &args.mappings {
-        match mapping_diagnostics(
-            &mut sources,
-            mapping,
-            args,
-            [&old.path, &new.path],
-            &changes,
-        ) {
+        match mapping_diagnostics(&mut sources, mapping, args, [&old.path, &new.path], &diff) {
             Ok(found) => diagnostics.extend(found),
             Err(problem) => return cannot_run(&sources, problem),
         }
@@ -86,7 +80,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         sources: &sources,
         old: &sources.get(old.file).name,
         new: &sources.get(new.file).name,
-        changes: &changes,
+        changes: &diff.changes,
         diagnostics: &diagnostics,
         mappings: args.mappings.len(),
     };
@@ -199,13 +193,13 @@ fn load_schema(sources: &mut SourceMap, path: &Path) -> Result<Loaded, Problem> 
     }
 }
 
-/// The diagnostics of `changes` for the mapping at `path`.
+/// The diagnostics of the changes of `diff` for the mapping at `path`.
 fn mapping_diagnostics(
     sources: &mut SourceMap,
     path: &Path,
     args: &DiffArgs,
     schemas: [&Path; 2],
-    changes: &[Change],
+    diff: &Diff,
 ) -> Result<Vec<Diagnostic>, Problem> {
     let (file, full) = read(sources, path, "mapping")?;
     let text = sources.get(file).text.clone();
@@ -227,7 +221,7 @@ fn mapping_diagnostics(
     }
     Ok(records
         .iter()
-        .flat_map(|r| drift::diagnostics(r, changes))
+        .flat_map(|r| drift::diagnostics(r, diff))
         .collect())
 }
 

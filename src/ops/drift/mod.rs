@@ -8,17 +8,24 @@
 //! field a rule uses are warnings: relabelled values and moved stages (ids unchanged), new
 //! values an inline table does not cover, and changes whose effect depends on values only
 //! `check` can see. Changes no rule touches produce no diagnostic; they are in the report.
+//!
+//! A value a rule names by its label (`"Closed won"`) is followed through the labels of both
+//! versions (`labels.rs`): the rule breaks when its label no longer names a value it named
+//! (M709) and is affected when the label names more (M710); a stage it names that moved is
+//! reported as for an id (M707).
 
+mod labels;
 pub mod refs;
 
 use serde_json::Value;
 
 use crate::diag::{self, Code, Diagnostic};
-use crate::schema::diff::{Change, ChangeKind, FieldType, Step};
+use crate::schema::diff::{Change, ChangeKind, Diff, FieldType, Step};
 use crate::source::Span;
 use crate::syntax::ast::MappingFile;
 use crate::value::Kinds;
 use crate::value::json_equal;
+use labels::LabelUse;
 use refs::{How, PathUse, RefStep, Uses, ValueUse};
 
 /// The record of a mapping whose schema changed.
@@ -35,11 +42,12 @@ pub struct Record<'a> {
 }
 
 /// The diagnostics of every change for the mapping lines that use `record`, sorted.
-pub fn diagnostics(record: &Record<'_>, changes: &[Change]) -> Vec<Diagnostic> {
+pub fn diagnostics(record: &Record<'_>, diff: &Diff) -> Vec<Diagnostic> {
     let uses = refs::collect(record.ast, record.name);
-    let mut out = Vec::new();
-    for change in changes {
-        out.extend(for_change(record, &uses, change));
+    let by_label = labels::label_uses(&uses, &diff.values);
+    let mut out = labels::diagnostics(&by_label, &diff.changes);
+    for change in &diff.changes {
+        out.extend(for_change(record, &uses, &by_label, change));
     }
     diag::sort(&mut out);
     out.dedup_by(|a, b| {
@@ -48,7 +56,12 @@ pub fn diagnostics(record: &Record<'_>, changes: &[Change]) -> Vec<Diagnostic> {
     out
 }
 
-fn for_change(record: &Record<'_>, uses: &Uses, change: &Change) -> Vec<Diagnostic> {
+fn for_change(
+    record: &Record<'_>,
+    uses: &Uses,
+    by_label: &[LabelUse<'_>],
+    change: &Change,
+) -> Vec<Diagnostic> {
     let field = format!(
         "{}.{}",
         record.name,
@@ -58,7 +71,10 @@ fn for_change(record: &Record<'_>, uses: &Uses, change: &Change) -> Vec<Diagnost
         ChangeKind::Removed => removed(uses, change),
         ChangeKind::Retyped { old, new } => retyped(uses, change, old, new),
         ChangeKind::ValueRemoved { value, label } => {
-            value_removed(record, uses, change, value, label)
+            let named_by_label = by_label
+                .iter()
+                .any(|l| same_field(&l.used.field, &change.path) && l.named(value));
+            value_removed(record, uses, change, value, label, named_by_label)
         }
         ChangeKind::ValueAdded { value, .. } => value_added(uses, change, value, &field),
         ChangeKind::Relabelled { value, old, new } => {
@@ -73,6 +89,7 @@ fn for_change(record: &Record<'_>, uses: &Uses, change: &Change) -> Vec<Diagnost
             };
             named_value(
                 uses,
+                &[],
                 change,
                 value,
                 Code::M706,
@@ -92,6 +109,7 @@ fn for_change(record: &Record<'_>, uses: &Uses, change: &Change) -> Vec<Diagnost
             };
             named_value(
                 uses,
+                by_label,
                 change,
                 value,
                 Code::M707,
@@ -199,12 +217,15 @@ fn retyped(uses: &Uses, change: &Change, old: &FieldType, new: &FieldType) -> Ve
         .collect()
 }
 
+/// M703 for every literal naming the removed value; when none does (and no label use named it,
+/// which M709 reports), M705 for the target's writes whose values the diff cannot see.
 fn value_removed(
     record: &Record<'_>,
     uses: &Uses,
     change: &Change,
     value: &Value,
     label: &Option<String>,
+    named_by_label: bool,
 ) -> Vec<Diagnostic> {
     let shown = crate::schema::diff::labelled(value, label);
     let mut out: Vec<Diagnostic> = uses
@@ -223,7 +244,7 @@ fn value_removed(
                 .with_help("the value was deleted or renamed in the vendor's system: use the value that replaced it (the new schema lists them)")
         })
         .collect();
-    if out.is_empty() && record.is_target {
+    if out.is_empty() && record.is_target && !named_by_label {
         out.extend(unknown_writes(uses, change, &shown));
     }
     out
@@ -265,18 +286,23 @@ fn value_added(uses: &Uses, change: &Change, value: &Value, field: &str) -> Vec<
         .collect()
 }
 
-/// A diagnostic for every use of `value` of the changed field.
+/// A diagnostic for every use of `value` of the changed field: by id, or by a label that named
+/// it (among `by_label`).
 fn named_value(
     uses: &Uses,
+    by_label: &[LabelUse<'_>],
     change: &Change,
     value: &Value,
     code: Code,
     message: impl Fn(&ValueUse) -> String,
     help: &str,
 ) -> Vec<Diagnostic> {
+    let labelled = by_label.iter().filter(|l| l.named(value)).map(|l| l.used);
     uses.values
         .iter()
-        .filter(|u| same_field(&u.field, &change.path) && json_equal(&u.value, value))
+        .filter(|u| json_equal(&u.value, value))
+        .chain(labelled)
+        .filter(|u| same_field(&u.field, &change.path))
         .map(|u| {
             Diagnostic::new(code, u.span, message(u), "named here")
                 .with_optional_label(change.new_span, "changed here in the new schema")

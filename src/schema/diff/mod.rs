@@ -4,9 +4,11 @@
 //! Both versions are compiled as `check` compiles them (so `$ref`, `allOf` and `anyOf` are
 //! folded into each field's effective constraints, [`Flat`]) and walked side by side from the
 //! root (`walk.rs`). Labels and pipelines are read from the `x-mapctl-*` annotations an import
-//! writes (`schema::import`). An array whose items are an `anyOf` told apart by one constant
-//! member (Copper's custom fields) is compared branch by branch, each named by that member's
-//! value, the way mappings name them: `custom_fields[custom_field_definition_id == 5001]`.
+//! writes (`schema::import`); [`compare`] also hands back every labelled field's values in both
+//! versions ([`FieldValues`]), so that a mapping naming a value by its label can be followed.
+//! An array whose items are an `anyOf` told apart by one constant member (Copper's custom
+//! fields) is compared branch by branch, each named by that member's value, the way mappings
+//! name them: `custom_fields[custom_field_definition_id == 5001]`.
 //! Nothing here knows about mappings; `ops::drift` finds the mapping lines a change affects.
 
 mod walk;
@@ -17,6 +19,7 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::is_plain_name;
 use crate::value::Kinds;
 
+use super::labels::ValueLabels;
 use super::{NodeId, SchemaSet};
 
 /// One version of a schema: its compiled set and root.
@@ -236,7 +239,38 @@ pub fn labelled(value: &Value, label: &Option<String>) -> String {
     }
 }
 
+/// The values of an enumerated field in both versions, with their labels: what a label a
+/// mapping names named before and names now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldValues {
+    /// The field, from the record's root.
+    pub path: Vec<Step>,
+    /// Its values and labels in the old version.
+    pub old: ValueLabels,
+    /// Its values and labels in the new version.
+    pub new: ValueLabels,
+    /// Where the new version writes the labels (or the field).
+    pub new_span: Option<Span>,
+}
+
+/// What changed from one version to the other, and the labelled values of each enumerated
+/// field both have.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diff {
+    /// The changes, in the order the fields are declared (old fields first).
+    pub changes: Vec<Change>,
+    /// The enumerated fields of both versions that have labels in either.
+    pub values: Vec<FieldValues>,
+}
+
 /// Every change from `old` to `new`, in the order the fields are declared (old fields first).
 pub fn diff(sources: &SourceMap, old: Version<'_>, new: Version<'_>) -> Vec<Change> {
-    walk::Walker::new(sources, old, new).run()
+    compare(sources, old, new).changes
+}
+
+/// The changes from `old` to `new`, with the labelled values of the fields both have (for
+/// mappings that name values by their labels).
+pub fn compare(sources: &SourceMap, old: Version<'_>, new: Version<'_>) -> Diff {
+    let (changes, values) = walk::Walker::new(sources, old, new).run();
+    Diff { changes, values }
 }

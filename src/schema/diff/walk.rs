@@ -9,8 +9,9 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use super::{Change, ChangeKind, FieldType, Step, Version};
+use super::{Change, ChangeKind, FieldType, FieldValues, Step, Version};
 use crate::schema::import::{LABELS, PIPELINES, VENDOR_TYPE, label_key};
+use crate::schema::labels::{ValueLabels, annotation};
 use crate::schema::load::try_span_at;
 use crate::schema::locate::{escape_segment, value_at};
 use crate::schema::{Dnf, Flat, Flattener, NodeId, SchemaSet};
@@ -27,6 +28,7 @@ pub(super) struct Walker<'a> {
     old: Side<'a>,
     new: Side<'a>,
     changes: Vec<Change>,
+    values: Vec<FieldValues>,
     seen: HashSet<(NodeId, NodeId)>,
 }
 
@@ -44,9 +46,7 @@ impl<'a> Side<'a> {
 
     /// The value of annotation `key` on any node `flat` was made from.
     fn annotation(&self, flat: &Flat, key: &str) -> Option<&'a Value> {
-        flat.origin
-            .iter()
-            .find_map(|node| self.raw(*node)?.get(key))
+        annotation(self.set, flat, key)
     }
 
     /// The JSON of a node.
@@ -110,15 +110,17 @@ impl<'a> Walker<'a> {
             old: side(old),
             new: side(new),
             changes: Vec::new(),
+            values: Vec::new(),
             seen: HashSet::new(),
         }
     }
 
-    pub(super) fn run(mut self) -> Vec<Change> {
+    /// The changes, and the values of every enumerated field with labels in either version.
+    pub(super) fn run(mut self) -> (Vec<Change>, Vec<FieldValues>) {
         let old = self.old.flattener.node(self.old.set, self.old.root);
         let new = self.new.flattener.node(self.new.set, self.new.root);
         self.compare(&mut Vec::new(), &old, &new, 0);
-        self.changes
+        (self.changes, self.values)
     }
 
     fn push(
@@ -202,6 +204,18 @@ impl<'a> Walker<'a> {
         }
         for value in old_values.iter().filter(|v| has(&new_values, v)) {
             self.compare_value_annotations(path, old, new, value);
+        }
+        if let (Some(before), Some(after)) = (
+            ValueLabels::of(self.old.set, old),
+            ValueLabels::of(self.new.set, new),
+        ) && (before.has_labels() || after.has_labels())
+        {
+            self.values.push(FieldValues {
+                path: path.to_vec(),
+                old: before,
+                new: after,
+                new_span: self.new.span(self.sources, new, &format!("/{LABELS}")),
+            });
         }
     }
 
