@@ -36,7 +36,9 @@ impl Runner {
                 let deal_id = self.deal_id(&projected.value);
                 if projected.failures.is_empty() {
                     let outcome = self.run_validated(&projected.value, &projected.slots, clients);
-                    let outcome = self.withhold_from_text(text, &projected.value, outcome);
+                    // The reader keeps every never-transfer field (the plan holds them), so a
+                    // rejection's messages can withhold their values without a second read.
+                    let outcome = self.withhold_protected(&projected.value, outcome);
                     self.reader.recycle(projected);
                     return (deal_id, outcome);
                 }
@@ -73,21 +75,6 @@ impl Runner {
             }
             Err(ProjectError::Json(error)) => (None, invalid_json(&error)),
             Err(ProjectError::Unusual) => self.run_strict(text, clients, back),
-        }
-    }
-
-    /// `outcome` with the deal's never-transfer values withheld from a rejection. The reader
-    /// keeps only the fields rules read, so a rejected deal of a mapping with never-transfer
-    /// fields is read whole again to know their values (rejections are rare; written deals
-    /// carry no messages).
-    fn withhold_from_text(&self, text: &[u8], projected: &Value, outcome: Outcome) -> Outcome {
-        let rejected = matches!(outcome, Outcome::Rejected { .. });
-        if !rejected || self.program.never_transfer.is_empty() {
-            return outcome;
-        }
-        match crate::io::strict::parse(text) {
-            Ok(whole) => self.withhold_protected(&whole, outcome),
-            Err(_) => self.withhold_protected(projected, outcome),
         }
     }
 

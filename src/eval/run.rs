@@ -129,8 +129,8 @@ impl Runner {
     /// Runs the forward mapping on a deal whose input records were already validated (while
     /// they were read); records joined from reference files are still validated here.
     /// `owned` holds the values the reader kept only by slot. Never-transfer values are not yet
-    /// withheld from a rejection: the caller does it with the whole deal, which the reader did
-    /// not keep.
+    /// withheld from a rejection: the caller does it (the reader keeps every never-transfer
+    /// field, so the projected deal holds them).
     pub(super) fn run_validated(
         &self,
         input: &Value,

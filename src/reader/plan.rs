@@ -65,6 +65,15 @@ impl Plan {
             plan.insert(root, std::slice::from_ref(&id));
             plan.keep_in_tree(root, std::slice::from_ref(&id));
         }
+        // Never-transfer values are kept too (no rule reads them): a rejection's messages must
+        // withhold every one of them, and the deal is not read again to learn them.
+        for path in &program.never_transfer {
+            if let RecordRef::Source(index) = path.record
+                && let Some(root) = plan.roots.get(index).copied()
+            {
+                plan.insert(root, &path.steps);
+            }
+        }
         let joins = program.sources.iter().filter_map(|s| s.join.as_ref());
         let read_by_name = by_name
             .into_iter()
