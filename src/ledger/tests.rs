@@ -63,6 +63,8 @@ fn a_delivered_deal_is_never_claimed_again_and_a_change_is_only_reported() {
     let delivered = Finish::Delivered {
         project_id: Some("p1".into()),
         client_id: None,
+        project: None,
+        note: None,
     };
     finish(&mut ledger, &claims[0], delivered);
     assert_eq!(state(&ledger, "1"), State::Delivered);
@@ -112,6 +114,8 @@ fn a_lookup_takes_the_first_project_no_other_deal_owns() {
     let delivered = Finish::Delivered {
         project_id: Some("p1".into()),
         client_id: None,
+        project: None,
+        note: None,
     };
     finish(&mut ledger, &claims[0], delivered);
     let claims = ledger.claim(1).unwrap();
