@@ -121,6 +121,7 @@ fn run_pass(args: &RunArgs) -> Result<u8, String> {
             target: target.as_ref(),
             source: source.as_mut(),
             max_attempts: args.target.max_attempts.max(1),
+            backoff: args.target.policy().backoff,
             meter: Some(&meter),
         };
         (

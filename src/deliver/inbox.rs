@@ -61,6 +61,7 @@ pub fn read_queue(
             target: reader.target.as_ref(),
             source: reader.source.as_mut(),
             max_attempts: reader.max_attempts,
+            backoff: reader.backoff,
             meter: Some(&reader.meter),
         };
         sync_back(&mut reader.ledger, with, stop).map_err(|e| e.to_string())?;

@@ -150,7 +150,12 @@ fn refetch(
                 fetched += 1;
             }
             Ok(None) => {}
-            Err(SourceError::Unsupported(_)) => break,
+            Err(SourceError::Unsupported(_)) => {
+                // A file is read whole on every run: nothing to fetch, nothing left marked.
+                let all = recorder.ledger.refetch_due().map_err(|e| e.to_string())?;
+                recorder.ledger.refetched(&all).map_err(|e| e.to_string())?;
+                return Ok(fetched);
+            }
             Err(SourceError::Failed(message)) => {
                 result.source_error.get_or_insert(message);
                 continue;

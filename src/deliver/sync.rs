@@ -6,18 +6,20 @@
 //! answer, and the target is asked for the project ([`Target::project`]), or, when it cannot
 //! say, the delivered record stands for it. The project's id is put in as `id` when the answer
 //! lacks it, so `sync back { deal.properties.psa_project_id = job.id }` works whatever the
-//! target echoes. A failed write is recorded with its error and tried again on later runs (up
-//! to the attempt budget); the outcome of every try is in the ledger (`sync_state`).
+//! target echoes. A failed write is recorded with its error and tried again after a backoff, on
+//! a later pass (up to the attempt budget); the outcome of every try is in the ledger
+//! (`sync_state`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
+use super::backoff::{Backoff, Jitter};
 use super::record_calls;
 use crate::connect::meter::Meter;
 use crate::connect::{Source, Target};
 use crate::engine::{Deal, Mapping, Outcome};
-use crate::ledger::{Ledger, LedgerError, SyncDue, SyncResult};
+use crate::ledger::{Ledger, LedgerError, SyncDue, SyncResult, now_ms};
 
 /// Deals synced per ledger transaction.
 const BATCH: usize = 100;
@@ -43,6 +45,8 @@ pub struct SyncWith<'a> {
     pub source: &'a mut dyn Source,
     /// Tries per deal before a failed sync waits for `mapctl retry`.
     pub max_attempts: u32,
+    /// The wait after a failed sync (doubled after each further one).
+    pub backoff: Backoff,
     /// API calls, moved into the ledger with each batch.
     pub meter: Option<&'a Meter>,
 }
@@ -59,17 +63,30 @@ pub fn sync_back(
         return Ok(tally);
     }
     let mut after = 0;
+    let mut jitter = Jitter::new();
     while !stop.load(Ordering::SeqCst) {
         let due = ledger.due_syncs(after, BATCH, with.max_attempts)?;
         let Some(last) = due.last() else { break };
         after = last.seq;
         let mut results = Vec::with_capacity(due.len());
         for deal in &due {
-            let result = sync_one(deal, with.mapping, with.target, &mut *with.source);
+            let result = match sync_one(deal, with.mapping, with.target, &mut *with.source) {
+                Ok(Some(patch)) => SyncResult::Done(patch),
+                Ok(None) => {
+                    SyncResult::Skipped("no sync back field has a value in this project".into())
+                }
+                Err(error) => {
+                    let attempt = u32::try_from(deal.attempts + 1).unwrap_or(u32::MAX);
+                    let wait = with.backoff.delay(attempt, None, &mut jitter);
+                    let retry_at =
+                        now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                    SyncResult::Failed { error, retry_at }
+                }
+            };
             match result {
                 SyncResult::Done(_) => tally.done += 1,
                 SyncResult::Skipped(_) => tally.skipped += 1,
-                SyncResult::Failed(_) => tally.failed += 1,
+                SyncResult::Failed { .. } => tally.failed += 1,
             }
             results.push((deal.deal_id.clone(), result));
             if stop.load(Ordering::SeqCst) {
@@ -84,32 +101,30 @@ pub fn sync_back(
     Ok(tally)
 }
 
-/// Runs the rules on one deal's project and writes the patch.
+/// Runs the rules on one deal's project and writes the patch: the patch written, `None` when
+/// the rules gave nothing to write, or why it failed.
 fn sync_one(
     deal: &SyncDue,
     mapping: &Mapping,
     target: &dyn Target,
     source: &mut dyn Source,
-) -> SyncResult {
-    let project = match project_of(deal, target) {
-        Ok(project) => project,
-        Err(message) => return SyncResult::Failed(message),
-    };
+) -> Result<Option<String>, String> {
+    let project = project_of(deal, target)?;
     match mapping.sync_back(Deal::Value(&project)).outcome {
         Outcome::Written { record, .. } => {
             let patch = record.to_value();
-            match source.patch(&deal.deal_id, &patch) {
-                Ok(()) => SyncResult::Done(patch.to_string()),
-                Err(error) => SyncResult::Failed(error.to_string()),
-            }
+            source
+                .patch(&deal.deal_id, &patch)
+                .map_err(|e| e.to_string())?;
+            Ok(Some(patch.to_string()))
         }
-        Outcome::Skipped(reason) => SyncResult::Skipped(reason.message),
+        Outcome::Skipped(_) => Ok(None),
         Outcome::Rejected { reasons, .. } => {
             let text: Vec<String> = reasons
                 .iter()
                 .map(|r| format!("{} {}", r.code.as_str(), r.message))
                 .collect();
-            SyncResult::Failed(format!("the sync back rules failed: {}", text.join("; ")))
+            Err(format!("the sync back rules failed: {}", text.join("; ")))
         }
     }
 }

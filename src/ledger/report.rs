@@ -290,7 +290,7 @@ impl Ledger {
             if state == "delivered" {
                 // Only its sync back failed: a fresh budget of sync attempts.
                 tx.execute(
-                    "UPDATE deals SET sync_attempts = 0, sync_state = 'failed', updated_at = ?3
+                    "UPDATE deals SET sync_attempts = 0, sync_next_at = 0, updated_at = ?3
                      WHERE mapping = ?1 AND deal_id = ?2",
                     (&mapping, &deal_id, now),
                 )?;

@@ -83,6 +83,7 @@ ALTER TABLE deals ADD COLUMN project BLOB;                            -- the tar
 ALTER TABLE deals ADD COLUMN sync_patch TEXT;                         -- the last sync-back patch written (JSON)
 ALTER TABLE deals ADD COLUMN sync_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deals ADD COLUMN synced_at INTEGER;
+ALTER TABLE deals ADD COLUMN sync_next_at INTEGER NOT NULL DEFAULT 0;  -- unix ms: a failed sync waits
 ALTER TABLE deals ADD COLUMN refetch INTEGER NOT NULL DEFAULT 0;      -- fetch from the source by id on the next run
 
 -- API calls made to vendors, by deal ('' for calls a poll or a run shares), vendor and purpose.

@@ -29,8 +29,13 @@ pub enum SyncResult {
     Done(String),
     /// The rules gave nothing to write.
     Skipped(String),
-    /// Writing failed; tried again later.
-    Failed(String),
+    /// Writing failed; tried again from `retry_at` (unix ms).
+    Failed {
+        /// What went wrong.
+        error: String,
+        /// When the next try is due.
+        retry_at: i64,
+    },
 }
 
 impl Ledger {
@@ -45,12 +50,18 @@ impl Ledger {
         let mut statement = self.conn.prepare_cached(
             "SELECT deal_id, project_id, project, record, sync_attempts, seq FROM deals
              WHERE mapping = ?1 AND state = 'delivered' AND sync_state IN ('none', 'failed')
-                 AND sync_attempts < ?2 AND seq > ?3
+                 AND sync_attempts < ?2 AND seq > ?3 AND sync_next_at <= ?5
              ORDER BY seq LIMIT ?4",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement.query_map(
-            rusqlite::params![self.mapping, i64::from(max_attempts), after_seq, limit],
+            rusqlite::params![
+                self.mapping,
+                i64::from(max_attempts),
+                after_seq,
+                limit,
+                now_ms()
+            ],
             |row| {
                 Ok(SyncDue {
                     deal_id: row.get(0)?,
@@ -71,19 +82,21 @@ impl Ledger {
         let mapping = self.mapping.clone();
         let tx = super::write(&mut self.conn)?;
         for (deal_id, result) in results {
-            let (state, patch, error) = match result {
-                SyncResult::Done(patch) => ("done", Some(patch.as_str()), None),
-                SyncResult::Skipped(why) => ("skipped", None, Some(why.as_str())),
-                SyncResult::Failed(error) => ("failed", None, Some(error.as_str())),
+            let (state, patch, error, next) = match result {
+                SyncResult::Done(patch) => ("done", Some(patch.as_str()), None, 0),
+                SyncResult::Skipped(why) => ("skipped", None, Some(why.as_str()), 0),
+                SyncResult::Failed { error, retry_at } => {
+                    ("failed", None, Some(error.as_str()), *retry_at)
+                }
             };
             tx.prepare_cached(
                 "UPDATE deals SET sync_state = ?3, sync_patch = COALESCE(?4, sync_patch),
-                     sync_error = ?5, sync_attempts = sync_attempts + 1,
+                     sync_error = ?5, sync_attempts = sync_attempts + 1, sync_next_at = ?7,
                      synced_at = CASE WHEN ?3 = 'done' THEN ?6 ELSE synced_at END
                  WHERE mapping = ?1 AND deal_id = ?2",
             )?
             .execute(rusqlite::params![
-                mapping, deal_id, state, patch, error, now
+                mapping, deal_id, state, patch, error, now, next
             ])?;
         }
         tx.commit()?;

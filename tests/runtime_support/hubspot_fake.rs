@@ -53,6 +53,8 @@ pub struct State {
     pub search_429_every: Option<usize>,
     /// Faults injected into requests other than searches.
     pub faults: Faults,
+    /// Properties PATCH refuses as not defined (a sync-back property not created yet).
+    pub undefined: Vec<String>,
     defined: Vec<String>,
 }
 
@@ -103,6 +105,7 @@ impl HubSpotFake {
             cap: 10_000,
             search_429_every: None,
             faults: Faults::none(),
+            undefined: Vec::new(),
             defined,
         }));
         let shared = Arc::clone(&state);
@@ -489,7 +492,10 @@ fn patch(state: &mut State, request: &Request, id: &str) -> Reply {
         return error(400, "VALIDATION_ERROR", "Invalid input JSON");
     };
     let properties = body["properties"].as_object().cloned().unwrap_or_default();
-    if let Some(unknown) = properties.keys().find(|k| !state.defined.contains(k)) {
+    if let Some(unknown) = properties
+        .keys()
+        .find(|k| !state.defined.contains(k) || state.undefined.contains(k))
+    {
         return error(
             400,
             "VALIDATION_ERROR",

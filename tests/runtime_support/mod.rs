@@ -6,6 +6,7 @@ pub mod accelo_fake;
 pub mod fake_target;
 pub mod hubspot_fake;
 pub mod loopback;
+pub mod pair;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
