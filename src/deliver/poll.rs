@@ -33,12 +33,15 @@ struct Recorder<'a> {
     ledger: &'a mut Ledger,
     batch: Vec<Observed>,
     total: Ingested,
-    seen: HashSet<String>,
+    /// The deals read, when some are marked to be fetched again (else not kept).
+    seen: Option<HashSet<String>>,
 }
 
 impl Recorder<'_> {
     fn push(&mut self, observed: Observed) -> Result<(), String> {
-        self.seen.insert(observed.deal_id.clone());
+        if let Some(seen) = &mut self.seen {
+            seen.insert(observed.deal_id.clone());
+        }
         self.batch.push(observed);
         if self.batch.len() >= BATCH {
             self.flush()?;
@@ -74,11 +77,12 @@ pub fn poll(
         Some(name) => ledger.cursor(name).map_err(|e| e.to_string())?,
         None => None,
     };
+    let marked = !ledger.refetch_due().map_err(|e| e.to_string())?.is_empty();
     let mut recorder = Recorder {
         ledger,
         batch: Vec::with_capacity(BATCH),
         total: Ingested::default(),
-        seen: HashSet::new(),
+        seen: marked.then(HashSet::new),
     };
     let mut read = 0u64;
     let mut failure = None;
@@ -139,7 +143,11 @@ fn refetch(
     let mut fetched = 0;
     let mut done = Vec::new();
     for id in marked {
-        if recorder.seen.contains(&id) || id.starts_with('@') {
+        let read_now = recorder
+            .seen
+            .as_ref()
+            .is_some_and(|seen| seen.contains(&id));
+        if read_now || id.starts_with('@') {
             done.push(id);
             continue;
         }
@@ -168,4 +176,100 @@ fn refetch(
         .refetched(&done)
         .map_err(|e| e.to_string())?;
     Ok(fetched)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::engine::LoadOptions;
+    use crate::io::input::{InputItem, Payload, Position};
+    use crate::ledger::{Selection, State};
+
+    /// A source holding deals in memory: `changed` gives those not yet given, `fetch` any.
+    struct Memory {
+        deals: Vec<Value>,
+        given: usize,
+        fetched: Vec<String>,
+    }
+
+    impl Source for Memory {
+        fn describe(&self) -> String {
+            "memory".into()
+        }
+
+        fn cursor_name(&self) -> Option<&str> {
+            Some("memory")
+        }
+
+        fn changed(
+            &mut self,
+            _cursor: Option<&str>,
+            each: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>,
+        ) -> Result<Option<String>, SourceError> {
+            for deal in &self.deals[self.given..] {
+                let item = InputItem {
+                    position: Position::Index(0),
+                    value: Ok(Payload::Parsed(deal.clone())),
+                };
+                let _ = each(SourceItem {
+                    item,
+                    origin: "memory".into(),
+                    version: None,
+                });
+            }
+            self.given = self.deals.len();
+            Ok(Some(self.given.to_string()))
+        }
+
+        fn fetch(&mut self, deal_id: &str) -> Result<Option<Vec<u8>>, SourceError> {
+            self.fetched.push(deal_id.to_string());
+            Ok(self
+                .deals
+                .iter()
+                .find(|d| d["id"] == deal_id)
+                .map(|d| d.to_string().into_bytes()))
+        }
+    }
+
+    #[test]
+    fn the_cursor_is_saved_and_a_retried_deal_is_fetched_once_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("l.db"), "handoff").unwrap();
+        let mapping = Mapping::load(
+            "tests/runtime/handoff.map".as_ref(),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let mut source = Memory {
+            deals: vec![json!({"id": "d1", "stage": "won", "name": "Deal 1"})],
+            given: 0,
+            fetched: Vec::new(),
+        };
+        let stop = AtomicBool::new(false);
+        let read = |ledger: &mut Ledger, source: &mut Memory| {
+            poll(&mapping, source, None, ledger, &stop, &mut |_| {}).unwrap()
+        };
+        assert_eq!(read(&mut ledger, &mut source).read, 1);
+        assert_eq!(ledger.cursor("memory").unwrap().as_deref(), Some("1"));
+        assert_eq!(ledger.deal("d1").unwrap().unwrap().state, State::Rejected);
+        // The mapping (here: the deal, unchanged at the source) is fixed; retry marks it.
+        source.deals[0]["amount"] = json!(100);
+        ledger.retry(&Selection::Deals(vec!["d1".into()])).unwrap();
+        let again = read(&mut ledger, &mut source);
+        assert_eq!(
+            (again.read, source.fetched.as_slice()),
+            (1, ["d1".to_string()].as_slice())
+        );
+        assert_eq!(ledger.deal("d1").unwrap().unwrap().state, State::Pending);
+        read(&mut ledger, &mut source);
+        assert_eq!(
+            source.fetched.len(),
+            1,
+            "fetched once, then no longer marked"
+        );
+    }
 }
