@@ -194,11 +194,34 @@ fn reconcile_reports_exactly_the_missing_project_and_the_drifted_budget() {
     }
 }
 
+/// The shipped HubSpot mapping without the field it writes the deal id into, with its schemas
+/// and tables, in `dir`.
+fn hubspot_mapping_without_key(dir: &Path) -> String {
+    for folder in ["schemas/hubspot", "schemas/accelo", "tables"] {
+        let to = dir.join(folder);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(Path::new("mappings").join(folder)).unwrap() {
+            let from = entry.unwrap().path();
+            std::fs::copy(&from, to.join(from.file_name().unwrap())).unwrap();
+        }
+    }
+    let text = std::fs::read_to_string("mappings/hubspot_to_accelo.map").unwrap();
+    let without: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("job.crm_deal_id"))
+        .collect();
+    let mapping = dir.join("hubspot_to_accelo.map");
+    std::fs::write(&mapping, without.join("\n")).unwrap();
+    mapping.display().to_string()
+}
+
 #[test]
 fn reconcile_needs_a_key_and_says_how_to_give_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyless = hubspot_mapping_without_key(dir.path());
     let output = mapctl(&[
         "reconcile",
-        "mappings/hubspot_to_accelo.map",
+        &keyless,
         "--deals",
         "mappings/samples/hubspot/deal_won.json",
         "--projects",

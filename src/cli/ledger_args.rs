@@ -1,5 +1,6 @@
 //! What the runtime commands (`run`, `serve`, `status`, `retry`) share: the ledger's location,
-//! the mapping's name, and the target and delivery options.
+//! the mapping's name, the target and delivery options, and opening sources and targets (files,
+//! URLs, connector names).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,12 +8,18 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::connect::Target;
-use crate::connect::file::FileTarget;
+use crate::connect::file::{FileSource, FileTarget};
 use crate::connect::http_target::{HttpTarget, HttpTargetOptions, Lookup};
+use crate::connect::meter::Meter;
+use crate::connect::registry::{self, Settings};
+use crate::connect::vendor::ReadRetry;
+use crate::connect::{Source, Target};
 use crate::deliver::Policy;
 use crate::deliver::backoff::Backoff;
+use crate::engine::{ClientDirectory, Mapping};
+use crate::io::input::InputLimits;
 use crate::ledger::{self, Ledger};
+use crate::net::ClientOptions;
 use crate::source::FileId;
 use crate::syntax::{Limits, ast};
 
@@ -63,10 +70,15 @@ pub fn mapping_name(path: &Path) -> Result<String, String> {
 /// How to reach the target and pace deliveries.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Where projects go: an `http://` or `https://` URL (the generic HTTP target, see
-    /// docs/runtime.md), a file the records are appended to, or `-` for stdout.
+    /// Where projects go: a connector (`accelo`, see docs/connectors/), an `http://` or
+    /// `https://` URL (the generic HTTP target, see docs/runtime.md), a file the records are
+    /// appended to, or `-` for stdout.
     #[arg(long, value_name = "TARGET")]
     pub to: String,
+    /// Let a target connector create a client no existing one matches (`match client`); without
+    /// it such deals are rejected (M511) for a person to create the client.
+    #[arg(long)]
+    pub create_clients: bool,
     /// JSON pointer to the project id in the target's answers.
     #[arg(long, value_name = "POINTER", default_value = "/id")]
     pub id_pointer: String,
@@ -112,8 +124,43 @@ impl TargetArgs {
         }
     }
 
-    /// Opens the target.
-    pub fn open(&self) -> Result<Arc<dyn Target>, String> {
+    /// What connectors are opened with: timeouts, read retries paced like deliveries, the
+    /// meter their API calls are counted in, the process environment.
+    pub fn settings(&self, meter: &Meter) -> Settings {
+        let timeout = Duration::from_millis(self.timeout_ms.max(1));
+        let client = ClientOptions {
+            read_timeout: timeout,
+            total_timeout: timeout.saturating_mul(2),
+            connect_timeout: timeout.min(Duration::from_secs(10)),
+            ..ClientOptions::default()
+        };
+        let retry = ReadRetry {
+            base: Duration::from_millis(self.backoff_ms),
+            cap: Duration::from_millis(self.max_backoff_ms.max(self.backoff_ms))
+                .min(Duration::from_secs(30)),
+            ..ReadRetry::default()
+        };
+        Settings {
+            meter: meter.clone(),
+            client,
+            retry,
+            create_clients: self.create_clients,
+            client_key: crate::engine::client_key,
+            env: registry::process_env,
+        }
+    }
+
+    /// Opens the target (API calls of a connector are counted in `meter`).
+    pub fn open(&self, meter: &Meter) -> Result<Arc<dyn Target>, String> {
+        if registry::is_target(&self.to) || registry::planned(&self.to).is_some() {
+            return registry::open_target(&self.to, &self.settings(meter));
+        }
+        if registry::is_source(&self.to) {
+            return Err(format!(
+                "`--to {}`: {} is a source connector (`--from {}`)",
+                self.to, self.to, self.to
+            ));
+        }
         let lower = self.to.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             let mut options = HttpTargetOptions::new(&self.to);
@@ -144,10 +191,60 @@ impl TargetArgs {
         }
         if self.to.contains("://") {
             return Err(format!(
-                "`--to {}`: only http:// and https:// URLs, files and `-` are targets",
-                self.to
+                "`--to {}`: only connectors ({}), http:// and https:// URLs, files and `-` are targets",
+                self.to,
+                registry::TARGETS.join(", ")
             ));
         }
         Ok(Arc::new(FileTarget::open(Path::new(&self.to))?))
+    }
+}
+
+/// Opens the source: one connector name (`--from hubspot`), or deal files (and `-`). A file
+/// named like a connector is read when written as a path (`./hubspot`).
+pub fn open_source(
+    from: &[PathBuf],
+    mapping: &Mapping,
+    settings: &Settings,
+) -> Result<Box<dyn Source>, String> {
+    let named: Vec<&str> = from
+        .iter()
+        .filter_map(|p| p.to_str())
+        .filter(|p| registry::is_source(p) || registry::planned(p).is_some())
+        .collect();
+    match (named.as_slice(), from.len()) {
+        ([], _) => Ok(Box::new(FileSource::new(
+            from.to_vec(),
+            InputLimits::default(),
+        ))),
+        ([name], 1) => registry::open_source(name, crate::deliver::needs::needs(mapping), settings),
+        _ => Err(
+            "`--from`: a connector is the only source of a run (or give deal files only)".into(),
+        ),
+    }
+}
+
+/// The PSA's clients for a mapping that matches clients: `--clients FILE` when given, else the
+/// target's own list (a connector reads it once per run); `None` when the mapping matches none.
+pub fn client_directory(
+    path: Option<&Path>,
+    mapping: &Mapping,
+    target: &dyn Target,
+) -> Result<Option<ClientDirectory>, String> {
+    if let Some(path) = path {
+        return super::loading::load_clients(path).map(Some);
+    }
+    if !mapping.matches_clients() {
+        return Ok(None);
+    }
+    match target.clients() {
+        Ok(Some(records)) => ClientDirectory::new(&records)
+            .map(Some)
+            .map_err(|e| format!("the clients of {}: {e}", target.describe())),
+        Ok(None) => Err(
+            "the mapping matches clients (`match client`); pass the PSA's existing clients with `--clients FILE` (use `[]` when there are none)"
+                .to_string(),
+        ),
+        Err(error) => Err(format!("reading the clients of {}: {error}", target.describe())),
     }
 }

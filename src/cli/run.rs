@@ -4,22 +4,22 @@
 //! says what happened. Exit codes: 0 every deal settled (delivered, skipped or rejected: see
 //! `mapctl status`), 1 some deal failed or is still pending, 2 could not run, 130 interrupted.
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 
-use super::ledger_args::{LedgerArgs, TargetArgs};
+use super::ledger_args::{LedgerArgs, TargetArgs, open_source};
 use super::progress::Progress;
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
-use crate::connect::file::FileSource;
-use crate::connect::{Guarantee, Source, SourceItem, Target};
-use crate::deliver::{self, Control, Tally, observe::observe};
-use crate::engine::{ClientDirectory, Direction, Mapping};
-use crate::io::input::InputLimits;
-use crate::ledger::{Ingested, Ledger, Observed, State};
+use crate::connect::meter::Meter;
+use crate::connect::{Guarantee, Source, Target};
+use crate::deliver::poll::{Read, poll};
+use crate::deliver::sync::{SyncTally, SyncWith, sync_back};
+use crate::deliver::{self, Control, Tally, record_calls};
+use crate::engine::Mapping;
+use crate::ledger::{Ledger, State};
 
 /// Arguments of `mapctl run`.
 #[derive(Debug, Args)]
@@ -27,7 +27,8 @@ pub struct RunArgs {
     /// The mapping and its ledger.
     #[command(flatten)]
     pub ledger: LedgerArgs,
-    /// Where deals come from: a deal file (JSON, array or NDJSON; repeatable), or `-` for stdin.
+    /// Where deals come from: a connector (`hubspot`, see docs/connectors/), or deal files
+    /// (JSON, array or NDJSON; repeatable), or `-` for stdin.
     #[arg(long, value_name = "SOURCE", required = true)]
     pub from: Vec<PathBuf>,
     /// The target and delivery options.
@@ -75,10 +76,11 @@ pub fn run(args: &RunArgs) -> u8 {
 
 fn run_pass(args: &RunArgs) -> Result<u8, String> {
     let stop = watch_stop();
-    let target = args.target.open()?;
+    let meter = Meter::new();
+    let target = args.target.open(&meter)?;
     let mapping =
         super::loading::load_mapping(&args.ledger.mapping, &args.refs, target.creates_clients())?;
-    let mut clients = load_clients(args, &mapping)?;
+    let mut source = open_source(&args.from, &mapping, &args.target.settings(&meter))?;
     let mut ledger = args.ledger.open()?;
     let _lock = ledger.lock().map_err(|e| e.to_string())?;
     let resumed = ledger.recover().map_err(|e| e.to_string())?;
@@ -93,21 +95,41 @@ fn run_pass(args: &RunArgs) -> Result<u8, String> {
             target.describe()
         );
     }
+    for note in target.review(&written_fields(&mapping)) {
+        eprintln!("note: {note}");
+    }
+    let mut clients =
+        super::ledger_args::client_directory(args.clients.as_deref(), &mapping, target.as_ref())?;
     let mut progress = Progress::new(!args.quiet);
-    let mut source = FileSource::new(args.from.clone(), InputLimits::default());
-    let (read, ingested) = ingest(
+    let read = poll(
         &mapping,
-        &mut source,
+        source.as_mut(),
         clients.as_mut(),
         &mut ledger,
         stop,
-        &mut progress,
+        &mut |n| progress.show(|| format!("read {n} deals")),
     )?;
-    let tally = if stop.load(Ordering::SeqCst) {
-        Tally::default()
+    if let Some(error) = &read.source_error {
+        eprintln!("error: reading {}: {error}", source.describe());
+    }
+    let (tally, synced) = if stop.load(Ordering::SeqCst) {
+        (Tally::default(), SyncTally::default())
     } else {
-        deliver_pending(&mut ledger, &target, args, stop, &mut progress)?
+        let tally = deliver_pending(&mut ledger, &target, args, stop, &mut progress, &meter)?;
+        let with = SyncWith {
+            mapping: &mapping,
+            target: target.as_ref(),
+            source: source.as_mut(),
+            max_attempts: args.target.max_attempts.max(1),
+            backoff: args.target.policy().backoff,
+            meter: Some(&meter),
+        };
+        (
+            tally,
+            sync_back(&mut ledger, with, stop).map_err(|e| e.to_string())?,
+        )
     };
+    record_calls(&mut ledger, &meter).map_err(|e| e.to_string())?;
     progress.clear();
     if !args.no_log {
         let log = args.log.clone().unwrap_or_else(|| {
@@ -116,67 +138,30 @@ fn run_pass(args: &RunArgs) -> Result<u8, String> {
         });
         deliver::runlog::append(&mut ledger, &log, mapping.text())?;
     }
-    report(&ledger, read, &ingested, &tally, target.as_ref(), stop)
-}
-
-fn load_clients(args: &RunArgs, mapping: &Mapping) -> Result<Option<ClientDirectory>, String> {
-    match (&args.clients, mapping.matches_clients()) {
-        (Some(path), _) => super::loading::load_clients(path).map(Some),
-        (None, true) => Err(
-            "the mapping matches clients (`match client`); pass the PSA's existing clients with `--clients FILE` (use `[]` when there are none)"
-                .to_string(),
-        ),
-        (None, false) => Ok(None),
-    }
-}
-
-/// Reads every deal, maps it and records the outcomes in batches; returns how many were read.
-fn ingest(
-    mapping: &Mapping,
-    source: &mut dyn Source,
-    mut clients: Option<&mut ClientDirectory>,
-    ledger: &mut Ledger,
-    stop: &AtomicBool,
-    progress: &mut Progress,
-) -> Result<(u64, Ingested), String> {
-    const BATCH: usize = 1000;
-    let mut batch: Vec<Observed> = Vec::with_capacity(BATCH);
-    let mut total = Ingested::default();
-    let mut read = 0u64;
-    let mut failure = None;
-    let mut flush = |batch: &mut Vec<Observed>, total: &mut Ingested| -> Result<(), String> {
-        let counts = ledger.ingest(batch).map_err(|e| e.to_string())?;
-        total.new += counts.new;
-        total.updated += counts.updated;
-        total.unchanged += counts.unchanged;
-        total.changed_after_delivery += counts.changed_after_delivery;
-        batch.clear();
-        Ok(())
+    let outcome = Outcome {
+        read,
+        tally,
+        synced,
     };
-    source
-        .changed(None, &mut |deal: SourceItem<'_>| {
-            let applied = mapping.apply_item(deal.item, clients.as_deref_mut(), Direction::Forward);
-            batch.push(observe(applied, &deal.origin, deal.version));
-            read += 1;
-            if batch.len() >= BATCH {
-                if let Err(e) = flush(&mut batch, &mut total) {
-                    failure = Some(e);
-                    return ControlFlow::Break(());
-                }
-                progress.show(|| format!("read {read} deals"));
-            }
-            if stop.load(Ordering::SeqCst) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    if let Some(message) = failure {
-        return Err(message);
-    }
-    flush(&mut batch, &mut total)?;
-    Ok((read, total))
+    report(&ledger, &outcome, target.as_ref(), source.as_ref(), stop)
+}
+
+/// The target fields the mapping writes, as dotted paths (for [`Target::review`]).
+fn written_fields(mapping: &Mapping) -> Vec<String> {
+    let program = mapping.program();
+    program
+        .writes
+        .iter()
+        .map(|w| w.target.join("."))
+        .chain(program.client.iter().map(|c| c.target.join(".")))
+        .collect()
+}
+
+/// What one run did.
+struct Outcome {
+    read: Read,
+    tally: Tally,
+    synced: SyncTally,
 }
 
 fn deliver_pending(
@@ -185,6 +170,7 @@ fn deliver_pending(
     args: &RunArgs,
     stop: &AtomicBool,
     progress: &mut Progress,
+    meter: &Meter,
 ) -> Result<Tally, String> {
     let pending = ledger
         .summary()
@@ -206,6 +192,7 @@ fn deliver_pending(
         wake: None,
         progress: &mut show,
         observe: &mut |_| {},
+        meter: Some(meter),
     };
     deliver::deliver(ledger, target, &args.target.policy(), control).map_err(|e| e.to_string())
 }
@@ -213,16 +200,18 @@ fn deliver_pending(
 /// Prints the run's summary and decides the exit code.
 fn report(
     ledger: &Ledger,
-    read: u64,
-    ingested: &Ingested,
-    tally: &Tally,
+    outcome: &Outcome,
     target: &dyn Target,
+    source: &dyn Source,
     stop: &AtomicBool,
 ) -> Result<u8, String> {
     let summary = ledger.summary().map_err(|e| e.to_string())?;
     let count = |state: State| summary.counts.get(&state).copied().unwrap_or(0);
+    let (read, ingested, tally) = (&outcome.read, &outcome.read.ingested, &outcome.tally);
     eprintln!(
-        "mapctl run: {read} deals read ({} new); {} delivered to {} in this run; ledger: {} delivered, {} skipped, {} rejected, {} failed, {} pending",
+        "mapctl run: {} deals read from {} ({} new); {} delivered to {} in this run; ledger: {} delivered, {} skipped, {} rejected, {} failed, {} pending",
+        read.read,
+        source.describe(),
         ingested.new,
         tally.delivered,
         target.describe(),
@@ -232,6 +221,16 @@ fn report(
         count(State::Failed),
         count(State::Pending) + count(State::InFlight),
     );
+    let synced = outcome.synced;
+    if synced != SyncTally::default() {
+        eprintln!(
+            "sync back: {} written to {}, {} with nothing to write, {} failed (tried again next run)",
+            synced.done,
+            source.describe(),
+            synced.skipped,
+            synced.failed
+        );
+    }
     if ingested.changed_after_delivery > 0 {
         eprintln!(
             "note: {} delivered deals changed in the CRM since delivery; they are not sent again (`mapctl status` shows the differences)",
@@ -262,8 +261,12 @@ fn report(
         eprintln!("mapctl: interrupted; requests in progress were recorded; run again to go on");
         return Ok(130);
     }
+    if read.source_error.is_some() && read.read == 0 {
+        return Ok(EXIT_CANNOT_RUN);
+    }
     let unsettled = count(State::Failed) + count(State::Pending) + count(State::InFlight);
-    Ok(if unsettled > 0 {
+    let failed = read.source_error.is_some() || synced.failed > 0;
+    Ok(if unsettled > 0 || failed {
         EXIT_PROBLEMS
     } else {
         EXIT_OK

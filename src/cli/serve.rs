@@ -10,9 +10,16 @@
 //! gives Prometheus text (deals by state, requests by outcome, target latency, webhooks by
 //! answer). SIGTERM or Ctrl-C stops accepting, finishes requests and deliveries in progress,
 //! and exits 0.
+//!
+//! With `--from CRM` (a source connector, `hubspot`) the webhooks are the CRM's own: signed as
+//! the vendor documents (HubSpot: `X-HubSpot-Signature-v3` under `HUBSPOT_CLIENT_SECRET`, five
+//! minutes at most), they only name deals that changed. Their ids are committed to the ledger's
+//! inbox and answered 200 at once; a background reader fetches each deal from the CRM, maps and
+//! records it, the deliverer delivers it, and sync back writes the project's status to the CRM.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -20,11 +27,15 @@ use clap::Args;
 use hmac::{KeyInit, Mac};
 use serde_json::json;
 
-use super::ledger_args::{LedgerArgs, TargetArgs};
+use super::ledger_args::{LedgerArgs, TargetArgs, open_source};
 use super::{EXIT_CANNOT_RUN, EXIT_OK};
+use crate::connect::hubspot::webhook;
+use crate::connect::meter::Meter;
+use crate::connect::registry;
+use crate::deliver::inbox::{Reader, read_queue};
 use crate::deliver::{self, Control, observe::observe};
 use crate::engine::{ClientDirectory, Deal, Mapping};
-use crate::ledger::{Ledger, State, sha256_hex};
+use crate::ledger::{Ledger, State, now_ms, sha256_hex};
 use crate::net::{Handler, Incoming, Response, Server, ServerOptions};
 
 /// The environment variable holding the webhook secret.
@@ -39,6 +50,14 @@ pub struct ServeArgs {
     /// The target and delivery options.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Take the CRM's own webhooks (a source connector: `hubspot`), fetching each deal they
+    /// name; without it the webhook body is the deal.
+    #[arg(long, value_name = "CRM")]
+    pub from: Option<String>,
+    /// The public URL the CRM calls, scheme and host (`https://hooks.example.com`): CRM
+    /// signatures cover it (default: `https://` and the request's Host header).
+    #[arg(long, value_name = "URL", requires = "from")]
+    pub public_url: Option<String>,
     /// The address to listen on (`127.0.0.1:8080`; port 0 picks a free one, printed).
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
@@ -58,13 +77,28 @@ pub struct ServeArgs {
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
+/// Whose webhooks are taken.
+enum Mode {
+    /// mapctl's own: the body is the deal, signed with `X-Mapctl-Signature`.
+    Deals,
+    /// A CRM's: the body names changed deals, which are queued and fetched.
+    Crm {
+        /// The source connector (`hubspot`).
+        name: String,
+        /// The URL the CRM calls, scheme and host, when given.
+        public_url: Option<String>,
+    },
+}
+
 /// What the webhook handler shares.
 struct Webhook {
-    mapping: Mapping,
-    clients: Mutex<Option<ClientDirectory>>,
+    mapping: Arc<Mapping>,
+    clients: Arc<Mutex<Option<ClientDirectory>>>,
     ledger: Mutex<Ledger>,
     secret: Vec<u8>,
+    mode: Mode,
     wake: Mutex<mpsc::Sender<()>>,
+    queued: Mutex<mpsc::Sender<()>>,
     answers: Mutex<BTreeMap<u16, u64>>,
 }
 
@@ -79,36 +113,77 @@ pub fn run(args: &ServeArgs) -> u8 {
     }
 }
 
-fn serve(args: &ServeArgs) -> Result<u8, String> {
-    let secret = std::env::var(WEBHOOK_SECRET)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            format!("set {WEBHOOK_SECRET}: webhooks are only accepted with a valid signature")
-        })?;
-    let stop = super::run::watch_stop();
-    let target = args.target.open()?;
-    let mapping =
-        super::loading::load_mapping(&args.ledger.mapping, &args.refs, target.creates_clients())?;
-    let clients = match (&args.clients, mapping.matches_clients()) {
-        (Some(path), _) => Some(super::loading::load_clients(path)?),
-        (None, true) => {
-            return Err(
-                "the mapping matches clients (`match client`); pass `--clients FILE`".into(),
-            );
-        }
-        (None, false) => None,
+/// The webhook secret: `MAPCTL_WEBHOOK_SECRET`, or the CRM's (`HUBSPOT_CLIENT_SECRET`).
+fn secret(from: Option<&str>) -> Result<Vec<u8>, String> {
+    let variable = match from {
+        None => WEBHOOK_SECRET,
+        Some(name) => registry::webhook_secret(name).ok_or_else(|| {
+            registry::planned(name).unwrap_or_else(|| {
+                format!(
+                    "`--from {name}`: not a source connector with webhooks ({})",
+                    registry::SOURCES.join(", ")
+                )
+            })
+        })?,
     };
+    registry::process_env(variable)
+        .map(String::into_bytes)
+        .ok_or_else(|| format!("set {variable}: webhooks are only accepted with a valid signature"))
+}
+
+fn serve(args: &ServeArgs) -> Result<u8, String> {
+    let secret = secret(args.from.as_deref())?;
+    let stop = super::run::watch_stop();
+    let meter = Meter::new();
+    let target = args.target.open(&meter)?;
+    let mapping = Arc::new(super::loading::load_mapping(
+        &args.ledger.mapping,
+        &args.refs,
+        target.creates_clients(),
+    )?);
+    let clients =
+        super::ledger_args::client_directory(args.clients.as_deref(), &mapping, target.as_ref())?;
+    let clients = Arc::new(Mutex::new(clients));
     let mut ledger = args.ledger.open()?;
     let _lock = ledger.lock().map_err(|e| e.to_string())?;
     ledger.recover().map_err(|e| e.to_string())?;
     let (wake_tx, wake_rx) = mpsc::channel();
+    let (queued_tx, queued_rx) = mpsc::channel();
+    let policy = args.target.policy();
+    let reader = match &args.from {
+        Some(name) => Some(Reader {
+            mapping: Arc::clone(&mapping),
+            clients: Arc::clone(&clients),
+            ledger: args.ledger.open()?,
+            source: open_source(
+                &[PathBuf::from(name)],
+                &mapping,
+                &args.target.settings(&meter),
+            )?,
+            source_name: name.clone(),
+            target: Arc::clone(&target),
+            meter: meter.clone(),
+            wake: wake_tx.clone(),
+            backoff: policy.backoff,
+            max_attempts: policy.max_attempts,
+        }),
+        None => None,
+    };
+    let mode = match &args.from {
+        Some(name) => Mode::Crm {
+            name: name.clone(),
+            public_url: args.public_url.clone(),
+        },
+        None => Mode::Deals,
+    };
     let webhook = Arc::new(Webhook {
         mapping,
-        clients: Mutex::new(clients),
+        clients,
         ledger: Mutex::new(args.ledger.open()?),
-        secret: secret.into_bytes(),
+        secret,
+        mode,
         wake: Mutex::new(wake_tx),
+        queued: Mutex::new(queued_tx),
         answers: Mutex::new(BTreeMap::new()),
     });
     let handler_state = Arc::clone(&webhook);
@@ -125,15 +200,29 @@ fn serve(args: &ServeArgs) -> Result<u8, String> {
         ledger.mapping(),
         target.describe()
     );
+    let reading =
+        reader.map(|reader| std::thread::spawn(move || read_queue(reader, &queued_rx, stop)));
     let control = Control {
         stop,
         wake: Some(&wake_rx),
         progress: &mut |_| {},
         observe: &mut |_| {},
+        meter: Some(&meter),
     };
-    let delivered = deliver::deliver(&mut ledger, &target, &args.target.policy(), control);
+    let delivered = deliver::deliver(&mut ledger, &target, &policy, control);
+    // The deliverer ends on a stop, or on a ledger failure: either way the reader stops too.
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
     server.stop();
+    let read = reading.map(|handle| {
+        handle
+            .join()
+            .unwrap_or_else(|_| Err("the webhook reader panicked".into()))
+    });
+    let _ = deliver::record_calls(&mut ledger, &meter);
     let tally = delivered.map_err(|e| e.to_string())?;
+    if let Some(Err(error)) = read {
+        return Err(error);
+    }
     eprintln!(
         "mapctl serve: stopped; {} delivered, {} retrying, {} failed, {} refused while serving",
         tally.delivered, tally.retries, tally.failed, tally.rejected
@@ -169,6 +258,9 @@ impl Webhook {
 
     /// Verifies, maps and durably records one event; answers 202 only after the commit.
     fn receive(&self, request: &Incoming) -> Response {
+        if let Mode::Crm { name, public_url } = &self.mode {
+            return self.receive_crm(request, name, public_url.as_deref());
+        }
         if !self.signed(request) {
             return json_response(
                 401,
@@ -198,6 +290,40 @@ impl Webhook {
             let _ = wake.send(());
         }
         json_response(202, json!({"deal_id": deal_id, "state": state.as_str()}))
+    }
+
+    /// A CRM's webhook: verified as the vendor documents, the deals it names queued in the
+    /// ledger (committed), answered 200 at once; the background reader fetches them.
+    fn receive_crm(&self, request: &Incoming, name: &str, public_url: Option<&str>) -> Response {
+        let base = match public_url {
+            Some(url) => url.to_string(),
+            None => format!("https://{}", request.header("host").unwrap_or_default()),
+        };
+        let uri = webhook::request_uri(&base, &request.path, request.query.as_deref());
+        let verdict = webhook::verify(
+            &self.secret,
+            &request.method,
+            &uri,
+            &request.body,
+            request.header(webhook::TIMESTAMP),
+            request.header(webhook::SIGNATURE),
+            now_ms(),
+        );
+        if let Err(refusal) = verdict {
+            return json_response(401, json!({"error": refusal.to_string()}));
+        }
+        let ids = match webhook::deal_ids(&request.body) {
+            Ok(ids) => ids,
+            Err(error) => return json_response(400, json!({"error": error})),
+        };
+        if let Err(error) = self.ledger().enqueue(name, &ids) {
+            return json_response(503, json!({"error": format!("not recorded: {error}")}))
+                .with_header("retry-after", "5");
+        }
+        if let Ok(queued) = self.queued.lock() {
+            let _ = queued.send(());
+        }
+        json_response(200, json!({"queued": ids}))
     }
 
     fn signed(&self, request: &Incoming) -> bool {
@@ -246,6 +372,9 @@ impl Webhook {
             total_ms as f64 / 1000.0
         );
         let _ = writeln!(text, "mapctl_target_latency_seconds_count {count}");
+        text.push_str("# HELP mapctl_inbox Deals a CRM webhook named that are not fetched yet.\n");
+        text.push_str("# TYPE mapctl_inbox gauge\n");
+        let _ = writeln!(text, "mapctl_inbox {}", summary.inbox);
         text.push_str("# HELP mapctl_webhook_requests_total Webhook requests, by answer.\n");
         text.push_str("# TYPE mapctl_webhook_requests_total counter\n");
         if let Ok(answers) = self.answers.lock() {

@@ -1,6 +1,7 @@
 //! `mapctl status MAPPING`: what the ledger knows — deals by state, the oldest pending deal,
 //! every failed and rejected deal with its reasons, delivered deals whose CRM record changed
-//! since (field by field), and the requests made. `--deal ID` shows one deal and its attempts.
+//! since (field by field), the requests made, the vendor API calls per delivered deal (by
+//! vendor and purpose) and sync back. `--deal ID` shows one deal, its attempts and its calls.
 //! Exit codes: 0 nothing failed or pending, 1 something did, 2 could not run.
 
 use clap::Args;
@@ -8,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::ledger_args::LedgerArgs;
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
-use crate::ledger::{DealRow, Ledger, State, Summary, now_ms};
+use crate::ledger::{CallSummary, DealRow, Ledger, State, Summary, now_ms};
 use crate::ops::compare::changes;
 
 /// Arguments of `mapctl status`.
@@ -46,9 +47,17 @@ pub fn run(args: &StatusArgs) -> u8 {
 
 fn overview(ledger: &Ledger, format: ReportFormat) -> Result<u8, String> {
     let summary = ledger.summary().map_err(|e| e.to_string())?;
+    let calls = ledger.call_summary().map_err(|e| e.to_string())?;
     match format {
-        ReportFormat::Json => outln!("{}", overview_json(ledger, &summary)),
-        ReportFormat::Human => print_overview(ledger, &summary),
+        ReportFormat::Json => {
+            let mut value = overview_json(ledger, &summary);
+            value["api_calls"] = calls_json(&calls);
+            outln!("{value}");
+        }
+        ReportFormat::Human => {
+            print_overview(ledger, &summary);
+            print_calls(&calls);
+        }
     }
     let count = |s: State| summary.counts.get(&s).copied().unwrap_or(0);
     let unsettled = count(State::Failed) + count(State::Pending) + count(State::InFlight);
@@ -91,7 +100,79 @@ fn deal_json(row: &DealRow) -> Value {
     if let Some(changes) = changed_fields(row) {
         value["changed_since_delivery"] = changes;
     }
+    if row.state == State::Delivered {
+        value["sync_state"] = json!(row.sync_state);
+        if let Some(error) = &row.sync_error {
+            value["sync_error"] = json!(error);
+        }
+    }
     value
+}
+
+/// Calls divided by the deals delivered, to two decimals.
+fn per_deal(calls: u64, delivered: u64) -> Value {
+    if delivered == 0 {
+        return Value::Null;
+    }
+    json!((calls as f64 / delivered as f64 * 100.0).round() / 100.0)
+}
+
+/// The vendor API calls: in all, per delivered deal (their own and shared ones), by purpose.
+fn calls_json(calls: &CallSummary) -> Value {
+    let (own, other, shared) = calls.totals();
+    let by_purpose: Vec<Value> = calls
+        .by_purpose
+        .iter()
+        .map(|((vendor, purpose), (own, other, shared))| {
+            json!({"vendor": vendor, "purpose": purpose, "for_delivered_deals": own,
+                   "for_other_deals": other, "shared": shared})
+        })
+        .collect();
+    json!({
+        "total": own + other + shared,
+        "delivered_deals": calls.delivered,
+        "per_delivered_deal": per_deal(own + other + shared, calls.delivered),
+        "own_per_delivered_deal": per_deal(own, calls.delivered),
+        "shared": shared,
+        "for_other_deals": other,
+        "by_purpose": by_purpose,
+    })
+}
+
+fn print_calls(calls: &CallSummary) {
+    let (own, other, shared) = calls.totals();
+    if own + other + shared == 0 {
+        return;
+    }
+    let mut vendors: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for ((vendor, _), (a, b, c)) in &calls.by_purpose {
+        *vendors.entry(vendor).or_default() += a + b + c;
+    }
+    let vendors: Vec<String> = vendors.iter().map(|(v, n)| format!("{v} {n}")).collect();
+    outln!(
+        "API calls: {} ({})",
+        own + other + shared,
+        vendors.join(", ")
+    );
+    if calls.delivered > 0 {
+        let delivered = calls.delivered as f64;
+        let own_parts: Vec<String> = calls
+            .by_purpose
+            .iter()
+            .filter(|(_, (own, _, _))| *own > 0)
+            .map(|((vendor, purpose), (own, _, _))| {
+                format!("{vendor} {purpose} {:.2}", *own as f64 / delivered)
+            })
+            .collect();
+        outln!(
+            "  per delivered deal: {:.2} ({:.2} of its own: {}; {:.2} shared by polls and runs; {:.2} for deals not delivered)",
+            (own + other + shared) as f64 / delivered,
+            own as f64 / delivered,
+            own_parts.join(", "),
+            shared as f64 / delivered,
+            other as f64 / delivered,
+        );
+    }
 }
 
 /// The fields a newer CRM record would change in the delivered one.
@@ -126,6 +207,9 @@ fn overview_json(ledger: &Ledger, summary: &Summary) -> Value {
         "changed": summary.changed.iter().map(deal_json).collect::<Vec<_>>(),
         "attempts": attempts,
         "mean_latency_ms": mean(summary.latency),
+        "sync": summary.sync,
+        "sync_failures": summary.sync_failures.iter().map(deal_json).collect::<Vec<_>>(),
+        "inbox": summary.inbox,
     })
 }
 
@@ -191,6 +275,28 @@ fn print_overview(ledger: &Ledger, summary: &Summary) {
             reasons.join("; ")
         );
     }
+    if !summary.sync.is_empty() {
+        let states: Vec<String> = summary
+            .sync
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        outln!("sync back of delivered deals: {}", states.join(", "));
+    }
+    for row in &summary.sync_failures {
+        outln!(
+            "sync back failed {} ({} tries): {}",
+            row.deal_id,
+            row.sync_attempts,
+            row.sync_error.as_deref().unwrap_or("-")
+        );
+    }
+    if summary.inbox > 0 {
+        outln!(
+            "webhook inbox: {} deals waiting to be fetched",
+            summary.inbox
+        );
+    }
     for row in &summary.changed {
         outln!(
             "changed since delivery (not sent again): {} -> project {}",
@@ -228,8 +334,15 @@ fn one_deal(ledger: &Ledger, id: &str, format: ReportFormat) -> Result<u8, Strin
                    "status": a.status, "error": a.error, "latency_ms": a.latency_ms})
         })
         .collect();
+    let calls: Vec<Value> = ledger
+        .deal_calls(id)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|c| json!({"vendor": c.vendor, "purpose": c.purpose, "calls": c.calls}))
+        .collect();
     let mut value = deal_json(&row);
     value["attempt_log"] = Value::Array(attempts);
+    value["api_calls"] = Value::Array(calls);
     match format {
         ReportFormat::Json => outln!("{value}"),
         ReportFormat::Human => {

@@ -242,7 +242,7 @@ impl Target for FileTarget {
         }
         Ok(Created {
             project_id: Some(self.id(number)),
-            client_id: None,
+            ..Created::default()
         })
     }
 

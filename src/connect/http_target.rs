@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::encode::{percent_encode, without_credentials};
 use super::{Created, Delivery, Guarantee, Target, TargetError};
 use crate::net::{Client, ClientOptions, Method, NetError, Request, Response};
 
@@ -150,12 +151,17 @@ impl Target for HttpTarget {
         match response.status {
             200..=299 => Ok(Created {
                 project_id: body.as_ref().and_then(|b| self.id_in(b)),
-                client_id: None,
+                // The answer, when it is the project: what `sync back` reads.
+                project: body
+                    .as_ref()
+                    .filter(|b| b.is_object())
+                    .map(|_| response.body.clone()),
+                ..Created::default()
             }),
             409 => match body.as_ref().and_then(|b| self.id_in(b)) {
                 Some(id) => Ok(Created {
                     project_id: Some(id),
-                    client_id: None,
+                    ..Created::default()
                 }),
                 None => Err(TargetError::Exists),
             },
@@ -269,30 +275,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let wait = date.timestamp_millis() - now;
     Some(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// A URL without `user:password@`, for messages.
-fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    format!("{scheme}://{host}{path}")
 }
 
 #[cfg(test)]

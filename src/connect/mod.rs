@@ -1,8 +1,15 @@
 //! Where deals come from and where projects go: the [`Source`] and [`Target`] traits, and their
-//! implementations, one file each. `file.rs` reads deal files (or stdin) and writes records to a
-//! file (or stdout); `http_target.rs` is the generic HTTP target (docs/runtime.md states its
-//! contract). Vendor connectors (HubSpot, Zoho CRM, Copper, Accelo, Harvest) are files of their
-//! own beside these, each speaking one vendor's documented API.
+//! implementations. `file.rs` reads deal files (or stdin) and writes records to a file (or
+//! stdout); `http_target.rs` is the generic HTTP target (docs/runtime.md states its contract).
+//! Vendor connectors are folders of their own (`hubspot/`, `accelo/`), each speaking one
+//! vendor's documented API (docs/connectors/), found by name in `registry.rs` (`--from
+//! hubspot`, `--to accelo`). What they share: `vendor.rs` (every request: limits, counts,
+//! retries of reads, errors naming vendor, endpoint and status), `limit.rs` (rate limits shared
+//! by all workers), `meter.rs` (API calls counted by deal, vendor and purpose), `encode.rs`.
+//!
+//! Connectors sit below the engine: what a mapping needs from a source (the fields it reads,
+//! its trigger stages, what `sync back` writes) reaches them as plain data, [`Needs`], worked
+//! out by the runtime (`deliver/needs.rs`).
 //!
 //! A connector does one request's worth of work and says how it went; the shared runtime
 //! (`deliver/`) does the rest: it records intent before every write, retries with backoff,
@@ -11,8 +18,15 @@
 //! reports an error that says honestly whether it may have written it, and `find` can recognise
 //! a project created for a deal (by its idempotency key, or by the deal id the mapping writes).
 
+pub mod accelo;
+pub mod encode;
 pub mod file;
 pub mod http_target;
+pub mod hubspot;
+pub mod limit;
+pub mod meter;
+pub mod registry;
+pub mod vendor;
 
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -20,7 +34,27 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::io::input::InputItem;
+use crate::value::path::PathStep;
 
+/// What a mapping needs from a source, as plain data (the runtime works it out from the
+/// mapping; connectors sit below the engine and never see one).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Needs {
+    /// The bundle key of the deal record (the mapping's first `source`, e.g. `deal`).
+    pub primary: String,
+    /// The bundle key of the deal's associated company, when the mapping has such a record.
+    pub company: Option<String>,
+    /// Paths the mapping reads in the deal (steps below the record).
+    pub deal_paths: Vec<Vec<PathStep>>,
+    /// Paths the mapping reads in the company.
+    pub company_paths: Vec<Vec<PathStep>>,
+    /// The deal field that holds its stage, when the trigger compares one.
+    pub stage_path: Option<Vec<PathStep>>,
+    /// The stage values the trigger fires on (empty: the trigger is not a stage test).
+    pub stages: Vec<String>,
+    /// The deal fields `sync back` writes.
+    pub sync_paths: Vec<Vec<PathStep>>,
+}
 /// One deal to deliver.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {
@@ -36,12 +70,16 @@ pub struct Delivery<'a> {
 }
 
 /// A project the target created (or reports as existing).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Created {
     /// The project's id, when the target said it.
     pub project_id: Option<String>,
     /// The client's id, when the target created or matched one.
     pub client_id: Option<String>,
+    /// The project as the target answered (JSON), kept for `sync back`.
+    pub project: Option<Vec<u8>>,
+    /// Something worth knowing about an otherwise good create (a secondary write that failed).
+    pub note: Option<String>,
 }
 
 /// Why a request to a target did not create a project.
@@ -131,6 +169,18 @@ pub trait Target: Send + Sync {
     fn project(&self, _project_id: &str) -> Result<Option<Value>, TargetError> {
         Ok(None)
     }
+
+    /// The PSA's existing clients (records with `id` and `name`), for mappings that match
+    /// clients, when the target can list them (read once per run).
+    fn clients(&self) -> Result<Option<Vec<Value>>, TargetError> {
+        Ok(None)
+    }
+
+    /// Notes on the target fields a mapping writes (`fields`: dotted paths), e.g. those the
+    /// target does not send; printed once per run.
+    fn review(&self, _fields: &[String]) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Why a source could not be read.
@@ -161,9 +211,19 @@ pub struct SourceItem<'a> {
 }
 
 /// A CRM (or any place won deals are read from).
-pub trait Source {
+pub trait Source: Send {
     /// Names the source in messages.
     fn describe(&self) -> String;
+
+    /// The name the source's cursor is saved under in the ledger, for sources that poll.
+    fn cursor_name(&self) -> Option<&str> {
+        None
+    }
+
+    /// Whether [`Source::patch`] can write `sync back` fields.
+    fn can_patch(&self) -> bool {
+        false
+    }
 
     /// Calls `each` with every deal changed after `cursor` (all deals, for a file), and returns
     /// the cursor to save once they are all recorded (`None`: the source has no cursor).

@@ -22,12 +22,7 @@ pub struct Done {
 #[derive(Debug, PartialEq)]
 pub enum Answer {
     /// The project was created (or exists, with this id).
-    Created {
-        /// Its id, when given.
-        project_id: Option<String>,
-        /// Its client's id, when given.
-        client_id: Option<String>,
-    },
+    Created(crate::connect::Created),
     /// A lookup's findings (possibly none).
     Found(Vec<String>),
 }
@@ -65,10 +60,7 @@ fn request(target: &dyn Target, claim: &Claim) -> Result<Answer, TargetError> {
     match claim.kind {
         ClaimKind::Lookup => target.find(&delivery).map(Answer::Found),
         ClaimKind::Create => match target.create(&delivery) {
-            Ok(created) => Ok(Answer::Created {
-                project_id: created.project_id,
-                client_id: created.client_id,
-            }),
+            Ok(created) => Ok(Answer::Created(created)),
             Err(TargetError::Exists) => match target.find(&delivery) {
                 Ok(ids) if ids.is_empty() => Err(TargetError::Retryable {
                     status: Some(409),
@@ -90,12 +82,11 @@ pub fn decide(done: Done, policy: &Policy, jitter: &mut Jitter) -> (Finished, Op
     let claim = &done.claim;
     let mut pause = None;
     let finish = match done.result {
-        Ok(Answer::Created {
-            project_id,
-            client_id,
-        }) => Finish::Delivered {
-            project_id,
-            client_id,
+        Ok(Answer::Created(created)) => Finish::Delivered {
+            project_id: created.project_id,
+            client_id: created.client_id,
+            project: created.project,
+            note: created.note,
         },
         Ok(Answer::Found(ids)) => Finish::Found { ids },
         Err(TargetError::Rejected { status, message }) => Finish::Rejected { status, message },

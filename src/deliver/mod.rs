@@ -13,8 +13,12 @@
 
 mod attempt;
 pub mod backoff;
+pub mod inbox;
+pub mod needs;
 pub mod observe;
+pub mod poll;
 pub mod runlog;
+pub mod sync;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +30,7 @@ use std::time::{Duration, Instant};
 use backoff::{Backoff, Jitter};
 
 use crate::connect::Target;
+use crate::connect::meter::Meter;
 use crate::ledger::{Claim, Finish, Finished, Ledger, LedgerError, now_ms};
 
 /// How deliveries are paced.
@@ -77,6 +82,19 @@ pub struct Control<'a> {
     pub progress: &'a mut dyn FnMut(&Tally),
     /// Called with each batch of outcomes once recorded (metrics).
     pub observe: &'a mut dyn FnMut(&[Finished]),
+    /// The API calls connectors count, moved into the ledger with each batch of outcomes.
+    pub meter: Option<&'a Meter>,
+}
+
+/// Moves the API calls counted so far into the ledger (they are put back if that fails, to go
+/// with the next batch).
+pub fn record_calls(ledger: &mut Ledger, meter: &Meter) -> Result<(), LedgerError> {
+    let counts = meter.take();
+    if let Err(error) = ledger.add_calls(&counts) {
+        meter.restore(counts);
+        return Err(error);
+    }
+    Ok(())
 }
 
 /// Delivers every due pending deal of the ledger's mapping; see the module comment.
@@ -170,6 +188,9 @@ impl Pass {
             }
             let finished = self.settle(batch, target, policy);
             ledger.finish(&finished)?;
+            if let Some(meter) = control.meter {
+                record_calls(ledger, meter)?;
+            }
             (control.observe)(&finished);
             self.tally.in_flight = self.in_flight as u64;
             (control.progress)(&self.tally);

@@ -58,7 +58,7 @@ impl Target for Flaky {
         }
         Ok(Created {
             project_id: Some(id),
-            client_id: None,
+            ..Created::default()
         })
     }
     fn find(&self, delivery: &Delivery<'_>) -> Result<Vec<String>, TargetError> {
@@ -114,6 +114,7 @@ proptest! {
             wake: None,
             progress: &mut |_| {},
             observe: &mut |_| {},
+            meter: None,
         };
         deliver(&mut ledger, &target, &policy, control).unwrap();
         let projects = flaky.projects.lock().unwrap();

@@ -71,28 +71,38 @@ struct Existing {
 impl Ledger {
     /// Records a batch of observed deals in one transaction.
     pub fn ingest(&mut self, batch: &[Observed]) -> Result<Ingested> {
-        let now = now_ms();
         let mapping = self.mapping.clone();
         let tx = super::write(&mut self.conn)?;
-        let mut counts = Ingested::default();
-        let mut seq: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(seq), 0) FROM deals WHERE mapping = ?1",
-            [&mapping],
-            |row| row.get(0),
-        )?;
-        for deal in batch {
-            match existing(&tx, &mapping, &deal.deal_id)? {
-                None => {
-                    seq += 1;
-                    insert(&tx, &mapping, deal, seq, now)?;
-                    counts.new += 1;
-                }
-                Some(row) => fold(&tx, &mapping, deal, &row, now, &mut counts)?,
-            }
-        }
+        let counts = ingest_in(&tx, &mapping, batch)?;
         tx.commit()?;
         Ok(counts)
     }
+}
+
+/// Records a batch of observed deals inside the caller's transaction.
+pub(super) fn ingest_in(
+    tx: &Transaction<'_>,
+    mapping: &str,
+    batch: &[Observed],
+) -> Result<Ingested> {
+    let now = now_ms();
+    let mut counts = Ingested::default();
+    let mut seq: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM deals WHERE mapping = ?1",
+        [mapping],
+        |row| row.get(0),
+    )?;
+    for deal in batch {
+        match existing(tx, mapping, &deal.deal_id)? {
+            None => {
+                seq += 1;
+                insert(tx, mapping, deal, seq, now)?;
+                counts.new += 1;
+            }
+            Some(row) => fold(tx, mapping, deal, &row, now, &mut counts)?,
+        }
+    }
+    Ok(counts)
 }
 
 fn existing(tx: &Transaction<'_>, mapping: &str, deal_id: &str) -> Result<Option<Existing>> {

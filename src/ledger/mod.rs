@@ -16,16 +16,22 @@
 //! Work is batched: one transaction ingests many deals, claims many, or finishes many, so the
 //! per-deal cost stays far below a disk sync.
 
+mod calls;
+mod inbox;
 mod ingest;
 mod progress;
 mod report;
 mod schema;
+mod sync;
 #[cfg(test)]
 mod tests;
 
+pub use calls::{CallCount, CallSummary};
+pub use inbox::Queued;
 pub use ingest::{Ingested, Observation, Observed};
 pub use progress::{Claim, ClaimKind, Finish, Finished};
 pub use report::{AttemptRow, DealRow, Selection, Summary};
+pub use sync::{SyncDue, SyncResult};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -271,6 +277,12 @@ impl Ledger {
                 [concat!("mapctl ", env!("CARGO_PKG_VERSION"))],
             )?;
             tx.pragma_update(None, "user_version", 1)?;
+            tx.commit()?;
+        }
+        if version < 2 {
+            let tx = write(&mut self.conn)?;
+            tx.execute_batch(schema::V2)?;
+            tx.pragma_update(None, "user_version", 2)?;
             tx.commit()?;
         }
         Ok(())

@@ -51,6 +51,10 @@ pub enum Finish {
         project_id: Option<String>,
         /// The client's id, when the target reports it.
         client_id: Option<String>,
+        /// The project as the target answered (JSON), kept for `sync back`.
+        project: Option<Vec<u8>>,
+        /// Something worth knowing about an otherwise good create (kept with the attempt).
+        note: Option<String>,
     },
     /// A lookup found these projects for the deal; the first one no other deal owns is taken,
     /// and when every one is owned the deal is created.
@@ -203,7 +207,7 @@ fn due_deals(tx: &Transaction<'_>, mapping: &str, now: i64, limit: usize) -> Res
 fn finish_one(tx: &Transaction<'_>, mapping: &str, result: &Finished, now: i64) -> Result<()> {
     let deal = &result.deal_id;
     let (outcome, status, error) = match &result.finish {
-        Finish::Delivered { .. } => ("created", None, None),
+        Finish::Delivered { note, .. } => ("created", None, note.as_deref()),
         Finish::Found { ids } if ids.is_empty() => ("not_found", None, None),
         Finish::Found { .. } => ("found", None, None),
         Finish::Retry { status, error, .. } => ("retry", *status, Some(error.as_str())),
@@ -227,16 +231,21 @@ fn finish_one(tx: &Transaction<'_>, mapping: &str, result: &Finished, now: i64) 
         Finish::Delivered {
             project_id,
             client_id,
+            project,
+            ..
         } => delivered(
             tx,
             mapping,
             deal,
-            project_id.as_deref(),
-            client_id.as_deref(),
+            Ids {
+                project: project_id.as_deref(),
+                client: client_id.as_deref(),
+                answer: project.as_deref(),
+            },
             now,
         ),
         Finish::Found { ids } => match first_unowned(tx, mapping, deal, ids)? {
-            Some(id) => delivered(tx, mapping, deal, Some(&id), None, now),
+            Some(id) => delivered(tx, mapping, deal, Ids::project(&id), now),
             None if result.kind == ClaimKind::Create => {
                 // A create answered 409 and the lookup found only other deals' projects: a
                 // lookup that cannot tell deals apart. Stop rather than loop; a person looks.
@@ -311,27 +320,44 @@ fn keeps_uncertain(kind: ClaimKind, maybe_written: bool) -> bool {
     kind == ClaimKind::Lookup || maybe_written
 }
 
+/// What a delivery is recorded with.
+struct Ids<'a> {
+    project: Option<&'a str>,
+    client: Option<&'a str>,
+    answer: Option<&'a [u8]>,
+}
+
+impl<'a> Ids<'a> {
+    fn project(id: &'a str) -> Ids<'a> {
+        Ids {
+            project: Some(id),
+            client: None,
+            answer: None,
+        }
+    }
+}
+
 fn delivered(
     tx: &Transaction<'_>,
     mapping: &str,
     deal: &str,
-    project_id: Option<&str>,
-    client_id: Option<&str>,
+    ids: Ids<'_>,
     now: i64,
 ) -> Result<()> {
     tx.prepare_cached(
         "UPDATE deals SET state = ?3, project_id = ?4, client_id = COALESCE(?5, client_id),
-             uncertain = 0, reasons = NULL, phase = NULL, delivered_at = ?6, updated_at = ?6,
-             logged = 0
+             project = COALESCE(?7, project), uncertain = 0, reasons = NULL, phase = NULL,
+             delivered_at = ?6, updated_at = ?6, logged = 0
          WHERE mapping = ?1 AND deal_id = ?2",
     )?
     .execute(rusqlite::params![
         mapping,
         deal,
         State::Delivered.as_str(),
-        project_id,
-        client_id,
-        now
+        ids.project,
+        ids.client,
+        now,
+        ids.answer,
     ])?;
     Ok(())
 }

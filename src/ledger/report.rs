@@ -46,6 +46,12 @@ pub struct DealRow {
     pub next_attempt_at: i64,
     /// Whether the run log has this deal's state.
     pub logged: bool,
+    /// Sync back: `none`, `done`, `skipped` or `failed`.
+    pub sync_state: String,
+    /// Why the last sync failed or was skipped.
+    pub sync_error: Option<String>,
+    /// Sync attempts so far.
+    pub sync_attempts: i64,
 }
 
 /// One attempt, for `mapctl status --deal`.
@@ -82,6 +88,12 @@ pub struct Summary {
     pub uncertain: u64,
     /// Total latency of finished attempts (ms) and their number, for an average.
     pub latency: (i64, u64),
+    /// Delivered deals by sync-back state.
+    pub sync: BTreeMap<String, u64>,
+    /// Delivered deals whose sync back failed.
+    pub sync_failures: Vec<DealRow>,
+    /// Deals a webhook announced that are not fetched yet.
+    pub inbox: u64,
 }
 
 /// Which deals `mapctl retry` re-queues.
@@ -97,7 +109,7 @@ pub enum Selection {
 
 const DEAL_COLUMNS: &str = "deal_id, state, source, project_id, client_id, template, phase,
     reasons, attempts, uncertain, record, changed_record, first_seen, updated_at, delivered_at,
-    next_attempt_at, logged, source_version";
+    next_attempt_at, logged, source_version, sync_state, sync_error, sync_attempts";
 
 fn deal_row(row: &Row<'_>) -> rusqlite::Result<DealRow> {
     let state: String = row.get(1)?;
@@ -123,6 +135,9 @@ fn deal_row(row: &Row<'_>) -> rusqlite::Result<DealRow> {
         next_attempt_at: row.get(15)?,
         logged: row.get::<_, i64>(16)? != 0,
         source_version: row.get(17)?,
+        sync_state: row.get(18)?,
+        sync_error: row.get(19)?,
+        sync_attempts: row.get(20)?,
     })
 }
 
@@ -155,6 +170,19 @@ impl Ledger {
         summary.problems =
             self.deals_where("state IN ('failed', 'rejected') ORDER BY state, seq")?;
         summary.changed = self.deals_where("changed_record IS NOT NULL ORDER BY seq")?;
+        summary.sync_failures =
+            self.deals_where("state = 'delivered' AND sync_state = 'failed' ORDER BY seq")?;
+        let mut sync = self.conn.prepare(
+            "SELECT sync_state, COUNT(*) FROM deals
+             WHERE mapping = ?1 AND state = 'delivered' GROUP BY sync_state",
+        )?;
+        for row in sync.query_map([&self.mapping], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })? {
+            let (state, n) = row?;
+            summary.sync.insert(state, u64::try_from(n).unwrap_or(0));
+        }
+        summary.inbox = self.inbox_size()?;
         let mut attempts = self.conn.prepare(
             "SELECT kind, outcome, COUNT(*), COALESCE(SUM(latency_ms), 0), COUNT(latency_ms)
              FROM attempts WHERE mapping = ?1 GROUP BY kind, outcome",
@@ -229,7 +257,11 @@ impl Ledger {
         let tx = super::write(&mut self.conn)?;
         let candidates: Vec<(String, String, Option<String>)> = {
             let (condition, ids): (&str, &[String]) = match selection {
-                Selection::Deals(ids) => ("state IN ('failed', 'rejected') AND deal_id = ?2", ids),
+                Selection::Deals(ids) => (
+                    "(state IN ('failed', 'rejected')
+                      OR (state = 'delivered' AND sync_state = 'failed')) AND deal_id = ?2",
+                    ids,
+                ),
                 Selection::Failed => ("state = 'failed'", &[]),
                 Selection::Rejected => ("state = 'rejected'", &[]),
             };
@@ -255,7 +287,14 @@ impl Ledger {
         let mut requeued = Vec::new();
         for (deal_id, state, phase) in candidates {
             let refused_by_target = state == "rejected" && phase.as_deref() == Some("target");
-            if state == "failed" || refused_by_target {
+            if state == "delivered" {
+                // Only its sync back failed: a fresh budget of sync attempts.
+                tx.execute(
+                    "UPDATE deals SET sync_attempts = 0, sync_next_at = 0, updated_at = ?3
+                     WHERE mapping = ?1 AND deal_id = ?2",
+                    (&mapping, &deal_id, now),
+                )?;
+            } else if state == "failed" || refused_by_target {
                 let bump = i64::from(refused_by_target);
                 tx.execute(
                     "UPDATE deals SET state = 'pending', attempts = 0, next_attempt_at = 0,
@@ -279,9 +318,10 @@ impl Ledger {
                 }
             } else {
                 // Rejected by the mapping: the source's next copy is mapped again anyway (see
-                // ingest); clearing the stored hash makes sure it is not taken as unchanged.
+                // ingest); clearing the stored hash makes sure it is not taken as unchanged, and
+                // a source that can fetch by id is asked for it on the next run.
                 tx.execute(
-                    "UPDATE deals SET record_sha256 = NULL, updated_at = ?3
+                    "UPDATE deals SET record_sha256 = NULL, refetch = 1, updated_at = ?3
                      WHERE mapping = ?1 AND deal_id = ?2",
                     (&mapping, &deal_id, now),
                 )?;

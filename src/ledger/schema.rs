@@ -3,7 +3,7 @@
 //! order, each step in one transaction.
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Version 1: deals, attempts, cursors, meta.
 pub const V1: &str = "
@@ -72,4 +72,39 @@ CREATE TABLE cursors (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (mapping, source)
 );
+";
+
+/// Version 2, for vendor connectors: the project as the target answered its create (what sync
+/// back reads), sync-back bookkeeping, deals `mapctl retry` asked to fetch from the source
+/// again, API calls by deal, vendor and purpose, and the webhook inbox (deal ids a CRM said
+/// changed, waiting to be fetched).
+pub const V2: &str = "
+ALTER TABLE deals ADD COLUMN project BLOB;                            -- the target's answer to the create (JSON)
+ALTER TABLE deals ADD COLUMN sync_patch TEXT;                         -- the last sync-back patch written (JSON)
+ALTER TABLE deals ADD COLUMN sync_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deals ADD COLUMN synced_at INTEGER;
+ALTER TABLE deals ADD COLUMN sync_next_at INTEGER NOT NULL DEFAULT 0;  -- unix ms: a failed sync waits
+ALTER TABLE deals ADD COLUMN refetch INTEGER NOT NULL DEFAULT 0;      -- fetch from the source by id on the next run
+
+-- API calls made to vendors, by deal ('' for calls a poll or a run shares), vendor and purpose.
+CREATE TABLE api_calls (
+    mapping TEXT    NOT NULL,
+    deal_id TEXT    NOT NULL,
+    vendor  TEXT    NOT NULL,
+    purpose TEXT    NOT NULL,
+    calls   INTEGER NOT NULL,
+    PRIMARY KEY (mapping, deal_id, vendor, purpose)
+) WITHOUT ROWID;
+
+-- Deals a webhook said changed, waiting to be fetched from the source.
+CREATE TABLE inbox (
+    mapping     TEXT    NOT NULL,
+    source      TEXT    NOT NULL,
+    deal_id     TEXT    NOT NULL,
+    received_at INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    PRIMARY KEY (mapping, source, deal_id)
+) WITHOUT ROWID;
 ";

@@ -63,6 +63,8 @@ fn a_delivered_deal_is_never_claimed_again_and_a_change_is_only_reported() {
     let delivered = Finish::Delivered {
         project_id: Some("p1".into()),
         client_id: None,
+        project: None,
+        note: None,
     };
     finish(&mut ledger, &claims[0], delivered);
     assert_eq!(state(&ledger, "1"), State::Delivered);
@@ -112,6 +114,8 @@ fn a_lookup_takes_the_first_project_no_other_deal_owns() {
     let delivered = Finish::Delivered {
         project_id: Some("p1".into()),
         client_id: None,
+        project: None,
+        note: None,
     };
     finish(&mut ledger, &claims[0], delivered);
     let claims = ledger.claim(1).unwrap();
@@ -239,4 +243,64 @@ fn a_deal_nothing_was_written_for_is_queued_afresh_only_when_its_record_changes(
         (claims[0].kind, claims[0].record.as_slice()),
         (ClaimKind::Lookup, &b"{\"a\":2}"[..])
     );
+}
+
+#[test]
+fn api_calls_are_split_into_delivered_other_and_shared() {
+    let (_dir, mut ledger) = open();
+    ledger
+        .ingest(&[record("1", "{\"a\":1}"), rejected("2")])
+        .unwrap();
+    let claims = ledger.claim(10).unwrap();
+    let delivered = Finish::Delivered {
+        project_id: Some("p1".into()),
+        client_id: None,
+        project: None,
+        note: None,
+    };
+    finish(&mut ledger, &claims[0], delivered);
+    let count = |deal: Option<&str>, purpose: &str, calls| CallCount {
+        deal_id: deal.map(str::to_string),
+        vendor: "v".into(),
+        purpose: purpose.into(),
+        calls,
+    };
+    ledger
+        .add_calls(&[
+            count(Some("1"), "create", 1),
+            count(Some("2"), "create", 2),
+            count(None, "search", 3),
+        ])
+        .unwrap();
+    ledger.add_calls(&[count(None, "search", 1)]).unwrap();
+    let summary = ledger.call_summary().unwrap();
+    assert_eq!(summary.delivered, 1);
+    assert_eq!(summary.totals(), (1, 2, 4));
+    assert_eq!(summary.per_delivered_deal(), Some(7.0));
+    assert_eq!(
+        ledger.deal_calls("1").unwrap(),
+        [count(Some("1"), "create", 1)]
+    );
+}
+
+#[test]
+fn a_deal_announced_twice_is_queued_once_and_leaves_with_its_outcome() {
+    let (_dir, mut ledger) = open();
+    ledger.enqueue("crm", &["7".into(), "7".into()]).unwrap();
+    ledger.enqueue("crm", &["7".into()]).unwrap();
+    assert_eq!(ledger.inbox_size().unwrap(), 1);
+    let queued = ledger.queued("crm", 10).unwrap();
+    assert_eq!(queued[0].deal_id, "7");
+    ledger
+        .fetch_failed("crm", "7", "timeout", i64::MAX)
+        .unwrap();
+    assert!(
+        ledger.queued("crm", 10).unwrap().is_empty(),
+        "it waits after a failed fetch"
+    );
+    ledger
+        .ingest_queued("crm", &[("7".into(), record("7", "{}"))], &[])
+        .unwrap();
+    assert_eq!(ledger.inbox_size().unwrap(), 0);
+    assert_eq!(state(&ledger, "7"), State::Pending);
 }

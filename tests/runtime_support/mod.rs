@@ -2,7 +2,11 @@
 
 #![allow(dead_code)]
 
+pub mod accelo_fake;
 pub mod fake_target;
+pub mod hubspot_fake;
+pub mod loopback;
+pub mod pair;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,6 +25,17 @@ pub fn mapctl() -> Command {
         .env("NO_COLOR", "1")
         .env_remove("MAPCTL_TARGET_AUTHORIZATION")
         .env_remove("MAPCTL_WEBHOOK_SECRET");
+    for variable in [
+        "HUBSPOT_TOKEN",
+        "HUBSPOT_CLIENT_SECRET",
+        "MAPCTL_HUBSPOT_URL",
+        "ACCELO_CLIENT_ID",
+        "ACCELO_CLIENT_SECRET",
+        "ACCELO_DEPLOYMENT",
+        "MAPCTL_ACCELO_URL",
+    ] {
+        command.env_remove(variable);
+    }
     command
 }
 
