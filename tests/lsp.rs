@@ -416,7 +416,10 @@ fn quick_fixes_stub_a_required_field_and_protect_a_field() {
         .iter()
         .find(|a| a["title"] == "Add a rule for `job.against_type` (its value to write)")
         .unwrap_or_else(|| panic!("a stub action among {titles:?}"));
-    assert_eq!(stub["isPreferred"], false, "a stub to finish is not the fix of choice");
+    assert_eq!(
+        stub["isPreferred"], false,
+        "a stub to finish is not the fix of choice"
+    );
     let edit = &stub["edit"]["changes"][&uri][0];
     let inserted = edit["newText"].as_str().unwrap();
     assert!(
