@@ -67,10 +67,16 @@ fn notification(failure: &Failure) -> Value {
     notification
 }
 
-/// The anchor of a code's `docs/errors.md` heading (`## M201 unknown source field`) as
-/// markdown renderers make it: lower case, spaces as `-`, other punctuation dropped.
+/// The anchor of a code's `docs/errors.md` heading (`## M201 unknown source field`,
+/// `## M307 lossy conversion (warning)`) as markdown renderers make it: lower case, spaces as
+/// `-`, other punctuation dropped.
 pub fn anchor(code: Code) -> String {
-    format!("{} {}", code.as_str(), code.title())
+    let heading = code
+        .explanation()
+        .and_then(|entry| entry.lines().next())
+        .and_then(|line| line.strip_prefix("## "))
+        .map_or_else(|| format!("{} {}", code.as_str(), code.title()), str::to_string);
+    heading
         .to_lowercase()
         .chars()
         .filter_map(|c| match c {
@@ -252,8 +258,9 @@ mod tests {
             anchor(Code::M504),
             "m504-required-fact-missing-at-the-deals-stage"
         );
+        assert_eq!(anchor(Code::M307), "m307-lossy-conversion-warning");
         for &code in Code::ALL {
-            let heading = format!("\n## {} {}\n", code.as_str(), code.title());
+            let heading = format!("\n## {} {}", code.as_str(), code.title());
             assert!(
                 super::super::codes::ERRORS_MD.contains(&heading),
                 "docs/errors.md heads {} with its title",
