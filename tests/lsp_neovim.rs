@@ -35,9 +35,11 @@ fn a_neovim_session_fixes_renames_outlines_and_sees_schema_edits() {
     }
     let dir = lsp_client::workspace();
     let mapping = dir.path().join("hubspot_to_accelo.map");
-    let text = std::fs::read_to_string(&mapping)
-        .unwrap()
-        .replacen("require at stage \"closedwon\"", "require at stage \"closedwn\"", 1);
+    let text = std::fs::read_to_string(&mapping).unwrap().replacen(
+        "require at stage \"closedwon\"",
+        "require at stage \"closedwn\"",
+        1,
+    );
     std::fs::write(&mapping, text).unwrap();
     let result = dir.path().join("nvim-result.txt");
     let script = std::fs::canonicalize("tests/nvim/session.lua").unwrap();
@@ -82,13 +84,13 @@ fn a_neovim_session_fixes_renames_outlines_and_sees_schema_edits() {
         !steps.iter().any(|l| l.starts_with("fail")),
         "a step failed: {report}"
     );
-    let outline = steps
-        .iter()
-        .find(|l| l.starts_with("ok outline "))
-        .unwrap();
+    let outline = steps.iter().find(|l| l.starts_with("ok outline ")).unwrap();
     assert!(
         outline.contains("|service_types|") && outline.contains("|map|"),
         "{outline}"
     );
-    assert!(steps[0].contains("Replace with `\"closedwon\"`"), "{report}");
+    assert!(
+        steps[0].contains("Replace with `\"closedwon\"`"),
+        "{report}"
+    );
 }

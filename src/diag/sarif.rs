@@ -75,7 +75,10 @@ pub fn anchor(code: Code) -> String {
         .explanation()
         .and_then(|entry| entry.lines().next())
         .and_then(|line| line.strip_prefix("## "))
-        .map_or_else(|| format!("{} {}", code.as_str(), code.title()), str::to_string);
+        .map_or_else(
+            || format!("{} {}", code.as_str(), code.title()),
+            str::to_string,
+        );
     heading
         .to_lowercase()
         .chars()
