@@ -404,18 +404,27 @@ fn quick_fixes_stub_a_required_field_and_protect_a_field() {
         "textDocument/codeAction",
         json!({"textDocument": {"uri": uri}, "range": required["range"], "context": {"diagnostics": [required]}}),
     );
+    let titles: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
     let stub = actions
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["title"] == "Add a rule for `job.against_type`")
-        .expect("a stub action");
+        .find(|a| a["title"] == "Add a rule for `job.against_type` (its value to write)")
+        .unwrap_or_else(|| panic!("a stub action among {titles:?}"));
+    assert_eq!(
+        stub["isPreferred"], false,
+        "a stub to finish is not the fix of choice"
+    );
     let edit = &stub["edit"]["changes"][&uri][0];
+    let inserted = edit["newText"].as_str().unwrap();
     assert!(
-        edit["newText"]
-            .as_str()
-            .unwrap()
-            .starts_with("  job.against_type = \"\"  # TODO")
+        inserted.starts_with("  job.against_type = TODO  #"),
+        "no value is invented for a field that takes no null: {inserted}"
     );
 
     let on_path = position_of(&missing, "deal.properties.dealtype", 5);

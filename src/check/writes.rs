@@ -4,6 +4,7 @@
 //! clauses out of place (M111). A literal label written into an enumerated field is written as
 //! the value it names (`labels`; M313 when it names several).
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::compat::{self, Field};
@@ -49,6 +50,7 @@ pub(crate) fn pass(cx: &mut Context<'_>, env: Env<'_>, ast: &MappingFile) -> Wri
     let mut pass = WritePass {
         env,
         written: Vec::new(),
+        claims: Claims::default(),
         forward_reads: Vec::new(),
         failed_targets: Vec::new(),
     };
@@ -68,10 +70,37 @@ pub(crate) struct WritePass<'a> {
     pub(super) env: Env<'a>,
     /// The target fields claimed so far.
     pub(super) written: Vec<Written>,
+    /// `written` indexed for M302 (so that checking a write does not read every earlier one).
+    claims: Claims,
     /// The source paths read so far.
     pub(super) forward_reads: Vec<Read>,
     /// Target paths with an unknown field so far.
     failed_targets: Vec<Vec<String>>,
+}
+
+/// The target paths written so far, by path and by every path around them: the first earlier
+/// write that one path is a prefix of the other of (equal included), found in a few lookups.
+#[derive(Default)]
+struct Claims {
+    /// Each written path -> the index of its first write.
+    whole: HashMap<Vec<String>, usize>,
+    /// Each proper prefix of a written path -> the index of the first write under it.
+    around: HashMap<Vec<String>, usize>,
+}
+
+impl Claims {
+    /// The index of the first write that `fields` clashes with.
+    fn first_clash(&self, fields: &[String]) -> Option<usize> {
+        let inside = (0..=fields.len()).filter_map(|n| self.whole.get(&fields[..n]).copied());
+        inside.chain(self.around.get(fields).copied()).min()
+    }
+
+    fn add(&mut self, fields: &[String], index: usize) {
+        self.whole.entry(fields.to_vec()).or_insert(index);
+        for n in 0..fields.len() {
+            self.around.entry(fields[..n].to_vec()).or_insert(index);
+        }
+    }
 }
 
 /// A resolved target field.
@@ -305,11 +334,8 @@ impl WritePass<'_> {
         span: Span,
         may_be_absent: bool,
     ) -> bool {
-        let clash = self.written.iter().find(|w| {
-            let n = w.fields.len().min(target.fields.len());
-            w.fields[..n] == target.fields[..n]
-        });
-        if let Some(previous) = clash {
+        let clash = self.claims.first_clash(&target.fields);
+        if let Some(previous) = clash.and_then(|i| self.written.get(i)) {
             let previous_span = previous.span;
             let message = if previous.fields == target.fields {
                 format!("`{}` is written twice", target.display)
@@ -325,6 +351,7 @@ impl WritePass<'_> {
             );
             return false;
         }
+        self.claims.add(&target.fields, self.written.len());
         self.written.push(Written {
             fields: target.fields.clone(),
             span,

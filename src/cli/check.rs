@@ -1,4 +1,7 @@
-//! `mapctl check [PATHS...]`: check mapping files and render the diagnostics.
+//! `mapctl check [PATHS...]`: check mapping files and render the diagnostics. When a file (or
+//! the whole run) cannot be checked, the machine formats still print a valid document that says
+//! so (JSON `failures`, a SARIF tool execution notification, a GitHub `::error`), so that CI
+//! never uploads an empty or invalid file.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,7 +11,7 @@ use serde_json::json;
 
 use super::{ColorChoice, EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use crate::check::{self, CheckOutput};
-use crate::diag::render::{self, HumanStyle};
+use crate::diag::render::{self, Failure, HumanStyle};
 use crate::diag::{Diagnostic, Severity};
 use crate::schema::{MetaCheck, Verdicts};
 use crate::source::SourceMap;
@@ -62,6 +65,11 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(files) => files,
         Err(message) => {
             eprintln!("error: {message}");
+            let failure = Failure {
+                file: None,
+                message,
+            };
+            print_machine(args.format, &[], &[failure]);
             return EXIT_CANNOT_RUN;
         }
     };
@@ -71,24 +79,25 @@ pub fn run(args: &CheckArgs) -> u8 {
     };
     let meta = meta_check(args);
     let mut checked = Vec::with_capacity(files.len());
-    let mut cannot_run = false;
+    let mut failures = Vec::new();
     for file in &files {
         let mut sources = SourceMap::new();
         match check::check_file_with(&mut sources, file, &limits, meta.clone()) {
             Ok(output) => checked.push(Checked { sources, output }),
             Err(check::CannotRun(message)) => {
                 eprintln!("error: {message}");
-                cannot_run = true;
+                failures.push(Failure {
+                    file: Some(file.display().to_string()),
+                    message,
+                });
             }
         }
     }
     match args.format {
         OutputFormat::Human => print_human(&checked, args.color.enabled_for_stderr()),
-        OutputFormat::Json => print_json(&checked),
-        OutputFormat::Github => print_github(&checked),
-        OutputFormat::Sarif => print_sarif(&checked),
+        format => print_machine(format, &checked, &failures),
     }
-    if cannot_run {
+    if !failures.is_empty() {
         return EXIT_CANNOT_RUN;
     }
     let all: Vec<&Diagnostic> = checked.iter().flat_map(|c| &c.output.diagnostics).collect();
@@ -194,7 +203,17 @@ fn terminal_width() -> usize {
         .clamp(60, 200)
 }
 
-fn print_json(checked: &[Checked]) {
+/// Prints a machine format's document (human output is on stderr and says it there).
+fn print_machine(format: OutputFormat, checked: &[Checked], failures: &[Failure]) {
+    match format {
+        OutputFormat::Human => {}
+        OutputFormat::Json => print_json(checked, failures),
+        OutputFormat::Github => print_github(checked, failures),
+        OutputFormat::Sarif => print_sarif(checked, failures),
+    }
+}
+
+fn print_json(checked: &[Checked], failures: &[Failure]) {
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
     let (mut errors, mut warnings) = (0, 0);
@@ -208,11 +227,17 @@ fn print_json(checked: &[Checked]) {
             diagnostics.push(render::json_diagnostic(&c.sources, d));
         }
     }
+    let failures: Vec<serde_json::Value> = failures
+        .iter()
+        .map(|f| json!({"file": f.file, "message": f.message}))
+        .collect();
     let document = json!({
         "version": 1,
         "files": files,
         "diagnostics": diagnostics,
-        "summary": {"files": checked.len(), "errors": errors, "warnings": warnings},
+        "failures": failures,
+        "summary": {"files": checked.len(), "errors": errors, "warnings": warnings,
+                    "failures": failures.len()},
     });
     outln!(
         "{}",
@@ -220,22 +245,41 @@ fn print_json(checked: &[Checked]) {
     );
 }
 
-fn print_github(checked: &[Checked]) {
+fn print_github(checked: &[Checked], failures: &[Failure]) {
     let mut out = String::new();
+    for failure in failures {
+        out.push_str(&render::github_failure(failure));
+    }
     for c in checked {
         out.push_str(&render::github(&c.sources, &c.output.diagnostics));
     }
     out!("{out}");
 }
 
-fn print_sarif(checked: &[Checked]) {
+fn print_sarif(checked: &[Checked], failures: &[Failure]) {
     let files: Vec<(&SourceMap, &[Diagnostic])> = checked
         .iter()
         .map(|c| (&c.sources, c.output.diagnostics.as_slice()))
         .collect();
-    let document = crate::diag::sarif::sarif(&files);
+    let docs_url = docs_url();
+    let document = crate::diag::sarif::sarif(&files, failures, &docs_url);
     outln!(
         "{}",
         serde_json::to_string_pretty(&document).unwrap_or_default()
     );
+}
+
+/// Where SARIF rule help links point: `MAPCTL_DOCS_URL` (the published `docs/` folder, e.g. the
+/// team's fork) or the default, always ending in `/`.
+/// Where rule help links point: `MAPCTL_DOCS_URL` (an http(s) folder), else the default.
+pub(super) fn docs_url() -> String {
+    let url = std::env::var("MAPCTL_DOCS_URL")
+        .ok()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .unwrap_or_else(|| crate::diag::sarif::DEFAULT_DOCS_URL.to_string());
+    if url.ends_with('/') {
+        url
+    } else {
+        format!("{url}/")
+    }
 }

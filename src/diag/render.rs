@@ -270,29 +270,74 @@ fn json_label(sources: &SourceMap, label: &Label, primary: bool) -> Value {
     })
 }
 
-/// GitHub Actions workflow commands (`::error file=...,line=...::message`), one per diagnostic.
+/// A file that could not be checked at all (unreadable, missing): the run cannot vouch for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The file, as the user named it, when the failure is about one.
+    pub file: Option<String>,
+    /// Why, in words.
+    pub message: String,
+}
+
+/// GitHub Actions workflow commands (`::error file=...,line=...::message`): each diagnostic's
+/// message first, then its primary label and help; each secondary label (the schema entry, the
+/// other assignment) as a `::notice` of its own at its place, naming the diagnostic it belongs to.
 pub fn github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let at = position(sources, diagnostic.primary.span);
-        let mut text = format!("{}: {}", diagnostic.primary.message, diagnostic.message);
+        let mut text = format!("{}: {}", diagnostic.message, diagnostic.primary.message);
         if let Some(help) = &diagnostic.help {
             text.push_str("\nhelp: ");
             text.push_str(help);
         }
-        out.push_str(&format!(
-            "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+        let title = format!("{} {}", diagnostic.code, diagnostic.code.title());
+        out.push_str(&annotation(
             diagnostic.severity.as_str(),
-            escape_property(&at.file),
-            at.line,
-            at.column,
-            at.end_line,
-            at.end_column,
-            escape_property(&format!("{} {}", diagnostic.code, diagnostic.code.title())),
-            escape_data(&text)
+            &position(sources, diagnostic.primary.span),
+            &title,
+            &text,
         ));
+        for label in &diagnostic.secondary {
+            let text = format!(
+                "{} (see {}: {})",
+                label.message, diagnostic.code, diagnostic.message
+            );
+            out.push_str(&annotation(
+                "notice",
+                &position(sources, label.span),
+                &format!("{} (related)", diagnostic.code),
+                &text,
+            ));
+        }
     }
     out
+}
+
+/// A failure to check a file as a GitHub `::error` annotation.
+pub fn github_failure(failure: &Failure) -> String {
+    let file = failure
+        .file
+        .as_ref()
+        .map(|f| format!("file={},", escape_property(f)))
+        .unwrap_or_default();
+    format!(
+        "::error {file}title={}::{}\n",
+        escape_property("mapctl check could not run"),
+        escape_data(&failure.message)
+    )
+}
+
+fn annotation(level: &str, at: &LineColumn, title: &str, text: &str) -> String {
+    format!(
+        "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+        escape_property(&at.file),
+        at.line,
+        at.column,
+        at.end_line,
+        at.end_column,
+        escape_property(title),
+        escape_data(text)
+    )
 }
 
 fn escape_data(text: &str) -> String {

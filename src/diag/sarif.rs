@@ -1,25 +1,38 @@
 //! SARIF 2.1.0 output (`mapctl check --format sarif`), the format GitHub code scanning and other
 //! static-analysis dashboards read.
 //!
-//! One run; every code is a rule (so a rule's index never changes between runs), with the code's
-//! title as short description, the first paragraph of its `docs/errors.md` entry as full
-//! description and the whole entry as help. Each diagnostic is a result located at its primary
+//! One run; every code is a rule (so a rule's index never changes between runs), named from the
+//! code's title (`UnknownSourceField`), with the title as short description, the first paragraph
+//! of its `docs/errors.md` entry as full description, the whole entry as help and a `helpUri`
+//! at that entry in the published docs. Each diagnostic is a result located at its primary
 //! span; the other labels are related locations. Columns count Unicode code points, as in every
 //! other output of mapctl. File paths stay as the user gave them (relative to where check ran,
-//! which in CI is the repository root).
+//! which in CI is the repository root). A file that could not be checked at all is a tool
+//! execution notification of the run's invocation (`executionSuccessful: false`), so the
+//! document stays valid and says why.
 
 use serde_json::{Value, json};
 
-use super::render::position;
+use super::render::{Failure, position};
 use super::{Code, Diagnostic, Label, Severity};
 use crate::source::SourceMap;
 
-/// The SARIF document for the diagnostics of several checked files.
-pub fn sarif(checked: &[(&SourceMap, &[Diagnostic])]) -> Value {
+/// Where the documentation is published when `MAPCTL_DOCS_URL` does not say (the folder holding
+/// `errors.md`, ending in `/`).
+pub const DEFAULT_DOCS_URL: &str = "https://github.com/OUR-ORG/mapctl/blob/main/docs/";
+
+/// The SARIF document for the diagnostics of several checked files, and the files that could
+/// not be checked; rule help links point into the docs at `docs_url`.
+pub fn sarif(
+    checked: &[(&SourceMap, &[Diagnostic])],
+    failures: &[Failure],
+    docs_url: &str,
+) -> Value {
     let results: Vec<Value> = checked
         .iter()
         .flat_map(|(sources, diagnostics)| diagnostics.iter().map(|d| result(sources, d)))
         .collect();
+    let notifications: Vec<Value> = failures.iter().map(notification).collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -28,16 +41,57 @@ pub fn sarif(checked: &[(&SourceMap, &[Diagnostic])]) -> Value {
                 "name": "mapctl",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": Code::ALL.iter().map(|&code| rule(code)).collect::<Vec<_>>(),
+                "informationUri": format!("{docs_url}cli.md"),
+                "rules": Code::ALL.iter().map(|&code| rule(code, docs_url)).collect::<Vec<_>>(),
             }},
+            "invocations": [{
+                "executionSuccessful": failures.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
     })
 }
 
+/// A file that could not be checked, as a tool execution notification.
+fn notification(failure: &Failure) -> Value {
+    let mut notification = json!({
+        "level": "error",
+        "message": {"text": failure.message},
+    });
+    if let Some(file) = &failure.file {
+        notification["locations"] =
+            json!([{"physicalLocation": {"artifactLocation": {"uri": file_uri(file)}}}]);
+    }
+    notification
+}
+
+/// The anchor of a code's `docs/errors.md` heading (`## M201 unknown source field`,
+/// `## M307 lossy conversion (warning)`) as markdown renderers make it: lower case, spaces as
+/// `-`, other punctuation dropped.
+pub fn anchor(code: Code) -> String {
+    let heading = code
+        .explanation()
+        .and_then(|entry| entry.lines().next())
+        .and_then(|line| line.strip_prefix("## "))
+        .map_or_else(
+            || format!("{} {}", code.as_str(), code.title()),
+            str::to_string,
+        );
+    heading
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The rule describing a code.
-fn rule(code: Code) -> Value {
+fn rule(code: Code, docs_url: &str) -> Value {
     let entry = code.explanation().unwrap_or_default();
     let body = entry.split_once('\n').map_or("", |(_, rest)| rest).trim();
     let first_paragraph = body
@@ -59,14 +113,21 @@ fn rule(code: Code) -> Value {
             "text": if body.is_empty() { code.title().to_string() } else { body.replace("**", "") },
             "markdown": if body.is_empty() { code.title() } else { body },
         },
+        "helpUri": format!("{docs_url}errors.md#{}", anchor(code)),
         "defaultConfiguration": {"level": level(code.severity())},
     })
 }
 
-/// `unknown source field` -> `UnknownSourceField`.
+/// `unknown source field` -> `UnknownSourceField`: words are split at spaces and hyphens, and
+/// other punctuation is dropped from them (`the deal's stage` -> `TheDealsStage`).
 fn rule_name(title: &str) -> String {
     title
-        .split(|c: char| !c.is_alphanumeric())
+        .split([' ', '-'])
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+        })
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut chars = w.chars();
@@ -179,5 +240,35 @@ mod tests {
             rule_name("owner clause outside sync back"),
             "OwnerClauseOutsideSyncBack"
         );
+        assert_eq!(
+            rule_name("required fact missing at the deal's stage"),
+            "RequiredFactMissingAtTheDealsStage"
+        );
+        assert_eq!(
+            rule_name("invisible or direction-changing character"),
+            "InvisibleOrDirectionChangingCharacter"
+        );
+        assert_eq!(
+            rule_name("deal skipped: not at a trigger stage"),
+            "DealSkippedNotAtATriggerStage"
+        );
+    }
+
+    #[test]
+    fn every_rule_links_to_its_heading() {
+        assert_eq!(anchor(Code::M201), "m201-unknown-source-field");
+        assert_eq!(
+            anchor(Code::M504),
+            "m504-required-fact-missing-at-the-deals-stage"
+        );
+        assert_eq!(anchor(Code::M307), "m307-lossy-conversion-warning");
+        for &code in Code::ALL {
+            let heading = format!("\n## {} {}", code.as_str(), code.title());
+            assert!(
+                super::super::codes::ERRORS_MD.contains(&heading),
+                "docs/errors.md heads {} with its title",
+                code.as_str()
+            );
+        }
     }
 }

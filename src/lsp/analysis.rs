@@ -8,8 +8,11 @@
 //! `syntax::partial` re-parses it as if the text ended at the cursor. Paths are answered by the
 //! checker's own resolver (`check::Query`), so hover and completion agree with the diagnostics.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use lsp_types::{Location, Uri};
 
@@ -25,6 +28,8 @@ use crate::syntax::partial::{Cut, parse_around};
 
 /// A checked document.
 pub struct Analysis {
+    /// Where the document is checked from (schemas and tables are read relative to it).
+    pub path: PathBuf,
     /// The document's text.
     pub text: String,
     /// The mapping file and every schema file the check read.
@@ -33,21 +38,80 @@ pub struct Analysis {
     pub output: CheckOutput,
     /// Effective schemas, cached between requests.
     pub flattener: Flattener,
+    /// The other files the check read, as they were on disk then.
+    pub stamps: Vec<Stamp>,
+    /// The verified fixes of each diagnostic (by index), once asked for.
+    pub fixes: RefCell<HashMap<usize, Vec<super::fixes::Fix>>>,
+}
+
+/// A file the check read and what it looked like on disk (so a change can be noticed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// The file.
+    pub path: PathBuf,
+    /// Its modification time and length, or `None` when it could not be read.
+    pub seen: Option<(SystemTime, u64)>,
+}
+
+impl Stamp {
+    /// The file at `path` as it is now.
+    pub fn now(path: &Path) -> Stamp {
+        let seen = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        Stamp {
+            path: path.to_path_buf(),
+            seen,
+        }
+    }
+
+    /// True when the file changed (or appeared, or went away) since it was stamped.
+    pub fn changed(&self) -> bool {
+        Stamp::now(&self.path).seen != self.seen
+    }
 }
 
 impl Analysis {
     /// Checks `text` as the mapping file at `path` (schemas are read relative to it).
     pub fn new(path: &Path, text: String) -> Analysis {
-        let mut sources = SourceMap::new();
-        let name = crate::io::files::display_name(path);
-        let file = sources.add(path, name, Arc::from(text.as_str()));
-        let output = check::check_source(&mut sources, file, &Limits::default());
+        let (sources, output) = check_text(path, &text);
+        let stamps = (0..sources.len())
+            .map(|id| crate::source::FileId(u32::try_from(id).unwrap_or(u32::MAX)))
+            .filter(|&id| id != output.file)
+            .map(|id| Stamp::now(&sources.get(id).path))
+            .collect();
         Analysis {
+            path: path.to_path_buf(),
             text,
             sources,
             output,
             flattener: Flattener::new(),
+            stamps,
+            fixes: RefCell::default(),
         }
+    }
+
+    /// True when the check read `path` (a schema or table file), or would have read it had it
+    /// existed: a file in the mapping's folder tree named like the files the check reads.
+    pub fn depends_on(&self, path: &Path) -> bool {
+        if self.stamps.iter().any(|s| s.path == path) {
+            return true;
+        }
+        let folder = self.path.parent();
+        let is_input = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["json", "yaml", "yml", "csv"].contains(&e));
+        is_input && folder.is_some_and(|f| path.starts_with(f)) && self.misses_a_file()
+    }
+
+    /// True when a file the mapping names could not be read (it may appear later).
+    fn misses_a_file(&self) -> bool {
+        use crate::diag::Code;
+        self.output
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.code, Code::M601 | Code::M408 | Code::M605))
     }
 
     /// Path questions, answered as the checker resolves paths.
@@ -107,6 +171,16 @@ impl Analysis {
         let (line, _) = file.line_col(span.start);
         format!("{shown}:{line}")
     }
+}
+
+/// Checks `text` as the mapping file at `path`, in memory: its source map and the checker's
+/// output (what the check of a saved file would report).
+pub fn check_text(path: &Path, text: &str) -> (SourceMap, CheckOutput) {
+    let mut sources = SourceMap::new();
+    let name = crate::io::files::display_name(path);
+    let file = sources.add(path, name, Arc::from(text));
+    let output = check::check_source(&mut sources, file, &Limits::default());
+    (sources, output)
 }
 
 /// The end of the identifier at `offset` (or `offset` when none is there).

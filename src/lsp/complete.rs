@@ -6,9 +6,9 @@
 
 use lsp_types::{CompletionItem, CompletionItemKind, Documentation, Position, Range, TextEdit};
 
-use super::actions::{escape_in_string, name_or_quoted};
 use super::analysis::{Analysis, typed_word};
 use super::position::{to_offset, to_range};
+use super::quote::{escape_in_string, name_or_quoted};
 use crate::check::program::RecordRef;
 use crate::schema::Flat;
 use crate::syntax::ast::{Expr, ExprKind, Item, MappingFile, Path, SegmentKind};
@@ -42,7 +42,7 @@ pub fn completion(analysis: &Analysis, position: Position) -> Vec<CompletionItem
             let inside = to_range(&analysis.text, (span.start + 1).min(offset), offset);
             value_items(analysis, role, inside)
         }
-        Some(Node::Table(_)) => Vec::new(),
+        Some(Node::Table(_) | Node::Record(_)) => Vec::new(),
         None if inside_string(&analysis.text, offset) => Vec::new(),
         None => record_items(analysis, replace),
     })

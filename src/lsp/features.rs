@@ -1,5 +1,5 @@
 //! The document-wide features: the checker's diagnostics as LSP diagnostics (grouped by the file
-//! they point into, with what a quick fix needs in their data), and formatting (`mapctl fmt`'s
+//! they point into), and formatting (`mapctl fmt`'s
 //! formatter unchanged). Position features live in `hover.rs`, `complete.rs` and `actions.rs`.
 
 use std::path::Path;
@@ -8,7 +8,6 @@ use lsp_types::{
     Diagnostic as LspDiagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
     NumberOrString, Position, Range, TextEdit, Uri,
 };
-use serde_json::{Value, json};
 
 use super::analysis::Analysis;
 use super::position::{to_position, to_range};
@@ -33,7 +32,9 @@ pub fn diagnostics(analysis: &Analysis) -> Vec<(Uri, Vec<LspDiagnostic>)> {
         .collect()
 }
 
-fn convert(analysis: &Analysis, diagnostic: &Diagnostic) -> LspDiagnostic {
+/// One of the checker's diagnostics as an LSP diagnostic (its help and related locations in the
+/// message and related information, as `mapctl check` shows them).
+pub fn convert(analysis: &Analysis, diagnostic: &Diagnostic) -> LspDiagnostic {
     let span = diagnostic.primary.span;
     let text = &analysis.sources.get(span.file).text;
     let mut message = format!("{}: {}", diagnostic.message, diagnostic.primary.message);
@@ -65,26 +66,8 @@ fn convert(analysis: &Analysis, diagnostic: &Diagnostic) -> LspDiagnostic {
         source: Some("mapctl".to_string()),
         message,
         related_information: (!related.is_empty()).then_some(related),
-        data: fix_data(diagnostic),
         ..LspDiagnostic::default()
     }
-}
-
-/// What a quick fix needs, carried in the diagnostic: the "did you mean" replacement, or the
-/// required field to stub.
-fn fix_data(diagnostic: &Diagnostic) -> Option<Value> {
-    let help = diagnostic.help.as_deref().unwrap_or("");
-    if let Some(rest) = help.split("did you mean `").nth(1)
-        && let Some((suggestion, _)) = rest.split_once('`')
-    {
-        return Some(json!({"replace": suggestion}));
-    }
-    if diagnostic.code == crate::diag::Code::M303
-        && let Some(field) = diagnostic.message.split('`').nth(1)
-    {
-        return Some(json!({"stub": field}));
-    }
-    None
 }
 
 /// The whole-document edit that formats it, if it parses and is not formatted yet.

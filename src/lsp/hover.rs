@@ -3,7 +3,10 @@
 //! On a path, hover shows what the checker resolves it to: the field's type, format, whether it is
 //! required, its enum values, description, the keys a dictionary accepts, and where the schema
 //! declares it; definition jumps there. On a transform name, hover shows its signature and
-//! documentation; on a table name, definition jumps to the table's declaration.
+//! documentation. On a table name (declared or passed to a lookup), hover shows its rows and
+//! where it is used, and definition jumps to its declaration; on a stage or a value of an
+//! enumerated field (a template name), hover shows the field it belongs to, its label, the
+//! other values and where the mapping uses the same value; on a record's name, its schema.
 
 use lsp_types::{Hover, HoverContents, Location, MarkupContent, MarkupKind, Position, Range, Uri};
 
@@ -11,7 +14,7 @@ use super::analysis::Analysis;
 use super::position::{to_offset, to_range};
 use crate::schema::Flat;
 use crate::source::Span;
-use crate::syntax::ast::{Item, Path, SegmentKind};
+use crate::syntax::ast::{Item, Path, SegmentKind, TableBody, TableDecl};
 use crate::syntax::find::Node;
 
 /// Hover at `position`.
@@ -38,8 +41,94 @@ pub fn hover(analysis: &Analysis, position: Position) -> Option<Hover> {
                 to_range(&analysis.text, span.start, span.end),
             ))
         }
-        Node::NameArg { .. } | Node::Table(_) | Node::Text { .. } => None,
+        Node::NameArg { call, index } => match call.args.get(index)? {
+            crate::syntax::ast::Arg::Name(name) => {
+                let table = table_decl(analysis, &name.name)?;
+                Some(table_hover(analysis, table, name.span))
+            }
+            crate::syntax::ast::Arg::Literal(_) => None,
+        },
+        Node::Table(table) => Some(table_hover(analysis, table, table.name.span)),
+        Node::Text { span, role } => super::values::value_hover(analysis, span, role),
+        Node::Record(record) => {
+            let found = analysis.query().record(&record.name.name)?;
+            let role = match found.role {
+                crate::check::program::RecordRef::Target => "target",
+                crate::check::program::RecordRef::Source(_) => "source",
+            };
+            let uses = crate::syntax::find::paths(&analysis.output.ast)
+                .iter()
+                .filter(|p| p.root.name == record.name.name)
+                .count();
+            let text = format!(
+                "**`{}`** — {role} record, schema `{}`\n\nused by {uses} paths",
+                record.name.name, record.schema.value
+            );
+            let span = record.name.span;
+            Some(markdown_hover(
+                text,
+                to_range(&analysis.text, span.start, span.end),
+            ))
+        }
     })
+}
+
+/// Hover on a table: its rows (the first few) and the rules that look it up.
+fn table_hover(analysis: &Analysis, table: &TableDecl, at: Span) -> Hover {
+    let mut text = format!("**table `{}`**", table.name.name);
+    match &table.body {
+        TableBody::Inline(rows) => {
+            text.push_str(&format!(" — {} rows", rows.len()));
+            for row in rows.iter().take(MAX_ROWS) {
+                let keys: Vec<String> = row.keys.iter().map(|k| k.kind.display()).collect();
+                let keys = if keys.is_empty() {
+                    "_".to_string()
+                } else {
+                    keys.join(", ")
+                };
+                text.push_str(&format!("\n- `{keys}` → `{}`", row.value.kind.display()));
+            }
+            if rows.len() > MAX_ROWS {
+                text.push_str(&format!("\n- … {} more", rows.len() - MAX_ROWS));
+            }
+        }
+        TableBody::File(file) => text.push_str(&format!(" — rows from `{}`", file.value)),
+    }
+    let uses: Vec<String> = crate::syntax::names::name_uses(&analysis.output.ast)
+        .into_iter()
+        .filter(|u| {
+            !u.declaration
+                && u.kind == crate::syntax::names::NameKind::Table
+                && u.name == table.name.name
+        })
+        .map(|u| {
+            format!(
+                "line {}",
+                analysis.sources.get(u.span.file).line_col(u.span.start).0
+            )
+        })
+        .collect();
+    if uses.is_empty() {
+        text.push_str("\n\nnot used by any lookup");
+    } else {
+        text.push_str(&format!("\n\nlooked up at {}", uses.join(", ")));
+    }
+    markdown_hover(text, to_range(&analysis.text, at.start, at.end))
+}
+
+/// Rows of a table shown in its hover.
+const MAX_ROWS: usize = 12;
+
+fn table_decl<'a>(analysis: &'a Analysis, name: &str) -> Option<&'a TableDecl> {
+    analysis
+        .output
+        .ast
+        .items
+        .iter()
+        .find_map(|item| match item {
+            Item::Table(table) if table.name.name == name => Some(table),
+            _ => None,
+        })
 }
 
 fn path_hover(analysis: &Analysis, path: &Path, segment: Option<usize>) -> Option<Hover> {
@@ -85,7 +174,8 @@ fn shown_end(text: &str, path: &Path, segment: Option<usize>) -> usize {
     }
 }
 
-fn markdown_hover(value: String, range: Range) -> Hover {
+/// A markdown hover over `range`.
+pub fn markdown_hover(value: String, range: Range) -> Hover {
     Hover {
         contents: HoverContents::Markup(MarkupContent {
             kind: MarkupKind::Markdown,
@@ -136,6 +226,7 @@ pub fn definition(analysis: &Analysis, position: Position, uri: &Uri) -> Option<
             crate::syntax::ast::Arg::Literal(_) => None,
         },
         Node::Table(table) => analysis.location(table.name.span, uri),
+        Node::Record(record) => analysis.location(record.name.span, uri),
         Node::Transform(_) | Node::Text { .. } => None,
     })
 }

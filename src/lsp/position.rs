@@ -49,6 +49,43 @@ pub fn to_range(text: &str, start: usize, end: usize) -> Range {
     Range::new(to_position(text, start), to_position(text, end))
 }
 
+/// A text's line starts, for converting many offsets (an outline, semantic tokens) without
+/// reading the text from its start each time.
+pub struct Lines<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    /// Indexes `text`.
+    pub fn new(text: &'t str) -> Lines<'t> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// The LSP position of byte `offset`, as [`to_position`] gives it.
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = crate::source::clamp_to_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let character: usize = self.text[start..offset].chars().map(char::len_utf16).sum();
+        Position::new(
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(character).unwrap_or(u32::MAX),
+        )
+    }
+
+    /// The LSP range of a byte range.
+    pub fn range(&self, start: usize, end: usize) -> Range {
+        Range::new(self.position(start), self.position(end))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,8 +104,17 @@ mod tests {
             to_position(text, x).character - to_position(text, emoji).character,
             3
         );
+        let lines = Lines::new(text);
         for offset in [0, m, trim, emoji, x, text.len()] {
             assert_eq!(to_offset(text, to_position(text, offset)), offset);
+            assert_eq!(lines.position(offset), to_position(text, offset));
+        }
+        for offset in 0..text.len() {
+            assert_eq!(
+                lines.position(offset),
+                to_position(text, offset),
+                "{offset}"
+            );
         }
     }
 

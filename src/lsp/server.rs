@@ -1,274 +1,308 @@
-//! The server loop: read a message, act, answer; one thread, no background work. Each change to
-//! a document re-runs the checker on the whole text (a few milliseconds for real mappings), so
-//! diagnostics are always exactly those of `mapctl check`.
+//! The server loop. A reader thread frames messages from the editor into a queue; the loop takes
+//! everything queued, acts on it in order (a change only updates the text), and then checks each
+//! document that changed, once, on its newest text. So a burst of keystrokes costs one check,
+//! not one per keystroke, and diagnostics are never published for a text that a queued change
+//! already replaced: when a change arrives while a check runs, that check's result is dropped.
+//! Requests are answered on the newest text (a stale document is checked first). Each check runs
+//! the unchanged checker on the whole text, so diagnostics are always those of `mapctl check`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 
 use lsp_types::{
-    CodeActionParams, CompletionParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, DocumentFormattingParams, GotoDefinitionParams, HoverParams, Uri,
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams, Uri,
 };
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::analysis::Analysis;
+use super::documents::{Document, LANGUAGE_ID};
 use super::transport::{ReadError, read_message, write_message};
-use super::{actions, complete, features, hover};
+use super::{features, watch};
 
-/// JSON-RPC error codes.
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_PARAMS: i64 = -32602;
-const INTERNAL_ERROR: i64 = -32603;
-const INVALID_REQUEST: i64 = -32600;
+/// What the reader thread hands the loop.
+enum Incoming {
+    Message(Value),
+    Closed,
+    Malformed(String),
+}
 
-/// The open documents and what was published for them.
+impl Incoming {
+    /// True for a change to the document `key` (which makes a check of its older text stale).
+    fn changes(&self, key: &str) -> bool {
+        matches!(self, Incoming::Message(m)
+            if m["method"] == "textDocument/didChange" && m["params"]["textDocument"]["uri"] == key)
+    }
+}
+
+/// The open documents, what the client can do, and the messages to send.
 #[derive(Default)]
-struct Server {
-    documents: HashMap<String, (Uri, Analysis)>,
-    /// For each document, the URIs its last diagnostics went to (the mapping and schema files).
-    published: HashMap<String, Vec<Uri>>,
-    shut_down: bool,
+pub(super) struct Server {
+    /// Open mappings by URI.
+    pub(super) documents: BTreeMap<String, Document>,
+    /// The client's capabilities, from `initialize`.
+    pub(super) client: Value,
+    /// True once `shutdown` was answered.
+    pub(super) shut_down: bool,
+    /// Messages to send, in order.
+    pub(super) outgoing: Vec<Value>,
+    /// The id of the next request the server sends.
+    next_id: i64,
 }
 
 /// Serves one client over `reader`/`writer` until it exits; returns the process exit code (0
 /// after a proper shutdown, 1 otherwise).
-pub fn serve(mut reader: impl BufRead, mut writer: impl Write) -> u8 {
+pub fn serve<R: BufRead + Send + 'static>(reader: R, mut writer: impl Write) -> u8 {
+    let (sender, inbox) = mpsc::channel();
+    std::thread::spawn(move || read_all(reader, &sender));
     let mut server = Server::default();
+    let mut queue: VecDeque<Incoming> = VecDeque::new();
     loop {
-        let message = match read_message(&mut reader) {
-            Ok(message) => message,
-            Err(ReadError::Closed) => return u8::from(!server.shut_down),
-            Err(ReadError::Malformed(reason)) => {
-                eprintln!("mapctl lsp: {reason}; stopping");
+        if queue.is_empty() {
+            match wait(&inbox, server.polls()) {
+                Some(incoming) => queue.push_back(incoming),
+                None => server.notice_changed_files(),
+            }
+        }
+        queue.extend(inbox.try_iter());
+        while let Some(incoming) = queue.pop_front() {
+            let exit = match incoming {
+                Incoming::Message(message) => server.handle(message),
+                Incoming::Closed => Some(u8::from(!server.shut_down)),
+                Incoming::Malformed(reason) => {
+                    eprintln!("mapctl lsp: {reason}; stopping");
+                    Some(1)
+                }
+            };
+            if !server.flush(&mut writer) {
                 return 1;
             }
-        };
-        let method = message["method"].as_str().unwrap_or_default().to_string();
-        let params = message.get("params").cloned().unwrap_or(Value::Null);
-        let outgoing = match message.get("id").cloned() {
-            Some(id) if !method.is_empty() => vec![server.request(id, &method, params)],
-            Some(_) => Vec::new(),
-            None if method == "exit" => return u8::from(!server.shut_down),
-            None => server.notification(&method, params),
-        };
-        for message in outgoing {
-            if write_message(&mut writer, &message).is_err() {
+            if let Some(code) = exit {
+                return code;
+            }
+        }
+        let stale: Vec<String> = server.stale_documents();
+        for key in stale {
+            queue.extend(inbox.try_iter());
+            if queue.iter().any(|m| m.changes(&key)) {
+                continue;
+            }
+            let Some(analysis) = server.check(&key) else {
+                continue;
+            };
+            queue.extend(inbox.try_iter());
+            if queue.iter().any(|m| m.changes(&key)) {
+                continue; // a newer text is queued: this check is stale
+            }
+            server.store(&key, analysis);
+            if !server.flush(&mut writer) {
                 return 1;
             }
         }
+    }
+}
+
+/// Reads messages until the stream ends or breaks.
+fn read_all(mut reader: impl BufRead, sender: &Sender<Incoming>) {
+    loop {
+        let incoming = match read_message(&mut reader) {
+            Ok(message) => Incoming::Message(message),
+            Err(ReadError::Closed) => Incoming::Closed,
+            Err(ReadError::Malformed(reason)) => Incoming::Malformed(reason),
+        };
+        let last = !matches!(incoming, Incoming::Message(_));
+        if sender.send(incoming).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// The next message; `None` when `poll` is set and nothing came for a while (time to look at
+/// the files), or the reader is gone (which it reports before going).
+fn wait(inbox: &Receiver<Incoming>, poll: bool) -> Option<Incoming> {
+    if !poll {
+        return Some(inbox.recv().unwrap_or(Incoming::Closed));
+    }
+    match inbox.recv_timeout(watch::POLL_EVERY) {
+        Ok(incoming) => Some(incoming),
+        Err(RecvTimeoutError::Timeout) => None,
+        Err(RecvTimeoutError::Disconnected) => Some(Incoming::Closed),
     }
 }
 
 impl Server {
-    /// Answers a request (a panic in a handler becomes an error answer, not a dead server).
-    fn request(&mut self, id: Value, method: &str, params: Value) -> Value {
-        if self.shut_down && method != "shutdown" {
-            return error(id, INVALID_REQUEST, "the server is shut down");
+    /// Acts on one message; returns the exit code when the client said `exit`.
+    fn handle(&mut self, message: Value) -> Option<u8> {
+        let method = message["method"].as_str().unwrap_or_default().to_string();
+        let params = message.get("params").cloned().unwrap_or(Value::Null);
+        match message.get("id").cloned() {
+            Some(id) if !method.is_empty() => {
+                let answer = self.request(id, &method, params);
+                self.outgoing.push(answer);
+            }
+            Some(_) => {} // the client's answer to a request of ours
+            None if method == "exit" => return Some(u8::from(!self.shut_down)),
+            None => self.notification(&method, params),
         }
-        let outcome = catch_unwind(AssertUnwindSafe(|| self.answer(method, params)));
-        match outcome {
-            Ok(Ok(result)) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-            Ok(Err((code, message))) => error(id, code, &message),
-            Err(_) => error(id, INTERNAL_ERROR, &format!("mapctl failed on {method}")),
-        }
+        None
     }
 
-    fn answer(&mut self, method: &str, params: Value) -> Result<Value, (i64, String)> {
-        match method {
-            "initialize" => Ok(capabilities()),
-            "shutdown" => {
-                self.shut_down = true;
-                Ok(Value::Null)
-            }
-            "textDocument/hover" => {
-                let p: HoverParams = parse(params)?;
-                let doc = &p.text_document_position_params;
-                let result = self
-                    .analysis(&doc.text_document.uri)
-                    .and_then(|a| hover::hover(a, doc.position));
-                to_json(result)
-            }
-            "textDocument/completion" => {
-                let p: CompletionParams = parse(params)?;
-                let doc = &p.text_document_position;
-                let items = self
-                    .analysis(&doc.text_document.uri)
-                    .map(|a| complete::completion(a, doc.position))
-                    .unwrap_or_default();
-                to_json(items)
-            }
-            "textDocument/definition" => {
-                let p: GotoDefinitionParams = parse(params)?;
-                let doc = &p.text_document_position_params;
-                let uri = &doc.text_document.uri;
-                let result = self
-                    .analysis(uri)
-                    .and_then(|a| hover::definition(a, doc.position, uri));
-                to_json(result)
-            }
-            "textDocument/codeAction" => {
-                let p: CodeActionParams = parse(params)?;
-                let uri = &p.text_document.uri;
-                let actions = self
-                    .analysis(uri)
-                    .map(|a| actions::code_actions(a, uri, p.range, &p.context.diagnostics))
-                    .unwrap_or_default();
-                to_json(actions)
-            }
-            "textDocument/formatting" => {
-                let p: DocumentFormattingParams = parse(params)?;
-                let edits = self
-                    .analysis(&p.text_document.uri)
-                    .and_then(features::formatting);
-                to_json(edits)
-            }
-            _ => Err((
-                METHOD_NOT_FOUND,
-                format!("mapctl lsp does not handle {method}"),
-            )),
-        }
+    /// Writes the queued messages; false when the client is gone.
+    fn flush(&mut self, writer: &mut impl Write) -> bool {
+        self.outgoing
+            .drain(..)
+            .all(|message| write_message(writer, &message).is_ok())
     }
 
-    /// Acts on a notification; returns the messages to send (published diagnostics).
-    fn notification(&mut self, method: &str, params: Value) -> Vec<Value> {
+    /// True when the server looks at files itself (the client does not watch them for it).
+    fn polls(&self) -> bool {
+        !self.documents.is_empty() && !watch::client_watches(&self.client["capabilities"])
+    }
+
+    /// Acts on a notification (a failure inside is logged to the client, not fatal).
+    fn notification(&mut self, method: &str, params: Value) {
         let outcome = catch_unwind(AssertUnwindSafe(|| self.notify(method, params)));
-        outcome.unwrap_or_else(|_| {
-            vec![json!({"jsonrpc": "2.0", "method": "window/logMessage",
-                "params": {"type": 1, "message": format!("mapctl failed on {method}")}})]
-        })
+        if outcome.is_err() {
+            self.outgoing
+                .push(json!({"jsonrpc": "2.0", "method": "window/logMessage",
+                "params": {"type": 1, "message": format!("mapctl failed on {method}")}}));
+        }
     }
 
-    fn notify(&mut self, method: &str, params: Value) -> Vec<Value> {
+    fn notify(&mut self, method: &str, params: Value) {
         match method {
+            "initialized" if watch::client_watches(&self.client["capabilities"]) => {
+                self.next_id += 1;
+                self.outgoing.push(watch::registration(self.next_id));
+            }
             "textDocument/didOpen" => {
-                match serde_json::from_value::<DidOpenTextDocumentParams>(params) {
-                    Ok(p) => self.update(p.text_document.uri, p.text_document.text),
-                    Err(_) => Vec::new(),
+                if let Ok(p) = serde_json::from_value::<DidOpenTextDocumentParams>(params) {
+                    let doc = p.text_document;
+                    if doc.language_id == LANGUAGE_ID {
+                        let opened = Document::open(doc.uri, doc.version, doc.text);
+                        self.documents
+                            .insert(opened.uri.as_str().to_string(), opened);
+                    }
                 }
             }
             "textDocument/didChange" => {
-                match serde_json::from_value::<DidChangeTextDocumentParams>(params) {
-                    Ok(mut p) => match p.content_changes.pop() {
-                        Some(change) if change.range.is_none() => {
-                            self.update(p.text_document.uri, change.text)
-                        }
-                        _ => Vec::new(),
-                    },
-                    Err(_) => Vec::new(),
+                if let Ok(p) = serde_json::from_value::<DidChangeTextDocumentParams>(params)
+                    && let Some(doc) = self.documents.get_mut(p.text_document.uri.as_str())
+                {
+                    doc.change(p.text_document.version, p.content_changes);
                 }
             }
-            "textDocument/didSave" | "workspace/didChangeWatchedFiles" => self.recheck_all(),
+            "textDocument/didSave" => self.notice_changed_files(),
+            "workspace/didChangeWatchedFiles" => {
+                let paths = watch::changed_paths(&params);
+                for doc in self.documents.values_mut() {
+                    let affected = doc
+                        .analysis
+                        .as_ref()
+                        .is_some_and(|a| paths.iter().any(|p| watch::affects(a, p)));
+                    doc.stale |= affected;
+                }
+            }
             "textDocument/didClose" => {
-                match serde_json::from_value::<DidCloseTextDocumentParams>(params) {
-                    Ok(p) => self.close(&p.text_document.uri),
-                    Err(_) => Vec::new(),
+                if let Ok(p) = serde_json::from_value::<DidCloseTextDocumentParams>(params) {
+                    self.close(&p.text_document.uri);
                 }
             }
-            _ => Vec::new(),
+            _ => {}
         }
     }
 
-    fn analysis(&self, uri: &Uri) -> Option<&Analysis> {
-        self.documents.get(uri.as_str()).map(|(_, a)| a)
+    /// Marks the documents whose files changed on disk as stale.
+    fn notice_changed_files(&mut self) {
+        for doc in self.documents.values_mut() {
+            if doc.analysis.as_ref().is_some_and(watch::files_changed) {
+                doc.stale = true;
+            }
+        }
     }
 
-    /// Re-checks a document with new text and publishes its diagnostics.
-    fn update(&mut self, uri: Uri, text: String) -> Vec<Value> {
-        let path = features::document_path(&uri).unwrap_or_else(|| untitled_path(&uri));
-        let analysis = Analysis::new(&path, text);
-        let key = uri.as_str().to_string();
-        let groups = features::diagnostics(&analysis);
-        let mut messages = Vec::new();
+    fn stale_documents(&self) -> Vec<String> {
+        self.documents
+            .iter()
+            .filter(|(_, d)| d.stale || d.analysis.is_none())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Checks document `key`'s current text (without storing the result).
+    fn check(&self, key: &str) -> Option<Analysis> {
+        let doc = self.documents.get(key)?;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            Analysis::new(&doc.path, doc.text.clone())
+        }));
+        outcome.ok()
+    }
+
+    /// Keeps `analysis` as document `key`'s and publishes its diagnostics.
+    fn store(&mut self, key: &str, analysis: Analysis) {
+        let Some(doc) = self.documents.get_mut(key) else {
+            return;
+        };
+        doc.analysis = Some(analysis);
+        doc.stale = false;
+        self.publish(key);
+    }
+
+    /// The analysis of document `uri`'s current text (checked and published first if stale).
+    pub(super) fn analysis(&mut self, uri: &Uri) -> Option<&Analysis> {
+        let key = uri.as_str();
+        let stale = self.documents.get(key)?.stale;
+        if stale || self.documents.get(key)?.analysis.is_none() {
+            let analysis = self.check(key)?;
+            self.store(key, analysis);
+        }
+        self.documents.get(key)?.analysis.as_ref()
+    }
+
+    /// Publishes document `key`'s diagnostics (with its version) and clears the files that had
+    /// diagnostics before and have none now.
+    fn publish(&mut self, key: &str) {
+        let Some(doc) = self.documents.get_mut(key) else {
+            return;
+        };
+        let Some(analysis) = &doc.analysis else {
+            return;
+        };
+        let own = super::uri::path_to_uri(&doc.path);
         let mut targets = Vec::new();
-        for (target, diagnostics) in groups {
-            let target = if target.as_str() == path_uri_str(&path) {
-                uri.clone()
-            } else {
-                target
-            };
-            messages.push(publish(&target, &diagnostics));
+        for (target, diagnostics) in features::diagnostics(analysis) {
+            let is_own = own.as_ref() == Some(&target) || target == doc.uri;
+            let target = if is_own { doc.uri.clone() } else { target };
+            let version = is_own.then_some(doc.version);
+            self.outgoing.push(publish(&target, &diagnostics, version));
             targets.push(target);
         }
-        for stale in self.published.remove(&key).unwrap_or_default() {
-            if !targets.iter().any(|t| t == &stale) {
-                messages.push(publish(&stale, &[]));
+        if !targets.contains(&doc.uri) {
+            self.outgoing
+                .push(publish(&doc.uri, &[], Some(doc.version)));
+            targets.push(doc.uri.clone());
+        }
+        for stale in std::mem::replace(&mut doc.published, targets.clone()) {
+            if !targets.contains(&stale) {
+                self.outgoing.push(publish(&stale, &[], None));
             }
         }
-        self.published.insert(key.clone(), targets);
-        self.documents.insert(key, (uri, analysis));
-        messages
     }
 
-    fn recheck_all(&mut self) -> Vec<Value> {
-        let open: Vec<(Uri, String)> = self
-            .documents
-            .values()
-            .map(|(uri, analysis)| (uri.clone(), analysis.text.clone()))
-            .collect();
-        open.into_iter()
-            .flat_map(|(uri, text)| self.update(uri, text))
-            .collect()
-    }
-
-    fn close(&mut self, uri: &Uri) -> Vec<Value> {
-        self.documents.remove(uri.as_str());
-        self.published
-            .remove(uri.as_str())
-            .unwrap_or_default()
-            .iter()
-            .map(|target| publish(target, &[]))
-            .collect()
+    fn close(&mut self, uri: &Uri) {
+        if let Some(doc) = self.documents.remove(uri.as_str()) {
+            for target in &doc.published {
+                self.outgoing.push(publish(target, &[], None));
+            }
+        }
     }
 }
 
-/// Where an unsaved document (`untitled:`) is checked from: the current folder.
-fn untitled_path(uri: &Uri) -> PathBuf {
-    let name = uri.as_str().rsplit(['/', ':']).next().unwrap_or("untitled");
-    std::env::current_dir()
-        .unwrap_or_default()
-        .join(format!("{name}.map"))
-}
-
-fn path_uri_str(path: &std::path::Path) -> String {
-    super::uri::path_to_uri(path)
-        .map(|u| u.as_str().to_string())
-        .unwrap_or_default()
-}
-
-fn publish(uri: &Uri, diagnostics: &[lsp_types::Diagnostic]) -> Value {
-    json!({
-        "jsonrpc": "2.0",
-        "method": "textDocument/publishDiagnostics",
-        "params": {"uri": uri.as_str(), "diagnostics": diagnostics},
-    })
-}
-
-fn capabilities() -> Value {
-    json!({
-        "capabilities": {
-            "positionEncoding": "utf-16",
-            "textDocumentSync": {"openClose": true, "change": 1, "save": {"includeText": false}},
-            "hoverProvider": true,
-            "completionProvider": {"triggerCharacters": [".", "|", "\"", "("]},
-            "definitionProvider": true,
-            "codeActionProvider": {"codeActionKinds": ["quickfix"]},
-            "documentFormattingProvider": true,
-        },
-        "serverInfo": {"name": "mapctl", "version": env!("CARGO_PKG_VERSION")},
-    })
-}
-
-fn parse<T: DeserializeOwned>(params: Value) -> Result<T, (i64, String)> {
-    serde_json::from_value(params).map_err(|e| (INVALID_PARAMS, format!("invalid params: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(value: T) -> Result<Value, (i64, String)> {
-    serde_json::to_value(value).map_err(|e| (INTERNAL_ERROR, e.to_string()))
-}
-
-fn error(id: Value, code: i64, message: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+fn publish(uri: &Uri, diagnostics: &[lsp_types::Diagnostic], version: Option<i32>) -> Value {
+    let mut params = json!({"uri": uri.as_str(), "diagnostics": diagnostics});
+    if let Some(version) = version {
+        params["version"] = json!(version);
+    }
+    json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params})
 }

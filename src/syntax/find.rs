@@ -1,11 +1,12 @@
-//! Finding syntax by position: which node of the tree a byte offset is on ([`node_at`]), and
-//! every path a tree writes ([`paths`]). Tools (the language server) ask these instead of
-//! scanning text. A position at the end of a token is on it, so the cursor just after
+//! Finding syntax by position: which node of the tree a byte offset is on ([`node_at`]), the
+//! transform call whose arguments a position is in ([`call_around`]), every path a tree writes
+//! ([`paths`]) and every expression ([`expressions`]). Tools (the language server) ask these
+//! instead of scanning text. A position at the end of a token is on it, so the cursor just after
 //! `deal.prop` is on `prop`.
 
 use super::ast::{
     Arg, Assignment, Call, Cond, CondKind, Expr, ExprKind, Item, LitKind, Literal, MapBlock,
-    MappingFile, Path, SyncBlock, TableDecl, TemplatePart,
+    MappingFile, Path, RecordDecl, SyncBlock, TableDecl, TemplatePart,
 };
 use crate::source::Span;
 
@@ -30,6 +31,8 @@ pub enum Node<'a> {
     },
     /// The name of a table where it is declared.
     Table(&'a TableDecl),
+    /// The name of a record where it is declared (`source deal = ...`).
+    Record(&'a RecordDecl),
     /// A string (its span includes the quotes), and what it stands for.
     Text {
         /// Where it is written.
@@ -67,6 +70,128 @@ pub fn paths(file: &MappingFile) -> Vec<&Path> {
     found
 }
 
+/// Every expression of `file` that is not part of another (assignment values, operands of
+/// conditions, select branches, the client match's name), in order. Nested expressions are
+/// reached through their [`ExprKind`].
+pub fn expressions(file: &MappingFile) -> Vec<&Expr> {
+    let mut found = Vec::new();
+    for item in &file.items {
+        item_exprs(item, &mut found);
+    }
+    found
+}
+
+/// Every test of `file`'s conditions (comparisons, `in`, `matches`, presence), however deeply
+/// nested in `and`, `or` and `not`.
+pub fn tests(file: &MappingFile) -> Vec<&Cond> {
+    let mut stack: Vec<&Cond> = Vec::new();
+    for item in &file.items {
+        match item {
+            Item::Trigger(trigger) => stack.push(&trigger.condition),
+            Item::Require(block) => stack.extend(block.rules.iter().map(|r| &r.condition)),
+            Item::Select(select) => stack.extend(select.arms.iter().map(|a| &a.condition)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    while let Some(cond) = stack.pop() {
+        match &cond.kind {
+            CondKind::And(parts) | CondKind::Or(parts) => stack.extend(parts.iter().rev()),
+            CondKind::Not(inner) => stack.push(inner),
+            _ => found.push(cond),
+        }
+    }
+    found.sort_by_key(|c| c.span.start);
+    found
+}
+
+/// The transform call whose argument list holds byte `offset` (after its name), and the index
+/// of the argument there (the number of arguments before it).
+pub fn call_around(file: &MappingFile, offset: usize) -> Option<(&Call, usize)> {
+    let mut calls = Vec::new();
+    for expr in expressions(file) {
+        expr_calls(expr, &mut calls);
+    }
+    let call = calls
+        .into_iter()
+        .filter(|call| call.name.span.end < offset && offset <= call.span.end)
+        .min_by_key(|call| call.span.len())?;
+    let active = call
+        .args
+        .iter()
+        .position(|arg| offset <= arg.span().end)
+        .unwrap_or(call.args.len());
+    Some((call, active))
+}
+
+/// Every transform call inside `expr` (alternatives and template parts included), in order.
+pub fn expr_calls<'a>(expr: &'a Expr, found: &mut Vec<&'a Call>) {
+    match &expr.kind {
+        ExprKind::Path(_) | ExprKind::Literal(_) => {}
+        ExprKind::Template(parts) => {
+            for part in parts {
+                if let TemplatePart::Expr(inner) = part {
+                    expr_calls(inner, found);
+                }
+            }
+        }
+        ExprKind::Pipeline { input, calls } => {
+            expr_calls(input, found);
+            found.extend(calls);
+        }
+        ExprKind::Coalesce(alternatives) => {
+            for alternative in alternatives {
+                expr_calls(alternative, found);
+            }
+        }
+    }
+}
+
+fn item_exprs<'a>(item: &'a Item, found: &mut Vec<&'a Expr>) {
+    match item {
+        Item::Header(_)
+        | Item::Checklist(_)
+        | Item::Table(_)
+        | Item::Source(_)
+        | Item::Target(_)
+        | Item::NeverTransfer(_) => {}
+        Item::Trigger(trigger) => cond_exprs(&trigger.condition, found),
+        Item::Require(block) => {
+            for rule in &block.rules {
+                cond_exprs(&rule.condition, found);
+            }
+        }
+        Item::Map(MapBlock { assignments, .. }) | Item::SyncBack(SyncBlock { assignments, .. }) => {
+            found.extend(assignments.iter().map(|a| &a.value));
+        }
+        Item::Select(select) => {
+            for arm in &select.arms {
+                cond_exprs(&arm.condition, found);
+                found.push(&arm.value);
+            }
+            if let Some(otherwise) = &select.otherwise {
+                found.push(&otherwise.value);
+            }
+        }
+        Item::ClientMatch(rule) => found.push(&rule.name),
+    }
+}
+
+fn cond_exprs<'a>(cond: &'a Cond, found: &mut Vec<&'a Expr>) {
+    match &cond.kind {
+        CondKind::And(parts) | CondKind::Or(parts) => {
+            for part in parts {
+                cond_exprs(part, found);
+            }
+        }
+        CondKind::Not(inner) => cond_exprs(inner, found),
+        CondKind::Present(value) | CondKind::In { value, .. } | CondKind::Matches { value, .. } => {
+            found.push(value)
+        }
+        CondKind::Compare { left, right, .. } => found.extend([left, right]),
+    }
+}
+
 fn covers(span: Span, offset: usize) -> bool {
     span.start <= offset && offset <= span.end
 }
@@ -75,6 +200,15 @@ fn item_at(item: &Item, offset: usize) -> Option<Node<'_>> {
     match item {
         Item::Header(_) | Item::Checklist(_) => None,
         Item::Source(record) | Item::Target(record) => {
+            if covers(record.name.span, offset) {
+                return Some(Node::Record(record));
+            }
+            if covers(record.schema.span, offset) {
+                return Some(Node::Text {
+                    span: record.schema.span,
+                    role: TextRole::Other,
+                });
+            }
             let join = record.join.as_ref()?;
             path_at(&join.key, offset).or_else(|| path_at(&join.equals, offset))
         }

@@ -5,7 +5,8 @@
 //! parse, the error becomes a diagnostic and parsing resumes at the next line that starts a new
 //! item, so one typo does not hide every other problem. Parse trees are lowered into the AST in
 //! `lower.rs`; pest types never leave this module. For tools, `find.rs` finds the node at a
-//! position and `partial.rs` re-parses the item being typed as if the text ended at the cursor.
+//! position, `names.rs` every use of a record or table name, and `partial.rs` re-parses the item
+//! being typed as if the text ended at the cursor.
 
 pub mod ast;
 mod errors;
@@ -13,6 +14,7 @@ pub mod find;
 pub mod format;
 mod limits;
 mod lower;
+pub mod names;
 mod parser;
 pub mod partial;
 

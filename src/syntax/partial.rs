@@ -226,6 +226,7 @@ mod tests {
             Some(Node::Transform(call)) => format!("transform {}", call.name.name),
             Some(Node::NameArg { call, index }) => format!("arg {index} of {}", call.name.name),
             Some(Node::Table(table)) => format!("table {}", table.name.name),
+            Some(Node::Record(record)) => format!("record {}", record.name.name),
             Some(Node::Text { span, .. }) => format!("text at {}", span.start),
             None => "nothing".to_string(),
         }

@@ -92,7 +92,11 @@ pub fn run(args: &DiffArgs) -> u8 {
         ),
         DiffFormat::Github => out!("{}", report.github()),
         DiffFormat::Sarif => {
-            let document = crate::diag::sarif::sarif(&[(&sources, diagnostics.as_slice())]);
+            let document = crate::diag::sarif::sarif(
+                &[(&sources, diagnostics.as_slice())],
+                &[],
+                &crate::cli::check::docs_url(),
+            );
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&document).unwrap_or_default()
