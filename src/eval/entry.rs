@@ -38,7 +38,8 @@ impl Runner {
                     let outcome = self.run_validated(&projected.value, &projected.slots, clients);
                     // The reader keeps every never-transfer field (the plan holds them), so a
                     // rejection's messages can withhold their values without a second read.
-                    let outcome = self.withhold_protected(&projected.value, outcome);
+                    let outcome =
+                        self.withhold_protected(&projected.value, &projected.slots, outcome);
                     self.reader.recycle(projected);
                     return (deal_id, outcome);
                 }

@@ -14,13 +14,19 @@ use crate::check::program::{PathStep, RecordRef};
 pub const WITHHELD: &str = "<withheld: never-transfer field>";
 
 impl Runner {
-    /// `outcome` with never-transfer values of `input` removed from its rejection reasons.
-    pub(super) fn withhold_protected(&self, input: &Value, outcome: Outcome) -> Outcome {
+    /// `outcome` with never-transfer values of `input` removed from its rejection reasons
+    /// (`owned`: the values the reader kept only by slot, empty for a deal parsed whole).
+    pub(super) fn withhold_protected(
+        &self,
+        input: &Value,
+        owned: &[Option<Value>],
+        outcome: Outcome,
+    ) -> Outcome {
         let Outcome::Rejected { phase, mut reasons } = outcome else {
             return outcome;
         };
         if !self.program.never_transfer.is_empty() {
-            let forms = secret_forms(&self.protected_values(input));
+            let forms = secret_forms(&self.protected_leaves(input, owned));
             for reason in &mut reasons {
                 scrub(&mut reason.message, &forms);
                 if let Some(value) = &mut reason.value {
@@ -34,11 +40,27 @@ impl Runner {
     /// The text values of the never-transfer fields of a deal, leaf by leaf (for leak checks in
     /// tests): strings of four characters or more, and numbers of four digits or more.
     pub fn protected_values(&self, input: &Value) -> Vec<String> {
+        self.protected_leaves(input, &[])
+    }
+
+    /// [`Runner::protected_values`] of a deal the reader projected (`owned`: its slot values).
+    fn protected_leaves(&self, input: &Value, owned: &[Option<Value>]) -> Vec<String> {
         let Ok((sources, _)) = self.assemble(input) else {
             return Vec::new();
         };
         let empty = Value::Null;
-        let records = Records::by_name(&sources, Target::Json(&empty));
+        let mut slots = Vec::new();
+        let records = if owned.is_empty() {
+            Records::by_name(&sources, Target::Json(&empty))
+        } else {
+            self.reader.resolve(&sources, owned, &mut slots);
+            Records {
+                sources: &sources,
+                target: Target::Json(&empty),
+                slots: &slots,
+                slot_of: self.reader.slot_of(),
+            }
+        };
         let mut leaves = Vec::new();
         let mut stack: Vec<&Value> = self
             .program
@@ -110,16 +132,19 @@ impl Runner {
 /// replaced whole before a shorter form inside it).
 fn secret_forms(values: &[String]) -> Vec<String> {
     let mut forms = Vec::new();
+    let mut quoted = Vec::new();
     for value in values {
-        let quoted = Value::String(value.clone()).to_string();
-        let escaped = &quoted[1..quoted.len() - 1];
-        forms.push(value.clone());
-        forms.push(escaped.to_string());
+        quoted.clear();
+        crate::io::compact::write_str(value, &mut quoted);
+        let escaped = String::from_utf8_lossy(&quoted[1..quoted.len() - 1]).into_owned();
         // Long strings are quoted as their first 55 characters followed by `..."`.
-        let cut: String = escaped.chars().take(55).collect();
-        if cut.chars().count() >= 4 {
-            forms.push(cut);
-        }
+        let cut = escaped
+            .char_indices()
+            .nth(55)
+            .map(|(end, _)| escaped[..end].to_string());
+        forms.push(value.clone());
+        forms.extend(cut.filter(|c| c.chars().count() >= 4));
+        forms.push(escaped);
     }
     forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
     forms.dedup();

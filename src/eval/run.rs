@@ -122,7 +122,7 @@ impl Runner {
     /// Runs the forward mapping on one deal.
     pub fn run(&self, input: &Value, clients: Option<&mut ClientDirectory>) -> Outcome {
         match self.run_phases(input, &[], clients, false) {
-            Ok(outcome) | Err(outcome) => self.withhold_protected(input, outcome),
+            Ok(outcome) | Err(outcome) => self.withhold_protected(input, &[], outcome),
         }
     }
 

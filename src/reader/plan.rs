@@ -65,20 +65,30 @@ impl Plan {
             plan.insert(root, std::slice::from_ref(&id));
             plan.keep_in_tree(root, std::slice::from_ref(&id));
         }
-        // Never-transfer values are kept too (no rule reads them): a rejection's messages must
-        // withhold every one of them, and the deal is not read again to learn them.
+        // Never-transfer values are kept too, though no rule reads them: a rejection's messages
+        // must withhold every one of them, and the deal is not read again to learn them. They go
+        // to the slot table (no key inserted into a kept object); a path the table cannot hold
+        // (through an array) is kept in the tree.
+        let mut protected_by_name = Vec::new();
         for path in &program.never_transfer {
-            if let RecordRef::Source(index) = path.record
-                && let Some(root) = plan.roots.get(index).copied()
-            {
-                plan.insert(root, &path.steps);
+            let node = match path.record {
+                RecordRef::Source(index) => plan
+                    .roots
+                    .get(index)
+                    .copied()
+                    .and_then(|root| plan.insert(root, &path.steps)),
+                RecordRef::Target => None,
+            };
+            match (node, plan.slot_of.get_mut(path.id.index())) {
+                (Some(node), Some(entry)) => *entry = Some(node as u32),
+                _ => protected_by_name.push(path),
             }
         }
         let joins = program.sources.iter().filter_map(|s| s.join.as_ref());
         let read_by_name = by_name
             .into_iter()
             .chain(joins.map(|join| &join.equals))
-            .chain(&program.never_transfer);
+            .chain(protected_by_name);
         for path in read_by_name {
             if let RecordRef::Source(index) = path.record
                 && let Some(root) = plan.roots.get(index).copied()
