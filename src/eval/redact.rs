@@ -3,6 +3,8 @@
 //! protected value (as written, JSON-escaped, and cut short the way messages quote long strings)
 //! is replaced by a marker before a rejection leaves the engine.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::outcome::Outcome;
@@ -26,7 +28,8 @@ impl Runner {
             return outcome;
         };
         if !self.program.never_transfer.is_empty() {
-            let forms = secret_forms(&self.protected_leaves(input, owned));
+            let leaves = self.protected_leaves(input, owned);
+            let forms = secret_forms(&leaves);
             for reason in &mut reasons {
                 scrub(&mut reason.message, &forms);
                 if let Some(value) = &mut reason.value {
@@ -45,6 +48,9 @@ impl Runner {
 
     /// [`Runner::protected_values`] of a deal the reader projected (`owned`: its slot values).
     fn protected_leaves(&self, input: &Value, owned: &[Option<Value>]) -> Vec<String> {
+        if let Some(values) = self.protected_in_slots(owned) {
+            return text_leaves(values);
+        }
         let Ok((sources, _)) = self.assemble(input) else {
             return Vec::new();
         };
@@ -61,24 +67,53 @@ impl Runner {
                 slot_of: self.reader.slot_of(),
             }
         };
-        let mut leaves = Vec::new();
-        let mut stack: Vec<&Value> = self
-            .program
+        text_leaves(
+            self.program
+                .never_transfer
+                .iter()
+                .filter_map(|path| records.read(path))
+                .collect(),
+        )
+    }
+
+    /// The never-transfer values of a projected deal when the reader kept every one of them
+    /// by slot (the common case: no assembling of records, no walk of the kept tree); `None`
+    /// when one is missing or held elsewhere.
+    fn protected_in_slots<'v>(&self, owned: &'v [Option<Value>]) -> Option<Vec<&'v Value>> {
+        if owned.is_empty() {
+            return None;
+        }
+        let slot_of = self.reader.slot_of();
+        self.program
             .never_transfer
             .iter()
-            .filter_map(|path| records.read(path))
-            .collect();
-        while let Some(value) = stack.pop() {
-            match value {
-                Value::String(s) if s.trim().chars().count() >= 4 => leaves.push(s.clone()),
-                Value::Number(n) if n.to_string().len() >= 4 => leaves.push(n.to_string()),
-                Value::Array(items) => stack.extend(items),
-                Value::Object(map) => stack.extend(map.values()),
-                _ => {}
-            }
-        }
-        leaves
+            .map(|path| {
+                let node = (*slot_of.get(path.id.index())?)? as usize;
+                owned.get(node)?.as_ref()
+            })
+            .collect()
     }
+}
+
+/// The text leaves of `values` worth withholding: strings of four characters or more and
+/// numbers of four digits or more.
+fn text_leaves(mut stack: Vec<&Value>) -> Vec<String> {
+    let mut leaves = Vec::new();
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(s) if at_least_4_chars(s.trim()) => leaves.push(s.clone()),
+            Value::Number(n) => {
+                let digits = n.to_string();
+                if digits.len() >= 4 {
+                    leaves.push(digits);
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    leaves
 }
 
 impl Runner {
@@ -130,31 +165,59 @@ impl Runner {
 
 /// Every way a protected value can appear in a message, longest first (so a long form is
 /// replaced whole before a shorter form inside it).
-fn secret_forms(values: &[String]) -> Vec<String> {
-    let mut forms = Vec::new();
-    let mut quoted = Vec::new();
+fn secret_forms(values: &[String]) -> Vec<Cow<'_, str>> {
+    let mut forms: Vec<Cow<'_, str>> = Vec::with_capacity(values.len());
     for value in values {
-        quoted.clear();
-        crate::io::compact::write_str(value, &mut quoted);
-        let escaped = String::from_utf8_lossy(&quoted[1..quoted.len() - 1]).into_owned();
+        forms.push(Cow::Borrowed(value));
+        let escaped = json_escaped(value);
         // Long strings are quoted as their first 55 characters followed by `..."`.
-        let cut = escaped
-            .char_indices()
-            .nth(55)
-            .map(|(end, _)| escaped[..end].to_string());
-        forms.push(value.clone());
-        forms.extend(cut.filter(|c| c.chars().count() >= 4));
-        forms.push(escaped);
+        if let Some(end) = end_of_55_chars(&escaped) {
+            forms.push(Cow::Owned(escaped[..end].to_string()));
+        }
+        if let Cow::Owned(escaped) = escaped {
+            forms.push(Cow::Owned(escaped));
+        }
     }
     forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
     forms.dedup();
     forms
 }
 
-fn scrub(text: &mut String, forms: &[String]) {
+/// True when `text` has four characters or more (sixteen bytes always hold four: no count).
+fn at_least_4_chars(text: &str) -> bool {
+    text.len() >= 16 || text.chars().count() >= 4
+}
+
+/// `value` as it appears between the quotes of a JSON string (borrowed when nothing in it is
+/// escaped, the common case).
+fn json_escaped(value: &str) -> Cow<'_, str> {
+    if crate::io::compact::clean_prefix_len(value.as_bytes()) == value.len() {
+        return Cow::Borrowed(value);
+    }
+    let mut quoted = Vec::with_capacity(value.len() + 8);
+    crate::io::compact::write_str(value, &mut quoted);
+    Cow::Owned(String::from_utf8_lossy(&quoted[1..quoted.len() - 1]).into_owned())
+}
+
+/// Where the 56th character of `text` starts, `None` when it has 55 characters or fewer (an
+/// ASCII prefix, the common case, is cut without counting characters one by one).
+fn end_of_55_chars(text: &str) -> Option<usize> {
+    const CUT: usize = 55;
+    if text.len() <= CUT {
+        return None;
+    }
+    if text.as_bytes()[..CUT].is_ascii() {
+        return Some(CUT);
+    }
+    text.char_indices().nth(CUT).map(|(end, _)| end)
+}
+
+/// `text` with every form replaced by [`WITHHELD`] (a form longer than the text is skipped
+/// before a substring search is set up for it: most messages are much shorter than a secret).
+fn scrub(text: &mut String, forms: &[Cow<'_, str>]) {
     for form in forms {
-        if text.contains(form.as_str()) {
-            *text = text.replace(form.as_str(), WITHHELD);
+        if form.len() <= text.len() && text.contains(form.as_ref()) {
+            *text = text.replace(form.as_ref(), WITHHELD);
         }
     }
 }
@@ -166,7 +229,8 @@ mod tests {
     #[test]
     fn every_form_of_a_secret_is_replaced() {
         let secret = "Principal 260/h; \"Senior\" 174/h; floor margin 50%; do not share externally";
-        let forms = secret_forms(&[secret.to_string(), "987654321".to_string()]);
+        let secrets = [secret.to_string(), "987654321".to_string()];
+        let forms = secret_forms(&secrets);
         let quoted = Value::String(secret.to_string()).to_string();
         let short = format!("{}...\"", quoted.chars().take(56).collect::<String>());
         for message in [

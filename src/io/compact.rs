@@ -75,7 +75,7 @@ pub fn write_str(text: &str, out: &mut Vec<u8>) {
 
 /// How many bytes at the start of `bytes` need no escape: tested 32 bytes at a time with one
 /// branch, then eight at a time, then one by one.
-fn clean_prefix_len(bytes: &[u8]) -> usize {
+pub fn clean_prefix_len(bytes: &[u8]) -> usize {
     let mut at = 0;
     while let Some(block) = bytes.get(at..at + 32) {
         let mask = block

@@ -228,7 +228,18 @@ pub fn not_one_of(pointer: &str, shown: &str, values: &[Value]) -> Failure {
 
 /// Equality as JSON Schema's `enum` and `const` compare values: numbers by their value at any
 /// depth (`[1]` equals `[1.0]`), everything else structurally (`false` is not `0`).
+#[inline]
 pub fn schema_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        // The common case (a string against an enum of strings) decided without a call.
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::String(_), _) | (_, Value::String(_)) => false,
+        _ => containers_equal(a, b),
+    }
+}
+
+/// [`schema_equal`] for numbers, arrays, objects and the other scalars.
+fn containers_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             if x.is_f64() || y.is_f64() {
