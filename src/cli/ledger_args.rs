@@ -164,6 +164,7 @@ impl TargetArgs {
         let lower = self.to.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             let mut options = HttpTargetOptions::new(&self.to);
+            options.meter = meter.clone();
             options.authorization = std::env::var(TARGET_AUTHORIZATION)
                 .ok()
                 .filter(|v| !v.is_empty());

@@ -6,7 +6,9 @@
 //! answer, and the target is asked for the project ([`Target::project`]), or, when it cannot
 //! say, the delivered record stands for it. The project's id is put in as `id` when the answer
 //! lacks it, so `sync back { deal.properties.psa_project_id = job.id }` works whatever the
-//! target echoes. A failed write is recorded with its error and tried again after a backoff, on
+//! target echoes. The patches of a batch of deals are written together
+//! ([`Source::patch_many`]: one call per batch for a CRM whose API updates many records at
+//! once). A failed write is recorded with its error and tried again after a backoff, on
 //! a later pass (up to the attempt budget); the outcome of every try is in the ledger
 //! (`sync_state`).
 
@@ -68,9 +70,10 @@ pub fn sync_back(
         let due = ledger.due_syncs(after, BATCH, with.max_attempts)?;
         let Some(last) = due.last() else { break };
         after = last.seq;
+        let outcomes = sync_batch(&due, with.mapping, with.target, &mut *with.source);
         let mut results = Vec::with_capacity(due.len());
-        for deal in &due {
-            let result = match sync_one(deal, with.mapping, with.target, &mut *with.source) {
+        for (deal, outcome) in due.iter().zip(outcomes) {
+            let result = match outcome {
                 Ok(Some(patch)) => SyncResult::Done(patch),
                 Ok(None) => {
                     SyncResult::Skipped("no sync back field has a value in this project".into())
@@ -89,9 +92,6 @@ pub fn sync_back(
                 SyncResult::Failed { .. } => tally.failed += 1,
             }
             results.push((deal.deal_id.clone(), result));
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
         }
         ledger.finish_syncs(&results)?;
         if let Some(meter) = with.meter {
@@ -101,23 +101,56 @@ pub fn sync_back(
     Ok(tally)
 }
 
-/// Runs the rules on one deal's project and writes the patch: the patch written, `None` when
-/// the rules gave nothing to write, or why it failed.
-fn sync_one(
-    deal: &SyncDue,
+/// Syncs one batch of deals: the rules run on each deal's project, and the patches they give
+/// are written in one [`Source::patch_many`] (one call per batch where the CRM allows it).
+/// For each deal, in order: the patch written, `None` when the rules gave nothing to write,
+/// or why it failed.
+fn sync_batch(
+    due: &[SyncDue],
     mapping: &Mapping,
     target: &dyn Target,
     source: &mut dyn Source,
-) -> Result<Option<String>, String> {
+) -> Vec<Result<Option<String>, String>> {
+    let mut outcomes: Vec<Result<Option<String>, String>> = Vec::with_capacity(due.len());
+    let mut patches = Vec::new();
+    let mut written = Vec::new();
+    for deal in due {
+        match patch_for(deal, mapping, target) {
+            Ok(Some(patch)) => {
+                written.push(outcomes.len());
+                outcomes.push(Ok(Some(patch.to_string())));
+                patches.push((deal.deal_id.clone(), patch));
+            }
+            other => outcomes.push(other.map(|_| None)),
+        }
+    }
+    if patches.is_empty() {
+        return outcomes;
+    }
+    let mut results = source.patch_many(&patches).into_iter();
+    for index in written {
+        let result = results.next().unwrap_or_else(|| {
+            Err(crate::connect::SourceError::Failed(
+                "the source gave no result for this deal's patch".into(),
+            ))
+        });
+        if let Err(error) = result {
+            outcomes[index] = Err(error.to_string());
+        }
+    }
+    outcomes
+}
+
+/// What the rules give for one deal's project: the patch, `None` when they give nothing to
+/// write, or why they failed.
+fn patch_for(
+    deal: &SyncDue,
+    mapping: &Mapping,
+    target: &dyn Target,
+) -> Result<Option<Value>, String> {
     let project = project_of(deal, target)?;
     match mapping.sync_back(Deal::Value(&project)).outcome {
-        Outcome::Written { record, .. } => {
-            let patch = record.to_value();
-            source
-                .patch(&deal.deal_id, &patch)
-                .map_err(|e| e.to_string())?;
-            Ok(Some(patch.to_string()))
-        }
+        Outcome::Written { record, .. } => Ok(Some(record.to_value())),
         Outcome::Skipped(_) => Ok(None),
         Outcome::Rejected { reasons, .. } => {
             let text: Vec<String> = reasons
