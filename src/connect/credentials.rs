@@ -133,8 +133,13 @@ pub fn harvest(settings: &Settings) -> Result<HarvestCredentials, String> {
         "HARVEST_CONTACT",
         "an email address or URL Harvest can reach you at: Harvest requires it in the User-Agent of every request",
     )?;
-    if contact.chars().any(|c| c.is_control() || c == '(' || c == ')') {
-        return Err("HARVEST_CONTACT must be one line without parentheses (an email address or URL)".into());
+    if contact
+        .chars()
+        .any(|c| c.is_control() || c == '(' || c == ')')
+    {
+        return Err(
+            "HARVEST_CONTACT must be one line without parentheses (an email address or URL)".into(),
+        );
     }
     Ok(HarvestCredentials {
         token,

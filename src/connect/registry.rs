@@ -95,8 +95,11 @@ pub fn open_source(
 ) -> Result<Box<dyn Source>, String> {
     match name {
         "hubspot" => {
-            let mut options =
-                HubSpotOptions::new(&given::hubspot_url(settings), given::hubspot_token(settings)?, needs);
+            let mut options = HubSpotOptions::new(
+                &given::hubspot_url(settings),
+                given::hubspot_token(settings)?,
+                needs,
+            );
             options.client = settings.client.clone();
             options.meter = settings.meter.clone();
             options.retry = settings.retry;

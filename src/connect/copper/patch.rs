@@ -46,7 +46,9 @@ pub fn put_body(fields: &Value) -> Result<Value, String> {
         return Err("Copper: sync back cannot write an opportunity's id".into());
     }
     if let Some(custom) = object.get("custom_fields") {
-        let entries = custom.as_array().ok_or("Copper: `custom_fields` is not a list")?;
+        let entries = custom
+            .as_array()
+            .ok_or("Copper: `custom_fields` is not a list")?;
         for entry in entries {
             if !entry
                 .get("custom_field_definition_id")
@@ -95,7 +97,8 @@ mod tests {
 
     #[test]
     fn a_custom_field_patch_goes_as_it_is_and_is_checked_in_the_echo() {
-        let patch = json!({"custom_fields": [{"custom_field_definition_id": 6001, "value": "Active"}]});
+        let patch =
+            json!({"custom_fields": [{"custom_field_definition_id": 6001, "value": "Active"}]});
         assert_eq!(put_body(&patch).unwrap(), patch);
         let echo = json!({"id": 1, "custom_fields": [
             {"custom_field_definition_id": 5001, "value": 417002},

@@ -53,11 +53,9 @@ impl Query {
                         .map(|(_, id)| *id)
                 })
                 .collect(),
-            Some("pipeline_stage_id" | "pipeline_id") => needs
-                .stages
-                .iter()
-                .map(|s| s.trim().parse().ok())
-                .collect(),
+            Some("pipeline_stage_id" | "pipeline_id") => {
+                needs.stages.iter().map(|s| s.trim().parse().ok()).collect()
+            }
             _ => None,
         };
         if let (Some(field), Some(ids)) = (field, ids.filter(|ids| !ids.is_empty())) {
@@ -149,7 +147,10 @@ mod tests {
         assert_eq!(stages.filter["pipeline_stage_ids"], json!([987794]));
         assert_eq!(stages.page_size, 200);
         let unknown = Query::for_needs(&needs("status", &["Closed"]), 200, 100_000);
-        assert!(unknown.filter.is_empty(), "an unknown status filters nothing");
+        assert!(
+            unknown.filter.is_empty(),
+            "an unknown status filters nothing"
+        );
         let other = Query::for_needs(&needs("name", &["x"]), 200, 100_000);
         assert!(other.filter.is_empty());
     }
@@ -159,6 +160,9 @@ mod tests {
         let q = Query::for_needs(&needs("status", &["Won"]), 200, 1000);
         assert!(!q.past_cap(3));
         assert!(q.past_cap(5));
-        assert_eq!(modified(&json!({"date_modified": 1741944662})), Some(1741944662));
+        assert_eq!(
+            modified(&json!({"date_modified": 1741944662})),
+            Some(1741944662)
+        );
     }
 }

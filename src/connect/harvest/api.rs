@@ -129,7 +129,10 @@ impl Api {
         );
         self.client
             .request(method, path)
-            .header("authorization", format!("Bearer {}", self.credentials.token))
+            .header(
+                "authorization",
+                format!("Bearer {}", self.credentials.token),
+            )
             .header("harvest-account-id", self.credentials.account_id.as_str())
             .header("user-agent", agent)
             .header("accept", "application/json")
@@ -282,8 +285,10 @@ mod tests {
     #[test]
     fn next_links_keep_only_their_path_under_v2() {
         assert_eq!(
-            next_path("https://api.harvestapp.com/v2/clients?cursor=eyJ&per_page=2000&ref=next_cursor")
-                .as_deref(),
+            next_path(
+                "https://api.harvestapp.com/v2/clients?cursor=eyJ&per_page=2000&ref=next_cursor"
+            )
+            .as_deref(),
             Some("/v2/clients?cursor=eyJ&per_page=2000&ref=next_cursor")
         );
         assert_eq!(next_path("https://evil.example/steal"), None);

@@ -104,10 +104,9 @@ impl Clients {
             .list(api)?
             .into_iter()
             .map(|c| {
-                let id = c
-                    .id
-                    .parse::<u64>()
-                    .map_or_else(|_| json!(c.id), |n| json!(n));
+                let id =
+                    c.id.parse::<u64>()
+                        .map_or_else(|_| json!(c.id), |n| json!(n));
                 json!({"id": id, "name": c.name})
             })
             .collect())
@@ -166,7 +165,9 @@ impl Clients {
             }
             return Err(error);
         }
-        let answer = api.answer(&request, &response).inspect_err(|_| self.mark_stale())?;
+        let answer = api
+            .answer(&request, &response)
+            .inspect_err(|_| self.mark_stale())?;
         let Some(id) = answer.get("id").and_then(id_text) else {
             self.mark_stale();
             return Err(VendorError {

@@ -160,7 +160,12 @@ fn record_of(delivery: &Delivery<'_>) -> Result<Map<String, Value>, TargetError>
 fn new_client_name(delivery: &Delivery<'_>) -> Option<String> {
     let client = serde_json::from_str::<Value>(delivery.client?).ok()?;
     (client.get("match").and_then(Value::as_str) == Some("new"))
-        .then(|| client.get("name").and_then(Value::as_str).map(str::to_string))
+        .then(|| {
+            client
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .flatten()
 }
 
@@ -273,7 +278,12 @@ impl Target for HarvestTarget {
         let body = request_body(&record, client.as_deref(), &code).map_err(refused)?;
         let (request, response) = self
             .api
-            .post("/v2/projects", &body, "create project", Some(delivery.deal_id))
+            .post(
+                "/v2/projects",
+                &body,
+                "create project",
+                Some(delivery.deal_id),
+            )
             .map_err(write_error)?;
         if !(200..=299).contains(&response.status) {
             return Err(write_error(self.api.status_error(&request, &response)));

@@ -40,7 +40,14 @@ const REQUIRED: [&str; 5] = ["client_id", "name", "is_billable", "bill_by", "bud
 /// `bill_by`'s values (v2; v1's capitalisations are refused).
 pub const BILL_BY: [&str; 4] = ["Project", "Tasks", "People", "none"];
 /// `budget_by`'s values.
-pub const BUDGET_BY: [&str; 6] = ["project", "project_cost", "task", "task_fees", "person", "none"];
+pub const BUDGET_BY: [&str; 6] = [
+    "project",
+    "project_cost",
+    "task",
+    "task_fees",
+    "person",
+    "none",
+];
 
 /// The code that marks the deal's project: the record's `code`, else the deal id.
 pub fn code_of(record: &Map<String, Value>, deal_id: &str) -> String {
@@ -115,9 +122,11 @@ mod tests {
 
     #[test]
     fn writable_fields_go_as_json_with_the_code_and_the_client() {
-        let r = record(json!({"name": "Acme - ERP", "code": "FIX-27000451", "is_billable": true,
+        let r = record(
+            json!({"name": "Acme - ERP", "code": "FIX-27000451", "is_billable": true,
             "bill_by": "none", "budget_by": "project_cost", "cost_budget": 48500, "fee": null,
-            "budget": null, "internal": "x"}));
+            "budget": null, "internal": "x"}),
+        );
         let body = request_body(&r, Some("8410221"), &code_of(&r, "27000451")).unwrap();
         assert_eq!(
             body,
@@ -130,13 +139,18 @@ mod tests {
 
     #[test]
     fn required_fields_and_enums_are_checked() {
-        let r = record(json!({"name": "x", "is_billable": true, "bill_by": "Project", "budget_by": "none"}));
+        let r = record(
+            json!({"name": "x", "is_billable": true, "bill_by": "Project", "budget_by": "none"}),
+        );
         let error = request_body(&r, None, "c").unwrap_err();
         assert!(error.contains("client_id"), "{error}");
         let v1 = record(json!({"client_id": 1, "name": "x", "is_billable": true,
             "bill_by": "Project", "budget_by": "Project_Cost"}));
         let error = request_body(&v1, None, "c").unwrap_err();
-        assert!(error.contains("budget_by") && error.contains("project_cost"), "{error}");
+        assert!(
+            error.contains("budget_by") && error.contains("project_cost"),
+            "{error}"
+        );
         assert_eq!(unsent(&["name".into(), "template".into()]), ["template"]);
     }
 }

@@ -167,8 +167,14 @@ impl Api {
         let body = form(&[
             ("grant_type".into(), "refresh_token".into()),
             ("client_id".into(), self.credentials.client_id.clone()),
-            ("client_secret".into(), self.credentials.client_secret.clone()),
-            ("refresh_token".into(), self.credentials.refresh_token.clone()),
+            (
+                "client_secret".into(),
+                self.credentials.client_secret.clone(),
+            ),
+            (
+                "refresh_token".into(),
+                self.credentials.refresh_token.clone(),
+            ),
         ]);
         let request = self
             .accounts

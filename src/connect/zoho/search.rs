@@ -150,7 +150,9 @@ impl Query {
 
 /// A deal's `Modified_Time`, in Unix ms.
 pub fn modified_ms(deal: &Value) -> Option<i64> {
-    deal.get(MODIFIED).and_then(Value::as_str).and_then(iso_to_ms)
+    deal.get(MODIFIED)
+        .and_then(Value::as_str)
+        .and_then(iso_to_ms)
 }
 
 #[cfg(test)]

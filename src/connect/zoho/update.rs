@@ -70,9 +70,11 @@ pub fn update(api: &Api, patches: &[(String, Value)]) -> Vec<Result<(), SourceEr
                 chunk_results[index] = Some(result);
             }
         }
-        results.extend(chunk_results.into_iter().map(|r| {
-            r.unwrap_or_else(|| Err(SourceError::Failed("Zoho gave no result".into())))
-        }));
+        results.extend(
+            chunk_results.into_iter().map(|r| {
+                r.unwrap_or_else(|| Err(SourceError::Failed("Zoho gave no result".into())))
+            }),
+        );
     }
     results
 }
