@@ -178,7 +178,7 @@ fn answer(state: &Mutex<State>, request: &Request) -> Reply {
             match state
                 .opportunities
                 .iter()
-                .find(|o| o["id"].to_string() == id)
+                .find(|o| same_id(&o["id"], id))
             {
                 Some(opportunity) => Reply::json(200, opportunity),
                 None => message(404, "Resource not found"),
@@ -283,7 +283,7 @@ fn update(state: &mut State, id: &str, request: &Request) -> Reply {
     let Some(opportunity) = state
         .opportunities
         .iter_mut()
-        .find(|o| o["id"].to_string() == id)
+        .find(|o| same_id(&o["id"], id))
     else {
         return message(404, "Resource not found");
     };
@@ -308,4 +308,9 @@ fn update(state: &mut State, id: &str, request: &Request) -> Reply {
     }
     opportunity["date_modified"] = json!(clock);
     Reply::json(200, opportunity)
+}
+
+/// Whether a JSON id is the id a path or query names.
+fn same_id(value: &Value, id: &str) -> bool {
+    value.as_i64().is_some() && id.parse::<i64>().ok() == value.as_i64()
 }

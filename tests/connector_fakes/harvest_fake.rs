@@ -176,7 +176,7 @@ fn answer(state: &Mutex<State>, request: &Request) -> Reply {
                 .filter(|p| {
                     client
                         .as_deref()
-                        .is_none_or(|c| p["client"]["id"].to_string() == c)
+                        .is_none_or(|c| same_id(&p["client"]["id"], c))
                 })
                 .cloned()
                 .collect();
@@ -186,7 +186,7 @@ fn answer(state: &Mutex<State>, request: &Request) -> Reply {
         ("POST", "/v2/projects") if json_body => create_project(&mut state, request),
         ("GET", _) if path.starts_with("/v2/projects/") => {
             let id = &path["/v2/projects/".len()..];
-            match state.projects.iter().find(|p| p["id"].to_string() == id) {
+            match state.projects.iter().find(|p| same_id(&p["id"], id)) {
                 Some(project) => Reply::json(200, project),
                 None => message(404, "Not Found"),
             }
@@ -326,4 +326,9 @@ fn create_project(state: &mut State, request: &Request) -> Reply {
         Some(Fault::SlowAfterCommit) => Reply::json(201, &project).delayed(state.slow),
         _ => Reply::json(201, &project),
     }
+}
+
+/// Whether a JSON id is the id a path or query names.
+fn same_id(value: &Value, id: &str) -> bool {
+    value.as_i64().is_some() && id.parse::<i64>().ok() == value.as_i64()
 }
