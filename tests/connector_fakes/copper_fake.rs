@@ -175,11 +175,7 @@ fn answer(state: &Mutex<State>, request: &Request) -> Reply {
         ("POST", "/opportunities/search") => search(&mut state, request),
         ("GET", _) if path.starts_with("/opportunities/") => {
             let id = &path["/opportunities/".len()..];
-            match state
-                .opportunities
-                .iter()
-                .find(|o| same_id(&o["id"], id))
-            {
+            match state.opportunities.iter().find(|o| same_id(&o["id"], id)) {
                 Some(opportunity) => Reply::json(200, opportunity),
                 None => message(404, "Resource not found"),
             }
