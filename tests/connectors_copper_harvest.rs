@@ -473,3 +473,120 @@ fn kill_9_mid_run_under_faults_and_429s_leaves_one_project_per_won_opportunity()
     assert_eq!(status["counts"]["delivered"], 10, "{status}");
     assert_eq!(status["sync"]["done"], 10, "{status}");
 }
+
+/// The Copper source through the library: paged by `page_number` until a short page, oldest
+/// change first, and a 429 without `Retry-After` (Copper documents none) waited out for the
+/// configured pause before the same page is asked again; the cursor is the newest change.
+#[test]
+fn the_copper_search_pages_and_waits_out_a_429_without_retry_after() {
+    use mapctl::connect::Source;
+    use mapctl::connect::copper::{CopperOptions, CopperSource, Credentials};
+    use mapctl::engine::{LoadOptions, Mapping};
+    use mapctl::io::input::Payload;
+    use std::ops::ControlFlow;
+
+    let copper = CopperFake::start(COPPER_TOKEN, COPPER_EMAIL);
+    for n in 0..5 {
+        copper.opportunity(won(
+            27_200_000 + n,
+            &format!("Deal {n}"),
+            "ACME Corp.",
+            Some(10),
+        ));
+    }
+    copper.state.lock().unwrap().throttle_next = 2;
+    let mapping = Mapping::load(mapping().as_ref(), &LoadOptions::default()).unwrap();
+    let credentials = Credentials {
+        token: COPPER_TOKEN.into(),
+        email: COPPER_EMAIL.into(),
+    };
+    let mut options = CopperOptions::new(
+        &copper.url(),
+        credentials,
+        mapctl::deliver::needs::needs(&mapping),
+    );
+    options.page_size = 2;
+    options.retry = support::pair::fast_retry();
+    options.limits.throttle_wait = Duration::from_millis(20);
+    let mut source = CopperSource::new(options).unwrap();
+    let mut seen = Vec::new();
+    let cursor = source
+        .changed(None, &mut |item| {
+            let Ok(Payload::Parsed(bundle)) = item.item.value else {
+                panic!("a bundle: {}", item.origin)
+            };
+            seen.push(bundle["deal"]["id"].as_i64().unwrap());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(seen, (0..5).map(|n| 27_200_000 + n).collect::<Vec<_>>());
+    let state = copper.state.lock().unwrap();
+    let pages: Vec<u64> = state
+        .searches
+        .iter()
+        .filter_map(|s| s["page_number"].as_u64())
+        .collect();
+    assert_eq!(pages, [1, 2, 3], "{:?}", state.searches);
+    assert_eq!(state.throttled, 2);
+    assert_eq!(
+        cursor,
+        state.opportunities[4]["date_modified"]
+            .as_i64()
+            .map(|t| t.to_string())
+    );
+}
+
+/// The Harvest target through the library: the client list followed page by page along
+/// `links.next` (absolute URLs, only their path taken), so a client on the last page is
+/// matched and never created again.
+#[test]
+fn harvest_clients_are_read_along_links_next() {
+    use mapctl::connect::Target;
+    use mapctl::connect::harvest::{Credentials, HarvestOptions, HarvestTarget, Limits};
+
+    let clients: Vec<(u64, String, bool)> = (0..5)
+        .map(|n| (8_500_000 + n, format!("Client {n}"), true))
+        .collect();
+    let borrowed: Vec<(u64, &str, bool)> = clients
+        .iter()
+        .map(|(i, n, a)| (*i, n.as_str(), *a))
+        .collect();
+    let harvest = HarvestFake::start(HARVEST_TOKEN, HARVEST_ACCOUNT, &borrowed);
+    harvest.state.lock().unwrap().page_cap = 2;
+    let target = HarvestTarget::new(HarvestOptions {
+        base: harvest.url(),
+        credentials: Credentials {
+            token: HARVEST_TOKEN.into(),
+            account_id: HARVEST_ACCOUNT.into(),
+            contact: CONTACT.into(),
+        },
+        create_clients: true,
+        client_key: mapctl::engine::client_key,
+        client: mapctl::net::ClientOptions::default(),
+        meter: mapctl::connect::meter::Meter::new(),
+        retry: support::pair::fast_retry(),
+        limits: Limits::default(),
+    })
+    .unwrap();
+    let listed = target.clients().unwrap().unwrap();
+    let names: Vec<&str> = listed.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(harvest.count("GET", "/v2/clients"), 3);
+    let record =
+        json!({"name": "Kick-off", "is_billable": true, "bill_by": "none", "budget_by": "none"});
+    let record = record.to_string();
+    let delivery = mapctl::connect::Delivery {
+        deal_id: "27300001",
+        idempotency_key: "k1",
+        record: record.as_bytes(),
+        client: Some(r#"{"match":"new","name":"CLIENT 0, Inc."}"#),
+    };
+    let created = target.create(&delivery).unwrap();
+    assert_eq!(created.client_id.as_deref(), Some("8500000"));
+    assert_eq!(harvest.count("POST", "/v2/clients"), 0);
+    assert_eq!(harvest.projects_by_code().get("27300001"), Some(&1));
+    assert_eq!(
+        target.find(&delivery).unwrap(),
+        [created.project_id.unwrap()]
+    );
+}

@@ -497,3 +497,91 @@ fn kill_9_mid_run_under_faults_and_429s_leaves_one_project_per_won_deal() {
     assert_eq!(status["counts"]["delivered"], 10, "{status}");
     assert_eq!(status["sync"]["done"], 10, "{status}");
 }
+
+fn zoho_source(zoho: &ZohoFake, secret: &str) -> Result<mapctl::connect::zoho::ZohoSource, String> {
+    use mapctl::connect::zoho::{Credentials, Hosts, ZohoOptions, ZohoSource};
+    use mapctl::engine::{LoadOptions, Mapping};
+    let mapping = Mapping::load(mapping().as_ref(), &LoadOptions::default()).unwrap();
+    let hosts = Hosts {
+        accounts: zoho.url(),
+        api: None,
+    };
+    let credentials = Credentials {
+        client_id: CLIENT_ID.into(),
+        client_secret: secret.into(),
+        refresh_token: REFRESH.into(),
+    };
+    let mut options = ZohoOptions::new(hosts, credentials, mapctl::deliver::needs::needs(&mapping));
+    options.retry = support::pair::fast_retry();
+    options.overlap = Duration::ZERO;
+    options.per_page = 2;
+    options.max_pages = 2;
+    ZohoSource::new(options)
+}
+
+/// The Zoho source through the library: a window holding more than one search returns (two
+/// pages of two here; 2,000 records at Zoho) is split by `Modified_Time:between` until each
+/// half fits, every deal handed on once; an access token Zoho no longer accepts is renewed
+/// once; the cursor is the newest `Modified_Time` read, in Unix ms.
+#[test]
+fn the_zoho_search_splits_full_windows_and_renews_a_refused_token() {
+    use mapctl::connect::Source;
+    use mapctl::io::input::Payload;
+    use std::ops::ControlFlow;
+
+    let zoho = ZohoFake::start(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let ids: Vec<String> = (0..9).map(|n| format!("57257670000008{n:05}")).collect();
+    for id in &ids {
+        zoho.deal(won(id, "Deal", "ACME Corp.", Some(10)));
+    }
+    let mut source = zoho_source(&zoho, CLIENT_SECRET).unwrap();
+    let mut seen = Vec::new();
+    let cursor = source
+        .changed(None, &mut |item| {
+            let Ok(Payload::Parsed(bundle)) = item.item.value else {
+                panic!("a bundle: {}", item.origin)
+            };
+            seen.push(bundle["deal"]["id"].as_str().unwrap().to_string());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    seen.sort();
+    assert_eq!(seen, ids);
+    let criteria = zoho.state.lock().unwrap().criteria.clone();
+    assert!(
+        criteria
+            .iter()
+            .any(|c| c.contains("Modified_Time:between:")),
+        "{criteria:?}"
+    );
+    let newest = zoho.field(&ids[8], "Modified_Time");
+    let newest = chrono::DateTime::parse_from_rfc3339(newest.as_str().unwrap()).unwrap();
+    assert_eq!(cursor, Some(newest.timestamp_millis().to_string()));
+
+    zoho.expire_tokens();
+    let fetched = source.fetch(&ids[3]).unwrap().expect("the deal");
+    let bundle: Value = serde_json::from_slice(&fetched).unwrap();
+    assert_eq!(bundle["deal"]["id"], ids[3].as_str());
+    assert_eq!(zoho.state.lock().unwrap().issued, 2, "one renewal");
+    assert!(source.fetch("5725767000000000000").unwrap().is_none());
+}
+
+/// Wrong OAuth credentials fail the first call with the accounts server's answer and the
+/// variables to check, and never show a secret.
+#[test]
+fn refused_zoho_credentials_are_named_without_their_values() {
+    use mapctl::connect::Source;
+    let zoho = ZohoFake::start(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let mut source = zoho_source(&zoho, "wrong-secret-value").unwrap();
+    let error = source
+        .changed(None, &mut |_| std::ops::ControlFlow::Continue(()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("invalid_client") && error.contains("ZOHO_CLIENT_SECRET"),
+        "{error}"
+    );
+    for secret in ["wrong-secret-value", REFRESH] {
+        assert!(!error.contains(secret), "{error}");
+    }
+}

@@ -268,6 +268,12 @@ pub trait Source: Send {
         )))
     }
 
+    /// How many deals' `sync back` fields one [`Source::patch_many`] call writes (Zoho: 100);
+    /// the runtime hands patches over in groups of this size and can stop between them.
+    fn patches_per_call(&self) -> usize {
+        1
+    }
+
     /// Writes the `sync back` fields of several deals (`(deal id, fields)`), one result per
     /// deal in the same order. A source whose API updates many records in one call (Zoho: 100)
     /// overrides this; the default patches one deal at a time.

@@ -70,9 +70,10 @@ pub fn sync_back(
         let due = ledger.due_syncs(after, BATCH, with.max_attempts)?;
         let Some(last) = due.last() else { break };
         after = last.seq;
-        let outcomes = sync_batch(&due, with.mapping, with.target, &mut *with.source);
+        let outcomes = sync_batch(&due, with.mapping, with.target, &mut *with.source, stop);
         let mut results = Vec::with_capacity(due.len());
         for (deal, outcome) in due.iter().zip(outcomes) {
+            let Some(outcome) = outcome else { continue };
             let result = match outcome {
                 Ok(Some(patch)) => SyncResult::Done(patch),
                 Ok(None) => {
@@ -102,40 +103,48 @@ pub fn sync_back(
 }
 
 /// Syncs one batch of deals: the rules run on each deal's project, and the patches they give
-/// are written in one [`Source::patch_many`] (one call per batch where the CRM allows it).
-/// For each deal, in order: the patch written, `None` when the rules gave nothing to write,
-/// or why it failed.
+/// are written [`Source::patches_per_call`] at a time by [`Source::patch_many`] (one call per
+/// hundred deals where the CRM allows it), `stop` checked between calls. For each deal, in
+/// order: the patch written, `None` when the rules gave nothing to write, or why it failed;
+/// `None` for a deal not tried because the run is stopping (it stays due).
 fn sync_batch(
     due: &[SyncDue],
     mapping: &Mapping,
     target: &dyn Target,
     source: &mut dyn Source,
-) -> Vec<Result<Option<String>, String>> {
-    let mut outcomes: Vec<Result<Option<String>, String>> = Vec::with_capacity(due.len());
+    stop: &AtomicBool,
+) -> Vec<Option<Result<Option<String>, String>>> {
+    let mut outcomes: Vec<Option<Result<Option<String>, String>>> = Vec::with_capacity(due.len());
     let mut patches = Vec::new();
     let mut written = Vec::new();
     for deal in due {
         match patch_for(deal, mapping, target) {
             Ok(Some(patch)) => {
                 written.push(outcomes.len());
-                outcomes.push(Ok(Some(patch.to_string())));
+                outcomes.push(Some(Ok(Some(patch.to_string()))));
                 patches.push((deal.deal_id.clone(), patch));
             }
-            other => outcomes.push(other.map(|_| None)),
+            other => outcomes.push(Some(other.map(|_| None))),
         }
     }
-    if patches.is_empty() {
-        return outcomes;
-    }
-    let mut results = source.patch_many(&patches).into_iter();
-    for index in written {
-        let result = results.next().unwrap_or_else(|| {
-            Err(crate::connect::SourceError::Failed(
-                "the source gave no result for this deal's patch".into(),
-            ))
-        });
-        if let Err(error) = result {
-            outcomes[index] = Err(error.to_string());
+    let per_call = source.patches_per_call().max(1);
+    for (chunk, indices) in patches.chunks(per_call).zip(written.chunks(per_call)) {
+        if stop.load(Ordering::SeqCst) {
+            for &index in indices {
+                outcomes[index] = None;
+            }
+            continue;
+        }
+        let mut results = source.patch_many(chunk).into_iter();
+        for &index in indices {
+            let result = results.next().unwrap_or_else(|| {
+                Err(crate::connect::SourceError::Failed(
+                    "the source gave no result for this deal's patch".into(),
+                ))
+            });
+            if let Err(error) = result {
+                outcomes[index] = Some(Err(error.to_string()));
+            }
         }
     }
     outcomes

@@ -41,6 +41,8 @@ pub struct State {
     window: (Instant, u64),
     /// A 429 on every n-th search.
     pub search_429_every: Option<u64>,
+    /// The next this many requests answer 429.
+    pub throttle_next: u32,
     /// `Retry-After` seconds sent with 429s (Copper documents none).
     pub retry_after: Option<u64>,
     /// 429s answered.
@@ -71,6 +73,7 @@ impl CopperFake {
             budget: (180, Duration::from_secs(60)),
             window: (Instant::now(), 0),
             search_429_every: None,
+            throttle_next: 0,
             retry_after: None,
             throttled: 0,
             faults: Faults::none(),
@@ -200,6 +203,10 @@ fn throttle(state: &mut State, request: &Request) -> Option<Reply> {
         every = state
             .search_429_every
             .is_some_and(|n| state.search_calls.is_multiple_of(n));
+    }
+    if state.throttle_next > 0 {
+        state.throttle_next -= 1;
+        every = true;
     }
     if state.window.1 <= budget && !every {
         return None;

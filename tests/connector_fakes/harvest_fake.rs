@@ -38,6 +38,8 @@ pub struct State {
     /// Requests allowed per window, and the window.
     pub budget: (u64, Duration),
     window: (Instant, u64),
+    /// The most records a page holds, whatever `per_page` asks (to make lists page).
+    pub page_cap: usize,
     /// The `Retry-After` seconds of a 429.
     pub retry_after: u64,
     /// 429s answered.
@@ -73,6 +75,7 @@ impl HarvestFake {
             agents: Vec::new(),
             budget: (100, Duration::from_secs(15)),
             window: (Instant::now(), 0),
+            page_cap: 2000,
             retry_after: 1,
             throttled: 0,
             faults: Faults::none(),
@@ -165,7 +168,7 @@ fn answer(state: &Mutex<State>, request: &Request) -> Reply {
         ("GET", "/v2/clients") => {
             let mut items = state.clients.clone();
             items.reverse();
-            page(&state.base, request, "clients", items)
+            page(&state.base, state.page_cap, request, "clients", items)
         }
         ("POST", "/v2/clients") if json_body => create_client(&mut state, request),
         ("GET", "/v2/projects") => {
@@ -181,7 +184,7 @@ fn answer(state: &Mutex<State>, request: &Request) -> Reply {
                 .cloned()
                 .collect();
             items.reverse();
-            page(&state.base, request, "projects", items)
+            page(&state.base, state.page_cap, request, "projects", items)
         }
         ("POST", "/v2/projects") if json_body => create_project(&mut state, request),
         ("GET", _) if path.starts_with("/v2/projects/") => {
@@ -197,7 +200,7 @@ fn answer(state: &Mutex<State>, request: &Request) -> Reply {
 }
 
 /// One page of a list: the cursor is the offset, as text (opaque to clients).
-fn page(base: &str, request: &Request, key: &str, items: Vec<Value>) -> Reply {
+fn page(base: &str, cap: usize, request: &Request, key: &str, items: Vec<Value>) -> Reply {
     let per_page: usize = request
         .param("per_page")
         .and_then(|p| p.parse().ok())
@@ -211,7 +214,7 @@ fn page(base: &str, request: &Request, key: &str, items: Vec<Value>) -> Reply {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
         .min(items.len());
-    let end = (start + per_page).min(items.len());
+    let end = (start + per_page.min(cap.max(1))).min(items.len());
     let mut query: Vec<String> = request
         .query
         .iter()

@@ -23,6 +23,20 @@ pub const DEFAULT_ACCOUNTS_URL: &str = "https://accounts.zoho.com";
 /// The API version every path names.
 pub const VERSION: &str = "v7";
 
+/// Zoho's documented quota (zoho.md section 6): API credits per rolling 24 hours, by edition;
+/// the default is the smallest edition's (Free: 5,000), each call counted as one credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Calls per rolling 24 hours.
+    pub per_day: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { per_day: 5_000 }
+    }
+}
+
 /// Reads Zoho's answers for explanations (Zoho documents no usage headers).
 struct Rules;
 
@@ -95,6 +109,7 @@ pub struct Api {
     credentials: Credentials,
     token: Mutex<Option<Token>>,
     tokens: RateLimiter,
+    credits: RateLimiter,
     options: ClientOptions,
     meter: Meter,
     retry: ReadRetry,
@@ -113,6 +128,7 @@ impl Api {
     pub fn new(
         hosts: Hosts,
         credentials: Credentials,
+        limits: Limits,
         options: ClientOptions,
         meter: Meter,
         retry: ReadRetry,
@@ -141,6 +157,10 @@ impl Api {
             credentials,
             token: Mutex::new(None),
             tokens: RateLimiter::new(&[Window::new(10, Duration::from_secs(600))]),
+            credits: RateLimiter::new(&[Window::new(
+                limits.per_day,
+                Duration::from_secs(24 * 3600),
+            )]),
             options,
             meter,
             retry,
@@ -288,10 +308,11 @@ impl Api {
                     .header("content-type", "application/json")
                     .body(body.to_string().into_bytes());
             }
+            let limits = [&self.credits];
             let call = Call {
                 purpose,
                 deal,
-                limits: &[],
+                limits: &limits,
             };
             let response = client.read(&call, &request).map_err(api_hint)?;
             let scope = json_code(&response.body).as_deref() == Some("OAUTH_SCOPE_MISMATCH");

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use api::{Credentials, DEFAULT_ACCOUNTS_URL, Hosts, VERSION};
+pub use api::{Credentials, DEFAULT_ACCOUNTS_URL, Hosts, Limits, VERSION};
 
 use self::api::Api;
 use self::search::{MODIFIED, Query, Window, modified_ms};
@@ -49,6 +49,8 @@ pub struct ZohoOptions {
     pub meter: Meter,
     /// Retries of reads.
     pub retry: ReadRetry,
+    /// The API credit quota.
+    pub limits: Limits,
     /// Records per search page (at most 200).
     pub per_page: usize,
     /// Pages one search may read (Zoho: 10, for 2,000 records).
@@ -67,6 +69,7 @@ impl ZohoOptions {
             client: ClientOptions::default(),
             meter: Meter::new(),
             retry: ReadRetry::default(),
+            limits: Limits::default(),
             per_page: search::PER_PAGE,
             max_pages: search::MAX_PAGES,
             overlap: Duration::from_secs(300),
@@ -119,6 +122,7 @@ impl ZohoSource {
         let api = Api::new(
             options.hosts,
             options.credentials,
+            options.limits,
             options.client,
             options.meter,
             options.retry,
@@ -278,6 +282,10 @@ impl Source for ZohoSource {
         self.patch_many(&patches)
             .pop()
             .unwrap_or_else(|| Err(SourceError::Failed("Zoho gave no result".into())))
+    }
+
+    fn patches_per_call(&self) -> usize {
+        update::BATCH
     }
 
     fn patch_many(&mut self, patches: &[(String, Value)]) -> Vec<Result<(), SourceError>> {
