@@ -29,6 +29,7 @@ pub mod http_target;
 pub mod hubspot;
 pub mod limit;
 pub mod meter;
+pub mod pull;
 pub mod registry;
 pub mod vendor;
 pub mod zoho;

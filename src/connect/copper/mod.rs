@@ -31,6 +31,7 @@ use self::api::Api;
 use self::search::{Query, modified};
 use super::encode::{id_text, percent_encode};
 use super::meter::Meter;
+use super::pull::{Response, required};
 use super::vendor::{ReadRetry, VendorError};
 use super::{Needs, Source, SourceError, SourceItem, bundle};
 use crate::io::input::{InputItem, Payload, Position};
@@ -199,6 +200,27 @@ impl CopperSource {
             }
             since = last;
         }
+    }
+}
+
+impl CopperSource {
+    /// The metadata `schema pull copper` reads (copper.md 5): the custom field definitions
+    /// (`GET /custom_field_definitions`) and the pipelines with their stages (`GET /pipelines`).
+    pub fn metadata(&self) -> Result<Vec<Response>, VendorError> {
+        let mut responses = Vec::new();
+        for (role, path, purpose) in [
+            (
+                "custom_fields",
+                "/custom_field_definitions",
+                "read custom fields",
+            ),
+            ("pipelines", "/pipelines", "read pipelines"),
+        ] {
+            let call = format!("Copper GET {}{path}", api::PREFIX);
+            let body = self.api.call(Method::Get, path, None, purpose, None)?;
+            responses.push(Response::new(role, call.clone(), required(&call, body)?));
+        }
+        Ok(responses)
     }
 }
 

@@ -29,6 +29,7 @@ use self::api::Api;
 use self::search::{MODIFIED, Query, Window, modified_ms};
 use super::encode::{id_text, now_ms, percent_encode};
 use super::meter::Meter;
+use super::pull::{Response, required};
 use super::vendor::{ReadRetry, VendorError};
 use super::{Needs, Source, SourceError, SourceItem, bundle};
 use crate::io::input::{InputItem, Payload, Position};
@@ -235,6 +236,54 @@ impl ZohoSource {
 /// The first record of a `{"data": [...]}` answer.
 fn first_record(body: Option<Value>) -> Option<Value> {
     body?.get("data")?.as_array()?.first().cloned()
+}
+
+impl ZohoSource {
+    /// The metadata `schema pull zoho` reads (zoho.md 4.5–4.7): the Deals fields, the layouts,
+    /// and the pipelines of the first active layout (none when Zoho answers 204: the layout has
+    /// no pipeline).
+    pub fn metadata(&self) -> Result<Vec<Response>, VendorError> {
+        let mut responses = Vec::new();
+        for (role, path, purpose) in [
+            ("fields", "/settings/fields?module=Deals", "read fields"),
+            ("layouts", "/settings/layouts?module=Deals", "read layouts"),
+        ] {
+            let call = format!(
+                "Zoho GET /crm/{VERSION}{}",
+                path.split('?').next().unwrap_or(path)
+            );
+            let answer = self.api.call(Method::Get, path, None, purpose, None)?;
+            responses.push(Response::new(
+                role,
+                call.clone(),
+                required(&call, answer.body)?,
+            ));
+        }
+        let layout = responses[1]
+            .body
+            .get("layouts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|l| {
+                l.get("status")
+                    .and_then(Value::as_str)
+                    .is_none_or(|s| s == "active")
+            })
+            .and_then(|l| l.get("id"))
+            .and_then(id_text);
+        if let Some(layout) = layout {
+            let path = format!("/settings/pipeline?layout_id={}", percent_encode(&layout));
+            let answer = self
+                .api
+                .call(Method::Get, &path, None, "read pipelines", None)?;
+            if let Some(body) = answer.body {
+                let call = format!("Zoho GET /crm/{VERSION}/settings/pipeline");
+                responses.push(Response::new("pipelines", call, body));
+            }
+        }
+        Ok(responses)
+    }
 }
 
 impl Source for ZohoSource {
