@@ -87,6 +87,10 @@ fn mapctl(env: &[(&str, String)], args: &[&str]) -> Output {
         "ZOHO_REFRESH_TOKEN",
         "MAPCTL_ZOHO_URL",
         "MAPCTL_ZOHO_ACCOUNTS_URL",
+        "ACCELO_CLIENT_ID",
+        "ACCELO_CLIENT_SECRET",
+        "ACCELO_DEPLOYMENT",
+        "MAPCTL_ACCELO_URL",
         "HARVEST_TOKEN",
         "HARVEST_ACCOUNT_ID",
         "HARVEST_CONTACT",
@@ -361,4 +365,71 @@ fn harvest_clients_are_followed_along_links_next() {
         "{}",
         stderr(&wrong)
     );
+}
+
+#[test]
+fn accelo_reference_data_is_read_list_by_list_and_gives_the_golden_import() {
+    let case = "tests/schema/import/accelo_jobs";
+    let list = |name: &str| sample(&format!("{case}/{name}.json"))["response"].clone();
+    let mut staff = list("staff_page0").as_array().unwrap().clone();
+    staff.extend(list("staff_page1").as_array().unwrap().iter().cloned());
+    let lists = [
+        ("/api/v0/jobs/types", list("job_types")),
+        ("/api/v0/jobs/statuses", list("statuses")),
+        ("/api/v0/staff", Value::Array(staff)),
+        ("/api/v0/jobs/profiles/fields", list("profile_fields")),
+        ("/api/v0/companies", list("companies")),
+    ];
+    let basic = format!(
+        "Basic {}",
+        mapctl::connect::encode::base64(b"svc-id:svc-secret")
+    );
+    let accelo = fake(
+        Vec::new(),
+        Box::new(move |request| {
+            if request.path == "/oauth2/v0/token" {
+                return match request.header("authorization") == Some(basic.as_str()) {
+                    true => Reply::json(
+                        200,
+                        &json!({"access_token": "acc-tok", "expires_in": "2592000", "token_type": "bearer"}),
+                    ),
+                    false => Reply::json(
+                        401,
+                        &json!({"meta": {"status": "invalid_client", "message": "Client authentication failed."}}),
+                    ),
+                };
+            }
+            let page = request.param("_page").unwrap_or("0");
+            match lists.iter().find(|(path, _)| *path == request.path) {
+                Some((_, items)) if page == "0" => Reply::json(
+                    200,
+                    &json!({"meta": {"status": "ok", "message": "Everything executed as expected."}, "response": items}),
+                ),
+                Some(_) => Reply::json(200, &json!({"meta": {"status": "ok"}, "response": []})),
+                None => Reply::json(
+                    400,
+                    &json!({"meta": {"status": "invalid_request", "message": "unknown resource"}}),
+                ),
+            }
+        }),
+    );
+    let env = [
+        ("ACCELO_CLIENT_ID", "svc-id".to_string()),
+        ("ACCELO_CLIENT_SECRET", "svc-secret".to_string()),
+        ("MAPCTL_ACCELO_URL", accelo.server.base()),
+    ];
+    let output = mapctl(&env, &["accelo", "-o", "-"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), golden("accelo_jobs"));
+    let seen = accelo.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.len(),
+        6,
+        "the token and one page of each list: {seen:?}"
+    );
+    assert!(
+        seen[1].contains("_fields=standing,has_custom_id"),
+        "{seen:?}"
+    );
+    assert!(!stderr(&output).contains("svc-secret"));
 }

@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::Needs;
+use super::accelo::{AcceloOptions, AcceloTarget};
 use super::copper::{CopperOptions, CopperSource};
 use super::credentials as given;
 use super::harvest::HarvestReader;
@@ -17,7 +18,7 @@ use super::vendor::VendorError;
 use super::zoho::{ZohoOptions, ZohoSource};
 
 /// Vendors whose metadata `schema pull` fetches.
-pub const VENDORS: [&str; 4] = ["hubspot", "zoho", "copper", "harvest"];
+pub const VENDORS: [&str; 5] = ["hubspot", "zoho", "copper", "accelo", "harvest"];
 
 /// One metadata response, as the vendor answered it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +50,8 @@ pub fn required(call: &str, body: Option<Value>) -> Result<Value, VendorError> {
     })
 }
 
-/// Fetches the metadata of `vendor` (`object`: HubSpot's `deals` or `companies`).
+/// Fetches the metadata of `vendor` (`object`: HubSpot's `deals` or `companies`; Accelo's
+/// `companies` has no reference data to read).
 pub fn pull(vendor: &str, object: &str, settings: &Settings) -> Result<Vec<Response>, String> {
     let failed = |e: VendorError| e.to_string();
     match vendor {
@@ -88,6 +90,19 @@ pub fn pull(vendor: &str, object: &str, settings: &Settings) -> Result<Vec<Respo
                 settings.retry,
             );
             ZohoSource::new(options)?.metadata().map_err(failed)
+        }
+        "accelo" if object == "companies" => Ok(Vec::new()),
+        "accelo" => {
+            let target = AcceloTarget::new(AcceloOptions {
+                base: given::accelo_url(settings)?,
+                credentials: given::accelo(settings)?,
+                create_clients: false,
+                client_key: settings.client_key,
+                client: settings.client.clone(),
+                meter: settings.meter.clone(),
+                retry: settings.retry,
+            })?;
+            target.metadata().map_err(failed)
         }
         "harvest" => {
             let reader = HarvestReader::new(

@@ -17,7 +17,7 @@ use crate::connect::pull::{Response, pull};
 use crate::connect::registry::{Settings, process_env};
 use crate::connect::vendor::ReadRetry;
 use crate::net::ClientOptions;
-use crate::schema::import::{self, Input, copper, harvest, hubspot, zoho};
+use crate::schema::import::{self, Input, accelo, copper, harvest, hubspot, zoho};
 
 /// The vendors `schema pull` reaches.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -25,6 +25,7 @@ enum PullVendor {
     Hubspot,
     Zoho,
     Copper,
+    Accelo,
     Harvest,
 }
 
@@ -34,10 +35,12 @@ pub struct PullArgs {
     /// The vendor (its credentials from the environment: docs/connectors/<vendor>.md, Setup).
     #[arg(value_enum)]
     vendor: PullVendor,
-    /// The object: `deals` or `companies` (HubSpot), `projects` or `clients` (Harvest).
+    /// The object: `deals` or `companies` (HubSpot), `jobs` or `companies` (Accelo),
+    /// `projects` or `clients` (Harvest).
     #[arg(long)]
     object: Option<String>,
-    /// Harvest: the write-side schema to add the clients to (default: the shipped one).
+    /// Accelo, Harvest: the write-side schema to add the reference data to (default: the
+    /// shipped one).
     #[arg(long, value_name = "FILE")]
     base: Option<PathBuf>,
     /// The schema file to write (`-` for standard output); it appears only when complete.
@@ -57,6 +60,7 @@ impl PullVendor {
             PullVendor::Hubspot => "hubspot",
             PullVendor::Zoho => "zoho",
             PullVendor::Copper => "copper",
+            PullVendor::Accelo => "accelo",
             PullVendor::Harvest => "harvest",
         }
     }
@@ -65,6 +69,7 @@ impl PullVendor {
         match self {
             PullVendor::Hubspot => &["deals", "companies"],
             PullVendor::Harvest => &["projects", "clients"],
+            PullVendor::Accelo => &["jobs", "companies"],
             PullVendor::Zoho => &["deals"],
             PullVendor::Copper => &["opportunities"],
         }
@@ -179,6 +184,21 @@ fn build(args: &PullArgs, object: &str, responses: &[Response]) -> Result<Value,
             let fields = one(responses, "custom_fields").ok_or_else(|| missing("custom fields"))?;
             let pipelines = one(responses, "pipelines");
             Ok(copper::import(&fields, pipelines.as_ref())?)
+        }
+        PullVendor::Accelo => {
+            let base = args.base.as_deref().map(read_input).transpose()?;
+            let references = accelo::References {
+                job_types: inputs(responses, "job_types"),
+                statuses: inputs(responses, "statuses"),
+                staff: inputs(responses, "staff"),
+                profile_fields: inputs(responses, "profile_fields"),
+                companies: inputs(responses, "companies"),
+            };
+            let object = match object {
+                "companies" => accelo::Object::Companies,
+                _ => accelo::Object::Jobs,
+            };
+            Ok(accelo::import(object, base.as_ref(), &references)?)
         }
         PullVendor::Harvest => {
             let base = args.base.as_deref().map(read_input).transpose()?;
