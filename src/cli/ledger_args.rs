@@ -70,7 +70,7 @@ pub fn mapping_name(path: &Path) -> Result<String, String> {
 /// How to reach the target and pace deliveries.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Where projects go: a connector (`accelo`, see docs/connectors/), an `http://` or
+    /// Where projects go: a connector (`accelo`, `harvest`: docs/connectors/), an `http://` or
     /// `https://` URL (the generic HTTP target, see docs/runtime.md), a file the records are
     /// appended to, or `-` for stdout.
     #[arg(long, value_name = "TARGET")]
