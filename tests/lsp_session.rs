@@ -394,7 +394,7 @@ fn the_outline_folding_and_tokens_come_from_the_syntax_tree() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(rules[0], "job.title");
-    assert_eq!(rules.len(), 8);
+    assert_eq!(rules.len(), 9);
     assert_eq!(symbols[5]["children"].as_array().unwrap().len(), 6);
     assert_eq!(symbols[11]["children"].as_array().unwrap().len(), 5);
 
@@ -408,7 +408,7 @@ fn the_outline_folding_and_tokens_come_from_the_syntax_tree() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["startLine"] == map_line && f["endLine"] == map_line + 8),
+            .any(|f| f["startLine"] == map_line && f["endLine"] == map_line + 9),
         "{folds}"
     );
     assert!(
