@@ -70,7 +70,7 @@ pub fn mapping_name(path: &Path) -> Result<String, String> {
 /// How to reach the target and pace deliveries.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Where projects go: a connector (`accelo`, see docs/connectors/), an `http://` or
+    /// Where projects go: a connector (`accelo`, `harvest`: docs/connectors/), an `http://` or
     /// `https://` URL (the generic HTTP target, see docs/runtime.md), a file the records are
     /// appended to, or `-` for stdout.
     #[arg(long, value_name = "TARGET")]
@@ -164,6 +164,7 @@ impl TargetArgs {
         let lower = self.to.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             let mut options = HttpTargetOptions::new(&self.to);
+            options.meter = meter.clone();
             options.authorization = std::env::var(TARGET_AUTHORIZATION)
                 .ok()
                 .filter(|v| !v.is_empty());

@@ -27,8 +27,8 @@ pub struct RunArgs {
     /// The mapping and its ledger.
     #[command(flatten)]
     pub ledger: LedgerArgs,
-    /// Where deals come from: a connector (`hubspot`, see docs/connectors/), or deal files
-    /// (JSON, array or NDJSON; repeatable), or `-` for stdin.
+    /// Where deals come from: a connector (`hubspot`, `copper`, `zoho`: docs/connectors/), or
+    /// deal files (JSON, array or NDJSON; repeatable), or `-` for stdin.
     #[arg(long, value_name = "SOURCE", required = true)]
     pub from: Vec<PathBuf>,
     /// The target and delivery options.

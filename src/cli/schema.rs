@@ -1,5 +1,6 @@
-//! `mapctl schema import VENDOR ...` and `mapctl schema diff OLD NEW`: schemas built from the
-//! vendors' own metadata, and what changed between two versions of one (`diff.rs`).
+//! `mapctl schema import VENDOR ...`, `mapctl schema pull VENDOR` and `mapctl schema diff OLD
+//! NEW`: schemas built from the vendors' own metadata, saved to files or fetched (`pull.rs`),
+//! and what changed between two versions of one (`diff.rs`).
 //!
 //! `import` reads the metadata responses saved to files (one `curl` line each, in
 //! `docs/schemas.md`), builds the schema (`schema::import`) and writes it atomically: the
@@ -7,6 +8,7 @@
 //! shape stops the command with exit code 2, naming the file and the JSON pointer.
 
 mod diff;
+mod pull;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,9 @@ enum SchemaCommand {
     /// What changed between two versions of a schema, and the mapping lines each change breaks
     /// or affects (exit 1 when a change breaks a mapping).
     Diff(diff::DiffArgs),
+    /// Fetch a vendor's metadata over HTTPS (credentials from the environment) and build the
+    /// schema as `import` does.
+    Pull(pull::PullArgs),
 }
 
 /// Arguments of `mapctl schema import`.
@@ -175,6 +180,7 @@ pub fn run(args: &SchemaArgs) -> u8 {
     match &args.command {
         SchemaCommand::Import(import) => run_import(&import.vendor),
         SchemaCommand::Diff(diff) => diff::run(diff),
+        SchemaCommand::Pull(args) => pull::run(args),
     }
 }
 

@@ -63,6 +63,25 @@ pub fn id_text(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// A path below a record, for messages (`custom_fields[custom_field_definition_id == 6001].value`).
+pub fn path_text(path: &[crate::value::path::PathStep]) -> String {
+    use crate::value::path::PathStep;
+    let mut text = String::new();
+    for step in path {
+        match step {
+            PathStep::Field(name) => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(name);
+            }
+            PathStep::Index(index) => text.push_str(&format!("[{index}]")),
+            PathStep::Search { key, value } => text.push_str(&format!("[{key} == {value}]")),
+        }
+    }
+    text
+}
+
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     crate::ledger::now_ms()

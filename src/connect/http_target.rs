@@ -10,12 +10,14 @@
 //! - 429 and 503 honour `Retry-After` (seconds or an HTTP date) and slow every request down;
 //!   other 5xx, 408, timeouts and dropped connections are retried; other 4xx reject the deal with
 //!   the status and the response's message.
+//! - Every request is counted (vendor `target`) in the run's meter, for `mapctl status`.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::encode::{percent_encode, without_credentials};
+use super::meter::Meter;
 use super::{Created, Delivery, Guarantee, Target, TargetError};
 use crate::net::{Client, ClientOptions, Method, NetError, Request, Response};
 
@@ -45,6 +47,8 @@ pub struct HttpTargetOptions {
     pub headers: Vec<(String, String)>,
     /// Timeouts and limits.
     pub client: ClientOptions,
+    /// Where requests are counted (vendor `target`: `create project`, `find project`).
+    pub meter: Meter,
 }
 
 impl HttpTargetOptions {
@@ -57,6 +61,7 @@ impl HttpTargetOptions {
             lookup: Lookup::ByKey,
             headers: Vec::new(),
             client: ClientOptions::default(),
+            meter: Meter::new(),
         }
     }
 }
@@ -123,6 +128,13 @@ impl HttpTarget {
         }
     }
 
+    /// Counts one request for the deal (`mapctl status` reports calls per delivered deal).
+    fn count(&self, purpose: &str, delivery: &Delivery<'_>) {
+        self.options
+            .meter
+            .count("target", purpose, Some(delivery.deal_id));
+    }
+
     fn id_in(&self, value: &Value) -> Option<String> {
         match value.pointer(&self.options.id_pointer)? {
             Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -146,6 +158,7 @@ impl Target for HttpTarget {
             .request(Method::Post, self.options.url.clone(), delivery)
             .header("content-type", "application/json")
             .body(delivery.record.to_vec());
+        self.count("create project", delivery);
         let response = self.client.send(&request).map_err(network)?;
         let body: Option<Value> = serde_json::from_slice(&response.body).ok();
         match response.status {
@@ -173,6 +186,7 @@ impl Target for HttpTarget {
         let Some(url) = self.lookup_url(delivery) else {
             return Ok(Vec::new());
         };
+        self.count("find project", delivery);
         let response = self
             .client
             .send(&self.request(Method::Get, url, delivery))

@@ -1,11 +1,12 @@
 //! Where deals come from and where projects go: the [`Source`] and [`Target`] traits, and their
 //! implementations. `file.rs` reads deal files (or stdin) and writes records to a file (or
 //! stdout); `http_target.rs` is the generic HTTP target (docs/runtime.md states its contract).
-//! Vendor connectors are folders of their own (`hubspot/`, `accelo/`), each speaking one
-//! vendor's documented API (docs/connectors/), found by name in `registry.rs` (`--from
-//! hubspot`, `--to accelo`). What they share: `vendor.rs` (every request: limits, counts,
-//! retries of reads, errors naming vendor, endpoint and status), `limit.rs` (rate limits shared
-//! by all workers), `meter.rs` (API calls counted by deal, vendor and purpose), `encode.rs`.
+//! Vendor connectors are folders of their own (sources `hubspot/`, `copper/`, `zoho/`; targets
+//! `accelo/`, `harvest/`), each speaking one vendor's documented API (docs/connectors/), found
+//! by name in `registry.rs` (`--from hubspot`, `--to accelo`), their secrets and hosts read by
+//! `credentials.rs`. What they share: `vendor.rs` (every request: limits, counts, retries of
+//! reads, errors naming vendor, endpoint and status), `limit.rs` (rate limits shared by all
+//! workers), `meter.rs` (API calls counted by deal, vendor and purpose), `encode.rs`.
 //!
 //! Connectors sit below the engine: what a mapping needs from a source (the fields it reads,
 //! its trigger stages, what `sync back` writes) reaches them as plain data, [`Needs`], worked
@@ -19,19 +20,24 @@
 //! a project created for a deal (by its idempotency key, or by the deal id the mapping writes).
 
 pub mod accelo;
+pub mod copper;
+pub mod credentials;
 pub mod encode;
 pub mod file;
+pub mod harvest;
 pub mod http_target;
 pub mod hubspot;
 pub mod limit;
 pub mod meter;
+pub mod pull;
 pub mod registry;
 pub mod vendor;
+pub mod zoho;
 
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::io::input::InputItem;
 use crate::value::path::PathStep;
@@ -55,6 +61,18 @@ pub struct Needs {
     /// The deal fields `sync back` writes.
     pub sync_paths: Vec<Vec<PathStep>>,
 }
+/// The bundle a CRM connector hands on: the deal under the mapping's first record name
+/// (`needs.primary`), and the company (or null) under the company record's name when the
+/// mapping has one. The engine reads a bundle by record names.
+pub fn bundle(primary: &str, deal: Value, company: Option<(&str, Option<Value>)>) -> Value {
+    let mut map = Map::new();
+    map.insert(primary.to_string(), deal);
+    if let Some((key, record)) = company {
+        map.insert(key.to_string(), record.unwrap_or(Value::Null));
+    }
+    Value::Object(map)
+}
+
 /// One deal to deliver.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {
@@ -249,5 +267,21 @@ pub trait Source: Send {
             "{} cannot be written back to",
             self.describe()
         )))
+    }
+
+    /// How many deals' `sync back` fields one [`Source::patch_many`] call writes (Zoho: 100);
+    /// the runtime hands patches over in groups of this size and can stop between them.
+    fn patches_per_call(&self) -> usize {
+        1
+    }
+
+    /// Writes the `sync back` fields of several deals (`(deal id, fields)`), one result per
+    /// deal in the same order. A source whose API updates many records in one call (Zoho: 100)
+    /// overrides this; the default patches one deal at a time.
+    fn patch_many(&mut self, patches: &[(String, Value)]) -> Vec<Result<(), SourceError>> {
+        patches
+            .iter()
+            .map(|(deal_id, fields)| self.patch(deal_id, fields))
+            .collect()
     }
 }

@@ -6,30 +6,34 @@
 //! | name | role | environment |
 //! | --- | --- | --- |
 //! | `hubspot` | source | `HUBSPOT_TOKEN`; `HUBSPOT_CLIENT_SECRET` for `serve`; `MAPCTL_HUBSPOT_URL` |
+//! | `copper` | source | `COPPER_TOKEN`, `COPPER_USER_EMAIL`; `MAPCTL_COPPER_URL` |
+//! | `zoho` | source | `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`, `ZOHO_REFRESH_TOKEN`; `MAPCTL_ZOHO_ACCOUNTS_URL`, `MAPCTL_ZOHO_URL` |
 //! | `accelo` | target | `ACCELO_CLIENT_ID`, `ACCELO_CLIENT_SECRET`, `ACCELO_DEPLOYMENT`; `MAPCTL_ACCELO_URL` |
+//! | `harvest` | target | `HARVEST_TOKEN`, `HARVEST_ACCOUNT_ID`, `HARVEST_CONTACT`; `MAPCTL_HARVEST_URL` |
 //!
 //! Adding a connector: a folder beside `hubspot/` or `accelo/`, a row here, a line in
-//! [`open_source`] or [`open_target`], and its page in docs/connectors/.
+//! [`open_source`] or [`open_target`], its credentials in `credentials.rs`, and its page in
+//! docs/connectors/.
 
 use std::sync::Arc;
 
-use super::accelo::{self, AcceloOptions, AcceloTarget, Credentials};
-use super::hubspot::{self, HubSpotOptions, HubSpotSource};
+use super::accelo::{AcceloOptions, AcceloTarget};
+use super::copper::{CopperOptions, CopperSource};
+use super::credentials as given;
+use super::harvest::{HarvestOptions, HarvestTarget};
+use super::hubspot::{HubSpotOptions, HubSpotSource};
 use super::meter::Meter;
 use super::vendor::ReadRetry;
+use super::zoho::{ZohoOptions, ZohoSource};
 use super::{Needs, Source, Target};
 use crate::net::ClientOptions;
 
 /// Source connectors, by name.
-pub const SOURCES: [&str; 1] = ["hubspot"];
+pub const SOURCES: [&str; 3] = ["hubspot", "copper", "zoho"];
 /// Target connectors, by name.
-pub const TARGETS: [&str; 1] = ["accelo"];
+pub const TARGETS: [&str; 2] = ["accelo", "harvest"];
 /// Connectors with a page in docs/connectors/ but no code yet.
-const PLANNED: [(&str, &str); 3] = [
-    ("zoho", "Zoho CRM source"),
-    ("copper", "Copper source"),
-    ("harvest", "Harvest target"),
-];
+const PLANNED: [(&str, &str); 0] = [];
 
 /// What every connector is opened with.
 #[derive(Clone)]
@@ -75,10 +79,6 @@ pub fn url_variable(vendor: &str) -> String {
     format!("MAPCTL_{}_URL", vendor.to_ascii_uppercase())
 }
 
-fn required(settings: &Settings, variable: &str, why: &str) -> Result<String, String> {
-    (settings.env)(variable).ok_or_else(|| format!("set {variable}: {why}"))
-}
-
 /// The environment variable holding a source's webhook signing secret.
 pub fn webhook_secret(name: &str) -> Option<&'static str> {
     match name {
@@ -95,18 +95,31 @@ pub fn open_source(
 ) -> Result<Box<dyn Source>, String> {
     match name {
         "hubspot" => {
-            let token = required(
-                settings,
-                "HUBSPOT_TOKEN",
-                "the HubSpot private-app token or service key (docs/connectors/hubspot.md, Setup)",
-            )?;
-            let base = (settings.env)(&url_variable("hubspot"))
-                .unwrap_or_else(|| hubspot::DEFAULT_URL.to_string());
-            let mut options = HubSpotOptions::new(&base, token, needs);
+            let mut options = HubSpotOptions::new(
+                &given::hubspot_url(settings),
+                given::hubspot_token(settings)?,
+                needs,
+            );
             options.client = settings.client.clone();
             options.meter = settings.meter.clone();
             options.retry = settings.retry;
             Ok(Box::new(HubSpotSource::new(options)?))
+        }
+        "copper" => {
+            let credentials = given::copper(settings)?;
+            let mut options = CopperOptions::new(&given::copper_url(settings), credentials, needs);
+            options.client = settings.client.clone();
+            options.meter = settings.meter.clone();
+            options.retry = settings.retry;
+            Ok(Box::new(CopperSource::new(options)?))
+        }
+        "zoho" => {
+            let (hosts, credentials) = given::zoho(settings)?;
+            let mut options = ZohoOptions::new(hosts, credentials, needs);
+            options.client = settings.client.clone();
+            options.meter = settings.meter.clone();
+            options.retry = settings.retry;
+            Ok(Box::new(ZohoSource::new(options)?))
         }
         other => Err(planned(other).unwrap_or_else(|| {
             format!(
@@ -121,18 +134,9 @@ pub fn open_source(
 pub fn open_target(name: &str, settings: &Settings) -> Result<Arc<dyn Target>, String> {
     match name {
         "accelo" => {
-            let why =
-                "the Accelo service application's credentials (docs/connectors/accelo.md, Setup)";
-            let credentials = Credentials {
-                id: required(settings, "ACCELO_CLIENT_ID", why)?,
-                secret: required(settings, "ACCELO_CLIENT_SECRET", why)?,
-            };
-            let base = match (settings.env)(&url_variable("accelo")) {
-                Some(url) => url,
-                None => accelo::default_url(&deployment(settings)?),
-            };
+            let credentials = given::accelo(settings)?;
             let options = AcceloOptions {
-                base,
+                base: given::accelo_url(settings)?,
                 credentials,
                 create_clients: settings.create_clients,
                 client_key: settings.client_key,
@@ -142,32 +146,25 @@ pub fn open_target(name: &str, settings: &Settings) -> Result<Arc<dyn Target>, S
             };
             Ok(Arc::new(AcceloTarget::new(options)?))
         }
+        "harvest" => {
+            let options = HarvestOptions {
+                base: given::harvest_url(settings),
+                credentials: given::harvest(settings)?,
+                create_clients: settings.create_clients,
+                client_key: settings.client_key,
+                client: settings.client.clone(),
+                meter: settings.meter.clone(),
+                retry: settings.retry,
+                limits: super::harvest::Limits::default(),
+            };
+            Ok(Arc::new(HarvestTarget::new(options)?))
+        }
         other => Err(planned(other).unwrap_or_else(|| {
             format!(
                 "`{other}` is not a target connector ({})",
                 TARGETS.join(", ")
             )
         })),
-    }
-}
-
-/// `ACCELO_DEPLOYMENT`, checked to be a host label (it becomes part of the URL).
-fn deployment(settings: &Settings) -> Result<String, String> {
-    let deployment = required(
-        settings,
-        "ACCELO_DEPLOYMENT",
-        "the deployment's name, as in https://NAME.accelo.com",
-    )?;
-    let valid = deployment
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && deployment.len() <= 63;
-    if valid {
-        Ok(deployment.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "ACCELO_DEPLOYMENT `{deployment}` is not a deployment name (letters, digits and `-`)"
-        ))
     }
 }
 
@@ -211,14 +208,15 @@ mod tests {
     }
 
     #[test]
-    fn planned_connectors_say_so() {
-        assert!(planned("harvest").unwrap().contains("not built yet"));
+    fn every_documented_connector_is_built() {
+        assert!(planned("harvest").is_none());
         assert!(
             open_target("harvest", &settings(|_| None))
                 .err()
                 .unwrap()
-                .contains("harvest.md")
+                .contains("HARVEST_TOKEN")
         );
+        assert!(is_source("zoho") && is_source("copper") && is_target("harvest"));
         assert!(is_source("hubspot") && is_target("accelo") && !is_source("accelo"));
     }
 }

@@ -6,7 +6,9 @@
 //! answer, and the target is asked for the project ([`Target::project`]), or, when it cannot
 //! say, the delivered record stands for it. The project's id is put in as `id` when the answer
 //! lacks it, so `sync back { deal.properties.psa_project_id = job.id }` works whatever the
-//! target echoes. A failed write is recorded with its error and tried again after a backoff, on
+//! target echoes. The patches of a batch of deals are written together
+//! ([`Source::patch_many`]: one call per batch for a CRM whose API updates many records at
+//! once). A failed write is recorded with its error and tried again after a backoff, on
 //! a later pass (up to the attempt budget); the outcome of every try is in the ledger
 //! (`sync_state`).
 
@@ -68,9 +70,11 @@ pub fn sync_back(
         let due = ledger.due_syncs(after, BATCH, with.max_attempts)?;
         let Some(last) = due.last() else { break };
         after = last.seq;
+        let outcomes = sync_batch(&due, with.mapping, with.target, &mut *with.source, stop);
         let mut results = Vec::with_capacity(due.len());
-        for deal in &due {
-            let result = match sync_one(deal, with.mapping, with.target, &mut *with.source) {
+        for (deal, outcome) in due.iter().zip(outcomes) {
+            let Some(outcome) = outcome else { continue };
+            let result = match outcome {
                 Ok(Some(patch)) => SyncResult::Done(patch),
                 Ok(None) => {
                     SyncResult::Skipped("no sync back field has a value in this project".into())
@@ -89,9 +93,6 @@ pub fn sync_back(
                 SyncResult::Failed { .. } => tally.failed += 1,
             }
             results.push((deal.deal_id.clone(), result));
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
         }
         ledger.finish_syncs(&results)?;
         if let Some(meter) = with.meter {
@@ -101,23 +102,64 @@ pub fn sync_back(
     Ok(tally)
 }
 
-/// Runs the rules on one deal's project and writes the patch: the patch written, `None` when
-/// the rules gave nothing to write, or why it failed.
-fn sync_one(
-    deal: &SyncDue,
+/// Syncs one batch of deals: the rules run on each deal's project, and the patches they give
+/// are written [`Source::patches_per_call`] at a time by [`Source::patch_many`] (one call per
+/// hundred deals where the CRM allows it), `stop` checked between calls. For each deal, in
+/// order: the patch written, `None` when the rules gave nothing to write, or why it failed;
+/// `None` for a deal not tried because the run is stopping (it stays due).
+fn sync_batch(
+    due: &[SyncDue],
     mapping: &Mapping,
     target: &dyn Target,
     source: &mut dyn Source,
-) -> Result<Option<String>, String> {
+    stop: &AtomicBool,
+) -> Vec<Option<Result<Option<String>, String>>> {
+    let mut outcomes: Vec<Option<Result<Option<String>, String>>> = Vec::with_capacity(due.len());
+    let mut patches = Vec::new();
+    let mut written = Vec::new();
+    for deal in due {
+        match patch_for(deal, mapping, target) {
+            Ok(Some(patch)) => {
+                written.push(outcomes.len());
+                outcomes.push(Some(Ok(Some(patch.to_string()))));
+                patches.push((deal.deal_id.clone(), patch));
+            }
+            other => outcomes.push(Some(other.map(|_| None))),
+        }
+    }
+    let per_call = source.patches_per_call().max(1);
+    for (chunk, indices) in patches.chunks(per_call).zip(written.chunks(per_call)) {
+        if stop.load(Ordering::SeqCst) {
+            for &index in indices {
+                outcomes[index] = None;
+            }
+            continue;
+        }
+        let mut results = source.patch_many(chunk).into_iter();
+        for &index in indices {
+            let result = results.next().unwrap_or_else(|| {
+                Err(crate::connect::SourceError::Failed(
+                    "the source gave no result for this deal's patch".into(),
+                ))
+            });
+            if let Err(error) = result {
+                outcomes[index] = Some(Err(error.to_string()));
+            }
+        }
+    }
+    outcomes
+}
+
+/// What the rules give for one deal's project: the patch, `None` when they give nothing to
+/// write, or why they failed.
+fn patch_for(
+    deal: &SyncDue,
+    mapping: &Mapping,
+    target: &dyn Target,
+) -> Result<Option<Value>, String> {
     let project = project_of(deal, target)?;
     match mapping.sync_back(Deal::Value(&project)).outcome {
-        Outcome::Written { record, .. } => {
-            let patch = record.to_value();
-            source
-                .patch(&deal.deal_id, &patch)
-                .map_err(|e| e.to_string())?;
-            Ok(Some(patch.to_string()))
-        }
+        Outcome::Written { record, .. } => Ok(Some(record.to_value())),
         Outcome::Skipped(_) => Ok(None),
         Outcome::Rejected { reasons, .. } => {
             let text: Vec<String> = reasons

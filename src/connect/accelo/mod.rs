@@ -27,7 +27,9 @@ use self::job::{carries, field, marker, request_fields, unsent};
 use self::reference::{Lookup, Reference};
 use super::encode::{id_text, percent_encode};
 use super::meter::Meter;
+use super::pull::Response;
 use super::vendor::ReadRetry;
+use super::vendor::VendorError;
 use super::{Created, Delivery, Guarantee, Target, TargetError};
 use crate::net::ClientOptions;
 
@@ -200,6 +202,51 @@ impl AcceloTarget {
             .filter(|v| v.get("value").and_then(Value::as_str) == Some(mark))
             .filter_map(|v| v.get("link_id").and_then(id_text))
             .collect())
+    }
+}
+
+impl AcceloTarget {
+    /// The reference data `schema pull accelo` reads (accelo.md 7): job types, job statuses,
+    /// staff, job profile fields and companies, each list read page by page (100 a page) and
+    /// handed back as pages in Accelo's envelope, so the importer reads them as it reads saved
+    /// responses (a list whose last page is full gets the empty page that ends it).
+    pub fn metadata(&self) -> Result<Vec<Response>, VendorError> {
+        let lists: [(&'static str, &str, &str); 5] = [
+            ("job_types", "/jobs/types", "standing,has_custom_id"),
+            (
+                "statuses",
+                "/jobs/statuses",
+                "standing,color,start,ordering",
+            ),
+            ("staff", "/staff", "email,standing"),
+            ("profile_fields", "/jobs/profiles/fields", ""),
+            ("companies", "/companies", "standing,website"),
+        ];
+        let mut responses = Vec::new();
+        for (role, path, fields) in lists {
+            let query: Vec<(&str, String)> = if fields.is_empty() {
+                Vec::new()
+            } else {
+                vec![("_fields", fields.to_string())]
+            };
+            let records = self
+                .api
+                .list(path, &query, "read reference data", None, None)
+                .map_err(|e| e.error)?;
+            let call = format!("Accelo GET /api/v0{path}");
+            let mut pages: Vec<&[Value]> = records.chunks(api::PAGE).collect();
+            if records.len() % api::PAGE == 0 {
+                pages.push(&[]);
+            }
+            for page in pages {
+                let body = serde_json::json!({
+                    "meta": {"status": "ok", "message": "Everything executed as expected."},
+                    "response": page,
+                });
+                responses.push(Response::new(role, call.clone(), body));
+            }
+        }
+        Ok(responses)
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub use crate::connect::encode::id_text;
 use crate::connect::vendor::VendorError;
@@ -170,16 +170,7 @@ pub fn with_associations(mut deal: Value, companies: &Companies) -> Value {
     deal
 }
 
-/// The bundle the mapping reads: the deal under `primary`, the company (or null) under
-/// `company` when the mapping has a company record.
-pub fn bundle(primary: &str, deal: Value, company: Option<(&str, Option<Value>)>) -> Value {
-    let mut map = Map::new();
-    map.insert(primary.to_string(), deal);
-    if let Some((key, record)) = company {
-        map.insert(key.to_string(), record.unwrap_or(Value::Null));
-    }
-    Value::Object(map)
-}
+pub use crate::connect::bundle;
 
 /// The companies a v3 deal read lists under `associations.companies.results` (no primary
 /// flag: the v3 read does not say which is primary).

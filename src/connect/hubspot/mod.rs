@@ -38,6 +38,7 @@ use self::properties::{Wanted, all_properties, display, patch_body, property_of,
 use self::search::{MODIFIED, Query, modified_ms};
 use super::encode::percent_encode;
 use super::meter::Meter;
+use super::pull::{Response, required};
 use super::vendor::{ReadRetry, VendorError};
 use super::{Needs, Source, SourceError, SourceItem};
 use crate::io::input::{InputItem, ItemError, Payload, Position};
@@ -341,6 +342,45 @@ impl HubSpotSource {
             }
             since = last;
         }
+    }
+}
+
+impl HubSpotSource {
+    /// The metadata `schema pull hubspot` reads (hubspot.md 4.6, 4.7): the object's properties
+    /// (`GET /crm/v3/properties/{object}`) and, for deals, every deal pipeline with its stages
+    /// (`GET /crm/v3/pipelines/deals`).
+    pub fn metadata(&self, object: &str) -> Result<Vec<Response>, VendorError> {
+        let mut responses = Vec::new();
+        let path = format!("/crm/v3/properties/{}", percent_encode(object));
+        let call = format!("HubSpot GET {path}");
+        let body = self.api.call(
+            Method::Get,
+            &format!("{path}?archived=false"),
+            None,
+            "read properties",
+            None,
+        )?;
+        responses.push(Response::new(
+            "properties",
+            call.clone(),
+            required(&call, body)?,
+        ));
+        if object == "deals" {
+            let call = "HubSpot GET /crm/v3/pipelines/deals".to_string();
+            let body = self.api.call(
+                Method::Get,
+                "/crm/v3/pipelines/deals",
+                None,
+                "read pipelines",
+                None,
+            )?;
+            responses.push(Response::new(
+                "pipelines",
+                call.clone(),
+                required(&call, body)?,
+            ));
+        }
+        Ok(responses)
     }
 }
 
