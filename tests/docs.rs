@@ -148,3 +148,25 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// The VS Code extension's grammar snapshots are taken of the shipped mappings as they are
+/// (`npm run test:fresh` in CI fails otherwise, long after `cargo test` passed): a shipped
+/// mapping edited without `npm run snap:update` in `editors/vscode` fails here first.
+#[test]
+fn the_extension_snapshots_copy_the_shipped_mappings() {
+    let snaps = std::path::Path::new("editors/vscode/test/snap");
+    for entry in std::fs::read_dir("mappings").expect("mappings/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "map") {
+            continue;
+        }
+        let name = path.file_name().expect("name");
+        let shipped = std::fs::read(&path).expect("shipped mapping");
+        let copy = std::fs::read(snaps.join(name)).unwrap_or_default();
+        assert!(
+            shipped == copy,
+            "editors/vscode/test/snap/{} is stale: run `npm run snap:update` in editors/vscode",
+            name.to_string_lossy()
+        );
+    }
+}
