@@ -167,6 +167,7 @@ impl Env<'_> {
         described: &str,
     ) -> Option<()> {
         let kinds = info.ty.kinds.without(Kinds::NULL);
+        dated_text_as_number(cx, decl, call, info, described)?;
         if decl.input.contains(Kinds::ANY) || kinds.intersects(decl.input) || kinds.is_none() {
             return Some(());
         }
@@ -267,6 +268,7 @@ impl Env<'_> {
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
+                alternatives: Vec::new(),
             },
             None if ty.kinds == Kinds::ARRAY => Ty::of(Kinds::STRING),
             None => Ty::of(Kinds::ANY),
@@ -301,6 +303,48 @@ pub(crate) fn conversion_hint(from: Kinds, to: Kinds) -> Option<&'static str> {
     } else {
         return None;
     })
+}
+
+/// M403 for `number`, `integer` or `boolean` on text the schema declares a date or date-time:
+/// such text never reads as one, so every deal would be rejected. The help reads the date.
+fn dated_text_as_number(
+    cx: &mut Context<'_>,
+    decl: &TransformDecl,
+    call: &Call,
+    info: &ExprInfo,
+    described: &str,
+) -> Option<()> {
+    let format = info.ty.schema.as_ref().and_then(|f| f.format.as_deref());
+    let kinds = info.ty.kinds.without(Kinds::NULL);
+    if !matches!(decl.name, "number" | "integer" | "boolean")
+        || !matches!(format, Some("date" | "date-time"))
+        || !kinds.within(Kinds::STRING)
+    {
+        return Some(());
+    }
+    let help = if decl.name == "boolean" {
+        format!(
+            "a {} is not a yes/no value: test its presence with `{described}` in a condition",
+            format.unwrap_or("date")
+        )
+    } else {
+        format!("read the date, then its Unix seconds: `{described} | date | unix`")
+    };
+    cx.report(
+        Diagnostic::new(
+            Code::M403,
+            call.name.span,
+            format!(
+                "`{}` cannot read `{described}`: the schema declares it `format: {}`, and such text is never {}",
+                decl.name,
+                format.unwrap_or("date"),
+                if decl.name == "boolean" { "a boolean" } else { "a number" }
+            ),
+            "fails on every deal",
+        )
+        .with_help(help),
+    );
+    None
 }
 
 /// A call as written: `round(2)`, `lookup(billing)`.

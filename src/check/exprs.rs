@@ -11,7 +11,7 @@ use super::records::Record;
 use super::stages::StageFacts;
 use super::table_use::{self, TableUse};
 use super::tables::TableInfo;
-use super::types::{ExprInfo, KnownValue, Ty};
+use super::types::{Alternative, ExprInfo, KnownValue, Ty};
 use super::writes::Written;
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -128,6 +128,7 @@ impl<'a> Env<'a> {
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
+                alternatives: Vec::new(),
             },
             may_be_absent,
             may_fail: false,
@@ -192,6 +193,7 @@ impl<'a> Env<'a> {
     ) -> Option<(CExpr, ExprInfo)> {
         let mut compiled = Vec::with_capacity(alternatives.len());
         let mut merged: Option<ExprInfo> = None;
+        let mut each = Vec::with_capacity(alternatives.len());
         let mut ok = true;
         for alternative in alternatives {
             let Some((cexpr, info)) = self.expr(cx, alternative, scope) else {
@@ -199,6 +201,11 @@ impl<'a> Env<'a> {
                 continue;
             };
             compiled.push(cexpr);
+            each.push(Alternative {
+                span: alternative.span,
+                text: input_description(alternative),
+                ty: info.ty.clone(),
+            });
             merged = Some(match merged {
                 None => info,
                 Some(mut acc) => {
@@ -213,7 +220,10 @@ impl<'a> Env<'a> {
         if !ok {
             return None;
         }
-        merged.map(|info| (CExpr::Coalesce(compiled), info))
+        merged.map(|mut info| {
+            info.ty.alternatives = each;
+            (CExpr::Coalesce(compiled), info)
+        })
     }
 
     fn pipeline(
@@ -312,6 +322,7 @@ pub(crate) fn union_ty(a: &Ty, b: &Ty) -> Ty {
         max_length: a.max_length.zip(b.max_length).map(|(x, y)| x.max(y)),
         constant: None,
         literals: a.literals.iter().chain(&b.literals).cloned().collect(),
+        alternatives: Vec::new(),
     }
 }
 

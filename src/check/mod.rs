@@ -30,8 +30,10 @@ mod compat;
 mod conds;
 mod context;
 mod exprs;
+mod formats;
 mod labels;
 mod paths;
+mod patterns;
 pub mod program;
 mod query;
 mod reach;
@@ -190,6 +192,7 @@ fn check_source_with(
 fn passes(cx: &mut Context<'_>, ast: &MappingFile) -> (Vec<records::Record>, Option<Program>) {
     let census = structure::pass(cx, ast);
     let records = records::pass(cx, ast);
+    patterns::pass(cx);
     let tables = tables::pass(cx, ast);
     let mut used = TableUse::new(&tables);
     let stages = stages::pass(cx, &records, &tables, &mut used, ast);
