@@ -27,6 +27,7 @@
 mod calls;
 mod clients;
 mod compat;
+mod conditional;
 mod conds;
 mod context;
 mod exprs;
@@ -200,6 +201,7 @@ fn passes(cx: &mut Context<'_>, ast: &MappingFile) -> (Vec<records::Record>, Opt
     let env = Env::new(&records, &tables, &mut used, &stages.facts);
     let writes = writes::pass(cx, env, ast);
     required::pass(cx, &records, &writes.written, &writes.failed_targets);
+    conditional::pass(cx, &records, &writes.written);
     taint::pass(cx, &protected, &writes.forward_reads);
     let env = Env::new(&records, &tables, &mut used, &stages.facts);
     let sync_back = sync::pass(cx, env, &writes.forward_reads, ast);

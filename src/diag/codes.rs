@@ -105,6 +105,7 @@ codes! {
     M312 => (Warning, "unchecked value into an enumerated field"),
     M313 => (Error, "label names several values of the target field"),
     M314 => (Warning, "text may not have the target field's format"),
+    M315 => (Error, "field the target schema requires under a condition is not written"),
     M401 => (Error, "unknown transform"),
     M402 => (Error, "wrong arguments to a transform"),
     M403 => (Error, "transform cannot take this input"),
