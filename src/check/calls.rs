@@ -7,7 +7,7 @@ use super::context::Context;
 use super::exprs::{Env, union_ty};
 use super::suggest;
 use super::table_use;
-use super::types::{ExprInfo, Ty};
+use super::types::{ExprInfo, KnownValue, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::syntax::ast::{Arg, Call, LitKind};
@@ -241,6 +241,9 @@ impl Env<'_> {
                 }
             }
         };
+        if matches!(decl.name, "number" | "integer") {
+            next.ty.values = numeric_values(info.ty.values.as_deref());
+        }
         next.ty.max_length = match decl.name {
             "truncate" => args.first().and_then(|a| match a {
                 ArgValue::Json(v) => v.as_u64(),
@@ -345,6 +348,29 @@ fn dated_text_as_number(
         .with_help(help),
     );
     None
+}
+
+/// The values `number`/`integer` give for a known set of values (a table's), when each reads as
+/// a number: the checker then knows the numbers written (bounds, M316).
+fn numeric_values(values: Option<&[KnownValue]>) -> Option<Vec<KnownValue>> {
+    values?
+        .iter()
+        .map(|known| {
+            let number = match &known.value {
+                serde_json::Value::Number(n) => Some(n.clone()),
+                serde_json::Value::String(text) => text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .map(serde_json::Number::from),
+                _ => None,
+            }?;
+            Some(KnownValue {
+                value: serde_json::Value::Number(number),
+                span: known.span,
+            })
+        })
+        .collect()
 }
 
 /// A call as written: `round(2)`, `lookup(billing)`.

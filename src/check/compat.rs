@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::bounds;
 use super::calls::conversion_hint;
 use super::context::Context;
 use super::exprs::input_description;
@@ -16,6 +17,7 @@ use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind, LitKind, Literal};
 use crate::transforms::build_regex;
 use crate::value::{Kinds, json_equal};
+use std::collections::HashSet;
 
 /// A write being checked: the field's display name, its schema, and its parent object (to find
 /// where it is declared, only when a diagnostic needs it: locating is a scan of the schema file).
@@ -34,13 +36,22 @@ pub(crate) fn declared(cx: &Context<'_>, field: &Field<'_>) -> Option<Span> {
 }
 
 /// Checks that `info` (the value of `value`) fits `field`.
-pub(crate) fn check(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: &Field<'_>) {
+pub(crate) fn check(
+    cx: &mut Context<'_>,
+    value: &Expr,
+    info: &ExprInfo,
+    field: &Field<'_>,
+    proven: Option<&HashSet<String>>,
+) {
     let kinds = info.ty.kinds;
     let target = field.flat.kinds;
     if !kinds_fit(cx, value, info, field) {
         return;
     }
     formats::check(cx, value, info, field);
+    if let Some(proven) = proven {
+        bounds::check(cx, value, info, field, proven);
+    }
     if kinds.contains(Kinds::FRAC) && target.contains(Kinds::INT) && !target.contains(Kinds::FRAC) {
         cx.report(lossy(
             value,

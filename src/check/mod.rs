@@ -24,6 +24,7 @@
 //! returned. Tools (the language server) ask about paths with [`Query`], which resolves them with
 //! the same `paths::step` as the checker.
 
+mod bounds;
 mod calls;
 mod clients;
 mod compat;

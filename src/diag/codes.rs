@@ -106,6 +106,7 @@ codes! {
     M313 => (Error, "label names several values of the target field"),
     M314 => (Warning, "text may not have the target field's format"),
     M315 => (Error, "field the target schema requires under a condition is not written"),
+    M316 => (Warning, "number not checked against the target field's bounds"),
     M401 => (Error, "unknown transform"),
     M402 => (Error, "wrong arguments to a transform"),
     M403 => (Error, "transform cannot take this input"),
