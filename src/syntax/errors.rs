@@ -251,6 +251,7 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::compare_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
         Rule::literal_list => "a list (`[\"a\", \"b\"]`)",
         Rule::expr | Rule::pipeline => "a value",
+        Rule::group => "a value in parentheses",
         Rule::call => "a transform name",
         Rule::boolean => "`true` or `false`",
         Rule::number => "a number",

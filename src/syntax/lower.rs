@@ -349,7 +349,14 @@ impl Lowerer {
             Rule::expr => {
                 let mut alternatives: Vec<Expr> = Vec::new();
                 for part in inner(pair) {
-                    alternatives.push(self.expr(part)?);
+                    // `(a ?? b) ?? c` is `a ?? b ?? c`.
+                    match self.expr(part)? {
+                        Expr {
+                            kind: ExprKind::Coalesce(inner),
+                            ..
+                        } => alternatives.extend(inner),
+                        single => alternatives.push(single),
+                    }
                 }
                 if alternatives.len() == 1 {
                     alternatives.pop()
@@ -360,10 +367,15 @@ impl Lowerer {
                     })
                 }
             }
+            Rule::group => self.expr(inner(pair).next()?),
             Rule::pipeline => {
                 let mut parts = inner(pair);
                 let input = self.expr(parts.next()?)?;
-                let mut calls = Vec::new();
+                // `(a | x) | y` is the pipeline `a | x | y`.
+                let (input, mut calls) = match input.kind {
+                    ExprKind::Pipeline { input, calls } => (*input, calls),
+                    _ => (input, Vec::new()),
+                };
                 for call in parts {
                     calls.push(self.call(call)?);
                 }

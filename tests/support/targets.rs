@@ -378,4 +378,26 @@ pub const GENERATED: &[Generated] = &[
         ],
         streamed: false,
     },
+    // Parentheses: pipelines over a whole `??` in maps, require rules and interpolations.
+    Generated {
+        mapping: "tests/check/clean_parentheses.map",
+        clients: None,
+        refs: &[],
+        bases: &["tests/check/clean_parentheses.sample.json"],
+        focus: &[
+            (
+                "/properties/amount",
+                r#"["48500.00", "0", "-3", "12,5x", "", null]"#,
+            ),
+            (
+                "/properties/closedate",
+                r#"["2025-03-14T09:30:00.000Z", "2025-02-30T00:00:00Z", "", null]"#,
+            ),
+            (
+                "/properties/description",
+                r#"["3/14/2025", "2025-03-14", "soon", "", null]"#,
+            ),
+        ],
+        streamed: false,
+    },
 ];
