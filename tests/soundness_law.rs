@@ -48,7 +48,12 @@ struct Subject {
 /// The shipped mappings and the golden check cases that check clean (warnings allowed).
 fn subjects() -> Vec<Subject> {
     let mut paths: Vec<PathBuf> = Vec::new();
-    for dir in ["mappings", "mappings/examples", "tests/check"] {
+    for dir in [
+        "mappings",
+        "mappings/examples",
+        "tests/check",
+        "tests/language",
+    ] {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };

@@ -218,6 +218,12 @@ impl Env<'_> {
         };
         next.ty = match decl.output {
             Output::Fixed(kinds) => Ty::of(kinds),
+            Output::Input => Ty::of(
+                info.ty
+                    .kinds
+                    .and(decl.input)
+                    .or(info.ty.kinds.and(Kinds::NULL)),
+            ),
             Output::Rounded => match args.first() {
                 Some(ArgValue::Json(places)) if places.as_u64() == Some(0) => Ty::of(Kinds::INT),
                 _ => Ty::of(Kinds::NUMBER),

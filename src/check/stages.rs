@@ -74,6 +74,7 @@ pub(crate) fn pass(
     tables: &[TableInfo],
     used: &mut TableUse,
     ast: &MappingFile,
+    lets: &std::rc::Rc<Vec<crate::syntax::ast::LetDecl>>,
 ) -> Stages {
     let trigger = ast.items.iter().find_map(|item| match item {
         Item::Trigger(trigger) => Some(trigger),
@@ -93,8 +94,9 @@ pub(crate) fn pass(
         }
         trigger_implies = implied_by(&trigger.condition);
         let mark = cx.mark();
-        let compiled =
-            Env::new(records, tables, used, &facts).cond(cx, &trigger.condition, Scope::Sources);
+        let compiled = Env::new(records, tables, used, &facts)
+            .with_lets(lets)
+            .cond(cx, &trigger.condition, Scope::Sources);
         facts.stage_invalid = cx.reported_since(mark, Code::M205);
         if let Some((compiled, _)) = compiled {
             if stage.is_none() {
@@ -112,7 +114,7 @@ pub(crate) fn pass(
     for item in &ast.items {
         if let Item::Require(block) = item {
             let stages = block_stages(cx, &facts, block);
-            let mut env = Env::new(records, tables, used, &facts);
+            let mut env = Env::new(records, tables, used, &facts).with_lets(lets);
             let implied = require_block(cx, &mut env, block, &stages, &mut requirements);
             let mut bounds = Vec::new();
             for rule in &block.rules {

@@ -47,6 +47,7 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_sync
             | Rule::kw_back
             | Rule::kw_checklist
+            | Rule::kw_let
             | Rule::kw_owner
             | Rule::kw_psa
             | Rule::kw_crm
@@ -123,6 +124,12 @@ impl Lowerer {
                 let name = self.expr(parts.next()?)?;
                 let target = self.path(parts.next()?)?;
                 Item::ClientMatch(ClientMatch { name, target, span })
+            }
+            Rule::let_decl => {
+                let mut parts = inner(pair);
+                let name = self.ident(parts.next()?);
+                let value = self.expr(parts.next()?)?;
+                Item::Let(LetDecl { name, value, span })
             }
             Rule::checklist_block => Item::Checklist(ChecklistBlock {
                 items: inner(pair).map(|p| self.string(p)).collect(),

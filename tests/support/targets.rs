@@ -400,4 +400,28 @@ pub const GENERATED: &[Generated] = &[
         ],
         streamed: false,
     },
+    // Named values, date arithmetic and rounding (the acceptance mapping of issue 22).
+    Generated {
+        mapping: "tests/language/copper_named_values.map",
+        clients: Some("tests/language/samples/clients.json"),
+        refs: &[],
+        bases: &["tests/language/samples/deal_won.json"],
+        focus: &[
+            ("/status", r#"["Won", "Open", null]"#),
+            ("/monetary_value", r#"[48500, 48500.5, 0.4, -3, null]"#),
+            (
+                "/close_date",
+                r#"["3/14/2025", "1/31/2025", "2025-02-30", "", null]"#,
+            ),
+            (
+                "/custom_fields",
+                r#"[[{"custom_field_definition_id": 5001, "value": 417001}], [{"custom_field_definition_id": 5001, "value": 999}], [], null]"#,
+            ),
+            (
+                "/company_name",
+                r#"["ACME Corp.", "Globex", "New Co", null]"#,
+            ),
+        ],
+        streamed: false,
+    },
 ];
