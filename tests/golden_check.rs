@@ -113,3 +113,60 @@ fn every_code_has_a_documentation_entry() {
         missing.join("\n")
     );
 }
+
+/// The helps that propose code are held to it: on every case with a `<case>.sample.json` beside
+/// it, the fixes the language server offers (built from the helps and verified there) are applied
+/// one after another until none is left; the text must then check with no diagnostic at all, and
+/// the sample deal must be written by the fixed mapping (not rejected).
+#[test]
+fn suggested_fixes_check_clean_and_apply_a_sample() {
+    use mapctl::engine::{Deal, LoadOptions, Mapping, Outcome};
+    use mapctl::lsp::analysis::Analysis;
+    use mapctl::lsp::fixes::{apply, fixes};
+    let mut tried = 0;
+    for case in cases() {
+        let sample_path = case.with_extension("sample.json");
+        let Ok(sample) = std::fs::read(&sample_path) else {
+            continue;
+        };
+        tried += 1;
+        let path = std::fs::canonicalize(&case).expect("a golden case");
+        let mut text = std::fs::read_to_string(&path).expect("readable");
+        for _ in 0..10 {
+            let analysis = Analysis::new(&path, text.clone());
+            let fix = analysis
+                .output
+                .diagnostics
+                .iter()
+                .flat_map(|d| fixes(&analysis, d))
+                .find(|f| f.preferred);
+            let Some(fix) = fix else { break };
+            text = apply(&text, &fix.edit).expect("the edit is in the text");
+        }
+        let analysis = Analysis::new(&path, text.clone());
+        let left: Vec<String> = analysis
+            .output
+            .diagnostics
+            .iter()
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{}: after its suggested fixes the mapping still has {left:?}:\n{text}",
+            case.display()
+        );
+        let fixed = case.with_extension("fixed-by-test");
+        std::fs::write(&fixed, &text).expect("write the fixed mapping");
+        let loaded = Mapping::load(&fixed, &LoadOptions::default());
+        let _ = std::fs::remove_file(&fixed);
+        let mapping = loaded.unwrap_or_else(|e| panic!("{}: {}", case.display(), e.message()));
+        let applied = mapping.apply(Deal::Text(&sample), None);
+        assert!(
+            matches!(applied.outcome, Outcome::Written { .. }),
+            "{}: the fixed mapping does not write the sample: {:?}",
+            case.display(),
+            applied.outcome
+        );
+    }
+    assert!(tried >= 5, "only {tried} cases have a sample deal");
+}

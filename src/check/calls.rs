@@ -7,7 +7,7 @@ use super::context::Context;
 use super::exprs::{Env, union_ty};
 use super::suggest;
 use super::table_use;
-use super::types::{ExprInfo, Ty};
+use super::types::{ExprInfo, KnownValue, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::syntax::ast::{Arg, Call, LitKind};
@@ -167,6 +167,7 @@ impl Env<'_> {
         described: &str,
     ) -> Option<()> {
         let kinds = info.ty.kinds.without(Kinds::NULL);
+        dated_text_as_number(cx, decl, call, info, described)?;
         if decl.input.contains(Kinds::ANY) || kinds.intersects(decl.input) || kinds.is_none() {
             return Some(());
         }
@@ -217,6 +218,12 @@ impl Env<'_> {
         };
         next.ty = match decl.output {
             Output::Fixed(kinds) => Ty::of(kinds),
+            Output::Input => Ty::of(
+                info.ty
+                    .kinds
+                    .and(decl.input)
+                    .or(info.ty.kinds.and(Kinds::NULL)),
+            ),
             Output::Rounded => match args.first() {
                 Some(ArgValue::Json(places)) if places.as_u64() == Some(0) => Ty::of(Kinds::INT),
                 _ => Ty::of(Kinds::NUMBER),
@@ -240,6 +247,9 @@ impl Env<'_> {
                 }
             }
         };
+        if matches!(decl.name, "number" | "integer") {
+            next.ty.values = numeric_values(info.ty.values.as_deref());
+        }
         next.ty.max_length = match decl.name {
             "truncate" => args.first().and_then(|a| match a {
                 ArgValue::Json(v) => v.as_u64(),
@@ -267,6 +277,7 @@ impl Env<'_> {
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
+                alternatives: Vec::new(),
             },
             None if ty.kinds == Kinds::ARRAY => Ty::of(Kinds::STRING),
             None => Ty::of(Kinds::ANY),
@@ -301,6 +312,71 @@ pub(crate) fn conversion_hint(from: Kinds, to: Kinds) -> Option<&'static str> {
     } else {
         return None;
     })
+}
+
+/// M403 for `number`, `integer` or `boolean` on text the schema declares a date or date-time:
+/// such text never reads as one, so every deal would be rejected. The help reads the date.
+fn dated_text_as_number(
+    cx: &mut Context<'_>,
+    decl: &TransformDecl,
+    call: &Call,
+    info: &ExprInfo,
+    described: &str,
+) -> Option<()> {
+    let format = info.ty.schema.as_ref().and_then(|f| f.format.as_deref());
+    let kinds = info.ty.kinds.without(Kinds::NULL);
+    if !matches!(decl.name, "number" | "integer" | "boolean")
+        || !matches!(format, Some("date" | "date-time"))
+        || !kinds.within(Kinds::STRING)
+    {
+        return Some(());
+    }
+    let help = if decl.name == "boolean" {
+        format!(
+            "a {} is not a yes/no value: test its presence with `{described}` in a condition",
+            format.unwrap_or("date")
+        )
+    } else {
+        format!("read the date, then its Unix seconds: `{described} | date | unix`")
+    };
+    cx.report(
+        Diagnostic::new(
+            Code::M403,
+            call.name.span,
+            format!(
+                "`{}` cannot read `{described}`: the schema declares it `format: {}`, and such text is never {}",
+                decl.name,
+                format.unwrap_or("date"),
+                if decl.name == "boolean" { "a boolean" } else { "a number" }
+            ),
+            "fails on every deal",
+        )
+        .with_help(help),
+    );
+    None
+}
+
+/// The values `number`/`integer` give for a known set of values (a table's), when each reads as
+/// a number: the checker then knows the numbers written (bounds, M316).
+fn numeric_values(values: Option<&[KnownValue]>) -> Option<Vec<KnownValue>> {
+    values?
+        .iter()
+        .map(|known| {
+            let number = match &known.value {
+                serde_json::Value::Number(n) => Some(n.clone()),
+                serde_json::Value::String(text) => text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .map(serde_json::Number::from),
+                _ => None,
+            }?;
+            Some(KnownValue {
+                value: serde_json::Value::Number(number),
+                span: known.span,
+            })
+        })
+        .collect()
 }
 
 /// A call as written: `round(2)`, `lookup(billing)`.

@@ -3,18 +3,21 @@
 
 use serde_json::Value;
 
+use super::bounds;
 use super::calls::conversion_hint;
 use super::context::Context;
 use super::exprs::input_description;
+use super::formats;
 use super::labels;
 use super::suggest;
-use super::types::ExprInfo;
+use super::types::{ExprInfo, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind, LitKind, Literal};
 use crate::transforms::build_regex;
 use crate::value::{Kinds, json_equal};
+use std::collections::HashSet;
 
 /// A write being checked: the field's display name, its schema, and its parent object (to find
 /// where it is declared, only when a diagnostic needs it: locating is a scan of the schema file).
@@ -26,18 +29,28 @@ pub(crate) struct Field<'a> {
 }
 
 /// Where the field is declared in its schema file.
-fn declared(cx: &Context<'_>, field: &Field<'_>) -> Option<Span> {
+pub(crate) fn declared(cx: &Context<'_>, field: &Field<'_>) -> Option<Span> {
     field
         .parent
         .and_then(|parent| cx.property_span(parent, field.name))
 }
 
 /// Checks that `info` (the value of `value`) fits `field`.
-pub(crate) fn check(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: &Field<'_>) {
+pub(crate) fn check(
+    cx: &mut Context<'_>,
+    value: &Expr,
+    info: &ExprInfo,
+    field: &Field<'_>,
+    proven: Option<&HashSet<String>>,
+) {
     let kinds = info.ty.kinds;
     let target = field.flat.kinds;
     if !kinds_fit(cx, value, info, field) {
         return;
+    }
+    formats::check(cx, value, info, field);
+    if let Some(proven) = proven {
+        bounds::check(cx, value, info, field, proven);
     }
     if kinds.contains(Kinds::FRAC) && target.contains(Kinds::INT) && !target.contains(Kinds::FRAC) {
         cx.report(lossy(
@@ -104,57 +117,104 @@ pub(crate) fn check(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: 
     }
 }
 
-/// Reports M304 when the kinds cannot fit; returns whether they can.
+/// Reports M304 when the kinds cannot fit; returns whether they can. Every alternative of a
+/// `??` is checked on its own: any of them may be the one written.
 fn kinds_fit(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: &Field<'_>) -> bool {
-    let kinds = info.ty.kinds;
+    let literal = match &value.kind {
+        ExprKind::Literal(Literal {
+            kind: LitKind::Str(text),
+            ..
+        }) => Some(text.as_str()),
+        _ => None,
+    };
+    let written = Written {
+        span: value.span,
+        text: input_description(value),
+        literal,
+        alternative: false,
+    };
+    ty_fits(cx, &written, &info.ty, field)
+}
+
+/// A value written into a field, as the checker names it in diagnostics.
+struct Written<'a> {
+    span: Span,
+    text: String,
+    literal: Option<&'a str>,
+    /// True for one alternative of a `??` (its help converts the alternative, not the rule).
+    alternative: bool,
+}
+
+fn ty_fits(cx: &mut Context<'_>, written: &Written<'_>, ty: &Ty, field: &Field<'_>) -> bool {
+    if !ty.alternatives.is_empty() {
+        let mut all = true;
+        for alternative in &ty.alternatives {
+            let each = Written {
+                span: alternative.span,
+                text: alternative.text.clone(),
+                literal: None,
+                alternative: true,
+            };
+            all &= ty_fits(cx, &each, &alternative.ty, field);
+        }
+        return all;
+    }
+    let kinds = ty.kinds;
     let target = field.flat.kinds;
-    let mut accepted = target;
+    let mut accepted = target.or(Kinds::NULL);
     if target.intersects(Kinds::STRING) {
         accepted = accepted.or(Kinds::DATES);
     }
     if target.intersects(Kinds::INT) {
         accepted = accepted.or(Kinds::FRAC);
     }
-    if kinds.intersects(accepted) || kinds.contains(Kinds::JSON) {
+    if kinds.within(accepted) || kinds.contains(Kinds::JSON) {
         if kinds.intersects(Kinds::DATES)
             && !target.intersects(Kinds::DATES)
             && !kinds.intersects(target)
         {
-            return iso_date_fits_pattern(cx, value, field);
+            return iso_date_fits_pattern(cx, written, field);
         }
         return true;
     }
-    let value_text = input_description(value);
     let labels = labels::of(cx, field.flat);
-    let help = match (&value.kind, labels, conversion_hint(kinds, target)) {
-        (
-            ExprKind::Literal(Literal {
-                kind: LitKind::Str(text),
-                ..
-            }),
-            Some(labels),
-            _,
-        ) => labels::unknown_written(&labels, text),
-        (_, _, hint) => match hint {
-            Some(hint) => format!("convert it: `{} = {value_text} | {hint}`", field.display),
-            None => format!(
-                "write {} into `{}`",
-                target.without(Kinds::NULL).a(),
-                field.display
-            ),
-        },
+    let source_format = ty.schema.as_ref().and_then(|flat| flat.format.as_deref());
+    let help = match (
+        written.literal,
+        labels,
+        conversion_for(kinds, source_format, target),
+    ) {
+        (Some(text), Some(labels), _) => labels::unknown_written(&labels, text),
+        (_, _, Some(hint)) if written.alternative => {
+            format!("convert this alternative: `{} | {hint}`", written.text)
+        }
+        (_, _, Some(hint)) => format!(
+            "convert it: `{} = {} | {hint}`",
+            field.display, written.text
+        ),
+        (_, _, None) => format!(
+            "write {} into `{}`",
+            target.without(Kinds::NULL).a(),
+            field.display
+        ),
+    };
+    let stray = kinds.without(accepted);
+    let label = if stray == kinds.without(Kinds::NULL) {
+        format!("this is {}", kinds.a())
+    } else {
+        format!("this may be {}", stray.a())
     };
     cx.report(
         Diagnostic::new(
             Code::M304,
-            value.span,
+            written.span,
             format!(
                 "`{}` is {}, but this value is {}",
                 field.display,
                 target.without(Kinds::NULL).a(),
                 kinds.a()
             ),
-            format!("this is {}", kinds.a()),
+            label,
         )
         .with_optional_label(
             declared(cx, field),
@@ -165,8 +225,22 @@ fn kinds_fit(cx: &mut Context<'_>, value: &Expr, info: &ExprInfo, field: &Field<
     false
 }
 
+/// The conversion to propose from a value of `kinds` (a string in `format`, when it has one)
+/// into a field of `target` kinds: a date string into an integer is `date | unix`, not
+/// `integer`, which would fail on every deal.
+pub(crate) fn conversion_for(kinds: Kinds, format: Option<&str>, target: Kinds) -> Option<String> {
+    let dated = matches!(format, Some("date" | "date-time")) && kinds.intersects(Kinds::STRING);
+    if dated && target.intersects(Kinds::INT) && !target.intersects(Kinds::STRING) {
+        return Some("date | unix".to_string());
+    }
+    if dated && target.intersects(Kinds::NUMBER) && !target.intersects(Kinds::STRING) {
+        return Some("date | unix".to_string());
+    }
+    conversion_hint(kinds, target).map(str::to_string)
+}
+
 /// Dates are written as ISO text; a string field with a pattern may refuse that.
-fn iso_date_fits_pattern(cx: &mut Context<'_>, value: &Expr, field: &Field<'_>) -> bool {
+fn iso_date_fits_pattern(cx: &mut Context<'_>, written: &Written<'_>, field: &Field<'_>) -> bool {
     let sample = "2025-03-14";
     for pattern in &field.flat.patterns {
         if let Ok(regex) = build_regex(pattern)
@@ -175,12 +249,12 @@ fn iso_date_fits_pattern(cx: &mut Context<'_>, value: &Expr, field: &Field<'_>) 
             cx.report(
                     Diagnostic::new(
                         Code::M304,
-                        value.span,
+                        written.span,
                         format!("a date is written as ISO text (\"{sample}\"), which breaks the pattern {pattern:?} of `{}`", field.display),
                         "a date",
                     )
                     .with_optional_label(declared(cx, field), "the pattern is declared here")
-                    .with_help(format!("write the form the field wants, e.g. Unix seconds as text: `{} | unix | string`", input_description(value))),
+                    .with_help(format!("write the form the field wants, e.g. Unix seconds as text: `{} | unix | string`", written.text)),
                 );
             return false;
         }

@@ -11,11 +11,14 @@ use super::records::Record;
 use super::stages::StageFacts;
 use super::table_use::{self, TableUse};
 use super::tables::TableInfo;
-use super::types::{ExprInfo, KnownValue, Ty};
+use super::types::{Alternative, ExprInfo, KnownValue, Ty};
 use super::writes::Written;
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{Call, Expr, ExprKind, Path, TemplatePart};
+use std::rc::Rc;
+
+use super::lets;
+use crate::syntax::ast::{Call, Expr, ExprKind, LetDecl, Path, TemplatePart};
 use crate::transforms::Step;
 use crate::value::Kinds;
 
@@ -44,6 +47,9 @@ pub(crate) struct Env<'a> {
     /// The literals compared as labels so far, with the values each names (for `reach`, which
     /// reads conditions from the syntax).
     pub(super) labelled: Vec<(Span, Vec<Value>)>,
+    /// The named values (`let`), and the ones being typed now (to refuse a cycle).
+    pub(super) lets: Rc<Vec<LetDecl>>,
+    in_progress: Vec<String>,
 }
 
 impl<'a> Env<'a> {
@@ -60,7 +66,45 @@ impl<'a> Env<'a> {
             used,
             stages,
             labelled: Vec::new(),
+            lets: Rc::new(Vec::new()),
+            in_progress: Vec::new(),
         }
+    }
+
+    /// The same, where `lets` name values.
+    pub fn with_lets(mut self, lets: &Rc<Vec<LetDecl>>) -> Self {
+        self.lets = lets.clone();
+        self
+    }
+
+    /// A named value read as `path` (a name with no steps), typed where it is used.
+    fn named_value(
+        &mut self,
+        cx: &mut Context<'_>,
+        path: &Path,
+        scope: Scope<'_>,
+    ) -> Option<Option<(CExpr, ExprInfo)>> {
+        if !path.segments.is_empty() || matches!(scope, Scope::Back) {
+            return None;
+        }
+        let decl = self
+            .lets
+            .iter()
+            .find(|d| d.name.name == path.root.name)?
+            .clone();
+        if self.in_progress.contains(&decl.name.name) {
+            lets::cycle(cx, &decl);
+            return Some(None);
+        }
+        self.in_progress.push(decl.name.name.clone());
+        let typed = self.expr(cx, &decl.value, Scope::Sources);
+        self.in_progress.pop();
+        Some(typed.map(|(cexpr, mut info)| {
+            if self.stages.is_guaranteed(&decl.name.name) {
+                info.may_be_absent = false;
+            }
+            (cexpr, info)
+        }))
     }
 
     /// Types and compiles an expression; `None` when it has an error (already reported).
@@ -94,6 +138,9 @@ impl<'a> Env<'a> {
         path: &Path,
         scope: Scope<'_>,
     ) -> Option<(CExpr, ExprInfo)> {
+        if let Some(named) = self.named_value(cx, path, scope) {
+            return named;
+        }
         let allowed = match scope {
             Scope::Sources => Allowed::Source,
             Scope::Forward(_) => Allowed::Any,
@@ -128,6 +175,7 @@ impl<'a> Env<'a> {
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
+                alternatives: Vec::new(),
             },
             may_be_absent,
             may_fail: false,
@@ -192,6 +240,7 @@ impl<'a> Env<'a> {
     ) -> Option<(CExpr, ExprInfo)> {
         let mut compiled = Vec::with_capacity(alternatives.len());
         let mut merged: Option<ExprInfo> = None;
+        let mut each = Vec::with_capacity(alternatives.len());
         let mut ok = true;
         for alternative in alternatives {
             let Some((cexpr, info)) = self.expr(cx, alternative, scope) else {
@@ -199,6 +248,11 @@ impl<'a> Env<'a> {
                 continue;
             };
             compiled.push(cexpr);
+            each.push(Alternative {
+                span: alternative.span,
+                text: input_description(alternative),
+                ty: info.ty.clone(),
+            });
             merged = Some(match merged {
                 None => info,
                 Some(mut acc) => {
@@ -213,7 +267,10 @@ impl<'a> Env<'a> {
         if !ok {
             return None;
         }
-        merged.map(|info| (CExpr::Coalesce(compiled), info))
+        merged.map(|mut info| {
+            info.ty.alternatives = each;
+            (CExpr::Coalesce(compiled), info)
+        })
     }
 
     fn pipeline(
@@ -312,6 +369,7 @@ pub(crate) fn union_ty(a: &Ty, b: &Ty) -> Ty {
         max_length: a.max_length.zip(b.max_length).map(|(x, y)| x.max(y)),
         constant: None,
         literals: a.literals.iter().chain(&b.literals).cloned().collect(),
+        alternatives: Vec::new(),
     }
 }
 

@@ -24,14 +24,19 @@
 //! returned. Tools (the language server) ask about paths with [`Query`], which resolves them with
 //! the same `paths::step` as the checker.
 
+mod bounds;
 mod calls;
 mod clients;
 mod compat;
+mod conditional;
 mod conds;
 mod context;
 mod exprs;
+mod formats;
 mod labels;
+mod lets;
 mod paths;
+mod patterns;
 pub mod program;
 mod query;
 mod reach;
@@ -190,15 +195,19 @@ fn check_source_with(
 fn passes(cx: &mut Context<'_>, ast: &MappingFile) -> (Vec<records::Record>, Option<Program>) {
     let census = structure::pass(cx, ast);
     let records = records::pass(cx, ast);
+    patterns::pass(cx);
+    let named = lets::collect(ast);
+    lets::check_names(cx, &named, &records);
     let tables = tables::pass(cx, ast);
     let mut used = TableUse::new(&tables);
-    let stages = stages::pass(cx, &records, &tables, &mut used, ast);
+    let stages = stages::pass(cx, &records, &tables, &mut used, ast, &named);
     let protected = taint::protected(cx, &records, ast);
-    let env = Env::new(&records, &tables, &mut used, &stages.facts);
+    let env = Env::new(&records, &tables, &mut used, &stages.facts).with_lets(&named);
     let writes = writes::pass(cx, env, ast);
     required::pass(cx, &records, &writes.written, &writes.failed_targets);
+    conditional::pass(cx, &records, &writes.written);
     taint::pass(cx, &protected, &writes.forward_reads);
-    let env = Env::new(&records, &tables, &mut used, &stages.facts);
+    let env = Env::new(&records, &tables, &mut used, &stages.facts).with_lets(&named);
     let sync_back = sync::pass(cx, env, &writes.forward_reads, ast);
     table_use::report_unused(cx, &tables, &used);
     let target = records

@@ -17,7 +17,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::schema::{Additional, Flat, Flattener, SchemaSet};
 use crate::source::Span;
 use crate::syntax::ast::{Path, Segment, SegmentKind};
-use crate::value::Kinds;
+use crate::value::{Kinds, json_equal};
 
 /// Which records a path may start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,13 @@ pub(crate) enum Miss<'s> {
         at: Span,
         key_flat: Rc<Flat>,
         literal: Kinds,
+    },
+    /// The key field lists its values (`enum`/`const`) and the literal is not one of them.
+    NotAValue {
+        key: &'s str,
+        at: Span,
+        key_flat: Rc<Flat>,
+        literal: serde_json::Value,
     },
 }
 
@@ -139,6 +146,17 @@ pub(crate) fn step<'s>(
                     at: value.span,
                     key_flat,
                     literal: literal_kinds,
+                });
+            }
+            if key_flat
+                .non_null_enum()
+                .is_some_and(|values| !values.iter().any(|v| json_equal(v, &literal)))
+            {
+                return Err(Miss::NotAValue {
+                    key,
+                    at: value.span,
+                    key_flat,
+                    literal,
                 });
             }
             Ok(Step {
@@ -316,7 +334,38 @@ fn miss_diagnostic(
             "search for a value of the key's type, e.g. `[{key} == {}]`",
             example_of(key_flat.kinds)
         )),
+        Miss::NotAValue {
+            key,
+            at,
+            key_flat,
+            literal,
+        } => not_a_value(key, at, &key_flat, &literal),
     }
+}
+
+/// M203 for a search literal the key field never holds: no element can match, so the path is
+/// absent on every deal.
+fn not_a_value(key: &str, at: Span, key_flat: &Flat, literal: &serde_json::Value) -> Diagnostic {
+    let values = key_flat.non_null_enum().unwrap_or_default();
+    let strings: Vec<&str> = values.iter().filter_map(|v| v.as_str()).collect();
+    let listed: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    let help = match literal
+        .as_str()
+        .and_then(|l| suggest::closest(l, strings.iter().copied()))
+    {
+        Some(close) => format!(
+            "did you mean \"{close}\"? `{key}` is one of {}",
+            listed.join(", ")
+        ),
+        None => format!("`{key}` is one of {}", listed.join(", ")),
+    };
+    Diagnostic::new(
+        Code::M203,
+        at,
+        format!("no element can match: `{key}` is never {literal}"),
+        "not one of the key's values",
+    )
+    .with_help(help)
 }
 
 fn unknown_field(

@@ -38,6 +38,8 @@ pub(crate) struct StageFacts {
     pub trigger_stages: Vec<String>,
     /// Source paths guaranteed present at every trigger stage.
     pub guaranteed: HashSet<String>,
+    /// Bounds on numbers the require rules prove at every trigger stage (`bounds::Bound` keys).
+    pub bounds: HashSet<String>,
     /// True when the trigger names a stage that does not exist (stage-based checks are skipped).
     pub stage_invalid: bool,
     /// The stage field's schema, when it resolves.
@@ -72,6 +74,7 @@ pub(crate) fn pass(
     tables: &[TableInfo],
     used: &mut TableUse,
     ast: &MappingFile,
+    lets: &std::rc::Rc<Vec<crate::syntax::ast::LetDecl>>,
 ) -> Stages {
     let trigger = ast.items.iter().find_map(|item| match item {
         Item::Trigger(trigger) => Some(trigger),
@@ -91,8 +94,9 @@ pub(crate) fn pass(
         }
         trigger_implies = implied_by(&trigger.condition);
         let mark = cx.mark();
-        let compiled =
-            Env::new(records, tables, used, &facts).cond(cx, &trigger.condition, Scope::Sources);
+        let compiled = Env::new(records, tables, used, &facts)
+            .with_lets(lets)
+            .cond(cx, &trigger.condition, Scope::Sources);
         facts.stage_invalid = cx.reported_since(mark, Code::M205);
         if let Some((compiled, _)) = compiled {
             if stage.is_none() {
@@ -106,17 +110,28 @@ pub(crate) fn pass(
     }
     let mut requirements = Vec::new();
     let mut implied_by_stage: Vec<(String, Vec<String>)> = Vec::new();
+    let mut bounds_by_stage: Vec<(String, Vec<String>)> = Vec::new();
     for item in &ast.items {
         if let Item::Require(block) = item {
             let stages = block_stages(cx, &facts, block);
-            let mut env = Env::new(records, tables, used, &facts);
+            let mut env = Env::new(records, tables, used, &facts).with_lets(lets);
             let implied = require_block(cx, &mut env, block, &stages, &mut requirements);
+            let mut bounds = Vec::new();
+            for rule in &block.rules {
+                super::bounds::proved_by(&rule.condition, &mut bounds);
+            }
             for stage in stages {
-                implied_by_stage.push((stage, implied.clone()));
+                implied_by_stage.push((stage.clone(), implied.clone()));
+                bounds_by_stage.push((stage, bounds.clone()));
             }
         }
     }
     facts.guaranteed = guaranteed(&trigger_implies, &facts.trigger_stages, &implied_by_stage);
+    let mut trigger_bounds = Vec::new();
+    if let Some(trigger) = trigger {
+        super::bounds::proved_by(&trigger.condition, &mut trigger_bounds);
+    }
+    facts.bounds = guaranteed(&trigger_bounds, &facts.trigger_stages, &bounds_by_stage);
     Stages {
         trigger: compiled_trigger,
         requirements,

@@ -98,7 +98,7 @@ fn sync_rule(
         parent: resolved.parent.as_deref(),
         name: &name,
     };
-    compat::check(cx, &assignment.value, &info, &field);
+    compat::check(cx, &assignment.value, &info, &field, None);
     check_ownership(cx, forward_reads, assignment, &resolved.read)?;
     Some(SyncWrite {
         target: resolved.cpath.steps.clone(),

@@ -60,6 +60,7 @@ impl TableInfo {
             max_length,
             constant: None,
             literals: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
 }

@@ -63,6 +63,20 @@ pub struct Ty {
     /// Literal values the expression may produce (a literal, a `?? "fallback"`, a `default`),
     /// each checked against the target field's constraints.
     pub literals: Vec<KnownValue>,
+    /// The alternatives of a `??`, each with its own type, so that every one is checked against
+    /// the field it is written to (empty for other expressions).
+    pub alternatives: Vec<Alternative>,
+}
+
+/// One alternative of `a ?? b`: where it is written, how it reads, and its type.
+#[derive(Debug, Clone)]
+pub struct Alternative {
+    /// Where it is written.
+    pub span: Span,
+    /// As written (for helps).
+    pub text: String,
+    /// Its type.
+    pub ty: Ty,
 }
 
 impl Ty {
@@ -75,6 +89,7 @@ impl Ty {
             max_length: None,
             constant: None,
             literals: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
 
@@ -93,6 +108,7 @@ impl Ty {
                 value: value.clone(),
                 span: Some(span),
             }],
+            alternatives: Vec::new(),
         }
     }
 }

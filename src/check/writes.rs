@@ -174,7 +174,13 @@ impl WritePass<'_> {
         let claimed = self.claim(cx, &target, assignment.target.span, may_be_absent);
         let (cexpr, info) = labelled_write(cx, &assignment.value, &target, value?)?;
         self.forward_reads.extend(info.reads.iter().cloned());
-        compat::check(cx, &assignment.value, &info, &target.as_field());
+        compat::check(
+            cx,
+            &assignment.value,
+            &info,
+            &target.as_field(),
+            Some(&self.env.stages.bounds),
+        );
         self.check_absence(cx, &assignment.value, &info, &target);
         if !claimed {
             return None;
@@ -210,7 +216,7 @@ impl WritePass<'_> {
             self.forward_reads.extend(cond_info.reads);
             self.forward_reads.extend(info.reads.iter().cloned());
             if let Some(target) = &target {
-                compat::check(cx, &arm.value, &info, &target.as_field());
+                compat::check(cx, &arm.value, &info, &target.as_field(), None);
                 self.check_absence(cx, &arm.value, &info, target);
             }
             may_be_absent |= info.may_be_absent;
@@ -227,7 +233,7 @@ impl WritePass<'_> {
                 Some((cexpr, info)) => {
                     self.forward_reads.extend(info.reads.iter().cloned());
                     if let Some(target) = &target {
-                        compat::check(cx, &arm.value, &info, &target.as_field());
+                        compat::check(cx, &arm.value, &info, &target.as_field(), None);
                         self.check_absence(cx, &arm.value, &info, target);
                     }
                     may_be_absent |= info.may_be_absent;

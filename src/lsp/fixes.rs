@@ -408,6 +408,7 @@ fn enclosing(analysis: &Analysis, span: Span) -> Vec<Span> {
                 }
             }
             Item::ClientMatch(rule) => expr_spans(&rule.name, &holds, &mut found),
+            Item::Let(decl) => expr_spans(&decl.value, &holds, &mut found),
             Item::Header(_) | Item::NeverTransfer(_) | Item::Table(_) | Item::Checklist(_) => {}
         }
     }

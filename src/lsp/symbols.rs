@@ -190,6 +190,14 @@ fn item_symbol(analysis: &Outline<'_>, item: &Item) -> DocumentSymbol {
             );
             parent
         }
+        Item::Let(decl) => symbol(
+            analysis,
+            &decl.name.name,
+            Some(format!("let · {}", text(decl.value.span))),
+            SymbolKind::VARIABLE,
+            whole,
+            decl.name.span,
+        ),
         Item::ClientMatch(rule) => {
             let detail = Some(format!(
                 "{} into {}",

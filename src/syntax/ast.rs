@@ -59,6 +59,20 @@ pub enum Item {
     Checklist(ChecklistBlock),
     /// `match client EXPR into PATH`
     ClientMatch(ClientMatch),
+    /// `let NAME = EXPR`
+    Let(LetDecl),
+}
+
+/// `let NAME = EXPR`: a named value. Its expression reads source records only; a path whose
+/// root is the name (and has no steps) stands for the value wherever an expression may be.
+#[derive(Debug, Clone)]
+pub struct LetDecl {
+    /// The name.
+    pub name: Ident,
+    /// The value.
+    pub value: Expr,
+    /// The whole item.
+    pub span: Span,
 }
 
 impl Item {
@@ -76,6 +90,7 @@ impl Item {
             Item::SyncBack(block) => block.span,
             Item::Checklist(block) => block.span,
             Item::ClientMatch(rule) => rule.span,
+            Item::Let(decl) => decl.span,
         }
     }
 }

@@ -92,7 +92,7 @@ fn describe_expectation(positives: &[Rule], negatives: &[Rule], found: &str) -> 
     let positives = positives.as_slice();
     let items = positives.iter().filter(|r| is_item_keyword(**r)).count();
     if items >= 3 {
-        expected.push("the start of an item (`mapping`, `source`, `target`, `trigger`, `require`, `never`, `table`, `map`, `select`, `sync` or `checklist`)");
+        expected.push("the start of an item (`mapping`, `source`, `target`, `trigger`, `require`, `never`, `table`, `map`, `select`, `sync`, `checklist`, `match` or `let`)");
     }
     for rule in positives {
         if items >= 3 && is_item_keyword(*rule) {
@@ -150,6 +150,7 @@ fn is_item_keyword(rule: Rule) -> bool {
             | Rule::kw_select
             | Rule::kw_sync
             | Rule::kw_checklist
+            | Rule::kw_let
             | Rule::kw_match
     )
 }
@@ -201,6 +202,7 @@ fn item_help(text: &str, base: usize) -> String {
         "sync" => "sync back { deal.properties.project_status = project.standing }",
         "checklist" => "checklist { \"Debrief call held\" }",
         "match" => "match client company.properties.name into job.against_id",
+        "let" => "let project_type = deal.custom_fields[custom_field_definition_id == 5001].value",
         _ => {
             return format!(
                 "a mapping is a list of items, each starting with one of: {}; see docs/language.md",
@@ -246,11 +248,13 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::otherwise_arm => "`otherwise => VALUE`",
         Rule::sync_block => "a sync back block",
         Rule::checklist_block => "a checklist",
+        Rule::let_decl => "a named value (`let NAME = VALUE`)",
         Rule::condition | Rule::disjunction | Rule::conjunction | Rule::negation => "a condition",
         Rule::test => "a test",
         Rule::compare_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
         Rule::literal_list => "a list (`[\"a\", \"b\"]`)",
         Rule::expr | Rule::pipeline => "a value",
+        Rule::group => "a value in parentheses",
         Rule::call => "a transform name",
         Rule::boolean => "`true` or `false`",
         Rule::number => "a number",
@@ -286,6 +290,7 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_sync => "`sync`",
         Rule::kw_back => "`back`",
         Rule::kw_checklist => "`checklist`",
+        Rule::kw_let => "`let`",
         Rule::kw_owner => "`owner`",
         Rule::kw_psa => "`psa`",
         Rule::kw_crm => "`crm`",

@@ -174,6 +174,7 @@ fn item_exprs<'a>(item: &'a Item, found: &mut Vec<&'a Expr>) {
             }
         }
         Item::ClientMatch(rule) => found.push(&rule.name),
+        Item::Let(decl) => found.push(&decl.value),
     }
 }
 
@@ -243,6 +244,7 @@ fn item_at(item: &Item, offset: usize) -> Option<Node<'_>> {
         Item::ClientMatch(rule) => {
             path_at(&rule.target, offset).or_else(|| expr_at(&rule.name, offset, TextRole::Other))
         }
+        Item::Let(decl) => expr_at(&decl.value, offset, TextRole::Other),
     }
 }
 
@@ -384,6 +386,7 @@ fn item_paths<'a>(item: &'a Item, found: &mut Vec<&'a Path>) {
             expr_paths(&rule.name, found);
             found.push(&rule.target);
         }
+        Item::Let(decl) => expr_paths(&decl.value, found),
     }
 }
 

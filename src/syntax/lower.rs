@@ -47,6 +47,7 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_sync
             | Rule::kw_back
             | Rule::kw_checklist
+            | Rule::kw_let
             | Rule::kw_owner
             | Rule::kw_psa
             | Rule::kw_crm
@@ -123,6 +124,12 @@ impl Lowerer {
                 let name = self.expr(parts.next()?)?;
                 let target = self.path(parts.next()?)?;
                 Item::ClientMatch(ClientMatch { name, target, span })
+            }
+            Rule::let_decl => {
+                let mut parts = inner(pair);
+                let name = self.ident(parts.next()?);
+                let value = self.expr(parts.next()?)?;
+                Item::Let(LetDecl { name, value, span })
             }
             Rule::checklist_block => Item::Checklist(ChecklistBlock {
                 items: inner(pair).map(|p| self.string(p)).collect(),
@@ -349,7 +356,14 @@ impl Lowerer {
             Rule::expr => {
                 let mut alternatives: Vec<Expr> = Vec::new();
                 for part in inner(pair) {
-                    alternatives.push(self.expr(part)?);
+                    // `(a ?? b) ?? c` is `a ?? b ?? c`.
+                    match self.expr(part)? {
+                        Expr {
+                            kind: ExprKind::Coalesce(inner),
+                            ..
+                        } => alternatives.extend(inner),
+                        single => alternatives.push(single),
+                    }
                 }
                 if alternatives.len() == 1 {
                     alternatives.pop()
@@ -360,10 +374,15 @@ impl Lowerer {
                     })
                 }
             }
+            Rule::group => self.expr(inner(pair).next()?),
             Rule::pipeline => {
                 let mut parts = inner(pair);
                 let input = self.expr(parts.next()?)?;
-                let mut calls = Vec::new();
+                // `(a | x) | y` is the pipeline `a | x | y`.
+                let (input, mut calls) = match input.kind {
+                    ExprKind::Pipeline { input, calls } => (*input, calls),
+                    _ => (input, Vec::new()),
+                };
                 for call in parts {
                     calls.push(self.call(call)?);
                 }

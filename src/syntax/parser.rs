@@ -33,6 +33,7 @@ pub const TOP_LEVEL_KEYWORDS: &[&str] = &[
     "sync",
     "checklist",
     "match",
+    "let",
 ];
 
 /// Every reserved word of the language.
@@ -68,6 +69,7 @@ pub const KEYWORDS: &[&str] = &[
     "false",
     "null",
     "match",
+    "let",
     "into",
 ];
 

@@ -141,3 +141,31 @@ pub fn format(value: &Val<'_>, format: &str) -> Result<String, String> {
         .map_err(|_| format!("cannot be written with the format \"{format}\""))?;
     Ok(out)
 }
+
+/// `add_days`: a date or date-time moved by whole days.
+pub fn add_days<'a>(value: &Val<'_>, days: i64) -> Result<Val<'a>, String> {
+    let moved = match value {
+        Val::Date(d) => d
+            .checked_add_signed(chrono::TimeDelta::days(days))
+            .map(Val::Date),
+        Val::DateTime(t) => t
+            .checked_add_signed(chrono::TimeDelta::days(days))
+            .map(Val::DateTime),
+        _ => return Err("is not a date (read it with `date` first)".to_string()),
+    };
+    moved.ok_or_else(|| format!("is too far from today to move by {days} days"))
+}
+
+/// `add_months`: a date or date-time moved by whole calendar months, clamped to the last day of
+/// a shorter month.
+pub fn add_months<'a>(value: &Val<'_>, months: i64) -> Result<Val<'a>, String> {
+    let count = chrono::Months::new(u32::try_from(months.unsigned_abs()).unwrap_or(u32::MAX));
+    let moved = match (value, months >= 0) {
+        (Val::Date(d), true) => d.checked_add_months(count).map(Val::Date),
+        (Val::Date(d), false) => d.checked_sub_months(count).map(Val::Date),
+        (Val::DateTime(t), true) => t.checked_add_months(count).map(Val::DateTime),
+        (Val::DateTime(t), false) => t.checked_sub_months(count).map(Val::DateTime),
+        _ => return Err("is not a date (read it with `date` first)".to_string()),
+    };
+    moved.ok_or_else(|| format!("is too far from today to move by {months} months"))
+}

@@ -61,6 +61,10 @@ pub enum Step {
     FormatDate(String),
     /// `unix`
     Unix,
+    /// `add_days(days)`
+    AddDays(i64),
+    /// `add_months(months)`
+    AddMonths(i64),
     /// `truncate(length)`
     Truncate(usize),
     /// `replace(pattern, with)`
@@ -99,6 +103,10 @@ impl Step {
             Some(ArgValue::Json(v)) => v.as_u64(),
             _ => None,
         };
+        let signed = |i: usize| match args.get(i) {
+            Some(ArgValue::Json(v)) => v.as_i64(),
+            _ => None,
+        };
         let missing = || format!("`{}` is missing an argument", decl.name);
         Ok(match decl.name {
             "trim" => Step::Trim,
@@ -116,6 +124,8 @@ impl Step {
             "datetime" => Step::DateTime(text(0)),
             "format_date" => Step::FormatDate(text(0).ok_or_else(missing)?),
             "unix" => Step::Unix,
+            "add_days" => Step::AddDays(signed(0).ok_or_else(missing)?),
+            "add_months" => Step::AddMonths(signed(0).ok_or_else(missing)?),
             "truncate" => Step::Truncate(int(0).ok_or_else(missing)? as usize),
             "replace" => Step::Replace(
                 build_regex(&text(0).ok_or_else(missing)?)?,
@@ -177,6 +187,8 @@ impl Step {
                 dates::format(input, format).map(|s| Val::Str(Cow::Owned(s)))
             }
             Step::Unix => dates::unix_seconds(input).map(Val::Int),
+            Step::AddDays(days) => dates::add_days(input, *days),
+            Step::AddMonths(months) => dates::add_months(input, *months),
             Step::Truncate(length) => map_str(input, |s| {
                 Some(s.char_indices().nth(*length).map_or(s, |(i, _)| &s[..i]))
             }),

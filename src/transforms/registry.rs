@@ -64,6 +64,8 @@ pub enum Output {
     InputOrArgument,
     /// `round`: integer for 0 places, number otherwise.
     Rounded,
+    /// The input's own kind (a date stays a date, a date-time a date-time).
+    Input,
 }
 
 /// An example: `input | call` gives `output` (JSON), or fails when `output` is `None`. For
@@ -121,6 +123,7 @@ impl TransformDecl {
             Output::Element => "element".to_string(),
             Output::TableValue => "table value".to_string(),
             Output::InputOrArgument => "input or value".to_string(),
+            Output::Input => "the same kind".to_string(),
             Output::Rounded => "number".to_string(),
         };
         format!("{call} : {} -> {output}", self.input.describe())
@@ -368,6 +371,42 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         can_fail: false,
         doc: "Unix seconds of a date-time, or of midnight UTC of a date. Follow with `| string` where a system wants the seconds as text (Accelo).",
         examples: &[ex("unix", "\"2025-03-14\"", "1741910400")],
+    },
+    TransformDecl {
+        name: "add_days",
+        params: &[p(
+            "days",
+            ParamKind::Int {
+                min: -36_500,
+                max: 36_500,
+            },
+        )],
+        input: Kinds::DATES,
+        output: Output::Input,
+        can_fail: true,
+        doc: "Moves a date or date-time by whole days (negative: back). A date-time keeps its time of day and offset. Fails only past the calendar's range (year 262,143).",
+        examples: &[
+            ex("add_days(90)", "\"2025-03-14\"", "\"2025-06-12\""),
+            ex("add_days(-14)", "\"2025-03-14\"", "\"2025-02-28\""),
+        ],
+    },
+    TransformDecl {
+        name: "add_months",
+        params: &[p(
+            "months",
+            ParamKind::Int {
+                min: -1_200,
+                max: 1_200,
+            },
+        )],
+        input: Kinds::DATES,
+        output: Output::Input,
+        can_fail: true,
+        doc: "Moves a date or date-time by whole calendar months (negative: back). A day the target month lacks becomes its last day: January 31 plus one month is February 28 (29 in a leap year). Fails only past the calendar's range.",
+        examples: &[
+            ex("add_months(3)", "\"2025-03-14\"", "\"2025-06-14\""),
+            ex("add_months(1)", "\"2025-01-31\"", "\"2025-02-28\""),
+        ],
     },
     TransformDecl {
         name: "truncate",

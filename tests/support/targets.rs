@@ -378,4 +378,50 @@ pub const GENERATED: &[Generated] = &[
         ],
         streamed: false,
     },
+    // Parentheses: pipelines over a whole `??` in maps, require rules and interpolations.
+    Generated {
+        mapping: "tests/check/clean_parentheses.map",
+        clients: None,
+        refs: &[],
+        bases: &["tests/check/clean_parentheses.sample.json"],
+        focus: &[
+            (
+                "/properties/amount",
+                r#"["48500.00", "0", "-3", "12,5x", "", null]"#,
+            ),
+            (
+                "/properties/closedate",
+                r#"["2025-03-14T09:30:00.000Z", "2025-02-30T00:00:00Z", "", null]"#,
+            ),
+            (
+                "/properties/description",
+                r#"["3/14/2025", "2025-03-14", "soon", "", null]"#,
+            ),
+        ],
+        streamed: false,
+    },
+    // Named values, date arithmetic and rounding (the acceptance mapping of issue 22).
+    Generated {
+        mapping: "tests/language/copper_named_values.map",
+        clients: Some("tests/language/samples/clients.json"),
+        refs: &[],
+        bases: &["tests/language/samples/deal_won.json"],
+        focus: &[
+            ("/status", r#"["Won", "Open", null]"#),
+            ("/monetary_value", r#"[48500, 48500.5, 0.4, -3, null]"#),
+            (
+                "/close_date",
+                r#"["3/14/2025", "1/31/2025", "2025-02-30", "", null]"#,
+            ),
+            (
+                "/custom_fields",
+                r#"[[{"custom_field_definition_id": 5001, "value": 417001}], [{"custom_field_definition_id": 5001, "value": 999}], [], null]"#,
+            ),
+            (
+                "/company_name",
+                r#"["ACME Corp.", "Globex", "New Co", null]"#,
+            ),
+        ],
+        streamed: false,
+    },
 ];

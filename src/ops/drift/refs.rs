@@ -240,6 +240,7 @@ impl Collector<'_> {
                 self.expr(&client.name);
                 self.path(&client.target, true);
             }
+            Item::Let(decl) => self.expr(&decl.value),
             Item::Header(_) | Item::Table(_) | Item::Checklist(_) => {}
         }
     }
