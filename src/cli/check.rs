@@ -41,9 +41,6 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
-    /// When to colour human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
     /// Largest mapping file accepted, in bytes.
     #[arg(long, default_value_t = Limits::default().max_mapping_bytes)]
     pub max_mapping_bytes: usize,
@@ -94,7 +91,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     match args.format {
-        OutputFormat::Human => print_human(&checked, args.color.enabled_for_stderr()),
+        OutputFormat::Human => print_human(&checked, ColorChoice::Auto.enabled_for_stderr()),
         format => print_machine(format, &checked, &failures),
     }
     if !failures.is_empty() {

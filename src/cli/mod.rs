@@ -18,6 +18,7 @@ macro_rules! outln {
 
 mod apply;
 mod check;
+mod doc;
 mod explain;
 mod fmt;
 mod ledger_args;
@@ -50,9 +51,15 @@ pub(crate) fn write_stdout(text: std::fmt::Arguments<'_>) {
 #[derive(Debug, Parser)]
 #[command(name = "mapctl", version, about, long_about = None)]
 pub struct Cli {
+    /// When to colour output for people: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The `--color` given on the command line (auto until it is parsed).
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -79,6 +86,9 @@ enum Command {
     /// Serve editors over the Language Server Protocol on stdio (diagnostics, hover, completion,
     /// go to definition, quick fixes, formatting).
     Lsp,
+    /// The mapping sheet for sign-off: every PSA field, required facts, never-transfer proof,
+    /// templates, tables, sync back, checklist and test coverage (HTML or Markdown).
+    Doc(doc::DocArgs),
     /// Explain a diagnostic code (e.g. `mapctl explain M204`).
     Explain(explain::ExplainArgs),
     /// Schemas from the vendors' own metadata (`import`), and what changed between two
@@ -120,7 +130,11 @@ impl ColorChoice {
     }
 
     fn enabled(self, terminal: bool) -> bool {
-        match self {
+        let choice = match self {
+            ColorChoice::Auto => COLOR.get().copied().unwrap_or(ColorChoice::Auto),
+            other => other,
+        };
+        match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
@@ -153,7 +167,9 @@ pub fn run() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let _ = COLOR.set(cli.color);
     let code = match cli.command {
+        Command::Doc(args) => doc::run(&args, cli.color),
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Apply(args) if args.plan => plan::run(&args),
