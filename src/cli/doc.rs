@@ -73,6 +73,9 @@ fn format_of(args: &DocArgs) -> DocFormat {
 }
 
 fn render_sheet(args: &DocArgs, color: ColorChoice) -> Result<String, String> {
+    if let Some(hint) = super::hints::json_given_as_mapping(&args.mapping) {
+        return Err(hint);
+    }
     let mut sources = SourceMap::new();
     let output = crate::check::check_file_with(
         &mut sources,

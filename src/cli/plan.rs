@@ -68,6 +68,11 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
     } else {
         args.inputs.clone()
     };
+    if inputs.iter().any(|p| p.as_os_str() == "-")
+        && let Some(message) = super::hints::terminal_stdin("apply --plan")
+    {
+        return Err(message);
+    }
     for path in &inputs {
         let reader = open_input(path)?;
         let limits = InputLimits {
