@@ -92,7 +92,7 @@ pub fn run(args: &DiffArgs) -> u8 {
             let document = crate::diag::sarif::sarif(
                 &[(&sources, diagnostics.as_slice())],
                 &[],
-                &crate::cli::check::docs_url(),
+                crate::cli::check::docs_url().as_deref(),
             );
             outln!(
                 "{}",
