@@ -82,7 +82,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         mappings: args.mappings.len(),
     };
     match args.format {
-        DiffFormat::Human => out!("{}", report.human(ColorChoice::Auto.enabled_for_stdout())),
+        DiffFormat::Human => eprint!("{}", report.human(ColorChoice::Auto.enabled_for_stderr())),
         DiffFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&report.json()).unwrap_or_default()
