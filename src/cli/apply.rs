@@ -125,11 +125,16 @@ pub fn run(args: &ApplyArgs) -> u8 {
     } else {
         args.inputs.clone()
     };
-    if inputs.iter().any(|p| p == Path::new("-"))
-        && let Some(message) = super::hints::terminal_stdin("apply")
-    {
-        eprintln!("error: {message}");
-        return EXIT_CANNOT_RUN;
+    if let Some(message) = super::hints::terminal_stdin("apply") {
+        if args.inputs.is_empty() {
+            eprintln!("error: {message}");
+            return EXIT_CANNOT_RUN;
+        }
+        if args.inputs.iter().any(|p| p == Path::new("-")) {
+            eprintln!(
+                "note: reading deals from the terminal: paste or type them, then press Ctrl-D"
+            );
+        }
     }
     let options = SinkOptions {
         out: args.out.as_ref(),

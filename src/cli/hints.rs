@@ -57,13 +57,14 @@ pub(super) fn envelope(item: &InputItem<'_>) -> Option<String> {
     })
 }
 
-/// The error for reading deals from a terminal: nothing would come until the user typed JSON
-/// and pressed Ctrl-D, so say what to give instead of waiting silently.
+/// When stdin is a terminal, the error for reading deals from it without being asked to:
+/// nothing would come until the user typed JSON and pressed Ctrl-D, so say what to give
+/// instead of waiting silently.
 pub(super) fn terminal_stdin(command: &str) -> Option<String> {
     use std::io::IsTerminal;
     std::io::stdin().is_terminal().then(|| {
         format!(
-            "{command} reads deals from stdin, which is a terminal: name a deal file (`mapctl {command} MAPPING deal.json`) or pipe deals in (`... | mapctl {command} MAPPING -`)"
+            "{command} reads deals from stdin, which is a terminal: name a deal file (`mapctl {command} MAPPING deal.json`) or pipe deals in (`... | mapctl {command} MAPPING`); `-` reads the terminal on purpose"
         )
     })
 }

@@ -68,7 +68,7 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
     } else {
         args.inputs.clone()
     };
-    if inputs.iter().any(|p| p.as_os_str() == "-")
+    if args.inputs.is_empty()
         && let Some(message) = super::hints::terminal_stdin("apply --plan")
     {
         return Err(message);
