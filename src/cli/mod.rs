@@ -51,7 +51,13 @@ pub(crate) fn write_stdout(text: std::fmt::Arguments<'_>) {
 
 /// Declarative, checked CRM-to-PSA handoff.
 #[derive(Debug, Parser)]
-#[command(name = "mapctl", version, about, long_about = None)]
+#[command(
+    name = "mapctl",
+    version,
+    about,
+    long_about = None,
+    after_help = "Example:\n  mapctl check mappings/ && mapctl test mappings/\n\nExit codes: 0 success, 1 problems found, 2 could not run; each command's are in `mapctl COMMAND --help`.\nData goes to stdout, everything for people to stderr (docs/cli.md)."
+)]
 pub struct Cli {
     /// When to colour output for people: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
