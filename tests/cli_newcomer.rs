@@ -164,6 +164,13 @@ fn a_deal_given_where_the_mapping_goes_is_named_as_such() {
         "{stderr}"
     );
     assert!(!stderr.contains("M101"), "{stderr}");
+    let check = mapctl(&["check", "mappings/samples/hubspot/deal_won.json"]);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = text(&check.stderr);
+    assert!(
+        stderr.contains("M101") && stderr.contains("hint: ") && stderr.contains("is JSON"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -94,6 +94,11 @@ pub fn run(args: &CheckArgs) -> u8 {
         OutputFormat::Human => print_human(&checked, ColorChoice::Auto.enabled_for_stderr()),
         format => print_machine(format, &checked, &failures),
     }
+    for file in &files {
+        if let Some(hint) = super::hints::json_given_as_mapping(file) {
+            eprintln!("hint: {hint}");
+        }
+    }
     if !failures.is_empty() {
         return EXIT_CANNOT_RUN;
     }
