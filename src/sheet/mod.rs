@@ -302,9 +302,16 @@ fn field_rows(program: &Program, is_required: &dyn Fn(&str) -> bool) -> Vec<Fiel
                 ),
                 WriteKind::Select { arms, otherwise } => {
                     let mut sources: Vec<String> = Vec::new();
-                    for (_, value, _) in arms {
+                    for (cond, value, _) in arms {
+                        sources.extend(words::cond_paths(cond));
                         sources.extend(value.paths().iter().map(|p| p.display.clone()));
                     }
+                    if let Some((value, _)) = otherwise {
+                        sources.extend(value.paths().iter().map(|p| p.display.clone()));
+                    }
+                    // Target fields read by a condition (`job.budget >= 25000`) are not CRM fields.
+                    let target = format!("{}.", program.target_name);
+                    sources.retain(|s| !s.starts_with(&target));
                     let fallback = otherwise.iter().map(|(e, _)| words::expr(e)).collect();
                     (
                         dedup(sources),

@@ -43,6 +43,25 @@ pub fn cond(cond: &CCond) -> String {
     }
 }
 
+/// The paths a condition reads, in order (as written).
+pub fn cond_paths(cond: &CCond) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut add = |e: &CExpr| found.extend(e.paths().iter().map(|p| p.display.clone()));
+    fn walk(cond: &CCond, add: &mut dyn FnMut(&CExpr)) {
+        match cond {
+            CCond::And(parts) | CCond::Or(parts) => parts.iter().for_each(|p| walk(p, add)),
+            CCond::Not(inner) => walk(inner, add),
+            CCond::Present(e) | CCond::In(e, _) | CCond::Matches(e, _) => add(e),
+            CCond::Compare(left, _, right) => {
+                add(left);
+                add(right);
+            }
+        }
+    }
+    walk(cond, &mut add);
+    found
+}
+
 /// The transforms an expression's value goes through, outermost last (`number`,
 /// `lookup(owners)`), for the fields table.
 pub fn transforms(expr: &CExpr) -> Vec<String> {
