@@ -26,6 +26,7 @@ pub mod ops;
 pub mod reader;
 pub mod reference;
 pub mod schema;
+pub mod sheet;
 pub mod source;
 pub mod suite;
 pub mod syntax;

@@ -73,9 +73,11 @@ fn every_code_has_a_golden_case() {
         .flatten()
         .flatten()
     {
-        rendered.push_str(
-            &std::fs::read_to_string(case.path().join("expected.out")).unwrap_or_default(),
-        );
+        // The human report is on stderr (`expected.err`), the machine formats on stdout.
+        for stream in ["expected.out", "expected.err"] {
+            rendered
+                .push_str(&std::fs::read_to_string(case.path().join(stream)).unwrap_or_default());
+        }
     }
     let missing: Vec<&str> = Code::ALL
         .iter()

@@ -8,14 +8,24 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// The published docs folder the help links of these tests point into.
+const DOCS_URL: &str = "https://docs.example.org/mapctl/docs/";
+
 fn check_as(format: &str, args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mapctl"))
+    check_with_docs(format, args, Some(DOCS_URL))
+}
+
+fn check_with_docs(format: &str, args: &[&str], docs_url: Option<&str>) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mapctl"));
+    command
         .args(["check", "--format", format])
         .args(args)
         .env("MAPCTL_CACHE_DIR", "")
-        .env_remove("MAPCTL_DOCS_URL")
-        .output()
-        .expect("mapctl runs");
+        .env_remove("MAPCTL_DOCS_URL");
+    if let Some(url) = docs_url {
+        command.env("MAPCTL_DOCS_URL", url);
+    }
+    let output = command.output().expect("mapctl runs");
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
     (output.status.code().unwrap_or(-1), stdout)
 }
@@ -110,7 +120,7 @@ fn every_rule_has_what_github_shows() {
         let id = rule["id"].as_str().unwrap().to_lowercase();
         let help = rule["helpUri"].as_str().unwrap_or_default();
         assert!(
-            help.starts_with("https://") && help.contains(&format!("errors.md#{id}-")),
+            help.starts_with(DOCS_URL) && help.contains(&format!("errors.md#{id}-")),
             "{id}: {help}"
         );
     }
@@ -131,6 +141,20 @@ fn every_rule_has_what_github_shows() {
         "{names:?}"
     );
     assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+}
+
+#[test]
+fn without_a_published_docs_url_no_help_link_is_invented() {
+    let (code, stdout) = check_with_docs("sarif", &["mappings/hubspot_to_accelo.map"], None);
+    assert_eq!(code, 0);
+    let document: Value = serde_json::from_str(&stdout).expect("SARIF is JSON");
+    validate(&document);
+    let driver = &document["runs"][0]["tool"]["driver"];
+    assert!(driver.get("informationUri").is_none());
+    for rule in driver["rules"].as_array().unwrap() {
+        assert!(rule.get("helpUri").is_none(), "{}", rule["id"]);
+        assert!(!rule["help"]["text"].as_str().unwrap_or_default().is_empty());
+    }
 }
 
 #[test]

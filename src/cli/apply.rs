@@ -125,6 +125,17 @@ pub fn run(args: &ApplyArgs) -> u8 {
     } else {
         args.inputs.clone()
     };
+    if let Some(message) = super::hints::terminal_stdin("apply") {
+        if args.inputs.is_empty() {
+            eprintln!("error: {message}");
+            return EXIT_CANNOT_RUN;
+        }
+        if args.inputs.iter().any(|p| p == Path::new("-")) {
+            eprintln!(
+                "note: reading deals from the terminal: paste or type them, then press Ctrl-D"
+            );
+        }
+    }
     let options = SinkOptions {
         out: args.out.as_ref(),
         rejects: args.rejects.as_ref(),
@@ -144,7 +155,11 @@ pub fn run(args: &ApplyArgs) -> u8 {
         ..InputLimits::default()
     };
     let single_input = inputs.len() == 1;
-    let jobs = worker_count(args.jobs, mapping.matches_clients());
+    let mut back = (args.direction == Direction::Back).then(|| super::back::BackRun::new(&mapping));
+    let jobs = match back {
+        Some(_) => 1,
+        None => worker_count(args.jobs, mapping.matches_clients()),
+    };
     for path in &inputs {
         let reader = match open_input(path) {
             Ok(reader) => reader,
@@ -178,7 +193,18 @@ pub fn run(args: &ApplyArgs) -> u8 {
                 }
                 sinks.single = single_input && layout == Framing::Single;
                 let position = item.position;
-                let applied = mapping.apply_item(item, clients.as_mut(), args.direction);
+                let hint = (sinks.counts.read == 0)
+                    .then(|| super::hints::envelope(&item))
+                    .flatten();
+                let applied = match back.as_mut() {
+                    Some(back) => back.apply(&mapping, item),
+                    None => mapping.apply_item(item, clients.as_mut(), args.direction),
+                };
+                if let Some(hint) = hint
+                    && matches!(applied.outcome, crate::engine::Outcome::Rejected { .. })
+                {
+                    eprintln!("hint: {hint}");
+                }
                 sinks.record(&mapping, &name, position, applied);
                 keep_going(&sinks)
             })
@@ -194,6 +220,12 @@ pub fn run(args: &ApplyArgs) -> u8 {
             );
             return 130;
         }
+    }
+    if args.inputs.is_empty() && sinks.counts.read == 0 {
+        eprintln!(
+            "error: no input file was named and stdin held no deal: name the deal files (`mapctl apply MAPPING deals.ndjson`), or `-` to read stdin on purpose"
+        );
+        return EXIT_CANNOT_RUN;
     }
     let code = sinks.finish();
     // The process ends next: freeing the compiled mapping piece by piece would only cost time

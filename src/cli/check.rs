@@ -41,9 +41,6 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
-    /// When to colour human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
     /// Largest mapping file accepted, in bytes.
     #[arg(long, default_value_t = Limits::default().max_mapping_bytes)]
     pub max_mapping_bytes: usize,
@@ -94,8 +91,13 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     match args.format {
-        OutputFormat::Human => print_human(&checked, args.color.enabled_for_stderr()),
+        OutputFormat::Human => print_human(&checked, ColorChoice::Auto.enabled_for_stderr()),
         format => print_machine(format, &checked, &failures),
+    }
+    for file in &files {
+        if let Some(hint) = super::hints::json_given_as_mapping(file) {
+            eprintln!("hint: {hint}");
+        }
     }
     if !failures.is_empty() {
         return EXIT_CANNOT_RUN;
@@ -262,24 +264,23 @@ fn print_sarif(checked: &[Checked], failures: &[Failure]) {
         .map(|c| (&c.sources, c.output.diagnostics.as_slice()))
         .collect();
     let docs_url = docs_url();
-    let document = crate::diag::sarif::sarif(&files, failures, &docs_url);
+    let document = crate::diag::sarif::sarif(&files, failures, docs_url.as_deref());
     outln!(
         "{}",
         serde_json::to_string_pretty(&document).unwrap_or_default()
     );
 }
 
-/// Where SARIF rule help links point: `MAPCTL_DOCS_URL` (the published `docs/` folder, e.g. the
-/// team's fork) or the default, always ending in `/`.
-/// Where rule help links point: `MAPCTL_DOCS_URL` (an http(s) folder), else the default.
-pub(super) fn docs_url() -> String {
+/// Where SARIF rule help links point: `MAPCTL_DOCS_URL` (the published `docs/` folder, an
+/// http(s) URL, e.g. `https://github.com/ORG/REPO/blob/main/docs/`), ending in `/`; `None`
+/// without it (the links are then left out).
+pub(super) fn docs_url() -> Option<String> {
     let url = std::env::var("MAPCTL_DOCS_URL")
         .ok()
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .unwrap_or_else(|| crate::diag::sarif::DEFAULT_DOCS_URL.to_string());
-    if url.ends_with('/') {
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))?;
+    Some(if url.ends_with('/') {
         url
     } else {
         format!("{url}/")
-    }
+    })
 }

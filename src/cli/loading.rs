@@ -13,6 +13,9 @@ pub(super) fn load_mapping(
     refs: &[String],
     allow_new_clients: bool,
 ) -> Result<Mapping, String> {
+    if let Some(hint) = super::hints::json_given_as_mapping(path) {
+        return Err(hint);
+    }
     let references = refs
         .iter()
         .map(|spec| {

@@ -1,7 +1,7 @@
 //! `mapctl monitor LOG`: the silent-break alarm over the run log, for cron.
 //!
 //! Exit codes: 0 no alert, 1 an alert (the count dropped or the rejection rate jumped), 2 could
-//! not run.
+//! not run. The human report goes to stderr, `--format json` to stdout.
 
 use std::path::PathBuf;
 
@@ -44,6 +44,9 @@ pub struct MonitorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
+    /// Print nothing but the alerts (for cron: no output and exit 0 on a quiet week).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Runs `mapctl monitor`.
@@ -82,6 +85,7 @@ pub fn run(args: &MonitorArgs) -> u8 {
                 return EXIT_CANNOT_RUN;
             }
         },
+        ReportFormat::Human if args.quiet => print_alerts(&report),
         ReportFormat::Human => print_human(&report, args),
     }
     if report.has_alerts() {
@@ -132,14 +136,14 @@ fn settings(args: &MonitorArgs) -> Result<Settings, String> {
 
 fn print_human(report: &Report, args: &MonitorArgs) {
     let noun = report.period.noun();
-    outln!(
+    eprintln!(
         "mapctl monitor: {} per {noun}, now {} ({} lines)",
         args.log.display(),
         report.now,
         report.lines
     );
     if report.mappings.is_empty() {
-        outln!("the log has no entries yet");
+        eprintln!("the log has no entries yet");
     }
     for mapping in &report.mappings {
         print_mapping(mapping, noun);
@@ -156,19 +160,22 @@ fn print_human(report: &Report, args: &MonitorArgs) {
         eprintln!("note: the last line is unfinished (a run may be appending); it was not counted");
     }
     for alert in report.mappings.iter().flat_map(|m| &m.alerts) {
-        outln!("\nALERT {}", alert.message);
+        eprintln!("\nALERT {}", alert.message);
+    }
+}
+
+/// `--quiet`: only the alerts, one paragraph each.
+fn print_alerts(report: &Report) {
+    for alert in report.mappings.iter().flat_map(|m| &m.alerts) {
+        eprintln!("ALERT {}", alert.message);
     }
 }
 
 fn print_mapping(mapping: &MappingReport, noun: &str) {
-    outln!("\n{}", mapping.mapping);
-    outln!(
+    eprintln!("\n{}", mapping.mapping);
+    eprintln!(
         "  {:<10} {:>8} {:>8} {:>8} {:>12}",
-        noun,
-        "written",
-        "rejected",
-        "skipped",
-        "reject rate"
+        noun, "written", "rejected", "skipped", "reject rate"
     );
     let judged = mapping.periods.len();
     for (index, bucket) in mapping.periods.iter().chain([&mapping.current]).enumerate() {
@@ -176,30 +183,27 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
             .reject_rate()
             .map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0));
         let mark = match index + 1 {
-            n if n == judged => "  <- judged",
+            n if n == judged && mapping.baseline.is_some() => "  <- judged",
+            n if n == judged => "  <- not judged (see below)",
             n if n > judged => "  (in progress)",
             _ => "",
         };
-        outln!(
+        eprintln!(
             "  {:<10} {:>8} {:>8} {:>8} {:>12}{mark}",
-            bucket.period,
-            bucket.written,
-            bucket.rejected,
-            bucket.skipped,
-            rate
+            bucket.period, bucket.written, bucket.rejected, bucket.skipped, rate
         );
     }
     match (&mapping.baseline, &mapping.note) {
-        (Some(baseline), _) => outln!(
+        (Some(baseline), _) => eprintln!(
             "  baseline: {} written a {noun} ({})",
             monitor::format_count(baseline.written),
             baseline.method
         ),
-        (None, Some(note)) => outln!("  {note}"),
+        (None, Some(note)) => eprintln!("  {note}"),
         (None, None) => {}
     }
     if let [.., previous, latest] = mapping.versions.as_slice() {
-        outln!(
+        eprintln!(
             "  mapping changed: version {} since {} (before: {} since {})",
             short_hash(&latest.sha256),
             latest.first_seen,
@@ -208,7 +212,7 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
         );
     }
     if mapping.alerts.is_empty() && mapping.baseline.is_some() {
-        outln!("  ok");
+        eprintln!("  ok");
     }
 }
 

@@ -15,13 +15,16 @@ use crate::check::program::WriteKind;
 use crate::engine::{Applied, ClientDirectory, ClientOutcome, Direction, Mapping, Outcome};
 use crate::io::files::{is_ndjson_name, open_input, read_records};
 use crate::io::input::{self, InputLimits};
-use crate::ops::compare::{self, Change, KeyField, ProjectIndex};
+use crate::ops::compare::{self, Change, ExportFields, KeyField, ProjectIndex};
 
 /// What planning needs besides the engine.
 struct Planner {
     key: KeyField,
     owned: Vec<Vec<String>>,
     index: ProjectIndex,
+    /// The fields some project of the export carries (others are not compared, as in
+    /// `reconcile`).
+    export_fields: ExportFields,
     format: ReportFormat,
     /// How many deals ended in each action.
     counts: std::collections::BTreeMap<&'static str, usize>,
@@ -51,9 +54,11 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
         None => None,
     };
     let key = compare::key_field(mapping.program(), args.key.as_deref())?;
+    let projects = read_records(existing)?;
     let mut planner = Planner {
         owned: compare::psa_owned(mapping.program()),
-        index: ProjectIndex::new(read_records(existing)?, &key),
+        export_fields: ExportFields::new(&projects),
+        index: ProjectIndex::new(projects, &key),
         key,
         format: args.format,
         counts: std::collections::BTreeMap::new(),
@@ -63,6 +68,11 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
     } else {
         args.inputs.clone()
     };
+    if args.inputs.is_empty()
+        && let Some(message) = super::hints::terminal_stdin("apply --plan")
+    {
+        return Err(message);
+    }
     for path in &inputs {
         let reader = open_input(path)?;
         let limits = InputLimits {
@@ -156,8 +166,18 @@ impl Planner {
             }
             Some(&position) => {
                 let project = &self.index.projects[position];
-                let changes = compare::changes(record, project, &self.owned);
+                let absent = self.export_fields.absent_leaves(record);
+                let mut ignored = self.owned.clone();
+                ignored.extend(
+                    absent
+                        .iter()
+                        .map(|f| f.split('.').map(str::to_string).collect()),
+                );
+                let changes = compare::changes(record, project, &ignored);
                 entry["action"] = json!(if changes.is_empty() { "none" } else { "update" });
+                if !absent.is_empty() {
+                    entry["not_in_export"] = json!(absent);
+                }
                 entry["project"] = json!({"position": position + 1, "id": project.get("id")});
                 if found.len() > 1 {
                     entry["warning"] = json!(format!(
@@ -173,7 +193,7 @@ impl Planner {
     fn print(&self, entry: &Value) {
         match self.format {
             ReportFormat::Json => outln!("{entry}"),
-            ReportFormat::Human => outln!("{}", human(entry, &self.key)),
+            ReportFormat::Human => eprintln!("{}", human(entry, &self.key)),
         }
     }
 }
@@ -224,10 +244,7 @@ fn human(entry: &Value, key: &KeyField) -> String {
                 "update"
             },
             entry["project"]["position"],
-            entry["project"]["id"]
-                .as_str()
-                .map(|id| format!(" ({id})"))
-                .unwrap_or_default()
+            project_id(&entry["project"]["id"])
         ),
         "skip" => format!("deal {deal} ({input}): skipped, nothing to write"),
         _ => format!("deal {deal} ({input}): rejected, nothing to write"),
@@ -253,6 +270,13 @@ fn human(entry: &Value, key: &KeyField) -> String {
     if action == "none" {
         text.push_str("\n  no changes");
     }
+    if let Some(absent) = entry.get("not_in_export").and_then(Value::as_array) {
+        let names: Vec<&str> = absent.iter().filter_map(Value::as_str).collect();
+        text.push_str(&format!(
+            "\n  not compared (no project in the export carries them): {}",
+            names.join(", ")
+        ));
+    }
     for change in changes.into_iter().flatten() {
         let field = change["field"].as_str().unwrap_or("");
         match change.get("current").filter(|c| !c.is_null()) {
@@ -264,6 +288,15 @@ fn human(entry: &Value, key: &KeyField) -> String {
         }
     }
     text
+}
+
+/// A project's id for the human form: text as it is, a number as written, nothing when absent.
+fn project_id(id: &Value) -> String {
+    match id {
+        Value::String(text) => format!(" ({text})"),
+        Value::Null => String::new(),
+        other => format!(" ({other})"),
+    }
 }
 
 fn describe_client(client: &Value) -> String {

@@ -111,17 +111,14 @@ fn read_deals(
 }
 
 fn print_human(result: &Reconciliation) {
-    outln!(
+    eprintln!(
         "{} deals read, {} won; {} projects; paired by {}",
-        result.deals,
-        result.won,
-        result.projects,
-        result.key
+        result.deals, result.won, result.projects, result.key
     );
     if !result.missing.is_empty() {
-        outln!("\nWon deals without a project ({}):", result.missing.len());
+        eprintln!("\nWon deals without a project ({}):", result.missing.len());
         for missing in &result.missing {
-            outln!(
+            eprintln!(
                 "  deal {} ({}): no project has {} = {}",
                 deal_name(&missing.deal),
                 missing.deal.position,
@@ -131,7 +128,7 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.drifted.is_empty() {
-        outln!(
+        eprintln!(
             "\nProjects that drifted from their deal ({}):",
             result.drifted.len()
         );
@@ -141,13 +138,13 @@ fn print_human(result: &Reconciliation) {
                 .as_ref()
                 .map(|id| format!(" {id}"))
                 .unwrap_or_default();
-            outln!(
+            eprintln!(
                 "  deal {} -> project{id} (#{} in the export)",
                 deal_name(&drift.deal),
                 drift.project,
             );
             for change in &drift.changes {
-                outln!(
+                eprintln!(
                     "    {:<24} PSA has {:<16} the deal says {}",
                     change.field,
                     show(change.current.as_ref()),
@@ -157,27 +154,27 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.unmappable.is_empty() {
-        outln!(
+        eprintln!(
             "\nWon deals the mapping rejects, so no project can be made yet ({}):",
             result.unmappable.len()
         );
         for deal in &result.unmappable {
-            outln!(
+            eprintln!(
                 "  deal {} ({}): {}",
                 deal_name(&deal.deal),
                 deal.deal.position,
                 deal.codes.join(", ")
             );
             for reason in &deal.reasons {
-                outln!("    {reason}");
+                eprintln!("    {reason}");
             }
         }
     }
     if !result.duplicate_projects.is_empty() {
-        outln!("\nSeveral projects for one deal:");
+        eprintln!("\nSeveral projects for one deal:");
         for duplicate in &result.duplicate_projects {
             let positions: Vec<String> = duplicate.projects.iter().map(usize::to_string).collect();
-            outln!(
+            eprintln!(
                 "  {} = {}: projects {}",
                 result.key,
                 duplicate.key,
@@ -186,11 +183,11 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.duplicate_clients.is_empty() {
-        outln!("\nOne company, several clients:");
+        eprintln!("\nOne company, several clients:");
         for duplicate in &result.duplicate_clients {
-            outln!("  \"{}\":", duplicate.company);
+            eprintln!("  \"{}\":", duplicate.company);
             for client in &duplicate.clients {
-                outln!(
+                eprintln!(
                     "    client {} ({}) used by deal(s) {}",
                     client.client_id,
                     client.names.join(", "),
@@ -200,28 +197,30 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if result.unreadable > 0 {
-        outln!(
+        eprintln!(
             "\nDeals that could not be read, so were not compared ({}):",
             result.unreadable
         );
         for at in &result.unreadable_at {
-            outln!("  {at}");
+            eprintln!("  {at}");
         }
     }
     if !result.not_in_export.is_empty() {
-        outln!(
+        eprintln!(
             "\nnot compared (no project in the export has them): {}",
             result.not_in_export.join(", ")
         );
     }
     if !result.psa_owned.is_empty() {
-        outln!(
+        eprintln!(
             "not compared (owned by the PSA: sync back reads them): {}",
             result.psa_owned.join(", ")
         );
     }
     if !result.has_findings() {
-        outln!("\nno findings: every won deal has its project and every project matches its deal");
+        eprintln!(
+            "\nno findings: every won deal has its project and every project matches its deal"
+        );
     }
 }
 

@@ -18,6 +18,13 @@ pub struct TestArgs {
     /// Fail when a require rule, select branch or table row is not exercised by any case.
     #[arg(long)]
     pub require_coverage: bool,
+    /// Print only failures, what is not exercised, and the summary line (for cron and CI logs).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not record the coverage beside each mapping (`.mapctl/coverage/NAME.json`, read by
+    /// `mapctl doc`).
+    #[arg(long)]
+    pub no_record: bool,
 }
 
 /// Runs `mapctl test`.
@@ -38,29 +45,38 @@ pub fn run(args: &TestArgs) -> u8 {
     for file in &files {
         match suite::run_file(file, args.update) {
             Ok(result) => {
-                outln!("{} ({})", result.file.display(), result.mapping.display());
+                let failing = result.cases.iter().any(|c| !c.failures.is_empty());
+                if !args.quiet || failing || !result.unexercised.is_empty() {
+                    eprintln!("{} ({})", result.file.display(), result.mapping.display());
+                }
                 for case in &result.cases {
                     if case.failures.is_empty() {
                         passed += 1;
-                        outln!(
-                            "  {}  {}",
-                            if case.updated { "updated" } else { "ok  " },
-                            case.name
-                        );
+                        if !args.quiet {
+                            let mark = if case.updated { "updated" } else { "ok  " };
+                            eprintln!("  {mark}  {}", case.name);
+                        }
                     } else {
                         failed += 1;
-                        outln!("  FAIL  {}", case.name);
+                        eprintln!("  FAIL  {}", case.name);
                         for failure in &case.failures {
-                            outln!("        {failure}");
+                            eprintln!("        {failure}");
                         }
                     }
                 }
                 if !result.unexercised.is_empty() {
                     uncovered += result.unexercised.len();
-                    outln!("  not exercised by any case:");
+                    eprintln!("  not exercised by any case:");
                     for line in &result.unexercised {
-                        outln!("    {line}");
+                        eprintln!("    {line}");
                     }
+                }
+                if !args.no_record
+                    && let Err(message) = crate::suite::record::write(&result)
+                {
+                    eprintln!(
+                        "warning: {message} (the tests ran; `mapctl doc` will not show this run)"
+                    );
                 }
             }
             Err(message) => {
@@ -69,14 +85,19 @@ pub fn run(args: &TestArgs) -> u8 {
             }
         }
     }
-    outln!(
+    eprintln!(
         "{passed} passed, {failed} failed, {uncovered} not exercised, in {} file{}",
         files.len(),
         if files.len() == 1 { "" } else { "s" }
     );
     if cannot_run {
         EXIT_CANNOT_RUN
-    } else if failed > 0 || (args.require_coverage && uncovered > 0) {
+    } else if failed > 0 {
+        EXIT_PROBLEMS
+    } else if args.require_coverage && uncovered > 0 {
+        eprintln!(
+            "error: --require-coverage: {uncovered} require rule(s), select branch(es) or table row(s) listed above are exercised by no case; add a case that reaches each (a merge patch `with:` on a sample is enough)"
+        );
         EXIT_PROBLEMS
     } else {
         EXIT_OK

@@ -17,33 +17,35 @@ use super::render::{Failure, position};
 use super::{Code, Diagnostic, Label, Severity};
 use crate::source::SourceMap;
 
-/// Where the documentation is published when `MAPCTL_DOCS_URL` does not say (the folder holding
-/// `errors.md`, ending in `/`).
-pub const DEFAULT_DOCS_URL: &str = "https://github.com/OUR-ORG/mapctl/blob/main/docs/";
-
 /// The SARIF document for the diagnostics of several checked files, and the files that could
-/// not be checked; rule help links point into the docs at `docs_url`.
+/// not be checked. Rule help links (`helpUri`, and the tool's `informationUri`) point into the
+/// docs at `docs_url` (the published folder holding `errors.md`, ending in `/`); without one
+/// they are left out, since SARIF requires them absolute and mapctl cannot know where its docs
+/// are published (each rule's help text is in the document either way).
 pub fn sarif(
     checked: &[(&SourceMap, &[Diagnostic])],
     failures: &[Failure],
-    docs_url: &str,
+    docs_url: Option<&str>,
 ) -> Value {
     let results: Vec<Value> = checked
         .iter()
         .flat_map(|(sources, diagnostics)| diagnostics.iter().map(|d| result(sources, d)))
         .collect();
     let notifications: Vec<Value> = failures.iter().map(notification).collect();
+    let mut driver = json!({
+        "name": "mapctl",
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "rules": Code::ALL.iter().map(|&code| rule(code, docs_url)).collect::<Vec<_>>(),
+    });
+    if let Some(url) = docs_url {
+        driver["informationUri"] = json!(format!("{url}cli.md"));
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "mapctl",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": format!("{docs_url}cli.md"),
-                "rules": Code::ALL.iter().map(|&code| rule(code, docs_url)).collect::<Vec<_>>(),
-            }},
+            "tool": {"driver": driver},
             "invocations": [{
                 "executionSuccessful": failures.is_empty(),
                 "toolExecutionNotifications": notifications,
@@ -91,7 +93,7 @@ pub fn anchor(code: Code) -> String {
 }
 
 /// The rule describing a code.
-fn rule(code: Code, docs_url: &str) -> Value {
+fn rule(code: Code, docs_url: Option<&str>) -> Value {
     let entry = code.explanation().unwrap_or_default();
     let body = entry.split_once('\n').map_or("", |(_, rest)| rest).trim();
     let first_paragraph = body
@@ -104,7 +106,7 @@ fn rule(code: Code, docs_url: &str) -> Value {
     } else {
         shorten(&first_paragraph, 1000)
     };
-    json!({
+    let mut rule = json!({
         "id": code.as_str(),
         "name": rule_name(code.title()),
         "shortDescription": {"text": code.title()},
@@ -113,9 +115,12 @@ fn rule(code: Code, docs_url: &str) -> Value {
             "text": if body.is_empty() { code.title().to_string() } else { body.replace("**", "") },
             "markdown": if body.is_empty() { code.title() } else { body },
         },
-        "helpUri": format!("{docs_url}errors.md#{}", anchor(code)),
         "defaultConfiguration": {"level": level(code.severity())},
-    })
+    });
+    if let Some(url) = docs_url {
+        rule["helpUri"] = json!(format!("{url}errors.md#{}", anchor(code)));
+    }
+    rule
 }
 
 /// `unknown source field` -> `UnknownSourceField`: words are split at spaces and hyphens, and

@@ -5,6 +5,7 @@
 //! mapping lines a change between two versions of a schema breaks ([`drift`], for
 //! `mapctl schema diff`). Nothing here prints; `cli` renders the results.
 
+pub mod back;
 pub mod compare;
 pub mod drift;
 pub mod monitor;

@@ -8,6 +8,7 @@
 //! case exercised.
 
 pub mod diff;
+pub mod record;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,8 @@ pub struct SuiteResult {
     pub cases: Vec<CaseResult>,
     /// Require rules, select branches and table rows no case exercised.
     pub unexercised: Vec<String>,
+    /// SHA-256 of the mapping's text, as tested (hex).
+    pub mapping_sha256: String,
 }
 
 /// Runs every case of a tests file. With `update`, exact expected outputs that differ are
@@ -173,6 +176,7 @@ pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
         mapping,
         cases: results,
         unexercised: engine.unexercised(),
+        mapping_sha256: record::sha256_hex(engine.text().as_bytes()),
     })
 }
 

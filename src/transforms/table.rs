@@ -118,6 +118,11 @@ impl Table {
         self.rows.iter().map(|(_, v)| v).chain(self.default.iter())
     }
 
+    /// The keyed rows, in the order they were written (for the mapping sheet).
+    pub fn rows(&self) -> impl Iterator<Item = (&Value, &Value)> {
+        self.rows.iter().map(|(k, v)| (k, v))
+    }
+
     /// The keys of rows no lookup has used yet (`"_"` for an unused default row).
     pub fn unused_rows(&self) -> Vec<String> {
         let mut unused: Vec<String> = self

@@ -54,9 +54,6 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     format: DiffFormat,
-    /// When to colour human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
 }
 
 /// Runs `mapctl schema diff`.
@@ -85,7 +82,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         mappings: args.mappings.len(),
     };
     match args.format {
-        DiffFormat::Human => out!("{}", report.human(args.color.enabled_for_stdout())),
+        DiffFormat::Human => eprint!("{}", report.human(ColorChoice::Auto.enabled_for_stderr())),
         DiffFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&report.json()).unwrap_or_default()
@@ -95,7 +92,7 @@ pub fn run(args: &DiffArgs) -> u8 {
             let document = crate::diag::sarif::sarif(
                 &[(&sources, diagnostics.as_slice())],
                 &[],
-                &crate::cli::check::docs_url(),
+                crate::cli::check::docs_url().as_deref(),
             );
             outln!(
                 "{}",
