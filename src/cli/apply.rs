@@ -16,6 +16,7 @@ use super::sinks::{SinkOptions, Sinks};
 use crate::engine::{ClientDirectory, Direction, Mapping};
 use crate::io::files::{is_ndjson_name, open_input};
 use crate::io::input::{self, Framing, InputLimits};
+use crate::io::outputs::NamedFile;
 
 /// `--direction forward|back`, read into the engine's own type.
 impl ValueEnum for Direction {
@@ -131,11 +132,12 @@ pub fn run(args: &ApplyArgs) -> u8 {
         log: args.log.as_ref(),
         envelope: args.envelope,
         back: args.direction == Direction::Back,
+        reads: files_read(args, &inputs),
     };
     let mut sinks = match Sinks::open(&options, mapping.name(), mapping.text()) {
         Ok(sinks) => sinks,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("{message}");
             return EXIT_CANNOT_RUN;
         }
     };
@@ -184,7 +186,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
             })
         };
         if let Err(error) = result {
-            eprintln!("error: reading `{name}` failed: {error}");
+            eprintln!("{}", reading_failed(&name, &error));
             return EXIT_CANNOT_RUN;
         }
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -207,6 +209,40 @@ fn prepare(args: &ApplyArgs) -> Result<(Mapping, Option<ClientDirectory>), Strin
     let mapping = load_mapping(&args.mapping, &args.refs, args.envelope)?;
     let clients = args.clients.as_deref().map(load_clients).transpose()?;
     Ok((mapping, clients))
+}
+
+/// The message for an input that could not be read to its end: an empty input is M521.
+pub(super) fn reading_failed(name: &str, error: &std::io::Error) -> String {
+    if input::is_empty_input(error) {
+        format!("error[{}]: `{name}`: {error}", crate::diag::Code::M521)
+    } else {
+        format!("error: reading `{name}` failed: {error}")
+    }
+}
+
+/// Every file the run reads, with the role that names it, for [`Sinks::open`] to keep outputs
+/// off them.
+fn files_read<'a>(args: &'a ApplyArgs, inputs: &'a [PathBuf]) -> Vec<NamedFile<'a>> {
+    let mut reads = vec![NamedFile {
+        role: "the mapping",
+        path: &args.mapping,
+    }];
+    reads.extend(inputs.iter().map(|path| NamedFile {
+        role: "the input",
+        path,
+    }));
+    reads.extend(args.refs.iter().filter_map(|spec| {
+        let (_, file) = spec.split_once('=')?;
+        Some(NamedFile {
+            role: "the --ref file",
+            path: Path::new(file),
+        })
+    }));
+    reads.extend(args.clients.iter().map(|path| NamedFile {
+        role: "the --clients file",
+        path,
+    }));
+    reads
 }
 
 /// How many threads to use.

@@ -222,7 +222,7 @@ impl Mapping {
 fn unreadable_code(error: &ItemError) -> Code {
     match error {
         ItemError::Json(_) => Code::M501,
-        ItemError::TooLong { .. } => Code::M510,
+        ItemError::TooLong { .. } | ItemError::DocumentTooLarge { .. } => Code::M510,
         ItemError::Ambiguous(_) => Code::M512,
     }
 }

@@ -53,6 +53,11 @@ pub enum ItemError {
     Ambiguous(String),
     /// Not valid JSON (or not UTF-8), with serde's explanation.
     Json(String),
+    /// A single document (not NDJSON, not an array) larger than the limit.
+    DocumentTooLarge {
+        /// The limit it broke, in bytes.
+        limit: usize,
+    },
     /// A line longer than the limit, with its length.
     TooLong {
         /// The item's length in bytes.
@@ -112,6 +117,27 @@ impl Default for InputLimits {
     }
 }
 
+/// Why an input holds nothing to read: it is empty, or only whitespace (and a byte-order mark).
+/// Reading it is an error (M521), not a batch of no deals: an export that came out empty is a
+/// failure upstream. An empty batch is written `[]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmptyInput;
+
+impl std::fmt::Display for EmptyInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the input is empty: it holds no JSON value (an empty batch is written `[]`)")
+    }
+}
+
+impl std::error::Error for EmptyInput {}
+
+/// True when reading stopped because the input is empty ([`EmptyInput`]).
+pub fn is_empty_input(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<EmptyInput>())
+}
+
 /// What the consumer of items says after each one.
 pub type Flow = std::ops::ControlFlow<()>;
 
@@ -126,7 +152,10 @@ pub fn for_each_item<R: BufRead>(
     let blank_lines = skip_leading_space(&mut reader)?;
     let first = reader.fill_buf()?.first().copied();
     match first {
-        None => Ok(Framing::Ndjson),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            EmptyInput,
+        )),
         Some(_) if limits.ndjson => ndjson_lines(reader, limits, blank_lines, &mut each),
         Some(b'[') => super::array::stream_array(reader, limits, blank_lines + 1, &mut each),
         Some(_) => lines_or_document(reader, limits, blank_lines, &mut each),
@@ -275,22 +304,22 @@ fn lines_or_document<R: BufRead>(
     // Not a complete value on one line: a pretty-printed document, or NDJSON with a bad first line.
     let mut document = first.clone();
     document.push(b'\n');
-    let mut rest = Vec::new();
     let limit = limits.max_document_bytes as u64;
-    reader.by_ref().take(limit).read_to_end(&mut rest)?;
-    document.extend_from_slice(&rest);
+    reader.by_ref().take(limit).read_to_end(&mut document)?;
     let whole_fits = reader.fill_buf()?.is_empty();
-    let parsed = if whole_fits {
-        Some(super::strict::parse(&document))
-    } else {
-        None
-    };
-    let single = match parsed {
-        Some(Ok(value)) => Some(Ok(Payload::Parsed(value))),
-        Some(Err(super::strict::StrictError::Ambiguous(reason))) => {
-            Some(Err(ItemError::Ambiguous(reason)))
+    let single = if whole_fits {
+        match super::strict::parse(&document) {
+            Ok(value) => Some(Ok(Payload::Parsed(value))),
+            Err(super::strict::StrictError::Ambiguous(reason)) => {
+                Some(Err(ItemError::Ambiguous(reason)))
+            }
+            Err(super::strict::StrictError::Json(error)) => (!has_record_line(&document))
+                .then(|| Err(ItemError::Json(error_at_file_line(&error, first_line)))),
         }
-        _ => None,
+    } else {
+        (!has_record_line(&document)).then_some(Err(ItemError::DocumentTooLarge {
+            limit: limits.max_document_bytes,
+        }))
     };
     if let Some(value) = single {
         let _ = each(
@@ -309,6 +338,40 @@ fn lines_or_document<R: BufRead>(
         first_line.saturating_sub(1),
         each,
     )
+}
+
+/// True when a line after the first of `text` is an NDJSON record: it starts at its first
+/// column with `{` or `[` and is a complete JSON value on its own. A pretty-printed document
+/// indents every line between its first and its last, and its last line (`}`) is not a value;
+/// NDJSON lines are written unindented, so one such line means the input is NDJSON whose first
+/// line is broken, not one broken document.
+fn has_record_line(text: &[u8]) -> bool {
+    text.split(|b| *b == b'\n').skip(1).any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        matches!(line.first(), Some(b'{' | b'['))
+            && !matches!(
+                super::strict::parse(line),
+                Err(super::strict::StrictError::Json(_))
+            )
+    })
+}
+
+/// serde's message for a document's syntax error, with the line counted in the whole file (the
+/// document starts on `first_line`).
+fn error_at_file_line(error: &serde_json::Error, first_line: usize) -> String {
+    let text = error.to_string();
+    if error.line() == 0 {
+        return text;
+    }
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&suffix) {
+        Some(reason) => format!(
+            "{reason} at line {} column {}",
+            error.line() + first_line - 1,
+            error.column()
+        ),
+        None => text,
+    }
 }
 
 fn ndjson_after_first<R: BufRead>(
@@ -432,6 +495,9 @@ pub fn describe_error(error: &ItemError) -> String {
             "the deal's text is {length} bytes, longer than the limit of {limit} (raise it with --max-line-bytes)"
         ),
         ItemError::Ambiguous(reason) => format!("ambiguous JSON: {reason}"),
+        ItemError::DocumentTooLarge { limit } => format!(
+            "the document is larger than the limit of {limit} bytes for a single JSON document (write it as NDJSON or a JSON array, which are streamed)"
+        ),
     }
 }
 

@@ -5,4 +5,5 @@ pub mod atomic;
 pub mod compact;
 pub mod files;
 pub mod input;
+pub mod outputs;
 pub mod strict;
