@@ -111,12 +111,12 @@ pub fn run(args: &ApplyArgs) -> u8 {
     let (mapping, mut clients) = match prepare(args) {
         Ok(prepared) => prepared,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
     if mapping.matches_clients() && clients.is_none() && args.direction == Direction::Forward {
-        eprintln!(
+        errln!(
             "error: the mapping matches clients (`match client`); pass the PSA's existing clients with `--clients FILE` (use `[]` when there are none)"
         );
         return EXIT_CANNOT_RUN;
@@ -137,7 +137,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
     let mut sinks = match Sinks::open(&options, mapping.name(), mapping.text()) {
         Ok(sinks) => sinks,
         Err(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             return EXIT_CANNOT_RUN;
         }
     };
@@ -151,7 +151,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
         let reader = match open_input(path) {
             Ok(reader) => reader,
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 return EXIT_CANNOT_RUN;
             }
         };
@@ -186,11 +186,11 @@ pub fn run(args: &ApplyArgs) -> u8 {
             })
         };
         if let Err(error) = result {
-            eprintln!("{}", reading_failed(&name, &error));
+            errln!("{}", reading_failed(&name, &error));
             return EXIT_CANNOT_RUN;
         }
         if INTERRUPTED.load(Ordering::SeqCst) {
-            eprintln!(
+            errln!(
                 "mapctl: interrupted after {} deals; no output file was written",
                 sinks.counts.read
             );
@@ -253,7 +253,7 @@ fn worker_count(requested: usize, matches_clients: bool) -> usize {
         requested
     };
     if wanted > 1 && matches_clients {
-        eprintln!("note: --jobs ignored: client matching runs deals in input order");
+        errln!("note: --jobs ignored: client matching runs deals in input order");
         return 1;
     }
     wanted.max(1)

@@ -51,14 +51,14 @@ pub fn run(args: &MonitorArgs) -> u8 {
     let settings = match settings(args) {
         Ok(settings) => settings,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
     let file = match std::fs::File::open(&args.log) {
         Ok(file) => file,
         Err(error) => {
-            eprintln!(
+            errln!(
                 "error: cannot read the run log `{}`: {}",
                 args.log.display(),
                 crate::io::files::io_reason(&error)
@@ -70,7 +70,7 @@ pub fn run(args: &MonitorArgs) -> u8 {
     let report = match monitor::analyse(reader, &settings) {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: reading `{}` failed: {error}", args.log.display());
+            errln!("error: reading `{}` failed: {error}", args.log.display());
             return EXIT_CANNOT_RUN;
         }
     };
@@ -78,7 +78,7 @@ pub fn run(args: &MonitorArgs) -> u8 {
         ReportFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(text) => outln!("{text}"),
             Err(error) => {
-                eprintln!("error: {error}");
+                errln!("error: {error}");
                 return EXIT_CANNOT_RUN;
             }
         },
@@ -132,37 +132,37 @@ fn settings(args: &MonitorArgs) -> Result<Settings, String> {
 
 fn print_human(report: &Report, args: &MonitorArgs) {
     let noun = report.period.noun();
-    outln!(
+    sayln!(
         "mapctl monitor: {} per {noun}, now {} ({} lines)",
         args.log.display(),
         report.now,
         report.lines
     );
     if report.mappings.is_empty() {
-        outln!("the log has no entries yet");
+        sayln!("the log has no entries yet");
     }
     for mapping in &report.mappings {
         print_mapping(mapping, noun);
     }
     if report.malformed > 0 {
         let lines: Vec<String> = report.malformed_lines.iter().map(u64::to_string).collect();
-        eprintln!(
+        errln!(
             "warning: {} line(s) are not run-log entries and were not counted (line {})",
             report.malformed,
             lines.join(", ")
         );
     }
     if report.unfinished_last_line {
-        eprintln!("note: the last line is unfinished (a run may be appending); it was not counted");
+        errln!("note: the last line is unfinished (a run may be appending); it was not counted");
     }
     for alert in report.mappings.iter().flat_map(|m| &m.alerts) {
-        outln!("\nALERT {}", alert.message);
+        sayln!("\nALERT {}", alert.message);
     }
 }
 
 fn print_mapping(mapping: &MappingReport, noun: &str) {
-    outln!("\n{}", mapping.mapping);
-    outln!(
+    sayln!("\n{}", mapping.mapping);
+    sayln!(
         "  {:<10} {:>8} {:>8} {:>8} {:>12}",
         noun,
         "written",
@@ -180,7 +180,7 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
             n if n > judged => "  (in progress)",
             _ => "",
         };
-        outln!(
+        sayln!(
             "  {:<10} {:>8} {:>8} {:>8} {:>12}{mark}",
             bucket.period,
             bucket.written,
@@ -190,16 +190,16 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
         );
     }
     match (&mapping.baseline, &mapping.note) {
-        (Some(baseline), _) => outln!(
+        (Some(baseline), _) => sayln!(
             "  baseline: {} written a {noun} ({})",
             monitor::format_count(baseline.written),
             baseline.method
         ),
-        (None, Some(note)) => outln!("  {note}"),
+        (None, Some(note)) => sayln!("  {note}"),
         (None, None) => {}
     }
     if let [.., previous, latest] = mapping.versions.as_slice() {
-        outln!(
+        sayln!(
             "  mapping changed: version {} since {} (before: {} since {})",
             short_hash(&latest.sha256),
             latest.first_seen,
@@ -208,7 +208,7 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
         );
     }
     if mapping.alerts.is_empty() && mapping.baseline.is_some() {
-        outln!("  ok");
+        sayln!("  ok");
     }
 }
 

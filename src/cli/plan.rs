@@ -33,7 +33,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
         Ok(rejected) if rejected > 0 => EXIT_PROBLEMS,
         Ok(_) => EXIT_OK,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }
@@ -93,7 +93,7 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
             format!("{label} {n}")
         })
         .collect();
-    eprintln!("mapctl plan: {}; nothing was written", counts.join(", "));
+    errln!("mapctl plan: {}; nothing was written", counts.join(", "));
     Ok(planner.counts.get("reject").copied().unwrap_or(0))
 }
 
@@ -173,7 +173,7 @@ impl Planner {
     fn print(&self, entry: &Value) {
         match self.format {
             ReportFormat::Json => outln!("{entry}"),
-            ReportFormat::Human => outln!("{}", human(entry, &self.key)),
+            ReportFormat::Human => sayln!("{}", human(entry, &self.key)),
         }
     }
 }

@@ -51,7 +51,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
                 ReportFormat::Json => match serde_json::to_string_pretty(&result) {
                     Ok(text) => outln!("{text}"),
                     Err(error) => {
-                        eprintln!("error: {error}");
+                        errln!("error: {error}");
                         return EXIT_CANNOT_RUN;
                     }
                 },
@@ -64,7 +64,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
             }
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }
@@ -111,7 +111,7 @@ fn read_deals(
 }
 
 fn print_human(result: &Reconciliation) {
-    outln!(
+    sayln!(
         "{} deals read, {} won; {} projects; paired by {}",
         result.deals,
         result.won,
@@ -119,9 +119,9 @@ fn print_human(result: &Reconciliation) {
         result.key
     );
     if !result.missing.is_empty() {
-        outln!("\nWon deals without a project ({}):", result.missing.len());
+        sayln!("\nWon deals without a project ({}):", result.missing.len());
         for missing in &result.missing {
-            outln!(
+            sayln!(
                 "  deal {} ({}): no project has {} = {}",
                 deal_name(&missing.deal),
                 missing.deal.position,
@@ -131,7 +131,7 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.drifted.is_empty() {
-        outln!(
+        sayln!(
             "\nProjects that drifted from their deal ({}):",
             result.drifted.len()
         );
@@ -141,13 +141,13 @@ fn print_human(result: &Reconciliation) {
                 .as_ref()
                 .map(|id| format!(" {id}"))
                 .unwrap_or_default();
-            outln!(
+            sayln!(
                 "  deal {} -> project{id} (#{} in the export)",
                 deal_name(&drift.deal),
                 drift.project,
             );
             for change in &drift.changes {
-                outln!(
+                sayln!(
                     "    {:<24} PSA has {:<16} the deal says {}",
                     change.field,
                     show(change.current.as_ref()),
@@ -157,27 +157,27 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.unmappable.is_empty() {
-        outln!(
+        sayln!(
             "\nWon deals the mapping rejects, so no project can be made yet ({}):",
             result.unmappable.len()
         );
         for deal in &result.unmappable {
-            outln!(
+            sayln!(
                 "  deal {} ({}): {}",
                 deal_name(&deal.deal),
                 deal.deal.position,
                 deal.codes.join(", ")
             );
             for reason in &deal.reasons {
-                outln!("    {reason}");
+                sayln!("    {reason}");
             }
         }
     }
     if !result.duplicate_projects.is_empty() {
-        outln!("\nSeveral projects for one deal:");
+        sayln!("\nSeveral projects for one deal:");
         for duplicate in &result.duplicate_projects {
             let positions: Vec<String> = duplicate.projects.iter().map(usize::to_string).collect();
-            outln!(
+            sayln!(
                 "  {} = {}: projects {}",
                 result.key,
                 duplicate.key,
@@ -186,11 +186,11 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.duplicate_clients.is_empty() {
-        outln!("\nOne company, several clients:");
+        sayln!("\nOne company, several clients:");
         for duplicate in &result.duplicate_clients {
-            outln!("  \"{}\":", duplicate.company);
+            sayln!("  \"{}\":", duplicate.company);
             for client in &duplicate.clients {
-                outln!(
+                sayln!(
                     "    client {} ({}) used by deal(s) {}",
                     client.client_id,
                     client.names.join(", "),
@@ -200,28 +200,28 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if result.unreadable > 0 {
-        outln!(
+        sayln!(
             "\nDeals that could not be read, so were not compared ({}):",
             result.unreadable
         );
         for at in &result.unreadable_at {
-            outln!("  {at}");
+            sayln!("  {at}");
         }
     }
     if !result.not_in_export.is_empty() {
-        outln!(
+        sayln!(
             "\nnot compared (no project in the export has them): {}",
             result.not_in_export.join(", ")
         );
     }
     if !result.psa_owned.is_empty() {
-        outln!(
+        sayln!(
             "not compared (owned by the PSA: sync back reads them): {}",
             result.psa_owned.join(", ")
         );
     }
     if !result.has_findings() {
-        outln!("\nno findings: every won deal has its project and every project matches its deal");
+        sayln!("\nno findings: every won deal has its project and every project matches its deal");
     }
 }
 

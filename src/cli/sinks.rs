@@ -255,7 +255,7 @@ impl Sinks {
                         text.push_str(&format!(" [mapping line {}: {}]", rule.line, rule.text));
                     }
                 }
-                eprintln!("{text}");
+                errln!("{text}");
                 Ok(())
             }
         }
@@ -264,7 +264,7 @@ impl Sinks {
     /// Commits the output files and prints the summary; returns the exit code.
     pub(super) fn finish(mut self) -> u8 {
         if let Some(error) = self.failed.take() {
-            eprintln!("error: writing output failed: {error}; no output file was written");
+            errln!("error: writing output failed: {error}; no output file was written");
             return EXIT_CANNOT_RUN;
         }
         let flushed = self.out.flush();
@@ -273,19 +273,22 @@ impl Sinks {
             .flatten()
             .try_for_each(AtomicFile::commit);
         if let Err(error) = flushed.and(committed) {
-            eprintln!("error: writing output failed: {error}");
+            errln!("error: writing output failed: {error}");
             return EXIT_CANNOT_RUN;
         }
         if let Some(log) = self.log.take()
             && let Err(error) = log.commit()
         {
-            eprintln!("error: appending to the run log failed: {error}");
+            errln!("error: appending to the run log failed: {error}");
             return EXIT_CANNOT_RUN;
         }
         let c = self.counts;
-        eprintln!(
+        errln!(
             "mapctl: read {}, written {}, skipped {}, rejected {}",
-            c.read, c.written, c.skipped, c.rejected
+            c.read,
+            c.written,
+            c.skipped,
+            c.rejected
         );
         if c.rejected > 0 {
             EXIT_PROBLEMS

@@ -24,12 +24,12 @@ pub struct TestArgs {
 pub fn run(args: &TestArgs) -> u8 {
     let files = match suite::collect(&args.paths) {
         Ok(files) if files.is_empty() => {
-            eprintln!("error: no `*.tests.yaml` files found");
+            errln!("error: no `*.tests.yaml` files found");
             return EXIT_CANNOT_RUN;
         }
         Ok(files) => files,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
@@ -38,38 +38,38 @@ pub fn run(args: &TestArgs) -> u8 {
     for file in &files {
         match suite::run_file(file, args.update) {
             Ok(result) => {
-                outln!("{} ({})", result.file.display(), result.mapping.display());
+                sayln!("{} ({})", result.file.display(), result.mapping.display());
                 for case in &result.cases {
                     if case.failures.is_empty() {
                         passed += 1;
-                        outln!(
+                        sayln!(
                             "  {}  {}",
                             if case.updated { "updated" } else { "ok  " },
                             case.name
                         );
                     } else {
                         failed += 1;
-                        outln!("  FAIL  {}", case.name);
+                        sayln!("  FAIL  {}", case.name);
                         for failure in &case.failures {
-                            outln!("        {failure}");
+                            sayln!("        {failure}");
                         }
                     }
                 }
                 if !result.unexercised.is_empty() {
                     uncovered += result.unexercised.len();
-                    outln!("  not exercised by any case:");
+                    sayln!("  not exercised by any case:");
                     for line in &result.unexercised {
-                        outln!("    {line}");
+                        sayln!("    {line}");
                     }
                 }
             }
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 cannot_run = true;
             }
         }
     }
-    outln!(
+    sayln!(
         "{passed} passed, {failed} failed, {uncovered} not exercised, in {} file{}",
         files.len(),
         if files.len() == 1 { "" } else { "s" }
