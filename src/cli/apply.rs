@@ -14,8 +14,9 @@ use super::EXIT_CANNOT_RUN;
 use super::loading::{load_clients, load_mapping};
 use super::sinks::{SinkOptions, Sinks};
 use crate::engine::{ClientDirectory, Direction, Mapping};
+use crate::io::envelope;
 use crate::io::files::{is_ndjson_name, open_input};
-use crate::io::input::{self, Framing, InputLimits};
+use crate::io::input::{self, Framing, InputItem, InputLimits};
 use crate::io::outputs::NamedFile;
 
 /// `--direction forward|back`, read into the engine's own type.
@@ -174,15 +175,18 @@ pub fn run(args: &ApplyArgs) -> u8 {
             };
             run.read(&mut sinks, &name, reader, limits)
         } else {
+            let mut index = 0;
             input::for_each_item(reader, limits, |layout, item| {
                 if sinks.counts.read > 0 {
                     watch_interrupts();
                 }
-                sinks.single = single_input && layout == Framing::Single;
-                let position = item.position;
-                let applied = mapping.apply_item(item, clients.as_mut(), args.direction);
-                sinks.record(&mapping, &name, position, applied);
-                keep_going(&sinks)
+                envelope::each_deal(mapping.envelope(), &mut index, item, &mut |item| {
+                    sinks.single = single_input && is_whole_document(layout, &item);
+                    let position = item.position;
+                    let applied = mapping.apply_item(item, clients.as_mut(), args.direction);
+                    sinks.record(&mapping, &name, position, applied);
+                    keep_going(&sinks)
+                })
             })
         };
         if let Err(error) = result {
@@ -259,6 +263,12 @@ fn worker_count(requested: usize, matches_clients: bool) -> usize {
     wanted.max(1)
 }
 
+/// True when `item` is a whole single document (not an array element, NDJSON line or a record
+/// of a page's array): its record is printed pretty when it is the only input.
+fn is_whole_document(layout: Framing, item: &InputItem<'_>) -> bool {
+    layout == Framing::Single && matches!(item.position, input::Position::Line(_))
+}
+
 /// Whether to read on: not after Ctrl-C or a failed write.
 fn keep_going(sinks: &Sinks) -> std::ops::ControlFlow<()> {
     if INTERRUPTED.load(Ordering::SeqCst) || sinks.failed.is_some() {
@@ -293,13 +303,16 @@ impl Parallel<'_> {
             sinks,
             name,
             |feeder| {
+                let mut index = 0;
                 input::for_each_item(reader, limits, |layout, item| {
-                    if layout == Framing::Single {
-                        feeder.record_here(item, self.single_input);
-                    } else {
-                        feeder.push(item);
-                    }
-                    keep_going(feeder.sinks())
+                    envelope::each_deal(self.mapping.envelope(), &mut index, item, &mut |item| {
+                        if is_whole_document(layout, &item) {
+                            feeder.record_here(item, self.single_input);
+                        } else {
+                            feeder.push(item);
+                        }
+                        keep_going(feeder.sinks())
+                    })
                 })
             },
         )

@@ -13,6 +13,7 @@ use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::check::Program;
 use crate::check::program::WriteKind;
 use crate::engine::{Applied, ClientDirectory, ClientOutcome, Direction, Mapping, Outcome};
+use crate::io::envelope;
 use crate::io::files::{is_ndjson_name, open_input, read_records};
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare::{self, Change, KeyField, ProjectIndex};
@@ -71,12 +72,15 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
             ..InputLimits::default()
         };
         let name = path.display().to_string();
+        let mut index = 0;
         input::for_each_item(reader, limits, |_, item| {
-            let position = input::describe_position(item.position);
-            let applied = mapping.apply_item(item, clients.as_mut(), Direction::Forward);
-            let entry = planner.entry(&mapping, &format!("{name} {position}"), applied);
-            planner.print(&entry);
-            std::ops::ControlFlow::Continue(())
+            envelope::each_deal(mapping.envelope(), &mut index, item, &mut |item| {
+                let position = input::describe_position(item.position);
+                let applied = mapping.apply_item(item, clients.as_mut(), Direction::Forward);
+                let entry = planner.entry(&mapping, &format!("{name} {position}"), applied);
+                planner.print(&entry);
+                std::ops::ControlFlow::Continue(())
+            })
         })
         .map_err(|e| format!("reading `{name}` failed: {e}"))?;
     }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::loading::{load_clients, load_mapping};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::engine::{ClientDirectory, Direction};
+use crate::io::envelope;
 use crate::io::files::{is_ndjson_name, open_input, read_records};
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare;
@@ -80,7 +81,7 @@ fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
     let projects = read_records(&args.projects)?;
     let mut reconciler = Reconciler::new(mapping.program(), key, projects);
     for path in &args.deals {
-        read_deals(path, |position, item| {
+        read_deals(path, mapping.envelope(), |position, item| {
             let applied = mapping.apply_item(item, Some(&mut clients), Direction::Forward);
             let deal = DealRef {
                 deal_id: applied.deal_id,
@@ -95,6 +96,7 @@ fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
 /// Calls `each` with every deal of a file and its position.
 fn read_deals(
     path: &Path,
+    pointer: Option<&str>,
     mut each: impl FnMut(String, input::InputItem<'_>),
 ) -> Result<(), String> {
     let reader = open_input(path)?;
@@ -102,9 +104,12 @@ fn read_deals(
         ndjson: is_ndjson_name(path),
         ..InputLimits::default()
     };
+    let mut index = 0;
     input::for_each_item(reader, limits, |_, item| {
-        each(input::describe_position(item.position), item);
-        std::ops::ControlFlow::Continue(())
+        envelope::each_deal(pointer, &mut index, item, &mut |item| {
+            each(input::describe_position(item.position), item);
+            std::ops::ControlFlow::Continue(())
+        })
     })
     .map(|_| ())
     .map_err(|e| format!("reading `{}` failed: {e}", path.display()))

@@ -78,6 +78,7 @@ codes! {
     M110 => (Error, "path reads or writes the wrong record"),
     M111 => (Error, "owner clause outside sync back"),
     M112 => (Error, "invisible or direction-changing character"),
+    M120 => (Error, "invalid input envelope"),
     M201 => (Error, "unknown source field"),
     M202 => (Error, "path steps into a value that has no fields or items"),
     M203 => (Error, "invalid array search"),

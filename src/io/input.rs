@@ -53,6 +53,9 @@ pub enum ItemError {
     Ambiguous(String),
     /// Not valid JSON (or not UTF-8), with serde's explanation.
     Json(String),
+    /// A document with nothing at the mapping's envelope pointer, or neither a record nor an
+    /// array of records there (the words say which).
+    Envelope(String),
     /// A single document (not NDJSON, not an array) larger than the limit.
     DocumentTooLarge {
         /// The limit it broke, in bytes.
@@ -495,6 +498,7 @@ pub fn describe_error(error: &ItemError) -> String {
             "the deal's text is {length} bytes, longer than the limit of {limit} (raise it with --max-line-bytes)"
         ),
         ItemError::Ambiguous(reason) => format!("ambiguous JSON: {reason}"),
+        ItemError::Envelope(reason) => reason.clone(),
         ItemError::DocumentTooLarge { limit } => format!(
             "the document is larger than the limit of {limit} bytes for a single JSON document (write it as NDJSON or a JSON array, which are streamed)"
         ),
