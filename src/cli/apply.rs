@@ -232,7 +232,11 @@ fn files_read<'a>(args: &'a ApplyArgs, inputs: &'a [PathBuf]) -> Vec<NamedFile<'
         path: &args.mapping,
     }];
     reads.extend(inputs.iter().map(|path| NamedFile {
-        role: "the input",
+        role: if path == Path::new("-") {
+            "standard input"
+        } else {
+            "the input"
+        },
         path,
     }));
     reads.extend(args.refs.iter().filter_map(|spec| {

@@ -17,6 +17,8 @@ use std::io::{BufRead, Read};
 
 use serde_json::Value;
 
+use super::detect;
+
 /// How an input was laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -120,26 +122,7 @@ impl Default for InputLimits {
     }
 }
 
-/// Why an input holds nothing to read: it is empty, or only whitespace (and a byte-order mark).
-/// Reading it is an error (M521), not a batch of no deals: an export that came out empty is a
-/// failure upstream. An empty batch is written `[]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmptyInput;
-
-impl std::fmt::Display for EmptyInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the input is empty: it holds no JSON value (an empty batch is written `[]`)")
-    }
-}
-
-impl std::error::Error for EmptyInput {}
-
-/// True when reading stopped because the input is empty ([`EmptyInput`]).
-pub fn is_empty_input(error: &std::io::Error) -> bool {
-    error
-        .get_ref()
-        .is_some_and(|inner| inner.is::<EmptyInput>())
-}
+pub use super::detect::{EmptyInput, is_empty_input};
 
 /// What the consumer of items says after each one.
 pub type Flow = std::ops::ControlFlow<()>;
@@ -316,11 +299,15 @@ fn lines_or_document<R: BufRead>(
             Err(super::strict::StrictError::Ambiguous(reason)) => {
                 Some(Err(ItemError::Ambiguous(reason)))
             }
-            Err(super::strict::StrictError::Json(error)) => (!has_record_line(&document))
-                .then(|| Err(ItemError::Json(error_at_file_line(&error, first_line)))),
+            Err(super::strict::StrictError::Json(error)) => (!detect::has_record_line(&document))
+                .then(|| {
+                    Err(ItemError::Json(detect::error_at_file_line(
+                        &error, first_line,
+                    )))
+                }),
         }
     } else {
-        (!has_record_line(&document)).then_some(Err(ItemError::DocumentTooLarge {
+        (!detect::has_record_line(&document)).then_some(Err(ItemError::DocumentTooLarge {
             limit: limits.max_document_bytes,
         }))
     };
@@ -341,40 +328,6 @@ fn lines_or_document<R: BufRead>(
         first_line.saturating_sub(1),
         each,
     )
-}
-
-/// True when a line after the first of `text` is an NDJSON record: it starts at its first
-/// column with `{` or `[` and is a complete JSON value on its own. A pretty-printed document
-/// indents every line between its first and its last, and its last line (`}`) is not a value;
-/// NDJSON lines are written unindented, so one such line means the input is NDJSON whose first
-/// line is broken, not one broken document.
-fn has_record_line(text: &[u8]) -> bool {
-    text.split(|b| *b == b'\n').skip(1).any(|line| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        matches!(line.first(), Some(b'{' | b'['))
-            && !matches!(
-                super::strict::parse(line),
-                Err(super::strict::StrictError::Json(_))
-            )
-    })
-}
-
-/// serde's message for a document's syntax error, with the line counted in the whole file (the
-/// document starts on `first_line`).
-fn error_at_file_line(error: &serde_json::Error, first_line: usize) -> String {
-    let text = error.to_string();
-    if error.line() == 0 {
-        return text;
-    }
-    let suffix = format!(" at line {} column {}", error.line(), error.column());
-    match text.strip_suffix(&suffix) {
-        Some(reason) => format!(
-            "{reason} at line {} column {}",
-            error.line() + first_line - 1,
-            error.column()
-        ),
-        None => text,
-    }
 }
 
 fn ndjson_after_first<R: BufRead>(

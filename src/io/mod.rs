@@ -3,6 +3,7 @@
 mod array;
 pub mod atomic;
 pub mod compact;
+mod detect;
 pub mod envelope;
 pub mod files;
 pub mod input;

@@ -130,6 +130,37 @@ pub fn write_message(writer: &mut impl Write, message: &Value) -> std::io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Byte streams made of pieces of frames: headers (good, bad, glued), bodies (JSON, broken
+    /// JSON, lone surrogates, invalid UTF-8), line breaks and arbitrary bytes.
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"Content-Length: 2\r\n\r\n{}".to_vec()),
+            Just(b"Content-Length: 17\r\n\r\n{\"s\": \"\\ud800\"}".to_vec()),
+            Just(b"Content-Length: 99999999999999999999\r\n\r\n".to_vec()),
+            Just(b"content-length:3\r\n\r\n\xff\xfe\xfd".to_vec()),
+            Just(b"Content-Length: 4\r\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\n".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn every_read_consumes_bytes_or_reports_the_end(bytes in stream()) {
+            let mut reader = std::io::Cursor::new(bytes);
+            loop {
+                let before = reader.position();
+                match read_message(&mut reader) {
+                    Err(ReadError::Closed) => break,
+                    _ => prop_assert!(reader.position() > before),
+                }
+            }
+        }
+    }
 
     #[test]
     fn messages_round_trip_and_bad_frames_are_refused() {
