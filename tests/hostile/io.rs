@@ -611,6 +611,26 @@ fn vendor_pages_are_read_as_the_records_the_mapping_declares() {
         "{}",
         b.rejects_text
     );
+    // `run --from FILE` reads the pages the same way.
+    let run = mapctl(
+        dir.path(),
+        &[
+            "run",
+            &map_path.display().to_string(),
+            "--from",
+            &pages.display().to_string(),
+            "--to",
+            "delivered.ndjson",
+            "--ledger",
+            "ledger.db",
+            "--no-log",
+        ],
+    );
+    run.assert_no_crash();
+    assert!(run.stderr.contains("M522"), "{}", run.stderr);
+    let delivered =
+        std::fs::read_to_string(dir.path().join("delivered.ndjson")).unwrap_or_default();
+    assert_eq!(delivered.lines().count(), 3, "{}\n{delivered}", run.stderr);
     // Without the declaration, the page is one document that is not a deal.
     assert_eq!(plain.summary()[0], 1, "{}", plain.run.stderr);
     assert_eq!(plain.summary()[1], 0);
