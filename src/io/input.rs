@@ -5,7 +5,10 @@
 //! line decides: when it is a complete JSON value and another non-blank line follows, the input is
 //! NDJSON, read line by line; when it is the only line, a single document. When the first line
 //! is not complete JSON, the whole input is read as one (pretty-printed) document; if that fails
-//! too, it is read as NDJSON after all, so a malformed first line rejects only itself.
+//! too, it is one broken document, rejected once with its real error, unless a later line is an
+//! NDJSON record (unindented, starting with `{` or `[`, complete on its own: `detect.rs`), so a
+//! malformed first line of NDJSON rejects only itself. An input with no value at all is an error
+//! ([`EmptyInput`], M521), never a batch of nothing.
 //!
 //! Files named `*.ndjson` or `*.jsonl` are always read as NDJSON, so a batch of one deal is still a
 //! batch.
