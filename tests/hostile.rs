@@ -33,6 +33,10 @@ const HANG_GUARD: Duration = Duration::from_secs(240);
 /// Every never-transfer value of the inputs contains this marker.
 const NT_MARKER: &str = "NT-SECRET-";
 
+/// Output files, temporary files, terminal-safe text, input detection and envelopes.
+#[path = "hostile/io.rs"]
+mod io;
+
 // ------------------------------------------------------------------------------------------------
 // Running the binary
 // ------------------------------------------------------------------------------------------------
@@ -807,15 +811,17 @@ fn no_final_newline_still_reads_the_last_deal() {
 }
 
 #[test]
-fn empty_file_reads_nothing() {
-    let a = apply_case("empty.ndjson", &[]);
-    assert_eq!(a.summary(), [0, 0, 0, 0]);
+fn empty_file_is_m521() {
+    let a = apply(&deals("empty.ndjson"));
+    a.run.assert_exit(&[2]);
+    assert!(a.run.stderr.contains("M521"), "{}", a.run.stderr);
 }
 
 #[test]
-fn file_of_only_blank_lines_reads_nothing() {
-    let a = apply_case("only_blank_lines.ndjson", &[]);
-    assert_eq!(a.summary(), [0, 0, 0, 0]);
+fn file_of_only_blank_lines_is_m521() {
+    let a = apply(&deals("only_blank_lines.ndjson"));
+    a.run.assert_exit(&[2]);
+    assert!(a.run.stderr.contains("M521"), "{}", a.run.stderr);
 }
 
 #[test]

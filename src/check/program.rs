@@ -209,6 +209,9 @@ pub struct SourceRecord {
     pub schema_path: PathBuf,
     /// How it is joined from a reference file, if it is.
     pub join: Option<JoinKey>,
+    /// `in "POINTER"` (the primary source only): the JSON pointer of the records in each input
+    /// document, for inputs that are vendor pages.
+    pub envelope: Option<String>,
 }
 
 /// `join on KEY == EQUALS`.

@@ -26,6 +26,8 @@ pub struct Record {
     pub schema_path: PathBuf,
     /// How it is joined from a reference file, when its `join on` clause checks.
     pub join: Option<JoinKey>,
+    /// Where its records are in each input document, when its `in "POINTER"` clause checks.
+    pub envelope: Option<String>,
 }
 
 /// Declares every record, loads its schema, and checks its `join on` clause.
@@ -39,8 +41,71 @@ pub(crate) fn pass(cx: &mut Context<'_>, ast: &MappingFile) -> Vec<Record> {
         {
             records[index].join = Some(key);
         }
+        if let Item::Source(decl) = item
+            && let Some(envelope) = &decl.envelope
+            && let Some(index) = records.iter().position(|r| r.name == decl.name.name)
+            && check_envelope(cx, &records[index], decl, envelope)
+        {
+            records[index].envelope = Some(envelope.value.clone());
+        }
     }
     records
+}
+
+/// Whether an `in "POINTER"` clause checks: a JSON pointer (RFC 6901: empty, or `/`-separated
+/// tokens in which `~` is `~0` or `~1`), on the primary source, which is not joined.
+fn check_envelope(
+    cx: &mut Context<'_>,
+    record: &Record,
+    decl: &RecordDecl,
+    envelope: &crate::syntax::ast::StrLit,
+) -> bool {
+    let pointer = &envelope.value;
+    let problem = if !matches!(record.role, RecordRef::Source(0)) {
+        Some((
+            "only the primary source (the first one declared) can be read from an envelope",
+            format!(
+                "move `in \"{pointer}\"` to the first source; related records come from bundles or `--ref` files"
+            ),
+        ))
+    } else if decl.join.is_some() {
+        Some((
+            "a joined record cannot be read from an envelope",
+            "remove the `in` clause or the `join on` clause".to_string(),
+        ))
+    } else if pointer.is_empty() || !pointer.starts_with('/') || bad_escape(pointer) {
+        Some((
+            "not a JSON pointer to the records",
+            "write a JSON pointer that starts with `/`, e.g. `in \"/results\"` for `{\"results\": [...]}` (`~1` for a `/` in a key, `~0` for a `~`)".to_string(),
+        ))
+    } else {
+        None
+    };
+    let Some((label, help)) = problem else {
+        return true;
+    };
+    cx.report(
+        Diagnostic::new(
+            Code::M120,
+            envelope.span,
+            format!(
+                "invalid input envelope `in \"{pointer}\"` on `{}`",
+                decl.name.name
+            ),
+            label,
+        )
+        .with_help(help),
+    );
+    false
+}
+
+/// True when a `~` in `pointer` is not `~0` or `~1`.
+fn bad_escape(pointer: &str) -> bool {
+    let bytes = pointer.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(at, b)| *b == b'~' && !matches!(bytes.get(at + 1), Some(b'0' | b'1')))
 }
 
 /// The program's source records, in declaration order.
@@ -52,6 +117,7 @@ pub(crate) fn source_records(records: &[Record]) -> Vec<SourceRecord> {
             name: r.name.clone(),
             schema_path: r.schema_path.clone(),
             join: r.join.clone(),
+            envelope: r.envelope.clone(),
         })
         .collect()
 }
@@ -104,6 +170,7 @@ fn declare_record(cx: &mut Context<'_>, decl: &RecordDecl, role: RecordRef) -> R
         name_span: decl.name.span,
         schema_path,
         join: None,
+        envelope: None,
     }
 }
 

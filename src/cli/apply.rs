@@ -14,8 +14,10 @@ use super::EXIT_CANNOT_RUN;
 use super::loading::{load_clients, load_mapping};
 use super::sinks::{SinkOptions, Sinks};
 use crate::engine::{ClientDirectory, Direction, Mapping};
+use crate::io::envelope;
 use crate::io::files::{is_ndjson_name, open_input};
-use crate::io::input::{self, Framing, InputLimits};
+use crate::io::input::{self, Framing, InputItem, InputLimits};
+use crate::io::outputs::NamedFile;
 
 /// `--direction forward|back`, read into the engine's own type.
 impl ValueEnum for Direction {
@@ -110,12 +112,12 @@ pub fn run(args: &ApplyArgs) -> u8 {
     let (mapping, mut clients) = match prepare(args) {
         Ok(prepared) => prepared,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
     if mapping.matches_clients() && clients.is_none() && args.direction == Direction::Forward {
-        eprintln!(
+        errln!(
             "error: the mapping matches clients (`match client`); pass the PSA's existing clients with `--clients FILE` (use `[]` when there are none)"
         );
         return EXIT_CANNOT_RUN;
@@ -127,13 +129,11 @@ pub fn run(args: &ApplyArgs) -> u8 {
     };
     if let Some(message) = super::hints::terminal_stdin("apply") {
         if args.inputs.is_empty() {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
         if args.inputs.iter().any(|p| p == Path::new("-")) {
-            eprintln!(
-                "note: reading deals from the terminal: paste or type them, then press Ctrl-D"
-            );
+            errln!("note: reading deals from the terminal: paste or type them, then press Ctrl-D");
         }
     }
     let options = SinkOptions {
@@ -142,11 +142,12 @@ pub fn run(args: &ApplyArgs) -> u8 {
         log: args.log.as_ref(),
         envelope: args.envelope,
         back: args.direction == Direction::Back,
+        reads: files_read(args, &inputs),
     };
     let mut sinks = match Sinks::open(&options, mapping.name(), mapping.text()) {
         Ok(sinks) => sinks,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("{message}");
             return EXIT_CANNOT_RUN;
         }
     };
@@ -164,7 +165,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
         let reader = match open_input(path) {
             Ok(reader) => reader,
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 return EXIT_CANNOT_RUN;
             }
         };
@@ -187,34 +188,37 @@ pub fn run(args: &ApplyArgs) -> u8 {
             };
             run.read(&mut sinks, &name, reader, limits)
         } else {
+            let mut index = 0;
             input::for_each_item(reader, limits, |layout, item| {
                 if sinks.counts.read > 0 {
                     watch_interrupts();
                 }
-                sinks.single = single_input && layout == Framing::Single;
-                let position = item.position;
-                let hint = (sinks.counts.read == 0)
-                    .then(|| super::hints::envelope(&item))
-                    .flatten();
-                let applied = match back.as_mut() {
-                    Some(back) => back.apply(&mapping, item),
-                    None => mapping.apply_item(item, clients.as_mut(), args.direction),
-                };
-                if let Some(hint) = hint
-                    && matches!(applied.outcome, crate::engine::Outcome::Rejected { .. })
-                {
-                    eprintln!("hint: {hint}");
-                }
-                sinks.record(&mapping, &name, position, applied);
-                keep_going(&sinks)
+                envelope::each_deal(mapping.envelope(), &mut index, item, &mut |item| {
+                    sinks.single = single_input && is_whole_document(layout, &item);
+                    let position = item.position;
+                    let hint = (sinks.counts.read == 0 && mapping.envelope().is_none())
+                        .then(|| super::hints::envelope(&item))
+                        .flatten();
+                    let applied = match back.as_mut() {
+                        Some(back) => back.apply(&mapping, item),
+                        None => mapping.apply_item(item, clients.as_mut(), args.direction),
+                    };
+                    if let Some(hint) = hint
+                        && matches!(applied.outcome, crate::engine::Outcome::Rejected { .. })
+                    {
+                        errln!("hint: {hint}");
+                    }
+                    sinks.record(&mapping, &name, position, applied);
+                    keep_going(&sinks)
+                })
             })
         };
         if let Err(error) = result {
-            eprintln!("error: reading `{name}` failed: {error}");
+            errln!("{}", reading_failed(&name, &error));
             return EXIT_CANNOT_RUN;
         }
         if INTERRUPTED.load(Ordering::SeqCst) {
-            eprintln!(
+            errln!(
                 "mapctl: interrupted after {} deals; no output file was written",
                 sinks.counts.read
             );
@@ -222,7 +226,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
         }
     }
     if args.inputs.is_empty() && sinks.counts.read == 0 {
-        eprintln!(
+        errln!(
             "error: no input file was named and stdin held no deal: name the deal files (`mapctl apply MAPPING deals.ndjson`), or `-` to read stdin on purpose"
         );
         return EXIT_CANNOT_RUN;
@@ -241,6 +245,44 @@ fn prepare(args: &ApplyArgs) -> Result<(Mapping, Option<ClientDirectory>), Strin
     Ok((mapping, clients))
 }
 
+/// The message for an input that could not be read to its end: an empty input is M521.
+pub(super) fn reading_failed(name: &str, error: &std::io::Error) -> String {
+    if input::is_empty_input(error) {
+        format!("error[{}]: `{name}`: {error}", crate::diag::Code::M521)
+    } else {
+        format!("error: reading `{name}` failed: {error}")
+    }
+}
+
+/// Every file the run reads, with the role that names it, for [`Sinks::open`] to keep outputs
+/// off them.
+fn files_read<'a>(args: &'a ApplyArgs, inputs: &'a [PathBuf]) -> Vec<NamedFile<'a>> {
+    let mut reads = vec![NamedFile {
+        role: "the mapping",
+        path: &args.mapping,
+    }];
+    reads.extend(inputs.iter().map(|path| NamedFile {
+        role: if path == Path::new("-") {
+            "standard input"
+        } else {
+            "the input"
+        },
+        path,
+    }));
+    reads.extend(args.refs.iter().filter_map(|spec| {
+        let (_, file) = spec.split_once('=')?;
+        Some(NamedFile {
+            role: "the --ref file",
+            path: Path::new(file),
+        })
+    }));
+    reads.extend(args.clients.iter().map(|path| NamedFile {
+        role: "the --clients file",
+        path,
+    }));
+    reads
+}
+
 /// How many threads to use.
 fn worker_count(requested: usize, matches_clients: bool) -> usize {
     let wanted = if requested == 0 {
@@ -249,10 +291,16 @@ fn worker_count(requested: usize, matches_clients: bool) -> usize {
         requested
     };
     if wanted > 1 && matches_clients {
-        eprintln!("note: --jobs ignored: client matching runs deals in input order");
+        errln!("note: --jobs ignored: client matching runs deals in input order");
         return 1;
     }
     wanted.max(1)
+}
+
+/// True when `item` is a whole single document (not an array element, NDJSON line or a record
+/// of a page's array): its record is printed pretty when it is the only input.
+fn is_whole_document(layout: Framing, item: &InputItem<'_>) -> bool {
+    layout == Framing::Single && matches!(item.position, input::Position::Line(_))
 }
 
 /// Whether to read on: not after Ctrl-C or a failed write.
@@ -289,13 +337,16 @@ impl Parallel<'_> {
             sinks,
             name,
             |feeder| {
+                let mut index = 0;
                 input::for_each_item(reader, limits, |layout, item| {
-                    if layout == Framing::Single {
-                        feeder.record_here(item, self.single_input);
-                    } else {
-                        feeder.push(item);
-                    }
-                    keep_going(feeder.sinks())
+                    envelope::each_deal(self.mapping.envelope(), &mut index, item, &mut |item| {
+                        if is_whole_document(layout, &item) {
+                            feeder.record_here(item, self.single_input);
+                        } else {
+                            feeder.push(item);
+                        }
+                        keep_going(feeder.sinks())
+                    })
                 })
             },
         )

@@ -43,7 +43,7 @@ impl BackRun {
         let deal_id = self.field.as_ref().and_then(|f| f.read(project));
         if deal_id.is_none() && !self.warned {
             self.warned = true;
-            eprintln!("{}", self.missing_note(mapping));
+            errln!("{}", self.missing_note(mapping));
         }
         if let (Outcome::Written { record, .. }, Some(id)) = (&mut applied.outcome, &deal_id) {
             let mut patch = record.to_value();

@@ -61,7 +61,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let files = match collect_files(&args.paths) {
         Ok(files) => files,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             let failure = Failure {
                 file: None,
                 message,
@@ -82,7 +82,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         match check::check_file_with(&mut sources, file, &limits, meta.clone()) {
             Ok(output) => checked.push(Checked { sources, output }),
             Err(check::CannotRun(message)) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 failures.push(Failure {
                     file: Some(file.display().to_string()),
                     message,
@@ -96,7 +96,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     }
     for file in &files {
         if let Some(hint) = super::hints::json_given_as_mapping(file) {
-            eprintln!("hint: {hint}");
+            errln!("hint: {hint}");
         }
     }
     if !failures.is_empty() {
@@ -190,7 +190,8 @@ fn print_human(checked: &[Checked], color: bool) {
         let rendered = render::human(&c.sources, &c.output.diagnostics, style);
         let _ = out.write_all(rendered.as_bytes());
         if c.output.diagnostics.is_empty() {
-            let _ = writeln!(out, "{}: ok", c.sources.get(c.output.file).name);
+            let name = &c.sources.get(c.output.file).name;
+            let _ = writeln!(out, "{}: ok", crate::diag::safe::terminal_safe(name));
         }
         all.extend(c.output.diagnostics.iter().cloned());
     }

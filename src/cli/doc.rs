@@ -46,12 +46,12 @@ pub fn run(args: &DocArgs, color: ColorChoice) -> u8 {
         Ok(text) => match write_out(args.out.as_deref(), &text) {
             Ok(()) => EXIT_OK,
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 EXIT_CANNOT_RUN
             }
         },
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }
@@ -141,6 +141,6 @@ fn write_out(out: Option<&Path>, text: &str) -> Result<(), String> {
     let mut file = crate::io::atomic::AtomicFile::create(path).map_err(fail)?;
     file.write_all(text.as_bytes()).map_err(fail)?;
     file.commit().map_err(fail)?;
-    eprintln!("mapctl doc: wrote {}", path.display());
+    errln!("mapctl doc: wrote {}", path.display());
     Ok(())
 }

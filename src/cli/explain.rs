@@ -15,7 +15,7 @@ pub struct ExplainArgs {
 /// Runs `mapctl explain`.
 pub fn run(args: &ExplainArgs) -> u8 {
     let Some(code) = Code::parse(&args.code) else {
-        eprintln!(
+        errln!(
             "error: `{}` is not a mapctl diagnostic code; codes look like M204 (see `docs/errors.md`)",
             args.code
         );
@@ -27,7 +27,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
             EXIT_OK
         }
         None => {
-            eprintln!("error: no explanation is written for {code} yet");
+            errln!("error: no explanation is written for {code} yet");
             EXIT_CANNOT_RUN
         }
     }

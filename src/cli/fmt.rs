@@ -34,7 +34,7 @@ pub fn run(args: &FmtArgs) -> u8 {
     let files = match super::check::collect_files(&args.paths) {
         Ok(files) => files,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
@@ -48,7 +48,7 @@ pub fn run(args: &FmtArgs) -> u8 {
         }
     }
     if args.check && changed > 0 {
-        eprintln!(
+        errln!(
             "{changed} of {} file(s) not formatted: run `mapctl fmt`",
             files.len()
         );
@@ -60,7 +60,7 @@ pub fn run(args: &FmtArgs) -> u8 {
 /// Formats one file; returns whether it differed from its formatted form.
 fn format_file(path: &Path, check: bool) -> Result<bool, u8> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!(
+        errln!(
             "error: cannot read `{}`: {}",
             path.display(),
             crate::io::files::io_reason(&e)
@@ -72,7 +72,7 @@ fn format_file(path: &Path, check: bool) -> Result<bool, u8> {
         return Ok(false);
     }
     if check {
-        eprintln!(
+        errln!(
             "{}: not formatted{}",
             path.display(),
             first_difference(&text, &formatted)
@@ -80,17 +80,17 @@ fn format_file(path: &Path, check: bool) -> Result<bool, u8> {
         return Ok(true);
     }
     write_atomically(path, &formatted).map_err(|e| {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
+        errln!("error: cannot write `{}`: {e}", path.display());
         EXIT_CANNOT_RUN
     })?;
-    eprintln!("formatted {}", path.display());
+    errln!("formatted {}", path.display());
     Ok(true)
 }
 
 fn format_stdin() -> u8 {
     let mut text = String::new();
     if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-        eprintln!("error: cannot read stdin: {error}");
+        errln!("error: cannot read stdin: {error}");
         return EXIT_CANNOT_RUN;
     }
     match formatted_or_report(Path::new("<stdin>"), &text) {
@@ -114,14 +114,14 @@ fn formatted_or_report(path: &Path, text: &str) -> Result<String, u8> {
                 width: 100,
             };
             eprint!("{}", render::human(&sources, &errors, style));
-            eprintln!(
+            errln!(
                 "error: `{}` has syntax errors; fix them before formatting",
                 path.display()
             );
             Err(EXIT_PROBLEMS)
         }
         Err(FormatError::Internal(message)) => {
-            eprintln!("error: `{}`: {message}", path.display());
+            errln!("error: `{}`: {message}", path.display());
             Err(EXIT_CANNOT_RUN)
         }
     }

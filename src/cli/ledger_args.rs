@@ -214,10 +214,10 @@ pub fn open_source(
         .filter(|p| registry::is_source(p) || registry::planned(p).is_some())
         .collect();
     match (named.as_slice(), from.len()) {
-        ([], _) => Ok(Box::new(FileSource::new(
-            from.to_vec(),
-            InputLimits::default(),
-        ))),
+        ([], _) => Ok(Box::new(
+            FileSource::new(from.to_vec(), InputLimits::default())
+                .with_envelope(mapping.envelope()),
+        )),
         ([name], 1) => registry::open_source(name, crate::deliver::needs::needs(mapping), settings),
         _ => Err(
             "`--from`: a connector is the only source of a run (or give deal files only)".into(),

@@ -54,14 +54,14 @@ pub fn run(args: &MonitorArgs) -> u8 {
     let settings = match settings(args) {
         Ok(settings) => settings,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
     let file = match std::fs::File::open(&args.log) {
         Ok(file) => file,
         Err(error) => {
-            eprintln!(
+            errln!(
                 "error: cannot read the run log `{}`: {}",
                 args.log.display(),
                 crate::io::files::io_reason(&error)
@@ -73,7 +73,7 @@ pub fn run(args: &MonitorArgs) -> u8 {
     let report = match monitor::analyse(reader, &settings) {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: reading `{}` failed: {error}", args.log.display());
+            errln!("error: reading `{}` failed: {error}", args.log.display());
             return EXIT_CANNOT_RUN;
         }
     };
@@ -81,7 +81,7 @@ pub fn run(args: &MonitorArgs) -> u8 {
         ReportFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(text) => outln!("{text}"),
             Err(error) => {
-                eprintln!("error: {error}");
+                errln!("error: {error}");
                 return EXIT_CANNOT_RUN;
             }
         },
@@ -136,46 +136,50 @@ fn settings(args: &MonitorArgs) -> Result<Settings, String> {
 
 fn print_human(report: &Report, args: &MonitorArgs) {
     let noun = report.period.noun();
-    eprintln!(
+    errln!(
         "mapctl monitor: {} per {noun}, now {} ({} lines)",
         args.log.display(),
         report.now,
         report.lines
     );
     if report.mappings.is_empty() {
-        eprintln!("the log has no entries yet");
+        errln!("the log has no entries yet");
     }
     for mapping in &report.mappings {
         print_mapping(mapping, noun);
     }
     if report.malformed > 0 {
         let lines: Vec<String> = report.malformed_lines.iter().map(u64::to_string).collect();
-        eprintln!(
+        errln!(
             "warning: {} line(s) are not run-log entries and were not counted (line {})",
             report.malformed,
             lines.join(", ")
         );
     }
     if report.unfinished_last_line {
-        eprintln!("note: the last line is unfinished (a run may be appending); it was not counted");
+        errln!("note: the last line is unfinished (a run may be appending); it was not counted");
     }
     for alert in report.mappings.iter().flat_map(|m| &m.alerts) {
-        eprintln!("\nALERT {}", alert.message);
+        errln!("\nALERT {}", alert.message);
     }
 }
 
 /// `--quiet`: only the alerts, one paragraph each.
 fn print_alerts(report: &Report) {
     for alert in report.mappings.iter().flat_map(|m| &m.alerts) {
-        eprintln!("ALERT {}", alert.message);
+        errln!("ALERT {}", alert.message);
     }
 }
 
 fn print_mapping(mapping: &MappingReport, noun: &str) {
-    eprintln!("\n{}", mapping.mapping);
-    eprintln!(
+    errln!("\n{}", mapping.mapping);
+    errln!(
         "  {:<10} {:>8} {:>8} {:>8} {:>12}",
-        noun, "written", "rejected", "skipped", "reject rate"
+        noun,
+        "written",
+        "rejected",
+        "skipped",
+        "reject rate"
     );
     let judged = mapping.periods.len();
     for (index, bucket) in mapping.periods.iter().chain([&mapping.current]).enumerate() {
@@ -188,22 +192,26 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
             n if n > judged => "  (in progress)",
             _ => "",
         };
-        eprintln!(
+        errln!(
             "  {:<10} {:>8} {:>8} {:>8} {:>12}{mark}",
-            bucket.period, bucket.written, bucket.rejected, bucket.skipped, rate
+            bucket.period,
+            bucket.written,
+            bucket.rejected,
+            bucket.skipped,
+            rate
         );
     }
     match (&mapping.baseline, &mapping.note) {
-        (Some(baseline), _) => eprintln!(
+        (Some(baseline), _) => errln!(
             "  baseline: {} written a {noun} ({})",
             monitor::format_count(baseline.written),
             baseline.method
         ),
-        (None, Some(note)) => eprintln!("  {note}"),
+        (None, Some(note)) => errln!("  {note}"),
         (None, None) => {}
     }
     if let [.., previous, latest] = mapping.versions.as_slice() {
-        eprintln!(
+        errln!(
             "  mapping changed: version {} since {} (before: {} since {})",
             short_hash(&latest.sha256),
             latest.first_seen,
@@ -212,7 +220,7 @@ fn print_mapping(mapping: &MappingReport, noun: &str) {
         );
     }
     if mapping.alerts.is_empty() && mapping.baseline.is_some() {
-        eprintln!("  ok");
+        errln!("  ok");
     }
 }
 

@@ -13,6 +13,7 @@ use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::check::Program;
 use crate::check::program::WriteKind;
 use crate::engine::{Applied, ClientDirectory, ClientOutcome, Direction, Mapping, Outcome};
+use crate::io::envelope;
 use crate::io::files::{is_ndjson_name, open_input, read_records};
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare::{self, Change, ExportFields, KeyField, ProjectIndex};
@@ -36,7 +37,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
         Ok(rejected) if rejected > 0 => EXIT_PROBLEMS,
         Ok(_) => EXIT_OK,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }
@@ -81,12 +82,15 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
             ..InputLimits::default()
         };
         let name = path.display().to_string();
+        let mut index = 0;
         input::for_each_item(reader, limits, |_, item| {
-            let position = input::describe_position(item.position);
-            let applied = mapping.apply_item(item, clients.as_mut(), Direction::Forward);
-            let entry = planner.entry(&mapping, &format!("{name} {position}"), applied);
-            planner.print(&entry);
-            std::ops::ControlFlow::Continue(())
+            envelope::each_deal(mapping.envelope(), &mut index, item, &mut |item| {
+                let position = input::describe_position(item.position);
+                let applied = mapping.apply_item(item, clients.as_mut(), Direction::Forward);
+                let entry = planner.entry(&mapping, &format!("{name} {position}"), applied);
+                planner.print(&entry);
+                std::ops::ControlFlow::Continue(())
+            })
         })
         .map_err(|e| format!("reading `{name}` failed: {e}"))?;
     }
@@ -103,7 +107,7 @@ fn plan(args: &ApplyArgs) -> Result<usize, String> {
             format!("{label} {n}")
         })
         .collect();
-    eprintln!("mapctl plan: {}; nothing was written", counts.join(", "));
+    errln!("mapctl plan: {}; nothing was written", counts.join(", "));
     Ok(planner.counts.get("reject").copied().unwrap_or(0))
 }
 
@@ -193,7 +197,7 @@ impl Planner {
     fn print(&self, entry: &Value) {
         match self.format {
             ReportFormat::Json => outln!("{entry}"),
-            ReportFormat::Human => eprintln!("{}", human(entry, &self.key)),
+            ReportFormat::Human => errln!("{}", human(entry, &self.key)),
         }
     }
 }

@@ -35,7 +35,11 @@ impl Progress {
         }
         self.last = Some(now);
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{}", text());
+        let _ = write!(
+            err,
+            "\r\x1b[2K{}",
+            crate::diag::safe::terminal_safe(&text())
+        );
         let _ = err.flush();
         self.drawn = true;
     }

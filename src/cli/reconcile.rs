@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::loading::{load_clients, load_mapping};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, ReportFormat};
 use crate::engine::{ClientDirectory, Direction};
+use crate::io::envelope;
 use crate::io::files::{is_ndjson_name, open_input, read_records};
 use crate::io::input::{self, InputLimits};
 use crate::ops::compare;
@@ -51,7 +52,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
                 ReportFormat::Json => match serde_json::to_string_pretty(&result) {
                     Ok(text) => outln!("{text}"),
                     Err(error) => {
-                        eprintln!("error: {error}");
+                        errln!("error: {error}");
                         return EXIT_CANNOT_RUN;
                     }
                 },
@@ -64,7 +65,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
             }
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }
@@ -80,7 +81,7 @@ fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
     let projects = read_records(&args.projects)?;
     let mut reconciler = Reconciler::new(mapping.program(), key, projects);
     for path in &args.deals {
-        read_deals(path, |position, item| {
+        read_deals(path, mapping.envelope(), |position, item| {
             let applied = mapping.apply_item(item, Some(&mut clients), Direction::Forward);
             let deal = DealRef {
                 deal_id: applied.deal_id,
@@ -95,6 +96,7 @@ fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, String> {
 /// Calls `each` with every deal of a file and its position.
 fn read_deals(
     path: &Path,
+    pointer: Option<&str>,
     mut each: impl FnMut(String, input::InputItem<'_>),
 ) -> Result<(), String> {
     let reader = open_input(path)?;
@@ -102,23 +104,29 @@ fn read_deals(
         ndjson: is_ndjson_name(path),
         ..InputLimits::default()
     };
+    let mut index = 0;
     input::for_each_item(reader, limits, |_, item| {
-        each(input::describe_position(item.position), item);
-        std::ops::ControlFlow::Continue(())
+        envelope::each_deal(pointer, &mut index, item, &mut |item| {
+            each(input::describe_position(item.position), item);
+            std::ops::ControlFlow::Continue(())
+        })
     })
     .map(|_| ())
     .map_err(|e| format!("reading `{}` failed: {e}", path.display()))
 }
 
 fn print_human(result: &Reconciliation) {
-    eprintln!(
+    errln!(
         "{} deals read, {} won; {} projects; paired by {}",
-        result.deals, result.won, result.projects, result.key
+        result.deals,
+        result.won,
+        result.projects,
+        result.key
     );
     if !result.missing.is_empty() {
-        eprintln!("\nWon deals without a project ({}):", result.missing.len());
+        errln!("\nWon deals without a project ({}):", result.missing.len());
         for missing in &result.missing {
-            eprintln!(
+            errln!(
                 "  deal {} ({}): no project has {} = {}",
                 deal_name(&missing.deal),
                 missing.deal.position,
@@ -128,7 +136,7 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.drifted.is_empty() {
-        eprintln!(
+        errln!(
             "\nProjects that drifted from their deal ({}):",
             result.drifted.len()
         );
@@ -138,13 +146,13 @@ fn print_human(result: &Reconciliation) {
                 .as_ref()
                 .map(|id| format!(" {id}"))
                 .unwrap_or_default();
-            eprintln!(
+            errln!(
                 "  deal {} -> project{id} (#{} in the export)",
                 deal_name(&drift.deal),
                 drift.project,
             );
             for change in &drift.changes {
-                eprintln!(
+                errln!(
                     "    {:<24} PSA has {:<16} the deal says {}",
                     change.field,
                     show(change.current.as_ref()),
@@ -154,27 +162,27 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.unmappable.is_empty() {
-        eprintln!(
+        errln!(
             "\nWon deals the mapping rejects, so no project can be made yet ({}):",
             result.unmappable.len()
         );
         for deal in &result.unmappable {
-            eprintln!(
+            errln!(
                 "  deal {} ({}): {}",
                 deal_name(&deal.deal),
                 deal.deal.position,
                 deal.codes.join(", ")
             );
             for reason in &deal.reasons {
-                eprintln!("    {reason}");
+                errln!("    {reason}");
             }
         }
     }
     if !result.duplicate_projects.is_empty() {
-        eprintln!("\nSeveral projects for one deal:");
+        errln!("\nSeveral projects for one deal:");
         for duplicate in &result.duplicate_projects {
             let positions: Vec<String> = duplicate.projects.iter().map(usize::to_string).collect();
-            eprintln!(
+            errln!(
                 "  {} = {}: projects {}",
                 result.key,
                 duplicate.key,
@@ -183,11 +191,11 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if !result.duplicate_clients.is_empty() {
-        eprintln!("\nOne company, several clients:");
+        errln!("\nOne company, several clients:");
         for duplicate in &result.duplicate_clients {
-            eprintln!("  \"{}\":", duplicate.company);
+            errln!("  \"{}\":", duplicate.company);
             for client in &duplicate.clients {
-                eprintln!(
+                errln!(
                     "    client {} ({}) used by deal(s) {}",
                     client.client_id,
                     client.names.join(", "),
@@ -197,30 +205,28 @@ fn print_human(result: &Reconciliation) {
         }
     }
     if result.unreadable > 0 {
-        eprintln!(
+        errln!(
             "\nDeals that could not be read, so were not compared ({}):",
             result.unreadable
         );
         for at in &result.unreadable_at {
-            eprintln!("  {at}");
+            errln!("  {at}");
         }
     }
     if !result.not_in_export.is_empty() {
-        eprintln!(
+        errln!(
             "\nnot compared (no project in the export has them): {}",
             result.not_in_export.join(", ")
         );
     }
     if !result.psa_owned.is_empty() {
-        eprintln!(
+        errln!(
             "not compared (owned by the PSA: sync back reads them): {}",
             result.psa_owned.join(", ")
         );
     }
     if !result.has_findings() {
-        eprintln!(
-            "\nno findings: every won deal has its project and every project matches its deal"
-        );
+        errln!("\nno findings: every won deal has its project and every project matches its deal");
     }
 }
 

@@ -36,13 +36,13 @@ pub fn run(args: &RetryArgs) -> u8 {
     } else if !args.deals.is_empty() {
         Selection::Deals(args.deals.clone())
     } else {
-        eprintln!("error: name the deals to retry, or pass `--failed` or `--rejected`");
+        errln!("error: name the deals to retry, or pass `--failed` or `--rejected`");
         return EXIT_CANNOT_RUN;
     };
     let mut ledger = match args.ledger.open() {
         Ok(ledger) => ledger,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
@@ -51,16 +51,16 @@ pub fn run(args: &RetryArgs) -> u8 {
     let queued = match ledger.retry(&selection) {
         Ok(queued) => queued,
         Err(error) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             return EXIT_CANNOT_RUN;
         }
     };
     if let Selection::Deals(ids) = &selection {
         for id in ids.iter().filter(|id| !queued.contains(id)) {
-            eprintln!("note: `{id}` is not failed or rejected in the ledger; left alone");
+            errln!("note: `{id}` is not failed or rejected in the ledger; left alone");
         }
     }
-    eprintln!(
+    errln!(
         "mapctl retry: {} deal(s) queued; the next `mapctl run` (or a running `mapctl serve`) delivers them",
         queued.len()
     );

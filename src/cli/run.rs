@@ -68,7 +68,7 @@ pub fn run(args: &RunArgs) -> u8 {
     match run_pass(args) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }
@@ -85,18 +85,18 @@ fn run_pass(args: &RunArgs) -> Result<u8, String> {
     let _lock = ledger.lock().map_err(|e| e.to_string())?;
     let resumed = ledger.recover().map_err(|e| e.to_string())?;
     if resumed > 0 {
-        eprintln!(
+        errln!(
             "mapctl: {resumed} deliveries were interrupted by an earlier run; each is looked up in the target before anything is created"
         );
     }
     if target.guarantee() == Guarantee::AtLeastOnce {
-        eprintln!(
+        errln!(
             "note: {} cannot be asked what it already has: a crash mid-write may repeat a record (at-least-once)",
             target.describe()
         );
     }
     for note in target.review(&written_fields(&mapping)) {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
     let mut clients =
         super::ledger_args::client_directory(args.clients.as_deref(), &mapping, target.as_ref())?;
@@ -110,7 +110,7 @@ fn run_pass(args: &RunArgs) -> Result<u8, String> {
         &mut |n| progress.show(|| format!("read {n} deals")),
     )?;
     if let Some(error) = &read.source_error {
-        eprintln!("error: reading {}: {error}", source.describe());
+        errln!("error: reading {}: {error}", source.describe());
     }
     let (tally, synced) = if stop.load(Ordering::SeqCst) {
         (Tally::default(), SyncTally::default())
@@ -208,7 +208,7 @@ fn report(
     let summary = ledger.summary().map_err(|e| e.to_string())?;
     let count = |state: State| summary.counts.get(&state).copied().unwrap_or(0);
     let (read, ingested, tally) = (&outcome.read, &outcome.read.ingested, &outcome.tally);
-    eprintln!(
+    errln!(
         "mapctl run: {} deals read from {} ({} new); {} delivered to {} in this run; ledger: {} delivered, {} skipped, {} rejected, {} failed, {} pending",
         read.read,
         source.describe(),
@@ -223,7 +223,7 @@ fn report(
     );
     let synced = outcome.synced;
     if synced != SyncTally::default() {
-        eprintln!(
+        errln!(
             "sync back: {} written to {}, {} with nothing to write, {} failed (tried again next run)",
             synced.done,
             source.describe(),
@@ -232,7 +232,7 @@ fn report(
         );
     }
     if ingested.changed_after_delivery > 0 {
-        eprintln!(
+        errln!(
             "note: {} delivered deals changed in the CRM since delivery; they are not sent again (`mapctl status` shows the differences)",
             ingested.changed_after_delivery
         );
@@ -243,7 +243,7 @@ fn report(
             .iter()
             .map(|r| format!("{} {}", r.code, r.message))
             .collect();
-        eprintln!(
+        errln!(
             "  {} {} ({}): {}",
             row.state.as_str(),
             row.deal_id,
@@ -252,13 +252,13 @@ fn report(
         );
     }
     if summary.problems.len() > 10 {
-        eprintln!(
+        errln!(
             "  ... and {} more (`mapctl status`)",
             summary.problems.len() - 10
         );
     }
     if stop.load(Ordering::SeqCst) {
-        eprintln!("mapctl: interrupted; requests in progress were recorded; run again to go on");
+        errln!("mapctl: interrupted; requests in progress were recorded; run again to go on");
         return Ok(130);
     }
     if read.source_error.is_some() && read.read == 0 {

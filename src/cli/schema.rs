@@ -207,18 +207,18 @@ fn run_import(vendor: &Vendor) -> u8 {
     let schema = match built {
         Ok(schema) => schema,
         Err(Failure::Read(message)) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
         Err(Failure::Import(error)) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             return EXIT_CANNOT_RUN;
         }
     };
     match write_output(output, &import::render(&schema)) {
         Ok(()) => EXIT_OK,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }

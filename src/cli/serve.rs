@@ -107,7 +107,7 @@ pub fn run(args: &ServeArgs) -> u8 {
     match serve(args) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             EXIT_CANNOT_RUN
         }
     }
@@ -194,7 +194,7 @@ fn serve(args: &ServeArgs) -> Result<u8, String> {
         ..ServerOptions::default()
     };
     let server = Server::start(&args.listen, options, handler).map_err(|e| e.to_string())?;
-    eprintln!(
+    errln!(
         "mapctl serve: listening on http://{} (mapping {}, delivering to {})",
         server.local_addr(),
         ledger.mapping(),
@@ -223,9 +223,12 @@ fn serve(args: &ServeArgs) -> Result<u8, String> {
     if let Some(Err(error)) = read {
         return Err(error);
     }
-    eprintln!(
+    errln!(
         "mapctl serve: stopped; {} delivered, {} retrying, {} failed, {} refused while serving",
-        tally.delivered, tally.retries, tally.failed, tally.rejected
+        tally.delivered,
+        tally.retries,
+        tally.failed,
+        tally.rejected
     );
     Ok(EXIT_OK)
 }

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
+use crate::diag::Code;
 use crate::engine::{Applied, Mapping, Outcome, Reason, Record};
 use crate::io::atomic::AtomicFile;
 use crate::io::compact::{write_array, write_str};
 use crate::io::input::{self, Position};
+use crate::io::outputs::{self, NamedFile};
 use crate::ops::runlog::{self, LogLine, RunLog};
 
 /// Counts of deal outcomes.
@@ -49,6 +51,9 @@ pub(super) struct SinkOptions<'a> {
     pub(super) envelope: bool,
     /// The run goes back (PSA records -> CRM patches).
     pub(super) back: bool,
+    /// The files the run reads (inputs, the mapping, `--ref` and `--clients` files), with the
+    /// role that names each: no output may be one of them.
+    pub(super) reads: Vec<NamedFile<'a>>,
 }
 
 impl Sinks {
@@ -57,16 +62,39 @@ impl Sinks {
         mapping: &str,
         mapping_text: &str,
     ) -> Result<Sinks, String> {
+        let outputs: Vec<NamedFile<'_>> = [
+            ("--out", args.out),
+            ("--rejects", args.rejects),
+            ("--log", args.log),
+        ]
+        .into_iter()
+        .filter_map(|(role, path)| {
+            Some(NamedFile {
+                role,
+                path: path?.as_path(),
+            })
+        })
+        .collect();
+        outputs::check_distinct(&outputs, &args.reads)
+            .map_err(|reason| format!("error[{}]: {reason}", Code::M520))?;
+        for output in &outputs {
+            outputs::remove_stale_temporaries(outputs::folder_of(output.path));
+        }
         let create = |path: &PathBuf| {
-            AtomicFile::create(path).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+            AtomicFile::create(path)
+                .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))
         };
         let out_file = args.out.map(create).transpose()?;
         let rejects = args.rejects.map(create).transpose()?;
         let log = args
             .log
             .map(|path| {
-                RunLog::open(path, mapping, mapping_text)
-                    .map_err(|e| format!("cannot append to the run log `{}`: {e}", path.display()))
+                RunLog::open(path, mapping, mapping_text).map_err(|e| {
+                    format!(
+                        "error: cannot append to the run log `{}`: {e}",
+                        path.display()
+                    )
+                })
             })
             .transpose()?;
         let out: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(
@@ -227,7 +255,7 @@ impl Sinks {
                         text.push_str(&format!(" [mapping line {}: {}]", rule.line, rule.text));
                     }
                 }
-                eprintln!("{text}");
+                errln!("{text}");
                 Ok(())
             }
         }
@@ -236,7 +264,7 @@ impl Sinks {
     /// Commits the output files and prints the summary; returns the exit code.
     pub(super) fn finish(mut self) -> u8 {
         if let Some(error) = self.failed.take() {
-            eprintln!("error: writing output failed: {error}; no output file was written");
+            errln!("error: writing output failed: {error}; no output file was written");
             return EXIT_CANNOT_RUN;
         }
         let flushed = self.out.flush();
@@ -245,19 +273,22 @@ impl Sinks {
             .flatten()
             .try_for_each(AtomicFile::commit);
         if let Err(error) = flushed.and(committed) {
-            eprintln!("error: writing output failed: {error}");
+            errln!("error: writing output failed: {error}");
             return EXIT_CANNOT_RUN;
         }
         if let Some(log) = self.log.take()
             && let Err(error) = log.commit()
         {
-            eprintln!("error: appending to the run log failed: {error}");
+            errln!("error: appending to the run log failed: {error}");
             return EXIT_CANNOT_RUN;
         }
         let c = self.counts;
-        eprintln!(
+        errln!(
             "mapctl: read {}, written {}, skipped {}, rejected {}",
-            c.read, c.written, c.skipped, c.rejected
+            c.read,
+            c.written,
+            c.skipped,
+            c.rejected
         );
         if c.rejected > 0 {
             EXIT_PROBLEMS

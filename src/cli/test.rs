@@ -31,12 +31,12 @@ pub struct TestArgs {
 pub fn run(args: &TestArgs) -> u8 {
     let files = match suite::collect(&args.paths) {
         Ok(files) if files.is_empty() => {
-            eprintln!("error: no `*.tests.yaml` files found");
+            errln!("error: no `*.tests.yaml` files found");
             return EXIT_CANNOT_RUN;
         }
         Ok(files) => files,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
     };
@@ -47,45 +47,45 @@ pub fn run(args: &TestArgs) -> u8 {
             Ok(result) => {
                 let failing = result.cases.iter().any(|c| !c.failures.is_empty());
                 if !args.quiet || failing || !result.unexercised.is_empty() {
-                    eprintln!("{} ({})", result.file.display(), result.mapping.display());
+                    errln!("{} ({})", result.file.display(), result.mapping.display());
                 }
                 for case in &result.cases {
                     if case.failures.is_empty() {
                         passed += 1;
                         if !args.quiet {
                             let mark = if case.updated { "updated" } else { "ok  " };
-                            eprintln!("  {mark}  {}", case.name);
+                            errln!("  {mark}  {}", case.name);
                         }
                     } else {
                         failed += 1;
-                        eprintln!("  FAIL  {}", case.name);
+                        errln!("  FAIL  {}", case.name);
                         for failure in &case.failures {
-                            eprintln!("        {failure}");
+                            errln!("        {failure}");
                         }
                     }
                 }
                 if !result.unexercised.is_empty() {
                     uncovered += result.unexercised.len();
-                    eprintln!("  not exercised by any case:");
+                    errln!("  not exercised by any case:");
                     for line in &result.unexercised {
-                        eprintln!("    {line}");
+                        errln!("    {line}");
                     }
                 }
                 if !args.no_record
                     && let Err(message) = crate::suite::record::write(&result)
                 {
-                    eprintln!(
+                    errln!(
                         "warning: {message} (the tests ran; `mapctl doc` will not show this run)"
                     );
                 }
             }
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 cannot_run = true;
             }
         }
     }
-    eprintln!(
+    errln!(
         "{passed} passed, {failed} failed, {uncovered} not exercised, in {} file{}",
         files.len(),
         if files.len() == 1 { "" } else { "s" }
@@ -95,7 +95,7 @@ pub fn run(args: &TestArgs) -> u8 {
     } else if failed > 0 {
         EXIT_PROBLEMS
     } else if args.require_coverage && uncovered > 0 {
-        eprintln!(
+        errln!(
             "error: --require-coverage: {uncovered} require rule(s), select branch(es) or table row(s) listed above are exercised by no case; add a case that reaches each (a merge patch `with:` on a sample is enough)"
         );
         EXIT_PROBLEMS

@@ -17,18 +17,32 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{Created, Delivery, Guarantee, Source, SourceError, SourceItem, Target, TargetError};
+use crate::io::envelope;
 use crate::io::input::{self, InputItem, InputLimits, Payload, Position};
 
 /// Deal files (or `-` for stdin) as a source.
 pub struct FileSource {
     paths: Vec<PathBuf>,
     limits: InputLimits,
+    /// The JSON pointer of the deals in each document, when the files are vendor pages.
+    envelope: Option<String>,
 }
 
 impl FileSource {
     /// A source reading `paths` in order (`-` is stdin).
     pub fn new(paths: Vec<PathBuf>, limits: InputLimits) -> FileSource {
-        FileSource { paths, limits }
+        FileSource {
+            paths,
+            limits,
+            envelope: None,
+        }
+    }
+
+    /// Reads each document as a vendor page with its deals at `pointer` (the mapping's
+    /// `in "POINTER"`; see [`crate::io::envelope`]).
+    pub fn with_envelope(mut self, pointer: Option<&str>) -> FileSource {
+        self.envelope = pointer.map(str::to_string);
+        self
     }
 }
 
@@ -69,19 +83,23 @@ impl Source for FileSource {
                 ..self.limits
             };
             let mut stopped = false;
+            let mut index = 0;
+            let envelope = self.envelope.as_deref();
             input::for_each_item(reader, limits, |_, item| {
-                let origin = match item.position {
-                    Position::Line(line) => format!("{name}:{line}"),
-                    Position::Index(index) => format!("{name}[{index}]"),
-                };
-                let version = content_version(&item);
-                let flow = each(SourceItem {
-                    item,
-                    origin,
-                    version,
-                });
-                stopped = flow.is_break();
-                flow
+                envelope::each_deal(envelope, &mut index, item, &mut |item| {
+                    let origin = match item.position {
+                        Position::Line(line) => format!("{name}:{line}"),
+                        Position::Index(index) => format!("{name}[{index}]"),
+                    };
+                    let version = content_version(&item);
+                    let flow = each(SourceItem {
+                        item,
+                        origin,
+                        version,
+                    });
+                    stopped = flow.is_break();
+                    flow
+                })
             })
             .map_err(|e| SourceError::Failed(format!("reading `{name}` failed: {e}")))?;
             if stopped {

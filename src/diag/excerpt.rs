@@ -5,12 +5,19 @@
 //! [`Excerpted`] source hands miette the lines as they are while they are short; a line longer than
 //! [`LONG_LINE`] bytes is cut to a window around the label, so the snippet shows the part that
 //! matters and the label's position (line, column) is still the one in the file.
+//!
+//! A file holding characters a terminal must not receive (controls, bidirectional and
+//! zero-width characters: [`super::safe`]) is shown from a copy in which each is written escaped
+//! (`\u{202E}`); labels are moved to the copy's offsets, and the position in a report's heading
+//! is still counted in the file itself.
 
 use std::ops::Range;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
-use crate::source::{SourceFile, clamp_to_char_boundary};
+use std::sync::Arc;
+
+use crate::source::{FileId, SourceFile, SourceMap, clamp_to_char_boundary};
 
 /// Lines longer than this many bytes are shown as a window around the label.
 pub const LONG_LINE: usize = 240;
@@ -20,24 +27,123 @@ const LEAD: usize = 40;
 const WIDTH: usize = 160;
 
 /// A loaded file as miette reads it, long lines shown as windows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Excerpted<'s> {
-    file: &'s SourceFile,
+    /// The file as loaded.
+    original: &'s SourceFile,
+    /// The terminal-safe copy shown instead, when the file needs one.
+    shown: Option<Arc<Shown>>,
+}
+
+/// A file's terminal-safe copy and where its characters moved.
+#[derive(Debug)]
+struct Shown {
+    /// One file: the copy.
+    sources: SourceMap,
+    /// The copy's id in `sources`.
+    id: FileId,
+    /// For each escaped character: its offset in the file, its offset in the copy, its length
+    /// in the copy, and how much longer the copy is after it than the file.
+    moves: Vec<Move>,
+}
+
+/// Where one escaped character went.
+#[derive(Debug, Clone, Copy)]
+struct Move {
+    from: usize,
+    from_len: usize,
+    to: usize,
+    shown_len: usize,
+    shift_after: usize,
+}
+
+impl Shown {
+    /// The copy of `file` with its unsafe characters escaped, or `None` when it has none.
+    fn of(file: &SourceFile) -> Option<Shown> {
+        let text = &file.text;
+        let mut copy = String::new();
+        let mut moves = Vec::new();
+        let mut copied = 0;
+        for (at, c) in text.char_indices() {
+            let line_ending = c == '\r' && text.as_bytes().get(at + 1) == Some(&b'\n');
+            if !super::safe::is_unsafe(c) || line_ending {
+                continue;
+            }
+            copy.push_str(&text[copied..at]);
+            let to = copy.len();
+            copy.push_str(&super::safe::escaped(c));
+            copied = at + c.len_utf8();
+            moves.push(Move {
+                from: at,
+                from_len: c.len_utf8(),
+                to,
+                shown_len: copy.len() - to,
+                shift_after: copy.len() - copied,
+            });
+        }
+        if moves.is_empty() {
+            return None;
+        }
+        copy.push_str(&text[copied..]);
+        let mut sources = SourceMap::new();
+        let name = super::safe::terminal_safe(&file.name).into_owned();
+        let id = sources.add(&file.path, name, copy.into());
+        Some(Shown { sources, id, moves })
+    }
+
+    fn file(&self) -> &SourceFile {
+        self.sources.get(self.id)
+    }
+
+    /// An offset in the file as an offset in the copy (inside an escaped character: its start).
+    fn to_shown(&self, offset: usize) -> usize {
+        let before = self.moves.partition_point(|m| m.from < offset);
+        match before.checked_sub(1).map(|i| self.moves[i]) {
+            Some(last) if offset < last.from + last.from_len => last.to,
+            Some(last) => offset + last.shift_after,
+            None => offset,
+        }
+    }
+
+    /// An offset in the copy as an offset in the file (inside an escape: the character's).
+    fn to_original(&self, offset: usize) -> usize {
+        let before = self.moves.partition_point(|m| m.to < offset);
+        match before.checked_sub(1).map(|i| self.moves[i]) {
+            Some(last) if offset < last.to + last.shown_len => last.from,
+            Some(last) => offset - last.shift_after,
+            None => offset,
+        }
+    }
 }
 
 impl<'s> Excerpted<'s> {
     /// The excerpts of `file`.
     pub fn new(file: &'s SourceFile) -> Excerpted<'s> {
-        Excerpted { file }
+        Excerpted {
+            original: file,
+            shown: Shown::of(file).map(Arc::new),
+        }
+    }
+
+    /// The file as shown: the terminal-safe copy, or the file itself.
+    fn file(&self) -> &SourceFile {
+        match &self.shown {
+            Some(shown) => shown.file(),
+            None => self.original,
+        }
     }
 
     /// `span` as miette should underline it. A span that touches a long line is cut to the end
     /// of its first line, and on a long line to the window shown around its start.
     pub fn label_span(&self, span: Range<usize>) -> SourceSpan {
-        let text = self.file.text.as_bytes();
+        let span = match &self.shown {
+            Some(shown) => shown.to_shown(span.start)..shown.to_shown(span.end),
+            None => span,
+        };
+        let text = self.file().text.as_bytes();
         let start = span.start.min(text.len());
         let end = span.end.clamp(start, text.len());
-        let (_, line) = self.file.line_bounds(start);
+        let (_, line) = self.file().line_bounds(start);
         let end = if line.len() > LONG_LINE {
             end.min(self.window(start, &line).end)
         } else if has_long_line(&text[start..end]) {
@@ -51,7 +157,7 @@ impl<'s> Excerpted<'s> {
     /// The part of `line` that is shown around `start`: [`LEAD`] bytes before it and up to
     /// [`WIDTH`] bytes from it, on character boundaries.
     fn window(&self, start: usize, line: &Range<usize>) -> Range<usize> {
-        let text = &self.file.text;
+        let text = &self.file().text;
         let from = clamp_to_char_boundary(text, start.saturating_sub(LEAD).max(line.start));
         let mut to = (start + WIDTH).min(line.end);
         while !text.is_char_boundary(to) {
@@ -68,10 +174,10 @@ impl<'s> Excerpted<'s> {
         to: usize,
         line: usize,
         line_start: usize,
-    ) -> MietteSpanContents<'s> {
+    ) -> MietteSpanContents<'_> {
         MietteSpanContents::new_named(
-            self.file.name.clone(),
-            &self.file.text.as_bytes()[from..to],
+            self.file().name.clone(),
+            &self.file().text.as_bytes()[from..to],
             SourceSpan::new(from.into(), to - from),
             line,
             from - line_start,
@@ -87,8 +193,38 @@ impl SourceCode for Excerpted<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let start = span.offset().min(self.file.text.len());
-        let (number, line) = self.file.line_bounds(start);
+        let contents = self.read_shown(span, context_lines_before, context_lines_after)?;
+        let Some(shown) = &self.shown else {
+            return Ok(contents);
+        };
+        if context_lines_before > 0 || context_lines_after > 0 {
+            return Ok(contents);
+        }
+        // Read without context, a span gives the position in a report's heading: the file's own.
+        let at = shown.to_original(span.offset().min(shown.file().text.len()));
+        let (number, line) = self.original.line_bounds(at);
+        Ok(Box::new(MietteSpanContents::new_named(
+            contents.name().unwrap_or_default().to_string(),
+            contents.data(),
+            *contents.span(),
+            number,
+            at - line.start,
+            contents.line_count(),
+        )))
+    }
+}
+
+impl Excerpted<'_> {
+    /// Reads `span` of the file as shown (see [`SourceCode::read_span`]).
+    fn read_shown<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let file = self.file();
+        let start = span.offset().min(file.text.len());
+        let (number, line) = file.line_bounds(start);
         if line.len() > LONG_LINE {
             // A window, without context lines since it does not start at a line start; read
             // without context (miette's position of a label), it starts at the span itself.
@@ -103,8 +239,7 @@ impl SourceCode for Excerpted<'_> {
             ));
         }
         let contents =
-            self.file
-                .text
+            file.text
                 .as_bytes()
                 .read_span(span, context_lines_before, context_lines_after)?;
         if has_long_line(contents.data()) {
@@ -114,7 +249,7 @@ impl SourceCode for Excerpted<'_> {
             ));
         }
         Ok(Box::new(MietteSpanContents::new_named(
-            self.file.name.clone(),
+            file.name.clone(),
             contents.data(),
             *contents.span(),
             contents.line(),

@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod excerpt;
 pub mod render;
+pub mod safe;
 pub mod sarif;
 
 pub use codes::Code;

@@ -48,7 +48,7 @@ pub fn human(sources: &SourceMap, diagnostics: &[Diagnostic], style: HumanStyle)
     for diagnostic in diagnostics {
         let report = MietteReport::build(sources, diagnostic);
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
+            out.push_str(&format!("{}: {}\n", diagnostic.code, report.message));
         }
     }
     out
@@ -109,7 +109,7 @@ impl<'s> MietteReport<'s> {
             .map(|(file, group)| {
                 let source = excerpted(sources, file);
                 MietteReport {
-                    message: group[0].message.clone(),
+                    message: safe(&group[0].message),
                     code: String::new(),
                     severity: miette::Severity::Advice,
                     help: None,
@@ -120,13 +120,13 @@ impl<'s> MietteReport<'s> {
             })
             .collect();
         MietteReport {
-            message: diagnostic.message.clone(),
+            message: safe(&diagnostic.message),
             code: diagnostic.code.to_string(),
             severity: match diagnostic.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
             },
-            help: diagnostic.help.clone(),
+            help: diagnostic.help.as_deref().map(safe),
             source,
             labels,
             related,
@@ -138,6 +138,11 @@ impl<'s> MietteReport<'s> {
 /// their own, so that an excerpt never shows the whole file between two labels.
 const NEAR_LINES: usize = 4;
 
+/// Text of a diagnostic made terminal-safe ([`super::safe`]).
+fn safe(text: &str) -> String {
+    super::safe::terminal_safe(text).into_owned()
+}
+
 fn line_of(sources: &SourceMap, span: Span) -> usize {
     sources.get(span.file).line_col(span.start).0
 }
@@ -148,7 +153,7 @@ fn excerpted(sources: &SourceMap, file: FileId) -> Excerpted<'_> {
 
 fn labeled(source: &Excerpted, label: &Label, primary: bool) -> LabeledSpan {
     let span = source.label_span(label.span.start..label.span.end);
-    let text = (!label.message.is_empty()).then(|| label.message.clone());
+    let text = (!label.message.is_empty()).then(|| safe(&label.message));
     if primary {
         LabeledSpan::new_primary_with_span(text, span)
     } else {

@@ -111,6 +111,12 @@ impl Mapping {
         &self.runner.program
     }
 
+    /// The JSON pointer of the records in each input document, when the primary source declares
+    /// a vendor envelope (`source deal = schema "..." in "/results"`).
+    pub fn envelope(&self) -> Option<&str> {
+        self.runner.program.sources.first()?.envelope.as_deref()
+    }
+
     /// True when the mapping matches clients (`match client`), so applying it forward needs the
     /// PSA's client directory.
     pub fn matches_clients(&self) -> bool {
@@ -222,7 +228,8 @@ impl Mapping {
 fn unreadable_code(error: &ItemError) -> Code {
     match error {
         ItemError::Json(_) => Code::M501,
-        ItemError::TooLong { .. } => Code::M510,
+        ItemError::TooLong { .. } | ItemError::DocumentTooLarge { .. } => Code::M510,
         ItemError::Ambiguous(_) => Code::M512,
+        ItemError::Envelope(_) => Code::M522,
     }
 }

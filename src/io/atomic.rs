@@ -7,6 +7,9 @@
 //! put a file in place of the device, or cut the output off from a shell redirection. A symbolic
 //! link to a file is followed, so the file is replaced and the link kept.
 //!
+//! The temporary file is named and locked as [`super::outputs`] says, so that a later run can
+//! tell it from a live one's and remove it if a killed run left it.
+//!
 //! The file is synced to disk before it is renamed, so a crash cannot leave an empty file under
 //! the target's name. Once the temporary file is large, a background thread syncs what has been
 //! written so far every few hundred milliseconds, so the disk works while the run does and the
@@ -58,16 +61,8 @@ impl AtomicFile {
         } else {
             target.to_path_buf()
         };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".to_string());
-        let dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let temp = dir.join(format!(".{name}.mapctl-{}.tmp", std::process::id()));
-        let file = File::create(&temp)?;
+        let temp = super::outputs::temp_path(&target, super::outputs::TempKind::Output);
+        let file = super::outputs::create_locked(&temp)?;
         Ok(AtomicFile {
             target,
             temp: Some(temp),

@@ -5,7 +5,10 @@
 //! line decides: when it is a complete JSON value and another non-blank line follows, the input is
 //! NDJSON, read line by line; when it is the only line, a single document. When the first line
 //! is not complete JSON, the whole input is read as one (pretty-printed) document; if that fails
-//! too, it is read as NDJSON after all, so a malformed first line rejects only itself.
+//! too, it is one broken document, rejected once with its real error, unless a later line is an
+//! NDJSON record (unindented, starting with `{` or `[`, complete on its own: `detect.rs`), so a
+//! malformed first line of NDJSON rejects only itself. An input with no value at all is an error
+//! ([`EmptyInput`], M521), never a batch of nothing.
 //!
 //! Files named `*.ndjson` or `*.jsonl` are always read as NDJSON, so a batch of one deal is still a
 //! batch.
@@ -16,6 +19,8 @@
 use std::io::{BufRead, Read};
 
 use serde_json::Value;
+
+use super::detect;
 
 /// How an input was laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +58,14 @@ pub enum ItemError {
     Ambiguous(String),
     /// Not valid JSON (or not UTF-8), with serde's explanation.
     Json(String),
+    /// A document with nothing at the mapping's envelope pointer, or neither a record nor an
+    /// array of records there (the words say which).
+    Envelope(String),
+    /// A single document (not NDJSON, not an array) larger than the limit.
+    DocumentTooLarge {
+        /// The limit it broke, in bytes.
+        limit: usize,
+    },
     /// A line longer than the limit, with its length.
     TooLong {
         /// The item's length in bytes.
@@ -112,6 +125,8 @@ impl Default for InputLimits {
     }
 }
 
+pub use super::detect::{EmptyInput, is_empty_input};
+
 /// What the consumer of items says after each one.
 pub type Flow = std::ops::ControlFlow<()>;
 
@@ -126,7 +141,10 @@ pub fn for_each_item<R: BufRead>(
     let blank_lines = skip_leading_space(&mut reader)?;
     let first = reader.fill_buf()?.first().copied();
     match first {
-        None => Ok(Framing::Ndjson),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            EmptyInput,
+        )),
         Some(_) if limits.ndjson => ndjson_lines(reader, limits, blank_lines, &mut each),
         Some(b'[') => super::array::stream_array(reader, limits, blank_lines + 1, &mut each),
         Some(_) => lines_or_document(reader, limits, blank_lines, &mut each),
@@ -275,22 +293,26 @@ fn lines_or_document<R: BufRead>(
     // Not a complete value on one line: a pretty-printed document, or NDJSON with a bad first line.
     let mut document = first.clone();
     document.push(b'\n');
-    let mut rest = Vec::new();
     let limit = limits.max_document_bytes as u64;
-    reader.by_ref().take(limit).read_to_end(&mut rest)?;
-    document.extend_from_slice(&rest);
+    reader.by_ref().take(limit).read_to_end(&mut document)?;
     let whole_fits = reader.fill_buf()?.is_empty();
-    let parsed = if whole_fits {
-        Some(super::strict::parse(&document))
-    } else {
-        None
-    };
-    let single = match parsed {
-        Some(Ok(value)) => Some(Ok(Payload::Parsed(value))),
-        Some(Err(super::strict::StrictError::Ambiguous(reason))) => {
-            Some(Err(ItemError::Ambiguous(reason)))
+    let single = if whole_fits {
+        match super::strict::parse(&document) {
+            Ok(value) => Some(Ok(Payload::Parsed(value))),
+            Err(super::strict::StrictError::Ambiguous(reason)) => {
+                Some(Err(ItemError::Ambiguous(reason)))
+            }
+            Err(super::strict::StrictError::Json(error)) => (!detect::has_record_line(&document))
+                .then(|| {
+                    Err(ItemError::Json(detect::error_at_file_line(
+                        &error, first_line,
+                    )))
+                }),
         }
-        _ => None,
+    } else {
+        (!detect::has_record_line(&document)).then_some(Err(ItemError::DocumentTooLarge {
+            limit: limits.max_document_bytes,
+        }))
     };
     if let Some(value) = single {
         let _ = each(
@@ -432,6 +454,10 @@ pub fn describe_error(error: &ItemError) -> String {
             "the deal's text is {length} bytes, longer than the limit of {limit} (raise it with --max-line-bytes)"
         ),
         ItemError::Ambiguous(reason) => format!("ambiguous JSON: {reason}"),
+        ItemError::Envelope(reason) => reason.clone(),
+        ItemError::DocumentTooLarge { limit } => format!(
+            "the document is larger than the limit of {limit} bytes for a single JSON document (write it as NDJSON or a JSON array, which are streamed)"
+        ),
     }
 }
 

@@ -3,6 +3,9 @@
 mod array;
 pub mod atomic;
 pub mod compact;
+mod detect;
+pub mod envelope;
 pub mod files;
 pub mod input;
+pub mod outputs;
 pub mod strict;

@@ -175,12 +175,72 @@ impl Analysis {
 
 /// Checks `text` as the mapping file at `path`, in memory: its source map and the checker's
 /// output (what the check of a saved file would report).
+///
+/// The check reads files only under the workspace folders the client named (see
+/// [`set_workspace`]), or, when it named none, beside the mapping if the mapping is a file on
+/// disk; never devices, nor files with a second hard link ([`crate::io::files::confine_reads`]).
+/// So a `didOpen` of `file:///etc/x.map` naming `schema "passwd"` reads nothing.
 pub fn check_text(path: &Path, text: &str) -> (SourceMap, CheckOutput) {
     let mut sources = SourceMap::new();
     let name = crate::io::files::display_name(path);
     let file = sources.add(path, name, Arc::from(text));
-    let output = check::check_source(&mut sources, file, &Limits::default());
+    let roots = readable_roots(path);
+    let output = crate::io::files::confine_reads(roots, || {
+        check::check_source(&mut sources, file, &Limits::default())
+    });
     (sources, output)
+}
+
+thread_local! {
+    /// The workspace folders the client named in `initialize` (canonical), if any.
+    static WORKSPACE: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keeps the workspace folders of the client's `initialize` parameters (`workspaceFolders`, else
+/// `rootUri`, else `rootPath`) as the folders checks may read under, on this thread.
+pub fn set_workspace(params: &serde_json::Value) {
+    let mut uris: Vec<String> = params["workspaceFolders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|folder| folder["uri"].as_str().map(str::to_string))
+        .collect();
+    if uris.is_empty()
+        && let Some(root) = params["rootUri"].as_str()
+    {
+        uris.push(root.to_string());
+    }
+    let mut roots: Vec<PathBuf> = uris
+        .iter()
+        .filter_map(|uri| uri.parse::<Uri>().ok())
+        .filter_map(|uri| super::uri::uri_to_path(&uri))
+        .collect();
+    if roots.is_empty()
+        && let Some(root) = params["rootPath"].as_str()
+    {
+        roots.push(PathBuf::from(root));
+    }
+    let roots = roots
+        .iter()
+        .filter_map(|root| std::fs::canonicalize(root).ok())
+        .filter(|root| root.is_dir())
+        .collect();
+    WORKSPACE.with(|w| *w.borrow_mut() = roots);
+}
+
+/// The folders a check of the mapping at `path` may read under: the workspace's, or the
+/// mapping's own folder when it is a file on disk, or none.
+fn readable_roots(path: &Path) -> Vec<PathBuf> {
+    let workspace = WORKSPACE.with(|w| w.borrow().clone());
+    if !workspace.is_empty() {
+        return workspace;
+    }
+    let on_disk = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let folder = path.parent().and_then(|p| std::fs::canonicalize(p).ok());
+    match folder {
+        Some(folder) if on_disk => vec![folder],
+        _ => Vec::new(),
+    }
 }
 
 /// The end of the identifier at `offset` (or `offset` when none is there).

@@ -40,6 +40,7 @@ impl Server {
     fn answer(&mut self, method: &str, params: Value) -> Answer {
         match method {
             "initialize" => {
+                super::analysis::set_workspace(&params);
                 self.client = params;
                 Ok(capabilities())
             }

@@ -42,3 +42,10 @@ pub fn run_stdio() -> u8 {
     let stdout = std::io::stdout();
     server::serve(stdin, std::io::BufWriter::new(stdout.lock()))
 }
+
+/// Serves one client over any byte stream until it closes or says `exit`; returns the exit code.
+/// No byte sequence stops it early: malformed frames are answered with JSON-RPC errors (the
+/// `lsp_frames` fuzz target holds it to that).
+pub fn serve<R: std::io::BufRead + Send + 'static>(reader: R, writer: impl std::io::Write) -> u8 {
+    server::serve(reader, writer)
+}

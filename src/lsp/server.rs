@@ -71,8 +71,8 @@ pub fn serve<R: BufRead + Send + 'static>(reader: R, mut writer: impl Write) -> 
                 Incoming::Message(message) => server.handle(message),
                 Incoming::Closed => Some(u8::from(!server.shut_down)),
                 Incoming::Malformed(reason) => {
-                    eprintln!("mapctl lsp: {reason}; stopping");
-                    Some(1)
+                    server.outgoing.push(rpc_error(PARSE_ERROR, &reason));
+                    None
                 }
             };
             if !server.flush(&mut writer) {
@@ -103,7 +103,18 @@ pub fn serve<R: BufRead + Send + 'static>(reader: R, mut writer: impl Write) -> 
     }
 }
 
-/// Reads messages until the stream ends or breaks.
+/// JSON-RPC's code for bytes that are not a JSON message.
+const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC's code for JSON that is not a request or notification.
+const INVALID_REQUEST: i64 = -32600;
+
+/// A JSON-RPC error answer to a message that had no usable id.
+fn rpc_error(code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}})
+}
+
+/// Reads messages until the stream ends; a malformed frame is handed on (and answered), never
+/// the end of the stream.
 fn read_all(mut reader: impl BufRead, sender: &Sender<Incoming>) {
     loop {
         let incoming = match read_message(&mut reader) {
@@ -111,7 +122,7 @@ fn read_all(mut reader: impl BufRead, sender: &Sender<Incoming>) {
             Err(ReadError::Closed) => Incoming::Closed,
             Err(ReadError::Malformed(reason)) => Incoming::Malformed(reason),
         };
-        let last = !matches!(incoming, Incoming::Message(_));
+        let last = matches!(incoming, Incoming::Closed);
         if sender.send(incoming).is_err() || last {
             return;
         }
@@ -134,6 +145,20 @@ fn wait(inbox: &Receiver<Incoming>, poll: bool) -> Option<Incoming> {
 impl Server {
     /// Acts on one message; returns the exit code when the client said `exit`.
     fn handle(&mut self, message: Value) -> Option<u8> {
+        if !message.is_object() {
+            self.outgoing.push(rpc_error(
+                INVALID_REQUEST,
+                "a message must be a JSON object (batches are not supported)",
+            ));
+            return None;
+        }
+        if message.get("method").is_some_and(|m| !m.is_string()) {
+            let id = message.get("id").cloned().unwrap_or(Value::Null);
+            let mut answer = rpc_error(INVALID_REQUEST, "`method` must be a string");
+            answer["id"] = id;
+            self.outgoing.push(answer);
+            return None;
+        }
         let method = message["method"].as_str().unwrap_or_default().to_string();
         let params = message.get("params").cloned().unwrap_or(Value::Null);
         match message.get("id").cloned() {

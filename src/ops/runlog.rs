@@ -9,11 +9,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::io::outputs;
 
 /// One line of the run log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,26 +81,14 @@ pub struct RunLog {
     lines: usize,
 }
 
-/// Distinguishes the spools of several logs in one process.
-static SPOOLS: AtomicUsize = AtomicUsize::new(0);
-
 impl RunLog {
     /// Starts a run's log for `target`, which must be appendable (checked now, so a run does not
     /// do its work only to fail at the end).
     pub fn open(target: &Path, mapping: &str, mapping_text: &str) -> std::io::Result<RunLog> {
         OpenOptions::new().append(true).create(true).open(target)?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "log".to_string());
-        let dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let serial = SPOOLS.fetch_add(1, Ordering::Relaxed);
+        let spool_path = outputs::temp_path(target, outputs::TempKind::Spool);
+        let spool = BufWriter::with_capacity(1 << 16, outputs::create_locked(&spool_path)?);
         let pid = std::process::id();
-        let spool_path = dir.join(format!(".{name}.mapctl-{pid}-{serial}.spool"));
-        let spool = BufWriter::with_capacity(1 << 16, File::create(&spool_path)?);
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()

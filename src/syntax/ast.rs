@@ -114,6 +114,9 @@ pub struct RecordDecl {
     pub name: Ident,
     /// The schema file, relative to the mapping file.
     pub schema: StrLit,
+    /// `in "POINTER"`: where the records are in each input document (a vendor page), as a JSON
+    /// pointer.
+    pub envelope: Option<StrLit>,
     /// For related source records: how to find them at apply time.
     pub join: Option<Join>,
     /// The whole declaration.

@@ -230,6 +230,7 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::header => "`mapping NAME`",
         Rule::source_decl => "a source declaration",
         Rule::join_clause => "`join on ...`",
+        Rule::envelope_clause => "`in \"/POINTER\"`",
         Rule::target_decl => "a target declaration",
         Rule::trigger_decl => "a trigger",
         Rule::require_block => "a require block",

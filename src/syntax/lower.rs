@@ -151,10 +151,18 @@ impl Lowerer {
         let mut parts = inner(pair);
         let name = self.ident(parts.next()?);
         let schema = self.string(parts.next()?);
-        let join = parts.next().and_then(|p| self.join(p));
+        let mut envelope = None;
+        let mut join = None;
+        for part in parts {
+            match part.as_rule() {
+                Rule::envelope_clause => envelope = inner(part).next().map(|s| self.string(s)),
+                _ => join = self.join(part),
+            }
+        }
         Some(RecordDecl {
             name,
             schema,
+            envelope,
             join,
             span,
         })

@@ -115,7 +115,7 @@ enum Problem {
 
 fn cannot_run(sources: &SourceMap, problem: Problem) -> u8 {
     match problem {
-        Problem::Message(message) => eprintln!("error: {message}"),
+        Problem::Message(message) => errln!("error: {message}"),
         Problem::Diagnostics(diagnostics) => {
             eprint!(
                 "{}",

@@ -104,7 +104,7 @@ pub fn run(args: &PullArgs) -> u8 {
         .unwrap_or(args.vendor.objects()[0])
         .to_ascii_lowercase();
     if !args.vendor.objects().contains(&object.as_str()) {
-        eprintln!(
+        errln!(
             "error: `--object {object}`: {} has {}",
             args.vendor.name(),
             args.vendor.objects().join(", ")
@@ -115,27 +115,27 @@ pub fn run(args: &PullArgs) -> u8 {
     let responses = match pull(args.vendor.name(), &object, &settings(args, &meter)) {
         Ok(responses) => responses,
         Err(message) => {
-            eprintln!("error: schema pull {}: {message}", args.vendor.name());
+            errln!("error: schema pull {}: {message}", args.vendor.name());
             return EXIT_CANNOT_RUN;
         }
     };
     let schema = match build(args, &object, &responses) {
         Ok(schema) => schema,
         Err(Failure::Read(message)) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return EXIT_CANNOT_RUN;
         }
         Err(Failure::Import(error)) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             return EXIT_CANNOT_RUN;
         }
     };
     if let Err(message) = write_output(&args.output, &import::render(&schema)) {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         return EXIT_CANNOT_RUN;
     }
     let calls: u64 = meter.take().iter().map(|c| c.calls).sum();
-    eprintln!(
+    errln!(
         "pulled {} response(s) from {} in {calls} API call(s)",
         responses.len(),
         args.vendor.name()
