@@ -3,6 +3,7 @@
 mod array;
 pub mod atomic;
 pub mod compact;
+pub mod depth;
 pub mod files;
 pub mod input;
 pub mod strict;

@@ -1,0 +1,217 @@
+//! Hostile schemas, round two (issue 23): reference cycles and chains that used to overflow the
+//! stack or take quadratic time, and the budgets that now refuse them with their own codes.
+//! Included from `tests/hostile.rs`, whose helpers it uses.
+
+use super::*;
+
+/// The bench deal schema with `edit` applied, written as `schemas/NAME` in `ws`; returns the
+/// mapping (`reference.map` reading it) written beside it.
+fn edited_deal_schema(ws: &Path, name: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let text = std::fs::read_to_string(ws.join("schemas/deal.schema.json")).expect("deal schema");
+    let mut schema: Value = serde_json::from_str(&text).expect("deal schema is JSON");
+    edit(&mut schema);
+    let pretty = serde_json::to_string_pretty(&schema).expect("serialise");
+    std::fs::write(ws.join("schemas").join(name), pretty).expect("write schema");
+    with_deal_schema(ws, name)
+}
+
+/// The template deal, pretty-printed as one JSON document (read whole, not as NDJSON lines).
+fn single_document_deal(ws: &Path) -> PathBuf {
+    let path = ws.join("one_deal.json");
+    let text = serde_json::to_string_pretty(&template_deal()).expect("serialise");
+    std::fs::write(&path, text).expect("write deal");
+    path
+}
+
+/// `apply` of a mapping whose schema check refuses: exit 2, the code on stderr, no crash.
+fn assert_apply_refused(ws: &Path, mapping: &str, code: &str) {
+    let deal = single_document_deal(ws);
+    for input in [deal, deals("template.ndjson")] {
+        let run = mapctl(ws, &["apply", mapping, &input.display().to_string()]);
+        run.assert_exit(&[2]);
+        assert!(
+            run.stderr.contains(code),
+            "{}: {}",
+            run.what,
+            tail(&run.stderr)
+        );
+    }
+}
+
+const DEALNAME: &str = "/properties/properties/properties/dealname";
+
+fn dealname(schema: &mut Value) -> &mut Value {
+    &mut schema["properties"]["properties"]["properties"]["dealname"]
+}
+
+#[test]
+fn pure_ref_cycle_is_m608_naming_its_pointers_and_apply_does_not_overflow() {
+    let (_dir, ws) = workspace();
+    let mapping = edited_deal_schema(&ws, "deal_pure_cycle.schema.json", |s| {
+        s["$defs"] = serde_json::json!({"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}});
+        *dealname(s) = serde_json::json!({"$ref": "#/$defs/a"});
+    });
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[1]);
+    let d = find_code(&diagnostics, "M608");
+    let message = d["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("#/$defs/a -> #/$defs/b -> #/$defs/a"),
+        "{message}"
+    );
+    assert_apply_refused(&ws, &mapping, "M608");
+}
+
+#[test]
+fn field_whose_ref_names_itself_is_m608_and_apply_does_not_overflow() {
+    let (_dir, ws) = workspace();
+    let mapping = edited_deal_schema(&ws, "deal_self_ref.schema.json", |s| {
+        *dealname(s) = serde_json::json!({"$ref": format!("#{DEALNAME}")});
+    });
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[1]);
+    let d = find_code(&diagnostics, "M608");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("#{DEALNAME} -> #{DEALNAME}")),
+        "{d}"
+    );
+    assert_apply_refused(&ws, &mapping, "M608");
+}
+
+#[test]
+fn ref_loop_through_all_of_and_any_of_is_m608() {
+    let (_dir, ws) = workspace();
+    let mapping = edited_deal_schema(&ws, "deal_allof_cycle.schema.json", |s| {
+        s["$defs"] = serde_json::json!({
+            "a": {"allOf": [{"type": "string"}, {"$ref": "#/$defs/b"}]},
+            "b": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/a"}]}
+        });
+        *dealname(s) = serde_json::json!({"$ref": "#/$defs/a"});
+    });
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[1]);
+    let message = find_code(&diagnostics, "M608")["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        message.contains("#/$defs/a") && message.contains("#/$defs/b/anyOf/1"),
+        "{message}"
+    );
+}
+
+/// A deal schema whose `dealname` is a `$ref` chain of `links` links ending in a string schema.
+fn ref_chain(ws: &Path, links: usize) -> String {
+    edited_deal_schema(ws, &format!("deal_chain_{links}.schema.json"), |s| {
+        let mut defs = serde_json::Map::new();
+        for i in 0..links {
+            defs.insert(
+                format!("n{i}"),
+                serde_json::json!({"$ref": format!("#/$defs/n{}", i + 1)}),
+            );
+        }
+        defs.insert(
+            format!("n{links}"),
+            serde_json::json!({"type": ["string", "null"]}),
+        );
+        s["$defs"] = Value::Object(defs);
+        *dealname(s) = serde_json::json!({"$ref": "#/$defs/n0"});
+    })
+}
+
+#[test]
+fn ref_chain_of_6000_links_is_m610_without_a_stack_overflow() {
+    let (_dir, ws) = workspace();
+    let mapping = ref_chain(&ws, 6000);
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[1]);
+    let d = find_code(&diagnostics, "M610");
+    let message = d["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(DEALNAME) && message.contains("more than 64"),
+        "{message}"
+    );
+    assert_apply_refused(&ws, &mapping, "M610");
+}
+
+#[test]
+fn ref_chain_within_the_budget_checks_and_applies_on_both_paths() {
+    let (_dir, ws) = workspace();
+    let mapping = ref_chain(&ws, 60);
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[0]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let a = apply_with(&ws.join(&mapping), &[&deals("template.ndjson")], &[]);
+    assert_laws(&a, 1);
+    assert_eq!(a.records.len(), 1, "{}", a.rejects_text);
+    let run = mapctl(
+        &ws,
+        &[
+            "apply",
+            &mapping,
+            &single_document_deal(&ws).display().to_string(),
+        ],
+    );
+    run.assert_exit(&[0]);
+    let broken = ws.join("broken.ndjson");
+    std::fs::write(
+        &broken,
+        deal_line(1, |d| d["properties"]["dealname"] = Value::from(7)) + "\n",
+    )
+    .expect("write");
+    let a = apply_with(&ws.join(&mapping), &[&broken], &[]);
+    assert_laws(&a, 1);
+    assert_eq!(
+        a.outcomes("rejected").get(&1).map(|c| c[0].as_str()),
+        Some("M502")
+    );
+}
+
+#[test]
+fn property_chain_of_6000_levels_checks_in_one_pass() {
+    // A chain that reads one level deeper at each link is fine (a tree), however long; before,
+    // every `$ref` was located in the file from its start (quadratic).
+    let (_dir, ws) = workspace();
+    let mapping = edited_deal_schema(&ws, "deal_property_chain.schema.json", |s| {
+        let mut defs = serde_json::Map::new();
+        for i in 0..6000 {
+            defs.insert(
+                format!("n{i}"),
+                serde_json::json!({"type": "object", "properties": {"c": {"$ref": format!("#/$defs/n{}", i + 1)}}}),
+            );
+        }
+        defs.insert("n6000".into(), serde_json::json!({"type": "string"}));
+        s["$defs"] = Value::Object(defs);
+        s["properties"]["tree"] = serde_json::json!({"$ref": "#/$defs/n0"});
+    });
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[0]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let tree = ws.join("tree.ndjson");
+    std::fs::write(
+        &tree,
+        deal_line(1, |d| d["tree"] = serde_json::json!({"c": {"c": "leaf"}}))
+            + "\n"
+            + &deal_line(2, |d| d["tree"] = serde_json::json!({"c": {"c": 5}}))
+            + "\n",
+    )
+    .expect("write");
+    let a = apply_with(&ws.join(&mapping), &[&tree], &[]);
+    assert_laws(&a, 2);
+    assert_eq!(
+        a.outcomes("rejected").get(&2).map(|c| c[0].as_str()),
+        Some("M502")
+    );
+    let run = mapctl(
+        &ws,
+        &[
+            "apply",
+            &mapping,
+            &single_document_deal(&ws).display().to_string(),
+        ],
+    );
+    run.assert_exit(&[0]);
+}
