@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "hostile/diagnostics.rs"]
+mod diagnostics;
 #[path = "hostile/inputs.rs"]
 mod inputs;
 #[path = "hostile/schemas.rs"]

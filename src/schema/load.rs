@@ -158,6 +158,13 @@ pub fn parse_document(
             (at, e.to_string())
         }),
     };
+    if let (Ok(_), DocFormat::Json) = (&parsed, format)
+        && let Err(crate::io::strict::StrictError::Ambiguous(reason)) =
+            crate::io::strict::parse(text.as_bytes())
+        && reason.contains("appears twice")
+    {
+        return Err(duplicate_key(sources, file, &reason, named_at));
+    }
     parsed.map_err(|(at, reason)| {
         let kind = if format == DocFormat::Json { "JSON" } else { "YAML" };
         let at = at.min(text.len());
@@ -174,6 +181,27 @@ pub fn parse_document(
             "fix the YAML syntax at the marked position (indentation and unquoted `:` are the usual causes)".to_string()
         })
     })
+}
+
+/// The M603 for a JSON schema giving one key twice in an object (serde would keep the last one
+/// silently), at the second time the key is written.
+fn duplicate_key(sources: &SourceMap, file: FileId, reason: &str, named_at: Span) -> Diagnostic {
+    let source = sources.get(file);
+    let text: &str = &source.text;
+    let key = reason
+        .split('"')
+        .nth(1)
+        .map(|k| format!("\"{k}\""))
+        .unwrap_or_default();
+    let at = text.match_indices(&key).nth(1).map_or(0, |(at, _)| at);
+    Diagnostic::new(
+        Code::M603,
+        Span::new(file, at, (at + key.len().max(1)).min(text.len())),
+        format!("`{}` is ambiguous: {reason}", source.name),
+        "given again here",
+    )
+    .with_label(named_at, "schema named here")
+    .with_help("write each keyword and each property once per object; merge the two entries")
 }
 
 /// Checks `$schema` and validates the document against its meta-schema.

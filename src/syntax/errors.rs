@@ -109,9 +109,85 @@ fn describe_expectation(positives: &[Rule], negatives: &[Rule], found: &str) -> 
         n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
     };
     (
-        format!("unexpected {found_words}"),
+        format!("unexpected {found_words}{}", non_ascii_note(found)),
         format!("expected {list}"),
     )
+}
+
+/// For a token starting with a character outside ASCII (a Cyrillic `а` in `deаlstage`): which
+/// code point it is, and the ASCII letter it looks like, since the two are hard to tell apart.
+fn non_ascii_note(found: &str) -> String {
+    let Some(c) = found.chars().next().filter(|c| !c.is_ascii()) else {
+        return String::new();
+    };
+    let code = format!("U+{:04X}", c as u32);
+    match looks_like(c) {
+        Some(ascii) => format!(
+            ": it starts with {code}, which looks like `{ascii}` but is not ASCII (names and keywords are ASCII)"
+        ),
+        None => {
+            format!(": it starts with {code}, which is not ASCII (names and keywords are ASCII)")
+        }
+    }
+}
+
+/// The ASCII letter a common Cyrillic or Greek look-alike is mistaken for.
+fn looks_like(c: char) -> Option<char> {
+    const PAIRS: &[(char, char)] = &[
+        ('а', 'a'),
+        ('в', 'B'),
+        ('е', 'e'),
+        ('к', 'k'),
+        ('м', 'M'),
+        ('н', 'H'),
+        ('о', 'o'),
+        ('р', 'p'),
+        ('с', 'c'),
+        ('т', 'T'),
+        ('у', 'y'),
+        ('х', 'x'),
+        ('і', 'i'),
+        ('ј', 'j'),
+        ('ѕ', 's'),
+        ('ԁ', 'd'),
+        ('ԛ', 'q'),
+        ('ԝ', 'w'),
+        ('А', 'A'),
+        ('В', 'B'),
+        ('Е', 'E'),
+        ('К', 'K'),
+        ('М', 'M'),
+        ('Н', 'H'),
+        ('О', 'O'),
+        ('Р', 'P'),
+        ('С', 'C'),
+        ('Т', 'T'),
+        ('Х', 'X'),
+        ('α', 'a'),
+        ('ο', 'o'),
+        ('ν', 'v'),
+        ('ι', 'i'),
+        ('κ', 'k'),
+        ('ρ', 'p'),
+        ('Α', 'A'),
+        ('Β', 'B'),
+        ('Ε', 'E'),
+        ('Η', 'H'),
+        ('Ι', 'I'),
+        ('Κ', 'K'),
+        ('Μ', 'M'),
+        ('Ν', 'N'),
+        ('Ο', 'O'),
+        ('Ρ', 'P'),
+        ('Τ', 'T'),
+        ('Χ', 'X'),
+        ('Υ', 'Y'),
+        ('Ζ', 'Z'),
+    ];
+    PAIRS
+        .iter()
+        .find(|(other, _)| *other == c)
+        .map(|(_, ascii)| *ascii)
 }
 
 /// When a block could end here, leave out the tokens that would merely continue the last rule

@@ -215,3 +215,114 @@ fn property_chain_of_6000_levels_checks_in_one_pass() {
     );
     run.assert_exit(&[0]);
 }
+
+#[test]
+fn duplicate_keys_in_a_schema_are_m603_at_the_second_key() {
+    let (_dir, ws) = workspace();
+    let text = std::fs::read_to_string(ws.join("schemas/deal.schema.json")).expect("read");
+    let anchor = "\"dealname\": {";
+    assert!(text.contains(anchor), "bench deal schema changed");
+    let doubled = text.replacen(
+        anchor,
+        &format!("\"dealname\": {{\"type\": \"integer\"}}, {anchor}"),
+        1,
+    );
+    std::fs::write(ws.join("schemas/deal_duplicate_key.schema.json"), &doubled).expect("write");
+    let mapping = with_deal_schema(&ws, "deal_duplicate_key.schema.json");
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[1]);
+    let d = find_code(&diagnostics, "M603");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("\"dealname\" appears twice"),
+        "{d}"
+    );
+    let second = doubled
+        .match_indices("\"dealname\"")
+        .nth(1)
+        .expect("second key")
+        .0;
+    let (line, column) = line_col(&doubled, second);
+    assert_place(d, "deal_duplicate_key.schema.json", line, Some(column));
+}
+
+#[test]
+fn a_huge_counted_repetition_is_refused_in_mappings_and_schema_patterns() {
+    let (_dir, ws) = workspace();
+    let pattern = "(?:){4294967295}";
+    let mapping = variant(
+        &ws,
+        "repetition.map",
+        "trigger when deal.properties.dealstage == \"closedwon\"",
+        &format!(
+            "trigger when deal.properties.dealstage == \"closedwon\" and deal.properties.dealname matches \"{pattern}\""
+        ),
+    );
+    let name = mapping
+        .file_name()
+        .and_then(OsStr::to_str)
+        .unwrap_or("")
+        .to_string();
+    let (run, diagnostics) = check_json(&ws, &name, &[]);
+    run.assert_exit(&[1]);
+    let d = find_code(&diagnostics, "M107");
+    assert!(
+        d["labels"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("{4294967295} is larger than 1000")),
+        "{d}"
+    );
+
+    let mapping = edited_deal_schema(&ws, "deal_repetition.schema.json", |s| {
+        *dealname(s) = serde_json::json!({"type": "string", "pattern": pattern});
+    });
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[1]);
+    let d = find_code(&diagnostics, "M603");
+    let message = d["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(&format!("{DEALNAME}/pattern")) && message.contains("4294967295"),
+        "{d}"
+    );
+}
+
+#[test]
+fn a_homoglyph_in_a_name_is_named_by_its_code_point() {
+    let (_dir, ws) = workspace();
+    variant(
+        &ws,
+        "homoglyph.map",
+        "trigger when deal.properties.dealstage",
+        "trigger when deal.properties.de\u{0430}lstage",
+    );
+    let (run, diagnostics) = check_json(&ws, "homoglyph.map", &[]);
+    run.assert_exit(&[1]);
+    let d = find_code(&diagnostics, "M101");
+    let message = d["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("U+0430") && message.contains("looks like `a`"),
+        "{d}"
+    );
+}
+
+#[test]
+fn a_mapping_starting_with_a_byte_order_mark_checks_and_formats() {
+    let (_dir, ws) = workspace();
+    let text = format!("\u{feff}{}", reference_text());
+    std::fs::write(ws.join("bom.map"), &text).expect("write");
+    let (run, _) = check_json(&ws, "bom.map", &[]);
+    run.assert_exit(&[0]);
+    let run = mapctl(&ws, &["fmt", "bom.map"]);
+    run.assert_exit(&[0]);
+    let formatted = std::fs::read_to_string(ws.join("bom.map")).expect("read");
+    assert!(
+        formatted.starts_with('\u{feff}'),
+        "fmt keeps the byte order mark"
+    );
+    let run = mapctl(&ws, &["fmt", "--check", "bom.map"]);
+    run.assert_exit(&[0]);
+    let (run, _) = check_json(&ws, "bom.map", &[]);
+    run.assert_exit(&[0]);
+}
