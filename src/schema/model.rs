@@ -381,7 +381,8 @@ impl SchemaSet {
             }
             None => {
                 let at = at(ctx.sources);
-                (self.load_referenced(ctx, doc, resource, at)?, String::new())
+                let file = self.file_under_base(doc, &around.uri, resource);
+                (self.load_referenced(ctx, doc, &file, at)?, String::new())
             }
         };
         let target = self.doc(target_doc);
@@ -420,6 +421,22 @@ impl SchemaSet {
             (resource.declared || !absolute)
                 .then(|| (DocId(index as u32), resource.pointer.clone()))
         })
+    }
+
+    /// The file a relative reference names, relative to `doc`'s folder: resolved against the
+    /// base URI around it (an `$id` such as `"sub/"` moves it), when that base is a file in
+    /// `doc`'s folder tree; else as written. The path policy is applied to the result either way.
+    fn file_under_base(&self, doc: DocId, base: &str, resource: &str) -> String {
+        let own = file_uri(&self.doc(doc).path);
+        let Some(folder) = resources::resolve(&own, ".") else {
+            return resource.to_string();
+        };
+        match resources::resolve(base, resource) {
+            Some(resolved) if resolved.starts_with(&folder) && resolved.len() > folder.len() => {
+                percent_decode(&resolved[folder.len()..])
+            }
+            _ => resource.to_string(),
+        }
     }
 
     /// Loads the file a relative reference in `doc` names, under the path policy.

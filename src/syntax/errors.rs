@@ -397,3 +397,68 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::p_close_bracket => "`]`",
     }
 }
+
+/// M102 for the invalid escapes in the string literals of `range` (the text of an item that did
+/// not parse, so that lowering never saw it), except on the line holding byte `error_at`, where
+/// the syntax error already is. Strings are found line by line (a string cannot span lines);
+/// `#` outside a string starts a comment.
+pub(super) fn escape_errors(
+    text: &str,
+    file: crate::source::FileId,
+    range: std::ops::Range<usize>,
+    error_at: usize,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut line_start = range.start;
+    for line in text[range.clone()].split_inclusive('\n') {
+        let line_end = line_start + line.len();
+        if !(line_start..line_end.max(line_start + 1)).contains(&error_at) {
+            line_escapes(line, line_start, file, &mut out);
+        }
+        line_start = line_end;
+    }
+    out
+}
+
+fn line_escapes(line: &str, base: usize, file: crate::source::FileId, out: &mut Vec<Diagnostic>) {
+    let mut in_string = false;
+    let mut chars = line.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match (in_string, c) {
+            (false, '#') => return,
+            (_, '"') => in_string = !in_string,
+            (true, '\\') => {
+                let Some((_, next)) = chars.next() else {
+                    return;
+                };
+                let valid = match next {
+                    'n' | 't' | 'r' | '"' | '\\' | '/' | '{' | '}' => true,
+                    'u' => {
+                        let hex: String = line[at + 2..].chars().take(4).collect();
+                        hex.len() == 4
+                            && u32::from_str_radix(&hex, 16)
+                                .ok()
+                                .and_then(char::from_u32)
+                                .is_some()
+                    }
+                    _ => false,
+                };
+                if !valid {
+                    let end = at + 1 + next.len_utf8();
+                    out.push(
+                        Diagnostic::new(
+                            Code::M102,
+                            crate::source::Span::new(file, base + at, base + end),
+                            format!("invalid escape sequence `{}`", &line[at..end]),
+                            "not a valid escape",
+                        )
+                        .with_help(
+                            "valid escapes are \\n \\t \\r \\\" \\\\ \\/ \\{ \\} and \\uXXXX (not a surrogate)",
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}

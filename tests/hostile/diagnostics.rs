@@ -111,3 +111,24 @@ fn a_select_of_4000_branches_and_a_4000_line_block_are_checked_and_formatted() {
     let (run, _) = check_json(&ws, "select.map", &[]);
     run.assert_exit(&[0]);
 }
+
+#[test]
+fn an_unterminated_string_does_not_hide_a_bad_escape_later_in_the_item() {
+    let (_dir, ws) = workspace();
+    let title = "  project.title        = deal.properties.dealname ?? null\n";
+    variant(
+        &ws,
+        "escapes.map",
+        title,
+        "  project.title        = deal.properties.dealname ?? \"unterminated\n  project.title_note = \"bad \\q escape\"\n",
+    );
+    let (run, diagnostics) = check_json(&ws, "escapes.map", &[]);
+    run.assert_exit(&[1]);
+    let text = std::fs::read_to_string(ws.join("escapes.map")).expect("read");
+    let unclosed = find_code(&diagnostics, "M101");
+    let (line, _) = line_col(&text, text.find("\"unterminated").expect("string"));
+    assert_eq!(unclosed["line"].as_u64(), Some(line), "{unclosed}");
+    let escape = find_code(&diagnostics, "M102");
+    let (line, column) = line_col(&text, text.find("\\q").expect("escape"));
+    assert_place(escape, "escapes.map", line, Some(column));
+}

@@ -326,3 +326,48 @@ fn a_mapping_starting_with_a_byte_order_mark_checks_and_formats() {
     let (run, _) = check_json(&ws, "bom.map", &[]);
     run.assert_exit(&[0]);
 }
+
+#[test]
+fn a_relative_ref_is_resolved_against_the_id_around_it() {
+    let (_dir, ws) = workspace();
+    std::fs::create_dir_all(ws.join("schemas/sub")).expect("mkdir");
+    std::fs::write(ws.join("schemas/sub/node.json"), r#"{"type": "string"}"#).expect("write");
+    // A decoy where the reference would point without its `$id` base.
+    std::fs::write(ws.join("schemas/node.json"), r#"{"type": "integer"}"#).expect("write");
+    let mapping = edited_deal_schema(&ws, "deal_id_base.schema.json", |s| {
+        s["properties"]["tree"] = serde_json::json!({"$id": "sub/", "$ref": "node.json"});
+    });
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[0]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let input = ws.join("trees.ndjson");
+    std::fs::write(
+        &input,
+        deal_line(1, |d| d["tree"] = Value::from("text"))
+            + "\n"
+            + &deal_line(2, |d| d["tree"] = Value::from(5))
+            + "\n",
+    )
+    .expect("write");
+    let a = apply_with(&ws.join(&mapping), &[&input], &[]);
+    assert_laws(&a, 2);
+    assert_eq!(deal_ids(&a), ["18000000001"]);
+    assert_eq!(
+        a.outcomes("rejected").get(&2).map(|c| c[0].as_str()),
+        Some("M502")
+    );
+    // The base never lets a reference out of the schema's folder.
+    let mapping = edited_deal_schema(&ws, "deal_id_escape.schema.json", |s| {
+        s["properties"]["tree"] =
+            serde_json::json!({"$id": "../../", "$ref": "outside/secret.schema.json"});
+    });
+    let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+    run.assert_exit(&[1]);
+    assert!(
+        codes_of(&diagnostics)
+            .iter()
+            .any(|c| c == "M607" || c == "M601"),
+        "{diagnostics:?}"
+    );
+    assert!(!run.stdout_text().contains("SECRET-OUTSIDE"));
+}
