@@ -109,7 +109,7 @@ impl SourceCode for Excerpted<'_> {
         let shifted = SourceSpan::new((span.offset().max(base) - base).into(), span.len());
         let contents = self.file.text.as_bytes()[base..].read_span(
             &shifted,
-            context_lines_before.min(number - first_line),
+            context_lines_before,
             context_lines_after,
         )?;
         let contents = MietteSpanContents::new(
