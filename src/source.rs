@@ -77,6 +77,14 @@ impl SourceFile {
         (line, start..end)
     }
 
+    /// The byte offset where the 0-based line `line` starts (the text's end past the last line).
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
     /// 1-based line and column (counted in Unicode scalar values) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = clamp_to_char_boundary(&self.text, offset);

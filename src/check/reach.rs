@@ -3,6 +3,7 @@
 //! (presence, `==`, `!=`, `in`, numeric bounds), read from the syntax, with each literal the
 //! checker read as a label taken as the values it names (`"Closed won"` is `"closedwon"`).
 
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::context::Context;
@@ -12,33 +13,151 @@ use crate::source::Span;
 use crate::syntax::ast::{CompareOp, Cond, CondKind, Expr, ExprKind, Literal, SelectBlock};
 use crate::value::json_equal;
 
-/// M309: a branch whose condition implies an earlier branch's is never taken. `labelled` holds
-/// the literals read as labels, with the values each names.
-pub(crate) fn check(
-    cx: &mut Context<'_>,
-    select: &SelectBlock,
-    index: usize,
-    labelled: &[(Span, Vec<Value>)],
-) {
-    let Some(later) = atoms(&select.arms[index].condition, labelled) else {
-        return;
-    };
-    for earlier in &select.arms[..index] {
-        let Some(first) = atoms(&earlier.condition, labelled) else {
-            continue;
-        };
-        if first
-            .iter()
-            .all(|a| later.iter().any(|b| atom_implies(b, a)))
-        {
-            cx.report(
-                    Diagnostic::new(Code::M309, select.arms[index].condition.span, "this branch is never taken", "every deal matching it matches an earlier branch")
-                        .with_label(earlier.condition.span, "this earlier branch matches first")
-                        .with_help("branches are tried in order: move the narrower branch above the wider one, or delete it"),
-                );
-            return;
+/// Most atom comparisons spent on one select's branches that are not plain equalities
+/// (bounds, `in`, `!=`): past it, such branches are not compared further (M309 is a warning, and
+/// this keeps a select of many range branches linear).
+const COMPARISON_BUDGET: usize = 1_000_000;
+
+/// Most equality tests in one branch looked up as a set (their subsets are looked up).
+const MAX_EQUALITIES: usize = 6;
+
+/// M309 for one select's branches, checked in order (`check` for each, first to last): a branch
+/// whose condition implies an earlier branch's is never taken. Branches that test only
+/// equalities are indexed by their tests, so a select of thousands of `==` branches costs one
+/// look-up per subset of a branch's tests instead of one comparison per earlier branch.
+pub(crate) struct Reach {
+    /// Each earlier branch's condition as atoms (`None`: not a conjunction of simple tests).
+    earlier: Vec<Option<Vec<Atom>>>,
+    /// Earlier branches made of equalities only, by their sorted tests: the first such branch.
+    equalities: FxHashMap<Vec<String>, usize>,
+    /// Earlier branches with other tests, in order.
+    others: Vec<usize>,
+    /// The labelled literals seen so far, by span.
+    labels: FxHashMap<Span, Vec<Value>>,
+    /// How many entries of the checker's `labelled` list `labels` holds.
+    labels_seen: usize,
+    /// Comparisons left for `others`.
+    budget: usize,
+}
+
+impl Reach {
+    /// Before the first branch of a select.
+    pub(crate) fn new() -> Reach {
+        Reach {
+            earlier: Vec::new(),
+            equalities: FxHashMap::default(),
+            others: Vec::new(),
+            labels: FxHashMap::default(),
+            labels_seen: 0,
+            budget: COMPARISON_BUDGET,
         }
     }
+
+    /// Checks branch `index` (the branches before it were checked) against the earlier ones.
+    /// `labelled` holds the literals read as labels so far, with the values each names.
+    pub(crate) fn check(
+        &mut self,
+        cx: &mut Context<'_>,
+        select: &SelectBlock,
+        index: usize,
+        labelled: &[(Span, Vec<Value>)],
+    ) {
+        for (span, ids) in labelled.iter().skip(self.labels_seen) {
+            self.labels.entry(*span).or_insert_with(|| ids.clone());
+        }
+        self.labels_seen = labelled.len();
+        let later = atoms(&select.arms[index].condition, &self.labels);
+        if let Some(later) = &later
+            && let Some(first) = self.first_implied(later)
+        {
+            let earlier = &select.arms[first];
+            cx.report(
+                Diagnostic::new(Code::M309, select.arms[index].condition.span, "this branch is never taken", "every deal matching it matches an earlier branch")
+                    .with_label(earlier.condition.span, "this earlier branch matches first")
+                    .with_help("branches are tried in order: move the narrower branch above the wider one, or delete it"),
+            );
+        }
+        self.remember(index, later);
+    }
+
+    /// The first earlier branch every deal matching `later` matches, if any.
+    fn first_implied(&mut self, later: &[Atom]) -> Option<usize> {
+        let mut found = self.first_equal_branch(later);
+        for &earlier in &self.others {
+            if found.is_some_and(|f| f < earlier) {
+                break;
+            }
+            let Some(first) = &self.earlier[earlier] else {
+                continue;
+            };
+            let cost = first.len() * later.len();
+            if cost > self.budget {
+                break;
+            }
+            self.budget -= cost;
+            if first
+                .iter()
+                .all(|a| later.iter().any(|b| atom_implies(b, a)))
+            {
+                found = Some(earlier);
+                break;
+            }
+        }
+        found
+    }
+
+    /// The first earlier branch of equalities only whose tests are all among `later`'s.
+    fn first_equal_branch(&self, later: &[Atom]) -> Option<usize> {
+        let mut keys: Vec<String> = later.iter().filter_map(equality_key).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.is_empty() || keys.len() > MAX_EQUALITIES {
+            return None;
+        }
+        (1u32..(1 << keys.len()))
+            .filter_map(|mask| {
+                let subset: Vec<String> = (0..keys.len())
+                    .filter(|bit| mask & (1 << bit) != 0)
+                    .map(|bit| keys[bit].clone())
+                    .collect();
+                self.equalities.get(&subset).copied()
+            })
+            .min()
+    }
+
+    fn remember(&mut self, index: usize, atoms: Option<Vec<Atom>>) {
+        if let Some(list) = &atoms {
+            let keys: Option<Vec<String>> = list.iter().map(equality_key).collect();
+            match keys {
+                Some(mut keys) if !keys.is_empty() => {
+                    keys.sort();
+                    keys.dedup();
+                    self.equalities.entry(keys).or_insert(index);
+                }
+                _ => self.others.push(index),
+            }
+        }
+        self.earlier.push(atoms);
+    }
+}
+
+/// An equality test (`==` one value, or `in` one value) as a key: its subject and its value,
+/// numbers by value (as `json_equal` compares them).
+fn equality_key(atom: &Atom) -> Option<String> {
+    let (subject, value) = match atom {
+        Atom::Eq(subject, value) => (subject, value),
+        Atom::In(subject, values) if values.len() == 1 => (subject, &values[0]),
+        _ => return None,
+    };
+    let value = match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(0.0) => "n0".to_string(),
+            Some(f) => format!("n{f:e}"),
+            None => format!("n{n}"),
+        },
+        other => other.to_string(),
+    };
+    Some(format!("{subject}\u{0}{value}"))
 }
 
 /// One simple test in a conjunction, for reachability.
@@ -64,7 +183,7 @@ impl Atom {
 }
 
 /// A condition as a conjunction of simple tests, when it is one.
-fn atoms(cond: &Cond, labelled: &[(Span, Vec<Value>)]) -> Option<Vec<Atom>> {
+fn atoms(cond: &Cond, labelled: &FxHashMap<Span, Vec<Value>>) -> Option<Vec<Atom>> {
     match &cond.kind {
         CondKind::And(parts) => {
             let mut all = Vec::new();
@@ -106,11 +225,10 @@ fn atoms(cond: &Cond, labelled: &[(Span, Vec<Value>)]) -> Option<Vec<Atom>> {
 }
 
 /// The values a literal stands for: those it names when the checker read it as a label.
-fn values(literal: &Literal, labelled: &[(Span, Vec<Value>)]) -> Vec<Value> {
+fn values(literal: &Literal, labelled: &FxHashMap<Span, Vec<Value>>) -> Vec<Value> {
     labelled
-        .iter()
-        .find(|(span, _)| *span == literal.span)
-        .map_or_else(|| vec![literal.kind.to_json()], |(_, ids)| ids.clone())
+        .get(&literal.span)
+        .map_or_else(|| vec![literal.kind.to_json()], Clone::clone)
 }
 
 fn subject(expr: &Expr) -> Option<String> {

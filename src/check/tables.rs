@@ -211,6 +211,16 @@ fn file_table(cx: &mut Context<'_>, decl: &TableDecl, relative: &str, named_at: 
             return info;
         }
     };
+    let yaml = matches!(
+        Path::new(&path).extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let deep = yaml.then(|| crate::io::depth::yaml_too_deep(&cx.sources.get(file).text));
+    if let Some(Some(at)) = deep {
+        cx.report(load::too_deep(cx.sources, file, at, named_at));
+        info.broken = true;
+        return info;
+    }
     let result = match Path::new(&path).extension().and_then(|e| e.to_str()) {
         Some("csv") => csv_rows(cx, file, &mut info),
         Some("yaml" | "yml") => yaml_rows(cx, file, &mut info),

@@ -199,11 +199,12 @@ impl WritePass<'_> {
         let mut arms = Vec::with_capacity(select.arms.len());
         let mut may_be_absent = select.otherwise.is_none();
         let mut ok = target.is_some();
+        let mut reach = reach::Reach::new();
         for (index, arm) in select.arms.iter().enumerate() {
             let condition = self
                 .env
                 .cond(cx, &arm.condition, Scope::Forward(&self.written));
-            reach::check(cx, select, index, &self.env.labelled);
+            reach.check(cx, select, index, &self.env.labelled);
             let value = self.env.expr(cx, &arm.value, Scope::Forward(&self.written));
             let value = value.and_then(|v| match &target {
                 Some(target) => labelled_write(cx, &arm.value, target, v),

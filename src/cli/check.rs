@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{ColorChoice, EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use crate::check::{self, CheckOutput};
+use crate::diag::budget::{DEFAULT_MAX_DIAGNOSTICS, Shown};
 use crate::diag::render::{self, Failure, HumanStyle};
 use crate::diag::{Diagnostic, Severity};
 use crate::schema::{MetaCheck, Verdicts};
@@ -48,6 +49,10 @@ pub struct CheckArgs {
     /// valid before (verdicts are kept in `$MAPCTL_CACHE_DIR`, by default the user's cache folder).
     #[arg(long)]
     pub no_cache: bool,
+    /// Show at most this many diagnostics (in file order; 0: all). The summary counts them all,
+    /// and says how many were left out.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
+    pub max_diagnostics: usize,
 }
 
 /// One checked file and its source map.
@@ -66,7 +71,7 @@ pub fn run(args: &CheckArgs) -> u8 {
                 file: None,
                 message,
             };
-            print_machine(args.format, &[], &[failure]);
+            print_machine(args.format, &[], &[failure], &shown_of(&[], 0));
             return EXIT_CANNOT_RUN;
         }
     };
@@ -90,9 +95,12 @@ pub fn run(args: &CheckArgs) -> u8 {
             }
         }
     }
+    let shown = shown_of(&checked, args.max_diagnostics);
     match args.format {
-        OutputFormat::Human => print_human(&checked, ColorChoice::Auto.enabled_for_stderr()),
-        format => print_machine(format, &checked, &failures),
+        OutputFormat::Human => {
+            print_human(&checked, ColorChoice::Auto.enabled_for_stderr(), &shown)
+        }
+        format => print_machine(format, &checked, &failures, &shown),
     }
     for file in &files {
         if let Some(hint) = super::hints::json_given_as_mapping(file) {
@@ -178,24 +186,44 @@ fn find_maps(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Str
     Ok(())
 }
 
-fn print_human(checked: &[Checked], color: bool) {
+/// Which diagnostics of the checked files the run shows under `max`.
+fn shown_of(checked: &[Checked], max: usize) -> Shown {
+    let lists: Vec<&[Diagnostic]> = checked
+        .iter()
+        .map(|c| c.output.diagnostics.as_slice())
+        .collect();
+    Shown::split(&lists, max)
+}
+
+/// The diagnostics of file `index` the budget shows.
+fn shown_in<'c>(c: &'c Checked, shown: &Shown, index: usize) -> &'c [Diagnostic] {
+    let count = shown.per_file.get(index).copied().unwrap_or(0);
+    &c.output.diagnostics[..count.min(c.output.diagnostics.len())]
+}
+
+fn print_human(checked: &[Checked], color: bool, shown: &Shown) {
     let style = HumanStyle {
         color,
         width: terminal_width(),
     };
     let stderr = std::io::stderr();
     let mut out = stderr.lock();
-    let mut all = Vec::new();
-    for c in checked {
-        let rendered = render::human(&c.sources, &c.output.diagnostics, style);
+    for (index, c) in checked.iter().enumerate() {
+        let rendered = render::human(&c.sources, shown_in(c, shown, index), style);
         let _ = out.write_all(rendered.as_bytes());
         if c.output.diagnostics.is_empty() {
             let name = &c.sources.get(c.output.file).name;
             let _ = writeln!(out, "{}: ok", crate::diag::safe::terminal_safe(name));
         }
-        all.extend(c.output.diagnostics.iter().cloned());
     }
-    let _ = writeln!(out, "{}", render::summary_line(&all, checked.len()));
+    if let Some(line) = shown.omitted_line() {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        render::summary_counts(shown.found.errors, shown.found.warnings, checked.len())
+    );
 }
 
 fn terminal_width() -> usize {
@@ -207,26 +235,21 @@ fn terminal_width() -> usize {
 }
 
 /// Prints a machine format's document (human output is on stderr and says it there).
-fn print_machine(format: OutputFormat, checked: &[Checked], failures: &[Failure]) {
+fn print_machine(format: OutputFormat, checked: &[Checked], failures: &[Failure], shown: &Shown) {
     match format {
         OutputFormat::Human => {}
-        OutputFormat::Json => print_json(checked, failures),
-        OutputFormat::Github => print_github(checked, failures),
-        OutputFormat::Sarif => print_sarif(checked, failures),
+        OutputFormat::Json => print_json(checked, failures, shown),
+        OutputFormat::Github => print_github(checked, failures, shown),
+        OutputFormat::Sarif => print_sarif(checked, failures, shown),
     }
 }
 
-fn print_json(checked: &[Checked], failures: &[Failure]) {
+fn print_json(checked: &[Checked], failures: &[Failure], shown: &Shown) {
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
-    let (mut errors, mut warnings) = (0, 0);
-    for c in checked {
+    for (index, c) in checked.iter().enumerate() {
         files.push(c.sources.get(c.output.file).name.clone());
-        for d in &c.output.diagnostics {
-            match d.severity {
-                Severity::Error => errors += 1,
-                Severity::Warning => warnings += 1,
-            }
+        for d in shown_in(c, shown, index) {
             diagnostics.push(render::json_diagnostic(&c.sources, d));
         }
     }
@@ -239,8 +262,11 @@ fn print_json(checked: &[Checked], failures: &[Failure]) {
         "files": files,
         "diagnostics": diagnostics,
         "failures": failures,
-        "summary": {"files": checked.len(), "errors": errors, "warnings": warnings,
-                    "failures": failures.len()},
+        "summary": {"files": checked.len(), "errors": shown.found.errors,
+                    "warnings": shown.found.warnings, "failures": failures.len(),
+                    "shown": diagnostics.len(), "omitted": shown.omitted.total(),
+                    "omitted_errors": shown.omitted.errors,
+                    "omitted_warnings": shown.omitted.warnings},
     });
     outln!(
         "{}",
@@ -248,24 +274,29 @@ fn print_json(checked: &[Checked], failures: &[Failure]) {
     );
 }
 
-fn print_github(checked: &[Checked], failures: &[Failure]) {
+fn print_github(checked: &[Checked], failures: &[Failure], shown: &Shown) {
     let mut out = String::new();
     for failure in failures {
         out.push_str(&render::github_failure(failure));
     }
-    for c in checked {
-        out.push_str(&render::github(&c.sources, &c.output.diagnostics));
+    for (index, c) in checked.iter().enumerate() {
+        out.push_str(&render::github(&c.sources, shown_in(c, shown, index)));
+    }
+    if let Some(line) = shown.omitted_line() {
+        out.push_str(&render::github_notice(&line));
     }
     out!("{out}");
 }
 
-fn print_sarif(checked: &[Checked], failures: &[Failure]) {
+fn print_sarif(checked: &[Checked], failures: &[Failure], shown: &Shown) {
     let files: Vec<(&SourceMap, &[Diagnostic])> = checked
         .iter()
-        .map(|c| (&c.sources, c.output.diagnostics.as_slice()))
+        .enumerate()
+        .map(|(index, c)| (&c.sources, shown_in(c, shown, index)))
         .collect();
     let docs_url = docs_url();
-    let document = crate::diag::sarif::sarif(&files, failures, docs_url.as_deref());
+    let mut document = crate::diag::sarif::sarif(&files, failures, docs_url.as_deref());
+    crate::diag::sarif::note_budget(&mut document, shown);
     outln!(
         "{}",
         serde_json::to_string_pretty(&document).unwrap_or_default()

@@ -102,8 +102,16 @@ fn format_stdin() -> u8 {
     }
 }
 
-/// The formatted text, or the syntax errors rendered on stderr.
+/// The UTF-8 byte order mark, which `check` ignores at the start of a file and `fmt` keeps
+/// (docs/language.md, "Encoding").
+const BOM: char = '\u{feff}';
+
+/// The formatted text, or the syntax errors rendered on stderr. A byte order mark at the start is
+/// kept as it is and the rest formatted, as `check` reads it.
 fn formatted_or_report(path: &Path, text: &str) -> Result<String, u8> {
+    if let Some(rest) = text.strip_prefix(BOM) {
+        return formatted_or_report(path, rest).map(|formatted| format!("{BOM}{formatted}"));
+    }
     match format(text) {
         Ok(formatted) => Ok(formatted),
         Err(FormatError::Syntax(errors)) => {

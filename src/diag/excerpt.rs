@@ -238,10 +238,26 @@ impl Excerpted<'_> {
                 self.contents(from, window.end, number, line.start),
             ));
         }
-        let contents =
-            file.text
-                .as_bytes()
-                .read_span(span, context_lines_before, context_lines_after)?;
+        // miette counts lines from the start of what it is given: hand it the text from the first
+        // context line on, so that rendering a diagnostic costs its excerpt, not the file before it.
+        let first_line = number.saturating_sub(context_lines_before);
+        let base = file.line_start(first_line);
+        let shifted = SourceSpan::new((span.offset().max(base) - base).into(), span.len());
+        let contents = file.text.as_bytes()[base..].read_span(
+            &shifted,
+            context_lines_before,
+            context_lines_after,
+        )?;
+        let contents = MietteSpanContents::new(
+            contents.data(),
+            SourceSpan::new(
+                (contents.span().offset() + base).into(),
+                contents.span().len(),
+            ),
+            contents.line() + first_line,
+            contents.column(),
+            contents.line_count() + first_line,
+        );
         if has_long_line(contents.data()) {
             // A context line is long: show the label's own line only.
             return Ok(Box::new(

@@ -3,6 +3,7 @@
 //! Every stage pushes [`Diagnostic`] values into a list and goes on; nothing here prints. Rendering
 //! (human, JSON, GitHub annotations) happens at the edge, in [`render`].
 
+pub mod budget;
 pub mod codes;
 pub mod excerpt;
 pub mod render;

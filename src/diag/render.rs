@@ -57,7 +57,11 @@ pub fn human(sources: &SourceMap, diagnostics: &[Diagnostic], style: HumanStyle)
 /// One line summarising counts, e.g. `2 errors, 1 warning in 1 file`.
 pub fn summary_line(diagnostics: &[Diagnostic], files: usize) -> String {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = diagnostics.len() - errors;
+    summary_counts(errors, diagnostics.len() - errors, files)
+}
+
+/// The summary line for counts, e.g. `2 errors, 1 warning in 1 file`.
+pub fn summary_counts(errors: usize, warnings: usize, files: usize) -> String {
     format!(
         "{}, {} in {}",
         plural(errors, "error"),
@@ -319,6 +323,16 @@ pub fn github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
 }
 
 /// A failure to check a file as a GitHub `::error` annotation.
+/// A workflow `::notice` with `text` (the diagnostics a budget left out).
+pub fn github_notice(text: &str) -> String {
+    format!(
+        "::notice title={}::{}\n",
+        escape_property("mapctl check"),
+        escape_data(text)
+    )
+}
+
+/// A file (or run) that could not be checked, as a workflow `::error`.
 pub fn github_failure(failure: &Failure) -> String {
     let file = failure
         .file

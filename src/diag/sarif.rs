@@ -56,6 +56,26 @@ pub fn sarif(
     })
 }
 
+/// Adds what a diagnostic budget did to a SARIF document: exact counts in the run's property
+/// bag (`errors`, `warnings`, `omittedResults`), and a note among the invocation's
+/// notifications when results were left out.
+pub fn note_budget(document: &mut Value, shown: &super::budget::Shown) {
+    let Some(run) = document.pointer_mut("/runs/0") else {
+        return;
+    };
+    run["properties"] = json!({
+        "errors": shown.found.errors,
+        "warnings": shown.found.warnings,
+        "omittedResults": shown.omitted.total(),
+    });
+    if let (Some(line), Some(Value::Array(notes))) = (
+        shown.omitted_line(),
+        run.pointer_mut("/invocations/0/toolExecutionNotifications"),
+    ) {
+        notes.push(json!({"level": "note", "message": {"text": line}}));
+    }
+}
+
 /// A file that could not be checked, as a tool execution notification.
 fn notification(failure: &Failure) -> Value {
     let mut notification = json!({

@@ -3,6 +3,7 @@
 mod array;
 pub mod atomic;
 pub mod compact;
+pub mod depth;
 mod detect;
 pub mod envelope;
 pub mod files;

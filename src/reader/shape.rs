@@ -216,6 +216,10 @@ pub struct Shapes {
     whole: Vec<bool>,
 }
 
+/// Most shapes one value is checked against through `allOf`/`$ref` (a schema needing more is left
+/// to `jsonschema`; `schema::bounds` keeps such chains short).
+const MAX_EXPANDED: usize = 64;
+
 /// Keywords the fast validator understands (others make a schema fall back to `jsonschema`).
 const SUPPORTED: &[&str] = &[
     "$schema",
@@ -288,6 +292,13 @@ impl Shapes {
             }
         }
         self.index();
+        if self.expanded.iter().any(|parts| parts.len() > MAX_EXPANDED) {
+            // Some value must satisfy more parts than a shape holds: `jsonschema` checks it.
+            self.shapes.truncate(start);
+            self.by_node.retain(|_, s| *s < start);
+            self.index();
+            return None;
+        }
         self.by_node.get(&root).copied()
     }
 
@@ -331,7 +342,7 @@ impl Shapes {
         let mut out = Vec::new();
         let mut stack = vec![shape];
         while let Some(next) = stack.pop() {
-            if out.contains(&next) || out.len() > 64 {
+            if out.contains(&next) || out.len() > MAX_EXPANDED {
                 continue;
             }
             out.push(next);

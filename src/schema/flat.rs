@@ -119,7 +119,11 @@ impl Flat {
             (a, b) => a.or_else(|| b.clone()),
         };
         self.format = self.format.or_else(|| other.format.clone());
-        self.patterns.extend(other.patterns.iter().cloned());
+        for pattern in &other.patterns {
+            if !self.patterns.contains(pattern) {
+                self.patterns.push(pattern.clone());
+            }
+        }
         self.max_length = min_opt(self.max_length, other.max_length);
         self.min_length = self.min_length.max(other.min_length);
         self.minimum = pick_bound(self.minimum, other.minimum, |a, b| a > b);
@@ -151,7 +155,7 @@ impl Flat {
         self.title = self.title.or_else(|| other.title.clone());
         self.description = self.description.or_else(|| other.description.clone());
         self.has_default |= other.has_default;
-        self.origin.extend(other.origin.iter().copied());
+        merge_origin(&mut self.origin, &other.origin);
         self
     }
 
@@ -227,7 +231,7 @@ impl Flat {
         self.title = self.title.or_else(|| other.title.clone());
         self.description = self.description.or_else(|| other.description.clone());
         self.has_default |= other.has_default;
-        self.origin.extend(other.origin.iter().copied());
+        merge_origin(&mut self.origin, &other.origin);
         self
     }
 
@@ -241,6 +245,22 @@ impl Flat {
         }
     }
 }
+
+/// Adds the nodes of `more` not yet in `origin`, keeping at most [`MAX_ORIGIN`]: a schema whose
+/// parts share parts (`allOf: [a, a]` nested) must not double its origin at every level.
+fn merge_origin(origin: &mut Vec<NodeId>, more: &[NodeId]) {
+    for id in more {
+        if origin.len() >= MAX_ORIGIN {
+            return;
+        }
+        if !origin.contains(id) {
+            origin.push(*id);
+        }
+    }
+}
+
+/// Most nodes a [`Flat`] remembers it came from (the first are the ones diagnostics point at).
+const MAX_ORIGIN: usize = 64;
 
 fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {

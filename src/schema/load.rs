@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::locate;
 use crate::diag::{Code, Diagnostic};
+use crate::io::depth::{MAX_DEPTH, json_too_deep, yaml_too_deep};
 use crate::io::files::{display_name, normalise, read_utf8_file};
 use crate::source::{FileId, SourceMap, Span};
 
@@ -109,45 +110,30 @@ pub fn read_text(
     Ok(sources.add(path, display_name(path), Arc::from(text)))
 }
 
-/// Deepest `[`/`{` nesting accepted in a YAML file (JSON has serde_json's own limit of 128).
-pub const MAX_YAML_FLOW_DEPTH: usize = 128;
+/// The M609 for a JSON or YAML file nesting deeper than `io::depth::MAX_DEPTH` at byte `at`,
+/// found before any parser ran (schemas, tables).
+pub fn too_deep(sources: &SourceMap, file: FileId, at: usize, named_at: Span) -> Diagnostic {
+    let source = sources.get(file);
+    let at = at.min(source.text.len());
+    Diagnostic::new(
+        Code::M609,
+        Span::new(file, at, (at + 1).min(source.text.len())),
+        format!("`{}` nests deeper than {MAX_DEPTH} levels", source.name),
+        format!("level {} starts here", MAX_DEPTH + 1),
+    )
+    .with_label(named_at, "the file is named here")
+    .with_help(format!(
+        "no schema, table or tests file needs more than {MAX_DEPTH} levels of nesting: flatten \
+         the document (a `$ref` to a `$defs` entry instead of nesting the schema inline)"
+    ))
+}
 
-/// Where YAML flow brackets first nest deeper than [`MAX_YAML_FLOW_DEPTH`], if they do. The YAML
-/// parser takes time quadratic in that depth before it gives up, so a hostile file is refused
-/// here first. Quoted scalars and comments are skipped; a quote only opens a scalar where one can
-/// start (so the apostrophe in `it's` does not).
-fn yaml_flow_too_deep(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut previous = '\n';
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        match quote {
-            Some('"') if c == '\\' => {
-                chars.next();
-            }
-            Some(open) if c == open => quote = None,
-            Some(_) => {}
-            None => match c {
-                '#' if previous.is_whitespace() => {
-                    while chars.next_if(|(_, c)| *c != '\n').is_some() {}
-                }
-                '"' | '\'' if previous.is_whitespace() || ":,[{-?".contains(previous) => {
-                    quote = Some(c);
-                }
-                '[' | '{' => {
-                    depth += 1;
-                    if depth > MAX_YAML_FLOW_DEPTH {
-                        return Some(at);
-                    }
-                }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
-        }
-        previous = c;
+/// Where a text in `format` first nests too deeply, if it does (checked before parsing).
+pub fn nesting_too_deep(text: &str, format: DocFormat) -> Option<usize> {
+    match format {
+        DocFormat::Json => json_too_deep(text),
+        DocFormat::Yaml => yaml_too_deep(text),
     }
-    None
 }
 
 /// Parses a JSON or YAML document held in `file`.
@@ -159,22 +145,26 @@ pub fn parse_document(
     let source = sources.get(file);
     let text: &str = &source.text;
     let format = DocFormat::of(&source.path);
+    if let Some(at) = nesting_too_deep(text, format) {
+        return Err(too_deep(sources, file, at, named_at));
+    }
     let parsed = match format {
         DocFormat::Json => serde_json::from_str::<Value>(text).map_err(|e| {
             let at = source.offset_of(e.line(), e.column());
             (at, e.to_string())
         }),
-        DocFormat::Yaml => match yaml_flow_too_deep(text) {
-            Some(at) => Err((
-                at,
-                format!("brackets nest deeper than {MAX_YAML_FLOW_DEPTH} levels"),
-            )),
-            None => serde_yaml::from_str::<Value>(text).map_err(|e| {
-                let at = e.location().map_or(0, |l| l.index());
-                (at, e.to_string())
-            }),
-        },
+        DocFormat::Yaml => serde_yaml::from_str::<Value>(text).map_err(|e| {
+            let at = e.location().map_or(0, |l| l.index());
+            (at, e.to_string())
+        }),
     };
+    if let (Ok(_), DocFormat::Json) = (&parsed, format)
+        && let Err(crate::io::strict::StrictError::Ambiguous(reason)) =
+            crate::io::strict::parse(text.as_bytes())
+        && reason.contains("appears twice")
+    {
+        return Err(duplicate_key(sources, file, &reason, named_at));
+    }
     parsed.map_err(|(at, reason)| {
         let kind = if format == DocFormat::Json { "JSON" } else { "YAML" };
         let at = at.min(text.len());
@@ -191,6 +181,27 @@ pub fn parse_document(
             "fix the YAML syntax at the marked position (indentation and unquoted `:` are the usual causes)".to_string()
         })
     })
+}
+
+/// The M603 for a JSON schema giving one key twice in an object (serde would keep the last one
+/// silently), at the second time the key is written.
+fn duplicate_key(sources: &SourceMap, file: FileId, reason: &str, named_at: Span) -> Diagnostic {
+    let source = sources.get(file);
+    let text: &str = &source.text;
+    let key = reason
+        .split('"')
+        .nth(1)
+        .map(|k| format!("\"{k}\""))
+        .unwrap_or_default();
+    let at = text.match_indices(&key).nth(1).map_or(0, |(at, _)| at);
+    Diagnostic::new(
+        Code::M603,
+        Span::new(file, at, (at + key.len().max(1)).min(text.len())),
+        format!("`{}` is ambiguous: {reason}", source.name),
+        "given again here",
+    )
+    .with_label(named_at, "schema named here")
+    .with_help("write each keyword and each property once per object; merge the two entries")
 }
 
 /// Checks `$schema` and validates the document against its meta-schema.
@@ -281,17 +292,4 @@ pub fn try_span_at(sources: &SourceMap, file: FileId, pointer: &str) -> Option<S
         DocFormat::Yaml => locate::yaml(&source.text, pointer),
     };
     found.map(|(start, end)| Span::new(file, start, end))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn yaml_flow_depth_is_bounded_outside_strings_and_comments() {
-        let deep = "[".repeat(MAX_YAML_FLOW_DEPTH + 1);
-        assert_eq!(yaml_flow_too_deep(&deep), Some(MAX_YAML_FLOW_DEPTH));
-        let quoted = format!("a: \"{deep}\"\nb: '{deep}'\n# {deep}\nc: it's [1, [2]]\n");
-        assert_eq!(yaml_flow_too_deep(&quoted), None);
-    }
 }

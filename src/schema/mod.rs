@@ -9,6 +9,7 @@
 //! `jsonschema` validators and `violations.rs` says their findings in mapctl's words. Nothing
 //! here knows about mappings.
 
+pub mod bounds;
 pub mod diff;
 pub mod flat;
 pub mod import;

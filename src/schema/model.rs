@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::bounds;
 use super::load::{self, span_at};
 use super::locate::{escape_segment, value_at};
 use super::resources::{self, Resources, file_uri};
@@ -92,6 +93,10 @@ pub struct Node {
     pub any_of: Vec<NodeId>,
     /// `$ref`.
     pub reference: Option<NodeId>,
+    /// The other subschemas applying to the same value: `not`, `if`, `then`, `else`,
+    /// `dependentSchemas` (compiled so that validators and `bounds.rs` can find them; the
+    /// checker's types ignore them).
+    pub in_place: Vec<NodeId>,
     /// `title`.
     pub title: Option<String>,
     /// `description`.
@@ -109,6 +114,8 @@ pub struct SchemaSet {
     pub nodes: Vec<Node>,
     memo: HashMap<(u32, String), NodeId>,
     queue: VecDeque<NodeId>,
+    /// Set when the nodes or bytes outgrew `bounds::MAX_SCHEMA_*` (reported once, M610).
+    over_budget: Option<String>,
     /// How documents are held against their meta-schema when loaded.
     pub meta: MetaCheck,
 }
@@ -175,7 +182,14 @@ impl SchemaSet {
         let doc = self.load_doc(ctx, &path, root_dir, named_at)?;
         let root = self.node_at(doc, "");
         self.drain(ctx);
-        Some(root)
+        if let Some(what) = self.over_budget.take() {
+            ctx.diagnostics.push(bounds::too_large(what, named_at));
+            return None;
+        }
+        let problems = bounds::check(self, ctx.sources, root, named_at);
+        let refused = !problems.is_empty();
+        ctx.diagnostics.extend(problems);
+        (!refused).then_some(root)
     }
 
     fn load_doc(
@@ -197,6 +211,20 @@ impl SchemaSet {
                 return None;
             }
         };
+        let loaded: usize = self
+            .docs
+            .iter()
+            .map(|d| ctx.sources.get(d.file).text.len())
+            .sum();
+        if loaded + ctx.sources.get(file).text.len() > bounds::MAX_SCHEMA_BYTES {
+            self.over_budget.get_or_insert_with(|| {
+                format!(
+                    "the schemas `$ref`s reach hold more than {} MiB of text",
+                    bounds::MAX_SCHEMA_BYTES / (1024 * 1024)
+                )
+            });
+            return None;
+        }
         let problems = self.meta.problems(ctx.sources, file, &value, named_at);
         let invalid = problems.iter().any(Diagnostic::is_error);
         ctx.diagnostics.extend(problems);
@@ -222,6 +250,17 @@ impl SchemaSet {
             return *id;
         }
         let id = NodeId(self.nodes.len() as u32);
+        if self.nodes.len() >= bounds::MAX_SCHEMA_NODES {
+            self.over_budget.get_or_insert_with(|| {
+                format!(
+                    "the schemas hold more than {} subschemas",
+                    bounds::MAX_SCHEMA_NODES
+                )
+            });
+            // Left unconstrained and never compiled: the root is refused anyway.
+            self.nodes.push(Node::default());
+            return id;
+        }
         self.nodes.push(Node {
             doc: Some(doc),
             pointer: pointer.to_string(),
@@ -270,13 +309,22 @@ impl SchemaSet {
             node.any_of = self.children(doc, &pointer, map, "anyOf");
             node.any_of
                 .extend(self.children(doc, &pointer, map, "oneOf"));
-            if member(map, "not").is_some_and(is_schema) {
-                // Compiled so that validators can find it; the checker's types ignore `not`.
-                self.node_at(doc, &format!("{pointer}/not"));
+            for keyword in ["not", "if", "then", "else"] {
+                if member(map, keyword).is_some_and(is_schema) {
+                    let child = self.node_at(doc, &format!("{pointer}/{keyword}"));
+                    node.in_place.push(child);
+                }
+            }
+            if let Some(Value::Object(dependent)) = member(map, "dependentSchemas") {
+                for (name, schema) in dependent {
+                    if is_schema(schema) {
+                        let child = format!("{pointer}/dependentSchemas/{}", escape_segment(name));
+                        node.in_place.push(self.node_at(doc, &child));
+                    }
+                }
             }
             if let Some(Value::String(reference)) = member(map, "$ref") {
-                let at = span_at(ctx.sources, self.doc(doc).file, &format!("{pointer}/$ref"));
-                node.reference = self.resolve_ref(ctx, doc, &pointer, reference, at);
+                node.reference = self.resolve_ref(ctx, doc, &pointer, reference);
             }
         }
         self.nodes[id.0 as usize] = node;
@@ -307,8 +355,11 @@ impl SchemaSet {
         doc: DocId,
         pointer: &str,
         reference: &str,
-        at: Span,
     ) -> Option<NodeId> {
+        // Found in the text only when needed: locating a pointer reads the file from its start,
+        // and doing it for every `$ref` would make long chains quadratic.
+        let file = self.doc(doc).file;
+        let at = |sources: &SourceMap| span_at(sources, file, &format!("{pointer}/$ref"));
         let (resource, fragment) = match reference.split_once('#') {
             Some((resource, fragment)) => (resource, fragment),
             None => (reference, ""),
@@ -324,10 +375,15 @@ impl SchemaSet {
         let (target_doc, resource_pointer) = match found {
             Some(found) => found,
             None if has_scheme(resource) => {
+                let at = at(ctx.sources);
                 ctx.diagnostics.push(remote_ref(reference, at));
                 return None;
             }
-            None => (self.load_referenced(ctx, doc, resource, at)?, String::new()),
+            None => {
+                let at = at(ctx.sources);
+                let file = self.file_under_base(doc, &around.uri, resource);
+                (self.load_referenced(ctx, doc, &file, at)?, String::new())
+            }
         };
         let target = self.doc(target_doc);
         let pointer = if fragment.is_empty() || fragment.starts_with('/') {
@@ -342,6 +398,7 @@ impl SchemaSet {
         match pointer.filter(|p| value_at(&target.value, p).is_some()) {
             Some(pointer) => Some(self.node_at(target_doc, &pointer)),
             None => {
+                let at = at(ctx.sources);
                 ctx.diagnostics.push(
                     Diagnostic::new(
                         Code::M605,
@@ -364,6 +421,22 @@ impl SchemaSet {
             (resource.declared || !absolute)
                 .then(|| (DocId(index as u32), resource.pointer.clone()))
         })
+    }
+
+    /// The file a relative reference names, relative to `doc`'s folder: resolved against the
+    /// base URI around it (an `$id` such as `"sub/"` moves it), when that base is a file in
+    /// `doc`'s folder tree; else as written. The path policy is applied to the result either way.
+    fn file_under_base(&self, doc: DocId, base: &str, resource: &str) -> String {
+        let own = file_uri(&self.doc(doc).path);
+        let Some(folder) = resources::resolve(&own, ".") else {
+            return resource.to_string();
+        };
+        match resources::resolve(base, resource) {
+            Some(resolved) if resolved.starts_with(&folder) && resolved.len() > folder.len() => {
+                percent_decode(&resolved[folder.len()..])
+            }
+            _ => resource.to_string(),
+        }
     }
 
     /// Loads the file a relative reference in `doc` names, under the path policy.

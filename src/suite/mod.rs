@@ -93,6 +93,14 @@ pub struct SuiteResult {
 pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
     let text = crate::io::files::read_utf8_file(path, 64 << 20)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if let Some(at) = crate::io::depth::yaml_too_deep(&text) {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(format!(
+            "`{}` is not a valid tests file (M609): it nests deeper than {} levels at line {line}",
+            path.display(),
+            crate::io::depth::MAX_DEPTH
+        ));
+    }
     let file: TestFile = serde_yaml::from_str(&text)
         .map_err(|e| format!("`{}` is not a valid tests file: {e}", path.display()))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -109,9 +109,85 @@ fn describe_expectation(positives: &[Rule], negatives: &[Rule], found: &str) -> 
         n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
     };
     (
-        format!("unexpected {found_words}"),
+        format!("unexpected {found_words}{}", non_ascii_note(found)),
         format!("expected {list}"),
     )
+}
+
+/// For a token starting with a character outside ASCII (a Cyrillic `а` in `deаlstage`): which
+/// code point it is, and the ASCII letter it looks like, since the two are hard to tell apart.
+fn non_ascii_note(found: &str) -> String {
+    let Some(c) = found.chars().next().filter(|c| !c.is_ascii()) else {
+        return String::new();
+    };
+    let code = format!("U+{:04X}", c as u32);
+    match looks_like(c) {
+        Some(ascii) => format!(
+            ": it starts with {code}, which looks like `{ascii}` but is not ASCII (names and keywords are ASCII)"
+        ),
+        None => {
+            format!(": it starts with {code}, which is not ASCII (names and keywords are ASCII)")
+        }
+    }
+}
+
+/// The ASCII letter a common Cyrillic or Greek look-alike is mistaken for.
+fn looks_like(c: char) -> Option<char> {
+    const PAIRS: &[(char, char)] = &[
+        ('а', 'a'),
+        ('в', 'B'),
+        ('е', 'e'),
+        ('к', 'k'),
+        ('м', 'M'),
+        ('н', 'H'),
+        ('о', 'o'),
+        ('р', 'p'),
+        ('с', 'c'),
+        ('т', 'T'),
+        ('у', 'y'),
+        ('х', 'x'),
+        ('і', 'i'),
+        ('ј', 'j'),
+        ('ѕ', 's'),
+        ('ԁ', 'd'),
+        ('ԛ', 'q'),
+        ('ԝ', 'w'),
+        ('А', 'A'),
+        ('В', 'B'),
+        ('Е', 'E'),
+        ('К', 'K'),
+        ('М', 'M'),
+        ('Н', 'H'),
+        ('О', 'O'),
+        ('Р', 'P'),
+        ('С', 'C'),
+        ('Т', 'T'),
+        ('Х', 'X'),
+        ('α', 'a'),
+        ('ο', 'o'),
+        ('ν', 'v'),
+        ('ι', 'i'),
+        ('κ', 'k'),
+        ('ρ', 'p'),
+        ('Α', 'A'),
+        ('Β', 'B'),
+        ('Ε', 'E'),
+        ('Η', 'H'),
+        ('Ι', 'I'),
+        ('Κ', 'K'),
+        ('Μ', 'M'),
+        ('Ν', 'N'),
+        ('Ο', 'O'),
+        ('Ρ', 'P'),
+        ('Τ', 'T'),
+        ('Χ', 'X'),
+        ('Υ', 'Y'),
+        ('Ζ', 'Z'),
+    ];
+    PAIRS
+        .iter()
+        .find(|(other, _)| *other == c)
+        .map(|(_, ascii)| *ascii)
 }
 
 /// When a block could end here, leave out the tokens that would merely continue the last rule
@@ -325,5 +401,70 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::p_close_paren => "`)`",
         Rule::p_open_bracket => "`[`",
         Rule::p_close_bracket => "`]`",
+    }
+}
+
+/// M102 for the invalid escapes in the string literals of `range` (the text of an item that did
+/// not parse, so that lowering never saw it), except on the line holding byte `error_at`, where
+/// the syntax error already is. Strings are found line by line (a string cannot span lines);
+/// `#` outside a string starts a comment.
+pub(super) fn escape_errors(
+    text: &str,
+    file: crate::source::FileId,
+    range: std::ops::Range<usize>,
+    error_at: usize,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut line_start = range.start;
+    for line in text[range.clone()].split_inclusive('\n') {
+        let line_end = line_start + line.len();
+        if !(line_start..line_end.max(line_start + 1)).contains(&error_at) {
+            line_escapes(line, line_start, file, &mut out);
+        }
+        line_start = line_end;
+    }
+    out
+}
+
+fn line_escapes(line: &str, base: usize, file: crate::source::FileId, out: &mut Vec<Diagnostic>) {
+    let mut in_string = false;
+    let mut chars = line.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match (in_string, c) {
+            (false, '#') => return,
+            (_, '"') => in_string = !in_string,
+            (true, '\\') => {
+                let Some((_, next)) = chars.next() else {
+                    return;
+                };
+                let valid = match next {
+                    'n' | 't' | 'r' | '"' | '\\' | '/' | '{' | '}' => true,
+                    'u' => {
+                        let hex: String = line[at + 2..].chars().take(4).collect();
+                        hex.len() == 4
+                            && u32::from_str_radix(&hex, 16)
+                                .ok()
+                                .and_then(char::from_u32)
+                                .is_some()
+                    }
+                    _ => false,
+                };
+                if !valid {
+                    let end = at + 1 + next.len_utf8();
+                    out.push(
+                        Diagnostic::new(
+                            Code::M102,
+                            crate::source::Span::new(file, base + at, base + end),
+                            format!("invalid escape sequence `{}`", &line[at..end]),
+                            "not a valid escape",
+                        )
+                        .with_help(
+                            "valid escapes are \\n \\t \\r \\\" \\\\ \\/ \\{ \\} and \\uXXXX (not a surrogate)",
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
     }
 }

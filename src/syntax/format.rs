@@ -77,7 +77,15 @@ struct Line {
 impl Line {
     /// Splits `text`, which starts at byte `start` of a file whose string literals are `spans`.
     fn split(text: &str, start: usize, spans: &[(usize, usize)]) -> Line {
-        let inside = |at: usize| spans.iter().find(|(s, e)| *s <= at && at < *e).copied();
+        // `spans` are sorted and disjoint (outermost strings only): a binary search finds the
+        // one around `at`, so a line costs its length, not the file's string count.
+        let inside = |at: usize| {
+            let after = spans.partition_point(|(s, _)| *s <= at);
+            after
+                .checked_sub(1)
+                .map(|i| spans[i])
+                .filter(|(_, e)| at < *e)
+        };
         let raw = inside(start)
             .filter(|(s, _)| *s < start)
             .map(|_| text.to_string());

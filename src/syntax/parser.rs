@@ -115,10 +115,18 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Dia
             Err(error) => {
                 syntax_errors += 1;
                 ast.has_syntax_errors = true;
-                lowerer
-                    .diagnostics
-                    .push(syntax_error(text, file, pos, &error));
-                pos = skip_trivia(text, next_item_start(text, pos));
+                let diagnostic = syntax_error(text, file, pos, &error);
+                let next = next_item_start(text, pos);
+                // The rest of the item is not parsed: its bad escapes are still worth saying.
+                let skipped = super::errors::escape_errors(
+                    text,
+                    file,
+                    pos..next,
+                    diagnostic.primary.span.start,
+                );
+                lowerer.diagnostics.push(diagnostic);
+                lowerer.diagnostics.extend(skipped);
+                pos = skip_trivia(text, next);
             }
         }
     }

@@ -86,10 +86,55 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Builds a regex with the size limit every mapping regex uses.
 pub fn build_regex(pattern: &str) -> Result<Regex, String> {
+    if let Some(count) = repetition_too_large(pattern) {
+        return Err(format!(
+            "repetition count {{{count}}} is larger than {MAX_REPETITION}"
+        ));
+    }
     regex::RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// Largest counted repetition (`{n}`, `{n,}`, `{n,m}`) accepted in a regex: the regex crate
+/// accepts counts up to 2^32 - 1 (of an empty group, cheaply), which no real pattern needs.
+pub const MAX_REPETITION: u64 = 1000;
+
+/// The first count of a counted repetition larger than [`MAX_REPETITION`], outside character
+/// classes and escapes.
+fn repetition_too_large(pattern: &str) -> Option<u64> {
+    let bytes = pattern.as_bytes();
+    let (mut i, mut in_class) = (0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'[' => in_class = true,
+            b']' => in_class = false,
+            b'{' if !in_class => {
+                let counts: String = pattern[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == ' ')
+                    .collect();
+                let closed = pattern[i + 1 + counts.len()..].starts_with('}');
+                let too_large = counts
+                    .split(',')
+                    .filter_map(|n| {
+                        n.trim()
+                            .parse::<u64>()
+                            .ok()
+                            .or_else(|| (!n.trim().is_empty()).then_some(u64::MAX))
+                    })
+                    .find(|n| *n > MAX_REPETITION);
+                if closed && too_large.is_some() {
+                    return too_large;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 impl Step {

@@ -1,0 +1,134 @@
+//! A mapping with thousands of problems (issue 23, item 2): `check` shows a budget of them, says
+//! how many it left out, and counts them all exactly in every format. Included from
+//! `tests/hostile.rs`, whose helpers it uses.
+
+use super::*;
+
+/// `reference.map` with its title assignment written `copies` times (M302 for all but one).
+fn duplicate_targets(ws: &Path, copies: usize) -> String {
+    let line = "  project.title        = deal.properties.dealname ?? null\n";
+    variant(ws, "duplicates.map", line, &line.repeat(copies));
+    "duplicates.map".to_string()
+}
+
+#[test]
+fn eight_thousand_duplicate_targets_show_the_budget_and_count_the_rest() {
+    let (_dir, ws) = workspace();
+    let mapping = duplicate_targets(&ws, 8000);
+    let human = check_human(&ws, &mapping);
+    human.assert_exit(&[1]);
+    assert_eq!(
+        human.stderr.matches("M302").count(),
+        100,
+        "{}",
+        tail(&human.stderr)
+    );
+    assert!(
+        human
+            .stderr
+            .contains("... and 7899 more (7899 errors, 0 warnings) not shown"),
+        "{}",
+        tail(&human.stderr)
+    );
+    assert!(
+        human.stderr.contains("7999 errors, 0 warnings in 1 file"),
+        "{}",
+        tail(&human.stderr)
+    );
+    assert!(human.stderr.len() < 200_000, "{} bytes", human.stderr.len());
+
+    let run = mapctl(&ws, &["check", "--format", "json", &mapping]);
+    run.assert_exit(&[1]);
+    let doc: Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(doc["diagnostics"].as_array().map(Vec::len), Some(100));
+    let summary = &doc["summary"];
+    assert_eq!(summary["errors"], 7999, "{summary}");
+    assert_eq!(summary["shown"], 100, "{summary}");
+    assert_eq!(summary["omitted"], 7899, "{summary}");
+    assert_eq!(summary["omitted_errors"], 7899, "{summary}");
+
+    let run = mapctl(&ws, &["check", "--format", "sarif", &mapping]);
+    run.assert_exit(&[1]);
+    let doc: Value = serde_json::from_slice(&run.stdout).expect("sarif");
+    let sarif_run = &doc["runs"][0];
+    assert_eq!(sarif_run["results"].as_array().map(Vec::len), Some(100));
+    assert_eq!(sarif_run["properties"]["errors"], 7999);
+    assert_eq!(sarif_run["properties"]["omittedResults"], 7899);
+    let notes = sarif_run["invocations"][0]["toolExecutionNotifications"].to_string();
+    assert!(notes.contains("7899 more"), "{notes}");
+
+    let run = mapctl(&ws, &["check", "--format", "github", &mapping]);
+    run.assert_exit(&[1]);
+    let text = run.stdout_text();
+    assert_eq!(text.matches("::error ").count(), 100, "{}", tail(&text));
+    assert!(
+        text.contains("::notice") && text.contains("7899 more"),
+        "{}",
+        tail(&text)
+    );
+}
+
+#[test]
+fn max_diagnostics_sets_the_budget_and_zero_shows_all() {
+    let (_dir, ws) = workspace();
+    let mapping = duplicate_targets(&ws, 300);
+    let (run, diagnostics) = check_json(&ws, &mapping, &["--max-diagnostics", "7"]);
+    run.assert_exit(&[1]);
+    assert_eq!(diagnostics.len(), 7);
+    let (run, diagnostics) = check_json(&ws, &mapping, &["--max-diagnostics", "0"]);
+    run.assert_exit(&[1]);
+    assert_eq!(diagnostics.len(), 299);
+    let doc: Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(doc["summary"]["omitted"], 0);
+}
+
+#[test]
+fn a_select_of_4000_branches_and_a_4000_line_block_are_checked_and_formatted() {
+    // Speed is measured by `benches/hostile.rs`; this holds the results.
+    let (_dir, ws) = workspace();
+    let branches: String = (0..4000)
+        .map(|k| format!("  when deal.properties.dealname == \"name {k}\" => \"enterprise\"\n"))
+        .collect();
+    let repeated = "  when deal.properties.dealname == \"name 17\" => \"enterprise\"\n";
+    let first = "select project.template {\n";
+    variant(
+        &ws,
+        "select.map",
+        first,
+        &format!("{first}{branches}{repeated}"),
+    );
+    let (run, diagnostics) = check_json(&ws, "select.map", &[]);
+    run.assert_exit(&[0]);
+    let d = find_code(&diagnostics, "M309");
+    assert_eq!(codes_of(&diagnostics), ["M309"], "{diagnostics:?}");
+    let text = std::fs::read_to_string(ws.join("select.map")).expect("read");
+    let (line, _) = line_col(&text, text.rfind(repeated).expect("repeated") + 7);
+    assert_eq!(d["line"].as_u64(), Some(line), "{d}");
+    let run = mapctl(&ws, &["fmt", "--check", "select.map"]);
+    run.assert_exit(&[0, 1]);
+    let run = mapctl(&ws, &["fmt", "select.map"]);
+    run.assert_exit(&[0]);
+    let (run, _) = check_json(&ws, "select.map", &[]);
+    run.assert_exit(&[0]);
+}
+
+#[test]
+fn an_unterminated_string_does_not_hide_a_bad_escape_later_in_the_item() {
+    let (_dir, ws) = workspace();
+    let title = "  project.title        = deal.properties.dealname ?? null\n";
+    variant(
+        &ws,
+        "escapes.map",
+        title,
+        "  project.title        = deal.properties.dealname ?? \"unterminated\n  project.title_note = \"bad \\q escape\"\n",
+    );
+    let (run, diagnostics) = check_json(&ws, "escapes.map", &[]);
+    run.assert_exit(&[1]);
+    let text = std::fs::read_to_string(ws.join("escapes.map")).expect("read");
+    let unclosed = find_code(&diagnostics, "M101");
+    let (line, _) = line_col(&text, text.find("\"unterminated").expect("string"));
+    assert_eq!(unclosed["line"].as_u64(), Some(line), "{unclosed}");
+    let escape = find_code(&diagnostics, "M102");
+    let (line, column) = line_col(&text, text.find("\\q").expect("escape"));
+    assert_place(escape, "escapes.map", line, Some(column));
+}
