@@ -79,48 +79,12 @@ impl<'s> Context<'s> {
     /// Loads the schema file a record names (relative to the mapping) and compiles it; `None`
     /// when it cannot be used (reported).
     pub fn load_schema(&mut self, relative: &str, named_at: Span) -> Option<NodeId> {
-        let before = self.schemas.nodes.len();
         let mut load = LoadContext {
             sources: self.sources,
             diagnostics: &mut self.diagnostics,
         };
-        let root = self
-            .schemas
-            .load_root(&mut load, &self.base_dir, relative, named_at)?;
-        let refused = self.check_patterns(before, named_at);
-        (!refused).then_some(root)
-    }
-
-    /// M603 for every `pattern` of the nodes compiled from `first` on that is not a regex mapctl
-    /// runs (the same rules as a mapping's regexes: size, counted repetitions); true if any.
-    fn check_patterns(&mut self, first: usize, named_at: Span) -> bool {
-        let mut refused = false;
-        for index in first..self.schemas.nodes.len() {
-            let id = NodeId(index as u32);
-            let Some(pattern) = &self.schemas.node(id).pattern else {
-                continue;
-            };
-            let Err(reason) = crate::transforms::build_regex(pattern) else {
-                continue;
-            };
-            let span = self
-                .schemas
-                .span_of_keyword(self.sources, id, "/pattern")
-                .unwrap_or(named_at);
-            let pointer = format!("{}/pattern", self.schemas.node(id).pointer);
-            self.diagnostics.push(
-                Diagnostic::new(
-                    Code::M603,
-                    span,
-                    format!("invalid JSON Schema at `{pointer}`: `pattern` is not a usable regular expression: {reason}"),
-                    "this pattern",
-                )
-                .with_label(named_at, "schema named here")
-                .with_help("write the pattern in the syntax of Rust's `regex` crate, with counted repetitions of at most 1000"),
-            );
-            refused = true;
-        }
-        refused
+        self.schemas
+            .load_root(&mut load, &self.base_dir, relative, named_at)
     }
 
     /// 1-based line and column of a span, and the first line of its text.

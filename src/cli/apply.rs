@@ -225,12 +225,6 @@ pub fn run(args: &ApplyArgs) -> u8 {
             return 130;
         }
     }
-    if args.inputs.is_empty() && sinks.counts.read == 0 {
-        errln!(
-            "error: no input file was named and stdin held no deal: name the deal files (`mapctl apply MAPPING deals.ndjson`), or `-` to read stdin on purpose"
-        );
-        return EXIT_CANNOT_RUN;
-    }
     let code = sinks.finish();
     // The process ends next: freeing the compiled mapping piece by piece would only cost time
     // (2% of a one-deal run). Every output was committed or removed by `finish`.

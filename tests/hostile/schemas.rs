@@ -280,7 +280,7 @@ fn a_huge_counted_repetition_is_refused_in_mappings_and_schema_patterns() {
     });
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
     run.assert_exit(&[1]);
-    let d = find_code(&diagnostics, "M603");
+    let d = find_code(&diagnostics, "M107");
     let message = d["message"].as_str().unwrap_or("");
     assert!(
         message.contains(&format!("{DEALNAME}/pattern")) && message.contains("4294967295"),
