@@ -144,6 +144,13 @@ proptest! {
             .arg("--rejects").arg(&rejects)
             .output()
             .expect("mapctl runs");
+        if lines.is_empty() {
+            // An empty file is no batch at all (M521, exit 2), and nothing is written.
+            prop_assert_eq!(status.status.code(), Some(2));
+            prop_assert!(String::from_utf8_lossy(&status.stderr).contains("M521"));
+            prop_assert!(!out.exists() && !rejects.exists());
+            return Ok(());
+        }
         prop_assert!(status.status.code().is_some_and(|c| c == 0 || c == 1), "{}", String::from_utf8_lossy(&status.stderr));
         let written = std::fs::read_to_string(&out).expect("out").lines().count();
         let reject_lines: Vec<Value> = std::fs::read_to_string(&rejects).expect("rejects")

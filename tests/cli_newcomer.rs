@@ -148,6 +148,38 @@ fn reports_go_to_stderr_and_data_to_stdout() {
     assert!(text(&reconcile.stderr).contains("Projects that drifted"));
 }
 
+/// `status` follows the same rule: its report for people on stderr, its JSON on stdout.
+#[test]
+fn status_reports_to_stderr_and_its_json_to_stdout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = dir.path().join("ledger.db");
+    let ledger = ledger.to_str().expect("utf-8 path");
+    let projects = dir.path().join("projects.ndjson");
+    let run = mapctl(&[
+        "run",
+        HUBSPOT,
+        "--from",
+        "mappings/samples/hubspot/deal_won.json",
+        "--clients",
+        HUBSPOT_CLIENTS,
+        "--to",
+        projects.to_str().expect("utf-8 path"),
+        "--ledger",
+        ledger,
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let human = mapctl(&["status", HUBSPOT, "--ledger", ledger]);
+    assert_eq!(human.status.code(), Some(0), "{}", text(&human.stderr));
+    assert!(human.stdout.is_empty(), "{}", text(&human.stdout));
+    assert!(
+        text(&human.stderr).contains("delivered"),
+        "{}",
+        text(&human.stderr)
+    );
+    let json = mapctl(&["status", HUBSPOT, "--ledger", ledger, "--format", "json"]);
+    let _: Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
+}
+
 #[test]
 fn a_deal_given_where_the_mapping_goes_is_named_as_such() {
     let output = mapctl(&[

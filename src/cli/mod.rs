@@ -16,17 +16,6 @@ macro_rules! outln {
     };
 }
 
-/// As `outln!`, for text people read: made terminal-safe ([`crate::diag::safe`]) first. JSON
-/// goes through `outln!`, exact.
-macro_rules! sayln {
-    ($($arg:tt)*) => {
-        $crate::cli::write_stdout(format_args!(
-            "{}\n",
-            $crate::diag::safe::terminal_safe(&format!($($arg)*))
-        ))
-    };
-}
-
 /// A line on stderr, made terminal-safe ([`crate::diag::safe`]): every message, note and summary
 /// a command prints there goes through this.
 macro_rules! errln {

@@ -149,7 +149,7 @@ fn print_calls(calls: &CallSummary) {
         *vendors.entry(vendor).or_default() += a + b + c;
     }
     let vendors: Vec<String> = vendors.iter().map(|(v, n)| format!("{v} {n}")).collect();
-    sayln!(
+    errln!(
         "API calls: {} ({})",
         own + other + shared,
         vendors.join(", ")
@@ -164,7 +164,7 @@ fn print_calls(calls: &CallSummary) {
                 format!("{vendor} {purpose} {:.2}", *own as f64 / delivered)
             })
             .collect();
-        sayln!(
+        errln!(
             "  per delivered deal: {:.2} ({:.2} of its own: {}; {:.2} shared by polls and runs; {:.2} for deals not delivered)",
             (own + other + shared) as f64 / delivered,
             own as f64 / delivered,
@@ -218,7 +218,7 @@ fn mean((total, count): (i64, u64)) -> Option<i64> {
 }
 
 fn print_overview(ledger: &Ledger, summary: &Summary) {
-    sayln!(
+    errln!(
         "mapping {}, ledger {}",
         ledger.mapping(),
         ledger.path().display()
@@ -226,12 +226,12 @@ fn print_overview(ledger: &Ledger, summary: &Summary) {
     let total: u64 = summary.counts.values().sum();
     for state in State::ALL {
         let n = summary.counts.get(&state).copied().unwrap_or(0);
-        sayln!("  {:<10} {n:>8}", state.as_str());
+        errln!("  {:<10} {n:>8}", state.as_str());
     }
-    sayln!("  {:<10} {total:>8}", "total");
+    errln!("  {:<10} {total:>8}", "total");
     if let Some(row) = &summary.oldest_pending {
         let wait = (row.next_attempt_at - now_ms()).max(0) / 1000;
-        sayln!(
+        errln!(
             "oldest pending: {} ({}), first seen {}, {} attempts, next in {wait} s",
             row.deal_id,
             row.source,
@@ -240,7 +240,7 @@ fn print_overview(ledger: &Ledger, summary: &Summary) {
         );
     }
     if summary.uncertain > 0 {
-        sayln!(
+        errln!(
             "uncertain: {} (a write may have happened; the next attempt looks it up first)",
             summary.uncertain
         );
@@ -252,7 +252,7 @@ fn print_overview(ledger: &Ledger, summary: &Summary) {
         .collect();
     if !requests.is_empty() {
         let latency = mean(summary.latency).map_or(String::new(), |m| format!("; mean {m} ms"));
-        sayln!("requests: {}{latency}", requests.join(", "));
+        errln!("requests: {}{latency}", requests.join(", "));
     }
     for row in &summary.problems {
         let reasons: Vec<String> = row
@@ -266,7 +266,7 @@ fn print_overview(ledger: &Ledger, summary: &Summary) {
                 format!("{} {}{field}", r.code, r.message)
             })
             .collect();
-        sayln!(
+        errln!(
             "{} {} ({}, {}): {}",
             row.state.as_str(),
             row.deal_id,
@@ -281,10 +281,10 @@ fn print_overview(ledger: &Ledger, summary: &Summary) {
             .iter()
             .map(|(s, n)| format!("{n} {s}"))
             .collect();
-        sayln!("sync back of delivered deals: {}", states.join(", "));
+        errln!("sync back of delivered deals: {}", states.join(", "));
     }
     for row in &summary.sync_failures {
-        sayln!(
+        errln!(
             "sync back failed {} ({} tries): {}",
             row.deal_id,
             row.sync_attempts,
@@ -292,20 +292,20 @@ fn print_overview(ledger: &Ledger, summary: &Summary) {
         );
     }
     if summary.inbox > 0 {
-        sayln!(
+        errln!(
             "webhook inbox: {} deals waiting to be fetched",
             summary.inbox
         );
     }
     for row in &summary.changed {
-        sayln!(
+        errln!(
             "changed since delivery (not sent again): {} -> project {}",
             row.deal_id,
             row.project_id.as_deref().unwrap_or("?")
         );
         if let Some(Value::Array(fields)) = changed_fields(row) {
             for change in fields {
-                sayln!(
+                errln!(
                     "  {}: {} -> {}",
                     change["field"].as_str().unwrap_or("?"),
                     change
@@ -346,7 +346,7 @@ fn one_deal(ledger: &Ledger, id: &str, format: ReportFormat) -> Result<u8, Strin
     match format {
         ReportFormat::Json => outln!("{value}"),
         ReportFormat::Human => {
-            sayln!(
+            errln!(
                 "{}",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );
