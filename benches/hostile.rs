@@ -6,7 +6,9 @@
 //! - `fmt` of one block of 1,000 and 4,000 lines;
 //! - human rendering of 2,000 and 8,000 diagnostics (duplicate target assignments, M302);
 //! - `check` of a schema whose `$ref` chain is 1,500 and 6,000 links long (refused, M610) and of
-//!   a 1,500- and 6,000-level property chain (accepted).
+//!   a 1,500- and 6,000-level property chain (accepted);
+//! - parsing one `map` block of 25,000 and 100,000 lines with a syntax error on its first line
+//!   and 48 on its last lines (block recovery reads each part of the block once).
 //!
 //! Run with `cargo bench --bench hostile`.
 
@@ -97,6 +99,20 @@ fn chain_mapping(dir: &Path, links: usize, in_place: bool) -> PathBuf {
     path
 }
 
+/// A mapping whose one `map` block has `lines` assignments, a stray `@` on the first and on the
+/// last 48.
+fn broken_block(lines: usize) -> String {
+    let mut text = String::from("mapping broken\nmap {\n");
+    for i in 0..lines {
+        let stray = if i == 0 || i + 48 >= lines { " @" } else { "" };
+        text.push_str(&format!(
+            "  project.f{i} = deal.properties.dealname | trim{stray}\n"
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
 fn diagnostics_of(path: &Path) -> (SourceMap, Vec<mapctl::diag::Diagnostic>) {
     let mut sources = SourceMap::new();
     let output = check_file(&mut sources, path, &Limits::default()).expect("readable");
@@ -129,6 +145,24 @@ fn benches(c: &mut Criterion) {
         );
         c.bench_function(&format!("render {copies} diagnostics (human)"), |b| {
             b.iter(|| human(&sources, &diagnostics, HumanStyle::plain()).len())
+        });
+    }
+    for lines in [25_000, 100_000] {
+        let text = broken_block(lines);
+        let limits = Limits {
+            max_mapping_bytes: usize::MAX,
+            ..Limits::default()
+        };
+        let errors = mapctl::syntax::parse(&text, mapctl::source::FileId(0), &limits)
+            .1
+            .len();
+        assert_eq!(errors, 49, "every stray token must be reported");
+        c.bench_function(&format!("parse a block of {lines} lines, 49 errors"), |b| {
+            b.iter(|| {
+                mapctl::syntax::parse(&text, mapctl::source::FileId(0), &limits)
+                    .1
+                    .len()
+            })
         });
     }
     for in_place in [true, false] {

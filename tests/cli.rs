@@ -93,7 +93,7 @@ fn check_remembers_valid_schema_files_and_still_reports_a_broken_one() {
             work.path(),
             cache.path(),
         );
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(text(&out).contains("M603"), "{}", text(&out));
     }
     assert_eq!(

@@ -132,6 +132,7 @@ impl Run {
         );
     }
 
+    #[track_caller]
     fn assert_exit(&self, expected: &[i32]) {
         let code = self.code();
         assert!(
@@ -1814,7 +1815,7 @@ fn check_absolute_schema_path_is_m607_and_never_read() {
         "\"/etc/passwd\"",
     );
     let (run, diagnostics) = check_json(&ws, "passwd.map", &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     assert_place(
         find_code(&diagnostics, "M607"),
         "passwd.map",
@@ -1858,7 +1859,7 @@ fn check_dotdot_schema_path_leaving_the_folder_is_m607_and_never_read() {
         "\"../outside/secret.schema.json\"",
     );
     let (run, diagnostics) = check_json(&ws, "escape.map", &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     find_code(&diagnostics, "M607");
     assert!(
         !run.stdout_text().contains("SECRET-OUTSIDE"),
@@ -1876,7 +1877,7 @@ fn check_dotdot_schema_path_leaving_the_folder_is_m607_and_never_read() {
         &format!("\"{up}etc/passwd\""),
     );
     let (run, diagnostics) = check_json(&ws, "passwd_up.map", &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     find_code(&diagnostics, "M607");
     let human = check_human(&ws, "passwd_up.map");
     assert!(!human.stderr.contains("root:"), "{}", human.stderr);
@@ -1896,7 +1897,7 @@ fn check_dotdot_table_path_leaving_the_folder_is_m607_and_never_read() {
         "table billing = file \"../outside/secret.schema.json\"",
     );
     let (run, diagnostics) = check_json(&ws, "table_escape.map", &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     find_code(&diagnostics, "M607");
     let human = check_human(&ws, "table_escape.map");
     assert!(!human.stderr.contains("SECRET-OUTSIDE"), "{}", human.stderr);
@@ -1918,7 +1919,7 @@ fn check_symlink_leaving_the_folder_is_m607_and_never_read() {
         "\"schemas/link.schema.json\"",
     );
     let (run, diagnostics) = check_json(&ws, "link.map", &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     find_code(&diagnostics, "M607");
     let human = check_human(&ws, "link.map");
     assert!(!human.stderr.contains("SECRET-OUTSIDE"), "{}", human.stderr);
@@ -2010,7 +2011,7 @@ fn schema_ref_loop_without_a_schema_is_m608() {
     let (_dir, ws) = workspace();
     let mapping = with_deal_schema(&ws, "deal_ref_loop.schema.json");
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M608");
     assert!(
         d["message"]
@@ -2029,7 +2030,7 @@ fn schema_remote_https_ref_is_m604_and_not_fetched() {
         std::fs::read_to_string(ws.join("schemas/deal_remote_ref.schema.json")).expect("read");
     let (line, _) = line_col(&text, text.find("https://example.com").expect("url"));
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M604");
     assert_place(d, "deal_remote_ref.schema.json", line, None);
     assert!(
@@ -2045,7 +2046,7 @@ fn schema_file_ref_to_etc_passwd_is_m604_and_not_read() {
     let (_dir, ws) = workspace();
     let mapping = with_deal_schema(&ws, "deal_file_ref.schema.json");
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M604");
     assert!(
         d["message"]
@@ -2067,7 +2068,7 @@ fn schema_dotdot_ref_is_m607_and_not_read() {
     let (_dir, ws) = workspace();
     let mapping = with_deal_schema(&ws, "deal_dotdot_ref.schema.json");
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M607");
     assert!(
         d["message"]
@@ -2087,7 +2088,7 @@ fn schema_dotdot_ref_message_names_the_folder() {
     let (_dir, ws) = workspace();
     let mapping = with_deal_schema(&ws, "deal_dotdot_ref.schema.json");
     let (run, diagnostics) = check_json(&ws.join("schemas"), &format!("../{mapping}"), &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let message = find_code(&diagnostics, "M607")["message"]
         .as_str()
         .unwrap_or("")
@@ -2100,7 +2101,7 @@ fn schema_yaml_alias_bomb_is_refused() {
     let (_dir, ws) = workspace();
     let mapping = with_deal_schema(&ws, "deal_alias_bomb.schema.yaml");
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M602");
     assert_eq!(
         d["file"]
@@ -2158,7 +2159,7 @@ fn schema_100000_levels_deep_json_is_refused_without_a_stack_overflow() {
     let (_dir, ws) = workspace();
     let mapping = deep_schema_mapping(&ws, false);
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = diagnostics
         .iter()
         .find(|d| {
@@ -2181,7 +2182,7 @@ fn schema_100000_levels_deep_yaml_is_refused_promptly() {
         &["check", "--format", "json", &mapping],
         Duration::from_secs(30),
     );
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let doc: Value = serde_json::from_slice(&run.stdout).expect("json");
     let diagnostics = doc["diagnostics"].as_array().cloned().unwrap_or_default();
     assert!(

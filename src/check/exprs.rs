@@ -333,6 +333,8 @@ fn written_before(
     });
     match found {
         Some(written) => Some(written.may_be_absent || written.fields.len() != steps.len()),
+        // An item that failed to parse may be the one that writes it: say nothing then.
+        None if cx.syntax_errors => None,
         None => {
             cx.report(
                     Diagnostic::new(

@@ -111,6 +111,12 @@ pub fn run(args: &CheckArgs) -> u8 {
         return EXIT_CANNOT_RUN;
     }
     let all: Vec<&Diagnostic> = checked.iter().flat_map(|c| &c.output.diagnostics).collect();
+    if all
+        .iter()
+        .any(|d| d.is_error() && d.code.is_unusable_file())
+    {
+        return EXIT_CANNOT_RUN;
+    }
     let failing = all
         .iter()
         .any(|d| d.severity == Severity::Error || args.deny_warnings);

@@ -81,7 +81,7 @@ static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 enum Command {
     /// Check mappings against their CRM and PSA schemas and report every problem.
     #[command(
-        after_help = "Example:\n  mapctl check --format github --deny-warnings mappings/\n\nExit codes: 0 clean, 1 errors (or warnings with --deny-warnings), 2 could not run."
+        after_help = "Example:\n  mapctl check --format github --deny-warnings mappings/\n\nExit codes: 0 clean, 1 errors (or warnings with --deny-warnings), 2 could not run (also: a schema or table file the mapping names is missing or invalid)."
     )]
     Check(check::CheckArgs),
     /// Run a mapping on deals: write PSA records, reject what breaks the rules, lose nothing.

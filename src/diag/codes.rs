@@ -14,6 +14,27 @@ use super::Severity;
 pub const ERRORS_MD: &str = include_str!("../../docs/errors.md");
 
 impl Code {
+    /// True for the codes that say a file the mapping names (a schema, a table) could not be
+    /// used at all: missing, unreadable, not JSON, not a JSON Schema, or over a limit. `check`
+    /// could not check the mapping against such a file, so it exits 2 ("could not run"), not 1.
+    pub fn is_unusable_file(self) -> bool {
+        matches!(
+            self,
+            Code::M408
+                | Code::M601
+                | Code::M602
+                | Code::M603
+                | Code::M604
+                | Code::M605
+                | Code::M607
+                | Code::M608
+                | Code::M609
+                | Code::M610
+        )
+    }
+}
+
+impl Code {
     /// The code's section of `docs/errors.md`: from its `## CODE` heading to the next heading.
     pub fn explanation(self) -> Option<&'static str> {
         let heading = format!("## {}", self.as_str());

@@ -20,7 +20,9 @@ pub struct LoadOptions {
     /// and plans carry the new client for the caller to create), instead of rejecting them.
     pub allow_new_clients: bool,
     /// Also hold every schema file against its meta-schema (as `mapctl check` does). Off for
-    /// runs: the validators refuse schemas they cannot compile, and CI has checked them.
+    /// runs (CI has checked them; the validators refuse schemas they cannot compile), except
+    /// that a mapping refused for check errors is checked again with it on, so that the report
+    /// names a broken schema file.
     pub validate_schemas: bool,
 }
 
@@ -72,8 +74,16 @@ pub(super) fn load(path: &Path, options: &LoadOptions) -> Result<Mapping, LoadEr
     } else {
         MetaCheck::Skip
     };
-    let output = check::check_file_with(&mut sources, path, &Limits::default(), meta)
+    let mut output = check::check_file_with(&mut sources, path, &Limits::default(), meta)
         .map_err(|e| LoadError::CannotRun(e.0))?;
+    if output.program.is_none() && !options.validate_schemas {
+        // A broken schema file shows up first as odd type errors in the rules that use it; a
+        // refused mapping is checked again with its schemas held to the meta-schema, so that
+        // the report names the file (M603) rather than only its consequences.
+        sources = SourceMap::new();
+        output = check::check_file_with(&mut sources, path, &Limits::default(), MetaCheck::Always)
+            .map_err(|e| LoadError::CannotRun(e.0))?;
+    }
     compile(path, sources, output, options)
 }
 

@@ -16,7 +16,19 @@ pub(crate) fn syntax_error(
     base: usize,
     error: &Error<Rule>,
 ) -> Diagnostic {
-    let at = base
+    syntax_error_shifted(text, file, base, base, error)
+}
+
+/// [`syntax_error`] for an error of a text that was parsed from `parsed_from` but whose item
+/// starts at `base` (block recovery parses an item's head joined to a later part of its body).
+pub(crate) fn syntax_error_shifted(
+    text: &str,
+    file: FileId,
+    base: usize,
+    parsed_from: usize,
+    error: &Error<Rule>,
+) -> Diagnostic {
+    let at = parsed_from
         + match error.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,

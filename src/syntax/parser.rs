@@ -117,14 +117,26 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (MappingFile, Vec<Dia
                 ast.has_syntax_errors = true;
                 let diagnostic = syntax_error(text, file, pos, &error);
                 let next = next_item_start(text, pos);
-                // The rest of the item is not parsed: its bad escapes are still worth saying.
-                let skipped = super::errors::escape_errors(
+                let first_at = diagnostic.primary.span.start;
+                let later = super::recover::later_errors(
                     text,
                     file,
                     pos..next,
-                    diagnostic.primary.span.start,
+                    first_at,
+                    MAX_SYNTAX_ERRORS - syntax_errors,
                 );
+                syntax_errors += later.len();
+                // The rest of the item is not lowered: its bad escapes are still worth saying,
+                // except on the lines a syntax error already points at.
+                let error_lines: Vec<usize> = std::iter::once(first_at)
+                    .chain(later.iter().map(|d| d.primary.span.start))
+                    .map(|at| line_start_of(text, at))
+                    .collect();
+                let skipped = super::errors::escape_errors(text, file, pos..next, first_at)
+                    .into_iter()
+                    .filter(|d| !error_lines.contains(&line_start_of(text, d.primary.span.start)));
                 lowerer.diagnostics.push(diagnostic);
+                lowerer.diagnostics.extend(later);
                 lowerer.diagnostics.extend(skipped);
                 pos = skip_trivia(text, next);
             }
@@ -187,6 +199,11 @@ fn skip_trivia(text: &str, mut pos: usize) -> usize {
         }
     }
     pos
+}
+
+/// The start of the line holding the byte `at`.
+fn line_start_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1)
 }
 
 /// The start of the first line after the one holding `from` whose first word starts an item.

@@ -132,3 +132,42 @@ fn an_unterminated_string_does_not_hide_a_bad_escape_later_in_the_item() {
     let (line, column) = line_col(&text, text.find("\\q").expect("escape"));
     assert_place(escape, "escapes.map", line, Some(column));
 }
+
+/// "One syntax error per item hides the rest": three broken statements of one `map` block (an
+/// unclosed string, a stray `)`, a stray token) and a bad escape after them are all reported
+/// in one run, each on its own line, and nothing else is.
+#[test]
+fn every_broken_statement_of_one_block_is_reported_in_one_run() {
+    let (_dir, ws) = workspace();
+    let block = "map {\n  project.client.name  = \"Acme\n  project.title        = deal.properties.dealname | trim)\n  project.budget       = deal.properties.amount | number @\n  project.start_date   = \"2026\\q\"\n  project.billing_type = deal.properties.dealtype | lookup(billing) ?? \"time_and_materials\"\n}\n";
+    let text = reference_text();
+    let start = text.find("map {\n").expect("first map block");
+    let end = start + text[start..].find("}\n").expect("block end") + 2;
+    std::fs::write(
+        ws.join("broken_block.map"),
+        format!("{}{block}{}", &text[..start], &text[end..]),
+    )
+    .expect("write mapping");
+    let (run, diagnostics) = check_json(&ws, "broken_block.map", &[]);
+    run.assert_exit(&[1]);
+    let found: Vec<(String, u64)> = diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or("").to_string(),
+                d["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let first = text[..start].lines().count() as u64 + 2;
+    let expected: Vec<(String, u64)> = [
+        ("M101", first),
+        ("M101", first + 1),
+        ("M101", first + 2),
+        ("M102", first + 3),
+    ]
+    .iter()
+    .map(|(code, line)| (code.to_string(), *line))
+    .collect();
+    assert_eq!(found, expected, "{diagnostics:?}");
+}

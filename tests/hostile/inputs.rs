@@ -35,7 +35,7 @@ fn table_files_nested_100000_deep_are_m609_at_once() {
             mapping.file_name().and_then(OsStr::to_str).unwrap_or(""),
             &[],
         );
-        run.assert_exit(&[1]);
+        run.assert_exit(&[2]);
         let d = find_code(&diagnostics, "M609");
         assert!(d["file"].as_str().is_some_and(|f| f.ends_with(name)), "{d}");
         assert!(d["message"].as_str().unwrap_or("").contains("128"), "{d}");
@@ -52,7 +52,7 @@ fn schema_yaml_nested_in_block_style_is_m609() {
     .expect("write schema");
     let mapping = with_deal_schema(&ws, "deal_block_deep.schema.yaml");
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     find_code(&diagnostics, "M609");
 }
 

@@ -52,7 +52,7 @@ fn pure_ref_cycle_is_m608_naming_its_pointers_and_apply_does_not_overflow() {
         *dealname(s) = serde_json::json!({"$ref": "#/$defs/a"});
     });
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M608");
     let message = d["message"].as_str().unwrap_or("");
     assert!(
@@ -69,7 +69,7 @@ fn field_whose_ref_names_itself_is_m608_and_apply_does_not_overflow() {
         *dealname(s) = serde_json::json!({"$ref": format!("#{DEALNAME}")});
     });
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M608");
     assert!(
         d["message"]
@@ -92,7 +92,7 @@ fn ref_loop_through_all_of_and_any_of_is_m608() {
         *dealname(s) = serde_json::json!({"$ref": "#/$defs/a"});
     });
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let message = find_code(&diagnostics, "M608")["message"]
         .as_str()
         .unwrap_or("")
@@ -127,7 +127,7 @@ fn ref_chain_of_6000_links_is_m610_without_a_stack_overflow() {
     let (_dir, ws) = workspace();
     let mapping = ref_chain(&ws, 6000);
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M610");
     let message = d["message"].as_str().unwrap_or("");
     assert!(
@@ -230,7 +230,7 @@ fn duplicate_keys_in_a_schema_are_m603_at_the_second_key() {
     std::fs::write(ws.join("schemas/deal_duplicate_key.schema.json"), &doubled).expect("write");
     let mapping = with_deal_schema(&ws, "deal_duplicate_key.schema.json");
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M603");
     assert!(
         d["message"]
@@ -362,7 +362,7 @@ fn a_relative_ref_is_resolved_against_the_id_around_it() {
             serde_json::json!({"$id": "../../", "$ref": "outside/secret.schema.json"});
     });
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
-    run.assert_exit(&[1]);
+    run.assert_exit(&[2]);
     assert!(
         codes_of(&diagnostics)
             .iter()
@@ -370,4 +370,35 @@ fn a_relative_ref_is_resolved_against_the_id_around_it() {
         "{diagnostics:?}"
     );
     assert!(!run.stdout_text().contains("SECRET-OUTSIDE"));
+}
+
+/// "An invalid schema file exits 1 instead of 2": a schema file the mapping names that is not a
+/// JSON Schema, not JSON or missing means the mapping could not be checked: `check` exits 2 in
+/// every format and names the file's own code; `apply` names that code too (not only the type
+/// errors it causes in the rules), and exits 2.
+#[test]
+fn unusable_schema_file_exits_2_and_apply_names_it() {
+    let (_dir, ws) = workspace();
+    let cases: [(&str, Option<&str>, &str); 3] = [
+        (
+            "deal_not_a_schema.schema.json",
+            Some(r#"{"type": 5}"#),
+            "M603",
+        ),
+        ("deal_not_json.schema.json", Some(r#"{"type": "#), "M602"),
+        ("deal_missing.schema.json", None, "M601"),
+    ];
+    for (name, text, code) in cases {
+        if let Some(text) = text {
+            std::fs::write(ws.join("schemas").join(name), text).expect("write schema");
+        }
+        let mapping = with_deal_schema(&ws, name);
+        let (run, diagnostics) = check_json(&ws, &mapping, &[]);
+        run.assert_exit(&[2]);
+        find_code(&diagnostics, code);
+        let human = mapctl(&ws, &["check", mapping.as_str()]);
+        human.assert_exit(&[2]);
+        assert!(human.stderr.contains(code), "{}", tail(&human.stderr));
+        assert_apply_refused(&ws, &mapping, code);
+    }
 }
