@@ -195,10 +195,15 @@ fn add_row(
 
 fn file_table(cx: &mut Context<'_>, decl: &TableDecl, relative: &str, named_at: Span) -> TableInfo {
     let mut info = empty_table(decl);
-    let loaded =
-        load::resolve_path(&cx.base_dir, relative, &cx.base_dir, named_at).and_then(|path| {
-            load::read_text(cx.sources, &path, named_at, "table file").map(|file| (path, file))
-        });
+    let loaded = load::resolve_path(
+        &cx.base_dir,
+        relative,
+        &load::files_root(&cx.base_dir),
+        named_at,
+    )
+    .and_then(|path| {
+        load::read_text(cx.sources, &path, named_at, "table file").map(|file| (path, file))
+    });
     let (path, file) = match loaded {
         Ok(found) => found,
         Err(mut diagnostic) => {

@@ -162,7 +162,7 @@ codes! {
     M604 => (Error, "remote reference refused"),
     M605 => (Error, "unresolved reference"),
     M606 => (Warning, "unknown JSON Schema dialect"),
-    M607 => (Error, "file outside the mapping's folder"),
+    M607 => (Error, "file outside the allowed folder"),
     M608 => (Error, "schema reference cycle"),
     M609 => (Error, "input nested too deeply"),
     M610 => (Error, "schema too large or its references too long"),

@@ -34,8 +34,9 @@ impl DocFormat {
     }
 }
 
-/// Joins `relative` onto `base_dir` and checks it stays inside `root` (the mapping's folder for
-/// files a mapping names, the first schema's folder for `$ref`s). Absolute paths, `..` that climbs
+/// Joins `relative` onto `base_dir` and checks it stays inside `root` (the repository's root, see
+/// [`files_root`]; outside a repository the mapping's folder for files a mapping names and the
+/// first schema's folder for `$ref`s). Absolute paths, `..` that climbs
 /// out and symbolic links that lead out are refused before anything is read. `named_at` is where
 /// the path is written, for the diagnostic.
 pub fn resolve_path(
@@ -59,12 +60,13 @@ pub fn resolve_path(
         Diagnostic::new(
             Code::M607,
             named_at,
-            format!("`{relative}` {how} outside `{}`", display_name(root)),
+            format!("`{relative}` {how} outside {}", root_name(root)),
             "path leaves the allowed folder",
         )
         .with_help(
-            "keep schema and table files in the folder tree of the mapping (or, for `$ref`, of \
-             the schema) that names them; copy or move the file there",
+            "keep schema and table files inside the git repository that holds the mapping \
+             (outside a repository: in the folder tree of the mapping, or, for `$ref`, of the \
+             schema, that names them); copy or move the file there",
         )
     };
     if !absolute(&joined).starts_with(absolute(root)) {
@@ -77,6 +79,32 @@ pub fn resolve_path(
         }
     }
     Ok(joined)
+}
+
+/// The root of the git repository holding `folder`: the nearest folder, `folder` itself or one
+/// above it, with a `.git` entry (a folder, or the file of a worktree). Files a mapping names and
+/// its schemas' `$ref`s may be anywhere inside it, so that several mappings share one schema
+/// folder (`../common/deal.schema.json`); never outside it.
+pub fn repository_root(folder: &Path) -> Option<PathBuf> {
+    absolute(folder)
+        .ancestors()
+        .find(|dir| std::fs::symlink_metadata(dir.join(".git")).is_ok())
+        .map(Path::to_path_buf)
+}
+
+/// The folder the files a mapping in `folder` names must stay in: its repository's root, or,
+/// outside a git repository, `folder` itself.
+pub fn files_root(folder: &Path) -> PathBuf {
+    repository_root(folder).unwrap_or_else(|| folder.to_path_buf())
+}
+
+/// How a message names the folder files must stay in: "the repository at `.`" or "`schemas`".
+fn root_name(root: &Path) -> String {
+    if std::fs::symlink_metadata(root.join(".git")).is_ok() {
+        format!("the repository at `{}`", display_name(root))
+    } else {
+        format!("`{}`", display_name(root))
+    }
 }
 
 /// `path` made absolute against the working folder and normalised, for containment checks.

@@ -171,14 +171,17 @@ impl SchemaSet {
         relative: &str,
         named_at: Span,
     ) -> Option<NodeId> {
-        let path = match load::resolve_path(base_dir, relative, base_dir, named_at) {
+        let repository = load::repository_root(base_dir);
+        let files_root = repository.clone().unwrap_or_else(|| base_dir.to_path_buf());
+        let path = match load::resolve_path(base_dir, relative, &files_root, named_at) {
             Ok(path) => path,
             Err(diagnostic) => {
                 ctx.diagnostics.push(diagnostic);
                 return None;
             }
         };
-        let root_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let root_dir =
+            repository.unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
         let doc = self.load_doc(ctx, &path, root_dir, named_at)?;
         let root = self.node_at(doc, "");
         self.drain(ctx);

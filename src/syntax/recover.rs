@@ -119,7 +119,7 @@ pub(super) fn later_errors(
     let body = item.start + open + 1;
     let mut out = Vec::new();
     let mut error_at = first_error;
-    while out.len() < budget && error_at >= body {
+    while out.len() < budget && (body..item.end).contains(&error_at) {
         let Some(resume) = next_statement(text, &item, error_at, kind) else {
             break;
         };
@@ -172,7 +172,9 @@ fn next_statement(
     after: usize,
     kind: Statements,
 ) -> Option<usize> {
-    let mut line_start = after + text[after..item.end].find('\n')? + 1;
+    // An error may lie past the item's end (the parser read on into the next item).
+    let rest = text.get(after..item.end)?;
+    let mut line_start = after + rest.find('\n')? + 1;
     // The failing line cannot be trusted to end where its statement does: the next line goes
     // on with it when either the text before the error or the whole line ends mid-expression.
     let before_error = line_before(text, item.start, after);
@@ -198,7 +200,8 @@ fn next_statement(
 
 /// The last non-blank line (comment removed) of `text[from..before]`.
 fn line_before(text: &str, from: usize, before: usize) -> &str {
-    text[from..before]
+    text.get(from..before)
+        .unwrap_or("")
         .lines()
         .rev()
         .map(without_comment)
@@ -251,6 +254,15 @@ mod tests {
     fn comments_are_cut_but_not_inside_strings() {
         assert_eq!(without_comment("a = \"#1\" # note"), "a = \"#1\" ");
         assert_eq!(without_comment("a = b"), "a = b");
+    }
+
+    #[test]
+    fn an_error_past_the_item_end_ends_recovery_without_a_panic() {
+        // The parser may fail after reading on into the next item (robustness proptest).
+        let text = "map {\n  a.b = c.d\n}\nmap {\n";
+        for error_at in [6, 8, 19, text.len()] {
+            assert!(later_errors(text, FileId(0), 0..6, error_at, 50).is_empty());
+        }
     }
 
     #[test]

@@ -402,3 +402,59 @@ fn unusable_schema_file_exits_2_and_apply_names_it() {
         assert_apply_refused(&ws, &mapping, code);
     }
 }
+
+/// A schema folder shared by several mappings (issue 22): inside a git repository, a mapping may
+/// name `../common/deal.schema.json` and that schema may `$ref` a file in another folder of the
+/// repository; a path out of the repository is still M607 and never read, and outside any
+/// repository the mapping's own folder stays the limit.
+#[test]
+fn a_shared_schema_folder_inside_the_repository_is_allowed_and_nothing_outside_it() {
+    let (_dir, ws) = workspace();
+    for folder in ["common", "defs", "mappings"] {
+        std::fs::create_dir_all(ws.join(folder)).expect("mkdir");
+    }
+    std::fs::write(
+        ws.join("defs/name.schema.json"),
+        r#"{"type": "string", "maxLength": 200}"#,
+    )
+    .expect("write defs");
+    let text = std::fs::read_to_string(ws.join("schemas/deal.schema.json")).expect("deal schema");
+    let mut deal: Value = serde_json::from_str(&text).expect("JSON");
+    *dealname(&mut deal) = serde_json::json!({"$ref": "../defs/name.schema.json"});
+    std::fs::write(ws.join("common/deal.schema.json"), deal.to_string()).expect("write deal");
+    std::fs::copy(
+        ws.join("schemas/project.schema.json"),
+        ws.join("common/project.schema.json"),
+    )
+    .expect("copy project");
+    let shared = reference_text().replace("\"schemas/", "\"../common/");
+    std::fs::write(ws.join("mappings/shared.map"), &shared).expect("write mapping");
+    let escaping = shared.replacen("\"../common/deal", "\"../../outside/deal", 1);
+    std::fs::write(ws.join("mappings/escaping.map"), escaping).expect("write mapping");
+
+    // Outside a repository: the mapping's folder is the limit, as before.
+    let (run, diagnostics) = check_json(&ws, "mappings/shared.map", &[]);
+    run.assert_exit(&[2]);
+    find_code(&diagnostics, "M607");
+
+    std::fs::create_dir_all(ws.join(".git")).expect("mark the repository");
+    let (run, diagnostics) = check_json(&ws, "mappings/shared.map", &[]);
+    run.assert_exit(&[0]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let input = deals("template.ndjson");
+    let a = apply_with(&ws.join("mappings/shared.map"), &[&input], &[]);
+    assert_laws(&a, 1);
+    assert_eq!(a.records.len(), 1, "{}", tail(&a.run.stderr));
+
+    let (run, diagnostics) = check_json(&ws, "mappings/escaping.map", &[]);
+    run.assert_exit(&[2]);
+    let d = find_code(&diagnostics, "M607");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("outside the repository"),
+        "{d}"
+    );
+    assert!(!run.stdout_text().contains("SECRET-OUTSIDE"));
+}
