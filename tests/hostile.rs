@@ -1434,6 +1434,13 @@ fn codes_of(diagnostics: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that the message of the diagnostic `d` contains `text`.
+#[track_caller]
+fn assert_message_contains(d: &Value, text: &str) {
+    let message = d["message"].as_str().unwrap_or("");
+    assert!(message.contains(text), "{text:?} not in {d}");
+}
+
 /// The first diagnostic with `code`, which must exist and carry a file, line and column.
 fn find_code<'d>(diagnostics: &'d [Value], code: &str) -> &'d Value {
     let d = diagnostics
@@ -2013,13 +2020,7 @@ fn schema_ref_loop_without_a_schema_is_m608() {
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
     run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M608");
-    assert!(
-        d["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("#/$defs/a -> #/$defs/b -> #/$defs/a"),
-        "{d}"
-    );
+    assert_message_contains(d, "#/$defs/a -> #/$defs/b -> #/$defs/a");
 }
 
 #[test]
@@ -2048,13 +2049,7 @@ fn schema_file_ref_to_etc_passwd_is_m604_and_not_read() {
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
     run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M604");
-    assert!(
-        d["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("file:///etc/passwd"),
-        "{d}"
-    );
+    assert_message_contains(d, "file:///etc/passwd");
     assert!(
         !codes_of(&diagnostics).contains(&"M602".to_string()),
         "{diagnostics:?}"
@@ -2070,13 +2065,7 @@ fn schema_dotdot_ref_is_m607_and_not_read() {
     let (run, diagnostics) = check_json(&ws, &mapping, &[]);
     run.assert_exit(&[2]);
     let d = find_code(&diagnostics, "M607");
-    assert!(
-        d["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("../outside/secret.schema.json"),
-        "{d}"
-    );
+    assert_message_contains(d, "../outside/secret.schema.json");
     let human = check_human(&ws, &mapping);
     assert!(
         !human.stderr.contains("SECRET-OUTSIDE") && !run.stdout_text().contains("SECRET-OUTSIDE")

@@ -88,8 +88,13 @@ pub fn resolve_path(
 pub fn repository_root(folder: &Path) -> Option<PathBuf> {
     absolute(folder)
         .ancestors()
-        .find(|dir| std::fs::symlink_metadata(dir.join(".git")).is_ok())
+        .find(|dir| is_repository_root(dir))
         .map(Path::to_path_buf)
+}
+
+/// True when `dir` has a `.git` entry (a folder, or the file of a worktree).
+fn is_repository_root(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir.join(".git")).is_ok()
 }
 
 /// The folder the files a mapping in `folder` names must stay in: its repository's root, or,
@@ -100,7 +105,7 @@ pub fn files_root(folder: &Path) -> PathBuf {
 
 /// How a message names the folder files must stay in: "the repository at `.`" or "`schemas`".
 fn root_name(root: &Path) -> String {
-    if std::fs::symlink_metadata(root.join(".git")).is_ok() {
+    if is_repository_root(root) {
         format!("the repository at `{}`", display_name(root))
     } else {
         format!("`{}`", display_name(root))

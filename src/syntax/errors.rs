@@ -265,11 +265,8 @@ fn found_token(text: &str, at: usize) -> String {
 
 /// A reminder of the syntax of the item that failed, chosen by its first word.
 fn item_help(text: &str, base: usize) -> String {
-    let word: String = text[base..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    let example = match word.as_str() {
+    let word = super::parser::first_word(&text[base..]);
+    let example = match word {
         "mapping" => "mapping hubspot_to_accelo",
         "source" => {
             "source deal = schema \"schemas/deal.schema.json\"   (related records add: join on company.id == deal.company_id)"

@@ -201,6 +201,15 @@ fn skip_trivia(text: &str, mut pos: usize) -> usize {
     pos
 }
 
+/// The leading word of `text` (ASCII letters, digits and `_`), the empty text when it starts
+/// with anything else: how recovery and syntax help tell which item or statement a line starts.
+pub(super) fn first_word(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
 /// The start of the line holding the byte `at`.
 fn line_start_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1)
@@ -217,11 +226,7 @@ fn next_item_start(text: &str, from: usize) -> usize {
             .find('\n')
             .map_or(text.len(), |i| line_start + i);
         let line = text[line_start..line_end].trim_start();
-        let word: String = line
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if TOP_LEVEL_KEYWORDS.contains(&word.as_str()) {
+        if TOP_LEVEL_KEYWORDS.contains(&first_word(line)) {
             return line_start;
         }
         line_start = line_end + 1;

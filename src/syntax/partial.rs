@@ -16,7 +16,7 @@ use pest::Parser as _;
 use super::ast::MappingFile;
 use super::limits::{self, Limits};
 use super::lower::Lowerer;
-use super::parser::{MappingParser, Rule, TOP_LEVEL_KEYWORDS};
+use super::parser::{MappingParser, Rule, TOP_LEVEL_KEYWORDS, first_word};
 use crate::source::{FileId, clamp_to_char_boundary};
 
 /// The identifier written at the position for a completion.
@@ -98,11 +98,7 @@ fn item_start(text: &str, cut: usize) -> usize {
     loop {
         let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
         let line = text[line_start..].trim_start();
-        let word: String = line
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if TOP_LEVEL_KEYWORDS.contains(&word.as_str()) || line_start == 0 {
+        if TOP_LEVEL_KEYWORDS.contains(&first_word(line)) || line_start == 0 {
             return line_start;
         }
         end = line_start - 1;

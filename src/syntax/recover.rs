@@ -17,7 +17,7 @@ use pest::Parser as _;
 use regex::Regex;
 
 use super::errors::syntax_error_shifted;
-use super::parser::{MappingParser, Rule};
+use super::parser::{MappingParser, Rule, first_word};
 use crate::diag::Diagnostic;
 use crate::source::FileId;
 
@@ -72,11 +72,7 @@ impl Statements {
         static PATH: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*").expect("path pattern"));
         let line = line.trim_start();
-        let first_word = line
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .next()
-            .unwrap_or("");
-        if LEADING_CONTINUATIONS.contains(&first_word) {
+        if LEADING_CONTINUATIONS.contains(&first_word(line)) {
             return false;
         }
         match self {
@@ -109,11 +105,8 @@ pub(super) fn later_errors(
     budget: usize,
 ) -> Vec<Diagnostic> {
     let source = &text[item.clone()];
-    let word: String = source
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    let (Some(kind), Some(open)) = (Statements::of_item(&word), block_open(source)) else {
+    let (Some(kind), Some(open)) = (Statements::of_item(first_word(source)), block_open(source))
+    else {
         return Vec::new();
     };
     let body = item.start + open + 1;
