@@ -63,7 +63,7 @@ fn every_offered_fix_removes_its_diagnostic_and_adds_no_error() {
                     );
                 }
                 assert!(
-                    !fix.edit.text.contains("= 0") && !fix.edit.text.contains("= \"\""),
+                    !writes_invented_value(&fix.edit.text),
                     "{}: `{}` invents a value",
                     case.display(),
                     fix.title
@@ -87,4 +87,20 @@ fn every_offered_fix_removes_its_diagnostic_and_adds_no_error() {
         missing.is_empty(),
         "no fix offered for {missing:?}; fixed: {fixed_codes:?}"
     );
+}
+
+/// True when `text` assigns `0` or `""` (`= 0`), as opposed to comparing with it (`>= 0`).
+fn writes_invented_value(text: &str) -> bool {
+    ["= 0", "= \"\""].iter().any(|stub| {
+        text.match_indices(stub)
+            .any(|(at, _)| !text[..at].ends_with(['<', '>', '=', '!']))
+    })
+}
+
+#[test]
+fn an_assigned_stub_is_an_invented_value_and_a_comparison_is_not() {
+    assert!(writes_invented_value("project.budget = 0"));
+    assert!(writes_invented_value("project.name = \"\""));
+    assert!(!writes_invented_value("deal.amount | number >= 0"));
+    assert!(!writes_invented_value("deal.hours != 0"));
 }

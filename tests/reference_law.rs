@@ -253,18 +253,21 @@ fn describe(
     )
 }
 
-/// The shipped suites: each case's deal (its `with:` applied), as `mapctl test` builds it, given
-/// to both sides as text, with a fresh client directory per case and records for new clients.
+/// The shipped suites and the language acceptance suites (`tests/language/`: named values,
+/// arithmetic, rounding modes): each case's deal (its `with:` applied), as `mapctl test` builds
+/// it, given to both sides as text, with a fresh client directory per case and records for new
+/// clients.
 fn shipped_suites(findings: &mut Findings) {
-    let folder = root().join("mappings");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
-        .expect("mappings folder")
+    let mut files: Vec<PathBuf> = ["mappings", "tests/language"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("suite folder"))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".tests.yaml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 3, "shipped suites: {files:?}");
+    assert!(files.len() >= 4, "shipped suites: {files:?}");
     for file in files {
+        let folder = file.parent().expect("a suite's folder").to_path_buf();
         let suite: Value =
             serde_yaml::from_str(&std::fs::read_to_string(&file).expect("suite")).expect("yaml");
         let mapping = folder.join(suite["mapping"].as_str().expect("mapping"));

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use super::compat::{Field, declared};
 use super::context::Context;
 use super::exprs::input_description;
+use super::range::Range;
 use super::types::{ExprInfo, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -44,6 +45,28 @@ impl Bound {
             exclusive: parts.next()? == "true",
         })
     }
+}
+
+/// What the proven bounds (keys of [`Bound`]) say about the expression written `text`.
+pub(crate) fn proven_range(proven: &HashSet<String>, text: &str) -> Range {
+    proven
+        .iter()
+        .filter_map(|k| Bound::from_key(k))
+        .filter(|b| b.expr == text)
+        .fold(Range::default(), |range, b| {
+            let limit = Some((b.limit, b.exclusive));
+            range.and(if b.lower {
+                Range {
+                    min: limit,
+                    max: None,
+                }
+            } else {
+                Range {
+                    min: None,
+                    max: limit,
+                }
+            })
+        })
 }
 
 /// The bounds a rule's condition proves (the comparisons at its top level and inside `and`).
@@ -187,21 +210,13 @@ fn check_ty(
         }
         return;
     }
-    let facts: Vec<Bound> = proven
-        .iter()
-        .filter_map(|k| Bound::from_key(k))
-        .filter(|b| b.expr == text)
-        .collect();
-    let schema = ty.schema.as_deref();
+    let known = ty.range.and(proven_range(proven, text));
     let mut open = Vec::new();
     if let Some((min, excl)) = field.flat.minimum {
-        let from_source = schema
-            .and_then(|s| s.minimum)
+        let proved = known
+            .min
             .is_some_and(|(m, e)| m > min || (m == min && (e || !excl)));
-        let from_rule = facts
-            .iter()
-            .any(|b| b.lower && (b.limit > min || (b.limit == min && (b.exclusive || !excl))));
-        if !from_source && !from_rule {
+        if !proved {
             open.push((
                 if excl { "above" } else { "at least" },
                 min,
@@ -210,13 +225,10 @@ fn check_ty(
         }
     }
     if let Some((max, excl)) = field.flat.maximum {
-        let from_source = schema
-            .and_then(|s| s.maximum)
+        let proved = known
+            .max
             .is_some_and(|(m, e)| m < max || (m == max && (e || !excl)));
-        let from_rule = facts
-            .iter()
-            .any(|b| !b.lower && (b.limit < max || (b.limit == max && (b.exclusive || !excl))));
-        if !from_source && !from_rule {
+        if !proved {
             open.push((
                 if excl { "below" } else { "at most" },
                 max,

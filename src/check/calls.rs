@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use super::context::Context;
 use super::exprs::{Env, union_ty};
+use super::range::Range;
 use super::suggest;
 use super::table_use;
 use super::types::{ExprInfo, KnownValue, Ty};
@@ -109,8 +110,23 @@ impl Env<'_> {
             Arg::Name(name) if kind == ParamKind::Table => {
                 return table_use::table_arg(cx, self.tables, self.used, name).map(ArgValue::Table);
             }
+            Arg::Name(name) if kind == ParamKind::Value => {
+                return bad(
+                    cx,
+                    format!("`{}` is neither a field nor a named value", name.name),
+                );
+            }
             Arg::Name(name) => {
                 return bad(cx, format!("`{}` is a name, not a literal", name.name));
+            }
+            Arg::Value(value) => {
+                return bad(
+                    cx,
+                    format!(
+                        "`{}` is a field; only `default` takes one",
+                        super::exprs::input_description(value)
+                    ),
+                );
             }
             Arg::Literal(literal) if kind == ParamKind::Table => {
                 if let LitKind::Str(name) = &literal.kind {
@@ -133,7 +149,7 @@ impl Env<'_> {
                 _ => bad(cx, format!("must be a whole number from {min} to {max}")),
             },
             (ParamKind::Int { .. }, _) => bad(cx, "not a whole number".to_string()),
-            (ParamKind::Str, LitKind::Str(_)) | (ParamKind::Literal, _) => {
+            (ParamKind::Str, LitKind::Str(_)) | (ParamKind::Literal | ParamKind::Value, _) => {
                 Some(ArgValue::Json(value))
             }
             (ParamKind::Regex, LitKind::Str(pattern)) => match build_regex(pattern) {
@@ -152,6 +168,23 @@ impl Env<'_> {
             (ParamKind::DateFormat, LitKind::Str(_)) => {
                 bad(cx, "not a valid strftime format".to_string())
             }
+            (ParamKind::OneOf { words, .. }, LitKind::Str(word))
+                if words.contains(&word.as_str()) =>
+            {
+                Some(ArgValue::Json(value))
+            }
+            (ParamKind::OneOf { words, .. }, _) => bad(
+                cx,
+                format!(
+                    "{} is not one of {}",
+                    literal.kind.display(),
+                    words
+                        .iter()
+                        .map(|w| format!("\"{w}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
             _ => bad(
                 cx,
                 format!("{} is the wrong kind of value", literal.kind.display()),
@@ -249,6 +282,10 @@ impl Env<'_> {
         };
         if matches!(decl.name, "number" | "integer") {
             next.ty.values = numeric_values(info.ty.values.as_deref());
+            next.ty.range = info.ty.range;
+        }
+        if decl.name == "round" {
+            next.ty.range = info.ty.range.rounded();
         }
         next.ty.max_length = match decl.name {
             "truncate" => args.first().and_then(|a| match a {
@@ -274,6 +311,7 @@ impl Env<'_> {
                 kinds: flat.kinds.without(Kinds::NULL),
                 values: None,
                 max_length: flat.max_length,
+                range: Range::of_schema(flat.minimum, flat.maximum),
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
@@ -390,6 +428,7 @@ pub(crate) fn call_text(call: &Call) -> String {
         .map(|arg| match arg {
             Arg::Literal(literal) => literal.kind.display(),
             Arg::Name(name) => name.name.clone(),
+            Arg::Value(value) => super::exprs::input_description(value),
         })
         .collect();
     format!("{}({})", call.name.name, args.join(", "))

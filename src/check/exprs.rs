@@ -7,6 +7,7 @@ use super::calls::call_text;
 use super::context::Context;
 use super::paths::{self, Allowed};
 use super::program::{CExpr, CPart, PathStep, RecordRef};
+use super::range::Range;
 use super::records::Record;
 use super::stages::StageFacts;
 use super::table_use::{self, TableUse};
@@ -17,8 +18,9 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use std::rc::Rc;
 
+use super::arith::Operation;
 use super::lets;
-use crate::syntax::ast::{Call, Expr, ExprKind, LetDecl, Path, TemplatePart};
+use crate::syntax::ast::{Arg, Call, Expr, ExprKind, LetDecl, Path, TemplatePart};
 use crate::transforms::Step;
 use crate::value::Kinds;
 
@@ -129,6 +131,21 @@ impl<'a> Env<'a> {
             ExprKind::Template(parts) => self.template(cx, parts, scope),
             ExprKind::Pipeline { input, calls } => self.pipeline(cx, input, calls, scope),
             ExprKind::Coalesce(alternatives) => self.coalesce(cx, alternatives, scope),
+            ExprKind::Arith {
+                op,
+                op_span,
+                left,
+                right,
+            } => self.arith(
+                cx,
+                Operation {
+                    op: *op,
+                    op_span: *op_span,
+                    left,
+                    right,
+                },
+                scope,
+            ),
         }
     }
 
@@ -172,6 +189,7 @@ impl<'a> Env<'a> {
                 kinds,
                 values,
                 max_length: flat.max_length,
+                range: Range::of_schema(flat.minimum, flat.maximum),
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
@@ -280,11 +298,33 @@ impl<'a> Env<'a> {
         calls: &[Call],
         scope: Scope<'_>,
     ) -> Option<(CExpr, ExprInfo)> {
-        let (cinput, mut info) = self.expr(cx, input, scope)?;
+        let (mut cinput, mut info) = self.expr(cx, input, scope)?;
         let mut steps = Vec::with_capacity(calls.len());
         let mut names = Vec::with_capacity(calls.len());
         let mut described = input_description(input);
+        let mut tried_span = input.span;
         for call in calls {
+            if let Some(fallback) = self.value_default(call) {
+                let (cfallback, fallback_info) = self.expr(cx, &fallback, scope)?;
+                cinput = CExpr::Fallback {
+                    value: Box::new(close_pipeline(cinput, &mut steps, &mut names)),
+                    fallback: Box::new(cfallback),
+                };
+                info = fallback_union(
+                    info,
+                    Alternative {
+                        span: tried_span,
+                        text: described.clone(),
+                        ty: Ty::of(Kinds::NONE),
+                    },
+                    &fallback,
+                    fallback_info,
+                );
+                described = format!("{described} | {}", call_text(call));
+                tried_span = tried_span.to(call.span);
+                continue;
+            }
+            tried_span = tried_span.to(call.span);
             let decl = Self::find_transform(cx, call)?;
             let args = self.transform_args(cx, decl, call)?;
             Self::check_transform_input(cx, decl, call, &info, &described)?;
@@ -306,14 +346,68 @@ impl<'a> Env<'a> {
             names.push(call_text(call));
             steps.push(step);
         }
-        Some((
-            CExpr::Pipeline {
-                input: Box::new(cinput),
-                steps,
-                names,
-            },
-            info,
-        ))
+        Some((close_pipeline(cinput, &mut steps, &mut names), info))
+    }
+
+    /// The expression a `default(...)` call falls back to, when it is a field or a named value
+    /// rather than a literal.
+    fn value_default(&self, call: &Call) -> Option<Expr> {
+        if call.name.name != "default" || call.args.len() != 1 {
+            return None;
+        }
+        match &call.args[0] {
+            Arg::Value(value) => Some(value.clone()),
+            Arg::Name(name) if self.lets.iter().any(|d| d.name.name == name.name) => Some(Expr {
+                kind: ExprKind::Path(Path {
+                    root: name.clone(),
+                    segments: Vec::new(),
+                    span: name.span,
+                }),
+                span: name.span,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The steps gathered so far applied to `input` (the input itself when there are none).
+fn close_pipeline(input: CExpr, steps: &mut Vec<Step>, names: &mut Vec<String>) -> CExpr {
+    if steps.is_empty() {
+        return input;
+    }
+    CExpr::Pipeline {
+        input: Box::new(input),
+        steps: std::mem::take(steps),
+        names: std::mem::take(names),
+    }
+}
+
+/// What `VALUE | default(OTHER)` produces: either alternative (each checked on its own against
+/// the field it is written to), absent only when the fallback may be, failing only when the
+/// fallback may fail.
+fn fallback_union(
+    tried: ExprInfo,
+    mut first: Alternative,
+    fallback: &Expr,
+    fallback_info: ExprInfo,
+) -> ExprInfo {
+    first.ty = tried.ty.clone();
+    let mut ty = union_ty(&tried.ty, &fallback_info.ty);
+    ty.alternatives = vec![
+        first,
+        Alternative {
+            span: fallback.span,
+            text: input_description(fallback),
+            ty: fallback_info.ty,
+        },
+    ];
+    let mut reads = tried.reads;
+    reads.extend(fallback_info.reads);
+    ExprInfo {
+        ty,
+        may_be_absent: fallback_info.may_be_absent,
+        may_fail: fallback_info.may_fail,
+        reads,
     }
 }
 
@@ -367,6 +461,7 @@ pub(crate) fn union_ty(a: &Ty, b: &Ty) -> Ty {
     Ty {
         kinds: a.kinds.or(b.kinds),
         values,
+        range: a.range.or(b.range),
         schema: None,
         max_length: a.max_length.zip(b.max_length).map(|(x, y)| x.max(y)),
         constant: None,
@@ -389,6 +484,21 @@ pub(crate) fn input_description(expr: &Expr) -> String {
             text
         }
         ExprKind::Template(_) => "the text".to_string(),
-        ExprKind::Coalesce(_) => "the value".to_string(),
+        ExprKind::Coalesce(alternatives) => format!(
+            "({})",
+            alternatives
+                .iter()
+                .map(input_description)
+                .collect::<Vec<_>>()
+                .join(" ?? ")
+        ),
+        ExprKind::Arith {
+            op, left, right, ..
+        } => format!(
+            "({} {} {})",
+            input_description(left),
+            op.as_str(),
+            input_description(right)
+        ),
     }
 }

@@ -24,6 +24,7 @@
 //! returned. Tools (the language server) ask about paths with [`Query`], which resolves them with
 //! the same `paths::step` as the checker.
 
+mod arith;
 mod bounds;
 mod calls;
 mod clients;
@@ -39,6 +40,7 @@ mod paths;
 mod patterns;
 pub mod program;
 mod query;
+mod range;
 mod reach;
 mod records;
 mod required;

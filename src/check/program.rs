@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::syntax::ast::CompareOp;
+use crate::syntax::ast::{ArithOp, CompareOp};
 use crate::transforms::{Step, Table};
 
 /// Which record a path reads or writes.
@@ -69,6 +69,23 @@ pub enum CExpr {
     },
     /// The first alternative that has a value.
     Coalesce(Vec<CExpr>),
+    /// Two numbers combined exactly (decimal arithmetic); absent when either is absent.
+    Arith {
+        /// The operator.
+        op: ArithOp,
+        /// The left operand.
+        left: Box<CExpr>,
+        /// The right operand.
+        right: Box<CExpr>,
+    },
+    /// `VALUE | default(OTHER)`: the value, or, when it is absent or one of its transforms
+    /// failed on this deal, the other expression.
+    Fallback {
+        /// The value tried first.
+        value: Box<CExpr>,
+        /// The value used instead.
+        fallback: Box<CExpr>,
+    },
 }
 
 /// One part of a compiled template.
@@ -331,6 +348,42 @@ impl Program {
 }
 
 impl CExpr {
+    /// The expressions directly inside this one, in order.
+    pub fn children(&self) -> Vec<&CExpr> {
+        match self {
+            CExpr::Path(_) | CExpr::Literal(_) => Vec::new(),
+            CExpr::Template(parts) => parts
+                .iter()
+                .filter_map(|part| match part {
+                    CPart::Expr(inner) => Some(inner),
+                    CPart::Text(_) => None,
+                })
+                .collect(),
+            CExpr::Pipeline { input, .. } => vec![input],
+            CExpr::Coalesce(alternatives) => alternatives.iter().collect(),
+            CExpr::Arith { left, right, .. } => vec![left, right],
+            CExpr::Fallback { value, fallback } => vec![value, fallback],
+        }
+    }
+
+    /// The same, to change them (only [`number_all`] does).
+    fn children_mut(&mut self) -> Vec<&mut CExpr> {
+        match self {
+            CExpr::Path(_) | CExpr::Literal(_) => Vec::new(),
+            CExpr::Template(parts) => parts
+                .iter_mut()
+                .filter_map(|part| match part {
+                    CPart::Expr(inner) => Some(inner),
+                    CPart::Text(_) => None,
+                })
+                .collect(),
+            CExpr::Pipeline { input, .. } => vec![input],
+            CExpr::Coalesce(alternatives) => alternatives.iter_mut().collect(),
+            CExpr::Arith { left, right, .. } => vec![left, right],
+            CExpr::Fallback { value, fallback } => vec![value, fallback],
+        }
+    }
+
     /// Every path the expression reads, in order (templates and fallbacks included).
     pub fn paths(&self) -> Vec<&CPath> {
         let mut found = Vec::new();
@@ -341,18 +394,11 @@ impl CExpr {
 
 /// Calls `visit` with every path of an expression, in order.
 fn expr_paths<'p>(expr: &'p CExpr, visit: &mut dyn FnMut(&'p CPath)) {
-    match expr {
-        CExpr::Path(path) => visit(path),
-        CExpr::Literal(_) => {}
-        CExpr::Template(parts) => {
-            for part in parts {
-                if let CPart::Expr(inner) = part {
-                    expr_paths(inner, visit);
-                }
-            }
-        }
-        CExpr::Pipeline { input, .. } => expr_paths(input, visit),
-        CExpr::Coalesce(alternatives) => alternatives.iter().for_each(|a| expr_paths(a, visit)),
+    if let CExpr::Path(path) = expr {
+        visit(path);
+    }
+    for child in expr.children() {
+        expr_paths(child, visit);
     }
 }
 
@@ -373,16 +419,11 @@ fn cond_paths<'p>(cond: &'p CCond, visit: &mut dyn FnMut(&'p CPath)) {
 /// the program, numbers it here, and nothing changes it afterwards.
 fn number_all(program: &mut Program, id_of: &dyn Fn(&mut CPath)) {
     fn expr(e: &mut CExpr, id_of: &dyn Fn(&mut CPath)) {
-        match e {
-            CExpr::Path(path) => id_of(path),
-            CExpr::Literal(_) => {}
-            CExpr::Template(parts) => parts.iter_mut().for_each(|part| {
-                if let CPart::Expr(inner) = part {
-                    expr(inner, id_of);
-                }
-            }),
-            CExpr::Pipeline { input, .. } => expr(input, id_of),
-            CExpr::Coalesce(alternatives) => alternatives.iter_mut().for_each(|a| expr(a, id_of)),
+        if let CExpr::Path(path) = e {
+            id_of(path);
+        }
+        for child in e.children_mut() {
+            expr(child, id_of);
         }
     }
     fn cond(c: &mut CCond, id_of: &dyn Fn(&mut CPath)) {

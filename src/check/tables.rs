@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::context::Context;
+use super::range::Range;
 use super::types::{KnownValue, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::load::{self, span_at};
@@ -57,6 +58,7 @@ impl TableInfo {
                     .collect(),
             ),
             schema: None,
+            range: Range::default(),
             max_length,
             constant: None,
             literals: Vec::new(),

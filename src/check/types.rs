@@ -7,6 +7,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::program::{PathStep, RecordRef};
+use super::range::Range;
 use crate::schema::Flat;
 use crate::source::Span;
 use crate::value::Kinds;
@@ -56,6 +57,8 @@ pub struct Ty {
     pub values: Option<Vec<KnownValue>>,
     /// Schema constraints when the value comes straight from a schema field.
     pub schema: Option<Rc<Flat>>,
+    /// Known bounds, when it is a number.
+    pub range: Range,
     /// The longest string it can be, when known.
     pub max_length: Option<u64>,
     /// The constant value, for literals.
@@ -86,6 +89,7 @@ impl Ty {
             kinds,
             values: None,
             schema: None,
+            range: Range::default(),
             max_length: None,
             constant: None,
             literals: Vec::new(),
@@ -102,6 +106,7 @@ impl Ty {
                 span: Some(span),
             }]),
             schema: None,
+            range: Range::of_constant(value),
             max_length: value.as_str().map(|s| s.chars().count() as u64),
             constant: Some(value.clone()),
             literals: vec![KnownValue {

@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use super::read::{Records, json_equal};
 use crate::check::program::{CCond, CExpr, CPart, CPath};
 use crate::syntax::ast::CompareOp;
-use crate::transforms::{Table, run_pipeline};
+use crate::transforms::{Table, arith, run_pipeline};
 use crate::value::Val;
 
 /// A transform that failed on this deal's data.
@@ -114,6 +114,26 @@ pub fn eval<'a>(
             }
             Ok(Val::Absent)
         }
+        CExpr::Arith { op, left, right } => {
+            let (l, r) = (eval(left, records, tables)?, eval(right, records, tables)?);
+            arith::apply(*op, &l, &r).map_err(|failure| {
+                let (operand, value) = if failure.right {
+                    (right, &r)
+                } else {
+                    (left, &l)
+                };
+                EvalError {
+                    field: first_path(operand).map(|p| p.display.clone()),
+                    value: value.describe(),
+                    transform: op.as_str().to_string(),
+                    reason: failure.reason,
+                }
+            })
+        }
+        CExpr::Fallback { value, fallback } => match eval(value, records, tables) {
+            Ok(found) if !found.is_absent() => Ok(found),
+            _ => eval(fallback, records, tables),
+        },
     }
 }
 
@@ -123,6 +143,7 @@ pub fn first_path(expr: &CExpr) -> Option<&CPath> {
         CExpr::Path(path) => Some(path),
         CExpr::Pipeline { input, .. } => first_path(input),
         CExpr::Coalesce(alternatives) => alternatives.first().and_then(first_path),
+        CExpr::Fallback { value, .. } => first_path(value),
         _ => None,
     }
 }

@@ -12,6 +12,8 @@
 //!   condition, expression or join that starts with the same word;
 //! - "remove `| join(...)`": that call is deleted from the expression;
 //! - "add `deal.x` to the `require at stage` block": the path is added to the block of that stage;
+//! - "require it where the deal is handed off: `deal.x > 0` in the `require at stage` block"
+//!   (M316, M318): the rule is added to the mapping's one require block;
 //! - M303, a required field no rule writes: a rule is added that writes `null` when the field
 //!   takes null, and otherwise a rule whose value is left for the author to write (`TODO`, a
 //!   visible error), never an invented `0` or `""`.
@@ -23,9 +25,7 @@ use super::analysis::{Analysis, check_text};
 use super::quote::{name_or_quoted, string_literal};
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{
-    Assignment, Cond, CondKind, Expr, ExprKind, Item, Path, Segment, SegmentKind, TemplatePart,
-};
+use crate::syntax::ast::{Assignment, Cond, CondKind, Expr, Item, Path, Segment, SegmentKind};
 use crate::value::Kinds;
 
 /// A change to the document's text: the byte range replaced and its new text.
@@ -96,6 +96,8 @@ fn candidates(analysis: &Analysis, diagnostic: &Diagnostic) -> Vec<Candidate> {
             found.extend(remove_call(analysis, diagnostic.primary.span, snippet));
         } else if before.ends_with("(add ") && snippet_is_path(snippet) {
             found.extend(require_path(analysis, help, snippet));
+        } else if before.ends_with("where the deal is handed off: ") {
+            found.extend(require_condition(analysis, snippet));
         } else if !snippet.contains("...") {
             found.extend(replace_enclosing(
                 analysis,
@@ -225,7 +227,12 @@ fn replace_primary(
 /// The enclosing assignments, conditions, expressions and joins of `span` that start with the
 /// same word as `snippet`, each replaced by it (innermost first).
 fn replace_enclosing(analysis: &Analysis, span: Span, snippet: &str) -> Vec<Candidate> {
-    let first_word = |s: &str| s.split_whitespace().next().unwrap_or_default().to_string();
+    // `(a * b) | round(2)` replaces the expression `a * b | round(2)`: parentheses aside, the
+    // same first word.
+    let first_word = |s: &str| {
+        let word = s.split_whitespace().next().unwrap_or_default();
+        word.trim_start_matches('(').to_string()
+    };
     let wanted = first_word(snippet);
     let mut spans = enclosing(analysis, span);
     spans.sort_by_key(Span::len);
@@ -286,6 +293,32 @@ fn require_path(analysis: &Analysis, help: &str, path: &str) -> Option<Candidate
     Some(Candidate {
         title: format!("Require `{path}` at stage \"{stage}\""),
         edit: add_to_block(&analysis.text, block, path, &opener),
+        preferred: true,
+        expected_errors: false,
+    })
+}
+
+/// Adds the rule `condition` to the mapping's one `require at stage` block (M316, M318: "require
+/// it where the deal is handed off"). With several blocks the rule must hold at every trigger
+/// stage, which is the author's call: nothing is offered.
+fn require_condition(analysis: &Analysis, condition: &str) -> Option<Candidate> {
+    let mut blocks = analysis
+        .output
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Require(block) => Some(block),
+            _ => None,
+        });
+    let block = blocks.next()?;
+    if blocks.next().is_some() {
+        return None;
+    }
+    let opener = format!("require at stage {}", string_literal(&block.stage.value));
+    Some(Candidate {
+        title: format!("Require `{condition}` at stage \"{}\"", block.stage.value),
+        edit: add_to_block(&analysis.text, Some(block.span), condition, &opener),
         preferred: true,
         expected_errors: false,
     })
@@ -449,21 +482,8 @@ fn expr_spans(expr: &Expr, holds: &dyn Fn(Span) -> bool, out: &mut Vec<Span>) {
         return;
     }
     out.push(expr.span);
-    match &expr.kind {
-        ExprKind::Path(_) | ExprKind::Literal(_) => {}
-        ExprKind::Template(parts) => {
-            for part in parts {
-                if let TemplatePart::Expr(inner) = part {
-                    expr_spans(inner, holds, out);
-                }
-            }
-        }
-        ExprKind::Pipeline { input, .. } => expr_spans(input, holds, out),
-        ExprKind::Coalesce(alternatives) => {
-            for alternative in alternatives {
-                expr_spans(alternative, holds, out);
-            }
-        }
+    for child in expr.children() {
+        expr_spans(child, holds, out);
     }
 }
 

@@ -46,7 +46,7 @@ pub fn hover(analysis: &Analysis, position: Position) -> Option<Hover> {
                 let table = table_decl(analysis, &name.name)?;
                 Some(table_hover(analysis, table, name.span))
             }
-            crate::syntax::ast::Arg::Literal(_) => None,
+            crate::syntax::ast::Arg::Literal(_) | crate::syntax::ast::Arg::Value(_) => None,
         },
         Node::Table(table) => Some(table_hover(analysis, table, table.name.span)),
         Node::Text { span, role } => super::values::value_hover(analysis, span, role),
@@ -223,7 +223,7 @@ pub fn definition(analysis: &Analysis, position: Position, uri: &Uri) -> Option<
             crate::syntax::ast::Arg::Name(name) => {
                 analysis.location(table_declaration(analysis, &name.name)?, uri)
             }
-            crate::syntax::ast::Arg::Literal(_) => None,
+            crate::syntax::ast::Arg::Literal(_) | crate::syntax::ast::Arg::Value(_) => None,
         },
         Node::Table(table) => analysis.location(table.name.span, uri),
         Node::Record(record) => analysis.location(record.name.span, uri),

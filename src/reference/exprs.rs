@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::check::program::{CCond, CExpr, CPart, CPath, PathStep, RecordRef};
 use crate::syntax::ast::CompareOp;
-use crate::transforms::{Table, run_pipeline};
+use crate::transforms::{Table, arith, run_pipeline};
 use crate::value::Val;
 
 /// The records one deal is evaluated against.
@@ -135,6 +135,29 @@ pub fn eval<'a>(
             }
             Val::Absent
         }
+        CExpr::Arith { op, left, right } => {
+            let left_value = eval(left, trees, tables)?;
+            let right_value = eval(right, trees, tables)?;
+            match arith::apply(*op, &left_value, &right_value) {
+                Ok(result) => result,
+                Err(failure) => {
+                    let (operand, value) = match failure.right {
+                        true => (right, right_value),
+                        false => (left, left_value),
+                    };
+                    return Err(Failure {
+                        field: first_path(operand).map(|p| p.display.clone()),
+                        value: value.describe(),
+                        transform: op.as_str().to_string(),
+                        reason: failure.reason,
+                    });
+                }
+            }
+        }
+        CExpr::Fallback { value, fallback } => match eval(value, trees, tables) {
+            Ok(found) if !found.is_absent() => found,
+            _ => eval(fallback, trees, tables)?,
+        },
     })
 }
 
@@ -144,7 +167,8 @@ pub fn first_path(expr: &CExpr) -> Option<&CPath> {
         CExpr::Path(path) => Some(path),
         CExpr::Pipeline { input, .. } => first_path(input),
         CExpr::Coalesce(alternatives) => alternatives.first().and_then(first_path),
-        CExpr::Literal(_) | CExpr::Template(_) => None,
+        CExpr::Fallback { value, .. } => first_path(value),
+        CExpr::Literal(_) | CExpr::Template(_) | CExpr::Arith { .. } => None,
     }
 }
 

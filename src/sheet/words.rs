@@ -22,6 +22,12 @@ pub fn expr(expr: &CExpr) -> String {
             .map(self::expr)
             .collect::<Vec<_>>()
             .join(", else "),
+        CExpr::Arith { op, left, right } => {
+            format!("({} {} {})", operand(left), op.words(), operand(right))
+        }
+        CExpr::Fallback { value, fallback } => {
+            format!("{}, else {}", self::expr(value), self::expr(fallback))
+        }
     }
 }
 
@@ -72,6 +78,7 @@ pub fn transforms(expr: &CExpr) -> Vec<String> {
             found
         }
         CExpr::Coalesce(alternatives) => alternatives.first().map(transforms).unwrap_or_default(),
+        CExpr::Fallback { value, .. } => transforms(value),
         _ => Vec::new(),
     }
 }
@@ -81,6 +88,11 @@ pub fn fallbacks(expr: &CExpr) -> Vec<String> {
     match expr {
         CExpr::Coalesce(alternatives) => alternatives.iter().skip(1).map(self::expr).collect(),
         CExpr::Pipeline { input, .. } => fallbacks(input),
+        CExpr::Fallback { value, fallback } => {
+            let mut found = fallbacks(value);
+            found.push(self::expr(fallback));
+            found
+        }
         CExpr::Template(parts) => parts
             .iter()
             .filter_map(|part| match part {
@@ -156,5 +168,11 @@ fn plain(e: &CExpr) -> String {
             .map(plain)
             .collect::<Vec<_>>()
             .join(" ?? "),
+        CExpr::Arith { op, left, right } => {
+            format!("({} {} {})", plain(left), op.as_str(), plain(right))
+        }
+        CExpr::Fallback { value, fallback } => {
+            format!("{} | default({})", plain(value), plain(fallback))
+        }
     }
 }

@@ -429,6 +429,79 @@ pub enum ExprKind {
     },
     /// `A ?? B ?? ...`: the first alternative with a value.
     Coalesce(Vec<Expr>),
+    /// `A + B`, `A - B`, `A * B`, `A / B` on numbers.
+    Arith {
+        /// The operator.
+        op: ArithOp,
+        /// Where the operator is written.
+        op_span: Span,
+        /// The left operand.
+        left: Box<Expr>,
+        /// The right operand.
+        right: Box<Expr>,
+    },
+}
+
+impl Expr {
+    /// The expressions directly inside this one, in source order: a pipeline's input and the
+    /// value arguments of its calls, alternatives, template parts, operands.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Path(_) | ExprKind::Literal(_) => Vec::new(),
+            ExprKind::Template(parts) => parts
+                .iter()
+                .filter_map(|part| match part {
+                    TemplatePart::Expr(inner) => Some(inner),
+                    TemplatePart::Text(_) => None,
+                })
+                .collect(),
+            ExprKind::Pipeline { input, calls } => std::iter::once(input.as_ref())
+                .chain(calls.iter().flat_map(|call| {
+                    call.args.iter().filter_map(|arg| match arg {
+                        Arg::Value(value) => Some(value),
+                        _ => None,
+                    })
+                }))
+                .collect(),
+            ExprKind::Coalesce(alternatives) => alternatives.iter().collect(),
+            ExprKind::Arith { left, right, .. } => vec![left, right],
+        }
+    }
+}
+
+/// An arithmetic operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+impl ArithOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+        }
+    }
+
+    /// The operator in words, for the mapping sheet ("plus", "divided by").
+    pub fn words(self) -> &'static str {
+        match self {
+            ArithOp::Add => "plus",
+            ArithOp::Sub => "minus",
+            ArithOp::Mul => "times",
+            ArithOp::Div => "divided by",
+        }
+    }
 }
 
 /// One part of a template string.
@@ -456,8 +529,10 @@ pub struct Call {
 pub enum Arg {
     /// A literal.
     Literal(Literal),
-    /// A bare name (a table).
+    /// A bare name (a table, or a named value given to `default`).
     Name(Ident),
+    /// A value read from a record (`default(deal.close_date)`): a path expression.
+    Value(Expr),
 }
 
 impl Arg {
@@ -466,6 +541,7 @@ impl Arg {
         match self {
             Arg::Literal(l) => l.span,
             Arg::Name(n) => n.span,
+            Arg::Value(e) => e.span,
         }
     }
 }

@@ -205,8 +205,20 @@ fn looks_like(c: char) -> Option<char> {
 /// When a block could end here, leave out the tokens that would merely continue the last rule
 /// (`owner`, `(`, `[`, `.`): "expected `}`" is what the user needs to read.
 fn without_continuations(positives: &[Rule]) -> Vec<Rule> {
+    // An arithmetic operator can follow any value; listing it after every complete expression
+    // would bury what was meant (`=>`, `??`), so it is named only when nothing else fits.
+    let arithmetic = |r: &Rule| matches!(r, Rule::add_op | Rule::mul_op);
+    let positives: Vec<Rule> = if positives.iter().all(arithmetic) {
+        positives.to_vec()
+    } else {
+        positives
+            .iter()
+            .copied()
+            .filter(|r| !arithmetic(r))
+            .collect()
+    };
     if !positives.contains(&Rule::p_close_brace) {
-        return positives.to_vec();
+        return positives;
     }
     positives
         .iter()
@@ -339,7 +351,7 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::test => "a test",
         Rule::compare_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
         Rule::literal_list => "a list (`[\"a\", \"b\"]`)",
-        Rule::expr | Rule::pipeline => "a value",
+        Rule::expr | Rule::pipeline | Rule::sum | Rule::product => "a value",
         Rule::group => "a value in parentheses",
         Rule::call => "a transform name",
         Rule::boolean => "`true` or `false`",
@@ -402,6 +414,11 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::p_arrow => "`=>`",
         Rule::p_coalesce => "`??`",
         Rule::p_pipe => "`|`",
+        Rule::op_plus => "`+`",
+        Rule::op_minus => "`-`",
+        Rule::op_times => "`*`",
+        Rule::op_divide => "`/`",
+        Rule::add_op | Rule::mul_op => "an operator",
         Rule::p_comma => "`,`",
         Rule::p_dot => "`.`",
         Rule::p_open_brace => "`{`",

@@ -126,24 +126,20 @@ pub fn call_around(file: &MappingFile, offset: usize) -> Option<(&Call, usize)> 
 
 /// Every transform call inside `expr` (alternatives and template parts included), in order.
 pub fn expr_calls<'a>(expr: &'a Expr, found: &mut Vec<&'a Call>) {
-    match &expr.kind {
-        ExprKind::Path(_) | ExprKind::Literal(_) => {}
-        ExprKind::Template(parts) => {
-            for part in parts {
-                if let TemplatePart::Expr(inner) = part {
-                    expr_calls(inner, found);
+    if let ExprKind::Pipeline { input, calls } = &expr.kind {
+        expr_calls(input, found);
+        found.extend(calls);
+        for call in calls {
+            for arg in &call.args {
+                if let Arg::Value(value) = arg {
+                    expr_calls(value, found);
                 }
             }
         }
-        ExprKind::Pipeline { input, calls } => {
-            expr_calls(input, found);
-            found.extend(calls);
-        }
-        ExprKind::Coalesce(alternatives) => {
-            for alternative in alternatives {
-                expr_calls(alternative, found);
-            }
-        }
+        return;
+    }
+    for child in expr.children() {
+        expr_calls(child, found);
     }
 }
 
@@ -325,6 +321,8 @@ fn expr_at<'a>(expr: &'a Expr, offset: usize, role: TextRole<'a>) -> Option<Node
         ExprKind::Coalesce(alternatives) => alternatives
             .iter()
             .find_map(|alternative| expr_at(alternative, offset, role)),
+        ExprKind::Arith { left, right, .. } => expr_at(left, offset, TextRole::Other)
+            .or_else(|| expr_at(right, offset, TextRole::Other)),
     }
 }
 
@@ -339,6 +337,7 @@ fn call_at(call: &Call, offset: usize) -> Option<Node<'_>> {
             Arg::Name(name) if covers(name.span, offset) => Some(Node::NameArg { call, index }),
             Arg::Name(_) => None,
             Arg::Literal(literal) => text_at(literal, offset, TextRole::Other),
+            Arg::Value(value) => expr_at(value, offset, TextRole::Other),
         })
 }
 
@@ -409,21 +408,10 @@ fn cond_paths<'a>(cond: &'a Cond, found: &mut Vec<&'a Path>) {
 }
 
 fn expr_paths<'a>(expr: &'a Expr, found: &mut Vec<&'a Path>) {
-    match &expr.kind {
-        ExprKind::Path(path) => found.push(path),
-        ExprKind::Literal(_) => {}
-        ExprKind::Template(parts) => {
-            for part in parts {
-                if let TemplatePart::Expr(inner) = part {
-                    expr_paths(inner, found);
-                }
-            }
-        }
-        ExprKind::Pipeline { input, .. } => expr_paths(input, found),
-        ExprKind::Coalesce(alternatives) => {
-            for alternative in alternatives {
-                expr_paths(alternative, found);
-            }
-        }
+    if let ExprKind::Path(path) = &expr.kind {
+        found.push(path);
+    }
+    for child in expr.children() {
+        expr_paths(child, found);
     }
 }

@@ -415,10 +415,16 @@ fn continues(previous: &str, line: &str, block: Block) -> bool {
             | "<"
             | "in"
             | "matches"
+            | "+"
+            | "-"
+            | "*"
+            | "/"
     );
-    let trailing_operator = ["and", "or", "not", "=", "==", "=>", "|", "??", "(", ","]
-        .iter()
-        .any(|op| ends_with_token(previous, op));
+    let trailing_operator = [
+        "and", "or", "not", "=", "==", "=>", "|", "??", "(", ",", "+", "-", "*", "/",
+    ]
+    .iter()
+    .any(|op| ends_with_token(previous, op));
     match block {
         Block::Require if line.starts_with('"') => true,
         Block::Arrows => leading_operator || (trailing_operator && !previous.contains("=>")),

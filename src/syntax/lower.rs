@@ -382,6 +382,7 @@ impl Lowerer {
                     })
                 }
             }
+            Rule::sum | Rule::product => self.arithmetic(pair),
             Rule::group => self.expr(inner(pair).next()?),
             Rule::pipeline => {
                 let mut parts = inner(pair);
@@ -419,6 +420,77 @@ impl Lowerer {
                 kind: ExprKind::Literal(self.literal(pair)?),
             }),
         }
+    }
+
+    /// A `sum` or `product`: operands joined left to right (`a - b - c` is `(a - b) - c`). A
+    /// transform after any operand but the first is M113: `a * b | round(2)` reads as rounding
+    /// the product but would round `b` alone, so it must be written with parentheses.
+    fn arithmetic(&mut self, pair: P<'_>) -> Option<Expr> {
+        let whole = pair.as_str();
+        let start = pair.as_span().start();
+        let mut parts = inner(pair);
+        let first = parts.next()?;
+        let mut left_end = first.as_span().end();
+        let mut left = self.expr(first)?;
+        while let (Some(op), Some(operand)) = (parts.next(), parts.next()) {
+            let left_text = whole[..left_end - start].trim().to_string();
+            left_end = operand.as_span().end();
+            let op_span = self.span(&op);
+            let op = match op.into_inner().next().map(|p| p.as_rule()) {
+                Some(Rule::op_plus) => ArithOp::Add,
+                Some(Rule::op_minus) => ArithOp::Sub,
+                Some(Rule::op_times) => ArithOp::Mul,
+                _ => ArithOp::Div,
+            };
+            self.no_trailing_transform(&operand, &left_text, op);
+            let right = self.expr(operand)?;
+            let span = left.span.to(right.span);
+            left = Expr {
+                kind: ExprKind::Arith {
+                    op,
+                    op_span,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
+                span,
+            };
+        }
+        Some(left)
+    }
+
+    /// M113 when the operand after an operator (or, in a sum, the first factor of a product
+    /// after one) ends in transforms outside parentheses. The expression is still lowered as it
+    /// parses, so that the rest of the item is checked and the editor can offer the fix.
+    fn no_trailing_transform(&mut self, operand: &P<'_>, left_text: &str, op: ArithOp) {
+        let pipeline = match operand.as_rule() {
+            Rule::product => inner(operand.clone()).next(),
+            _ => Some(operand.clone()),
+        };
+        let Some(pipeline) = pipeline else {
+            return;
+        };
+        let mut pieces = inner(pipeline.clone());
+        let Some(value) = pieces.next() else {
+            return;
+        };
+        let Some(first_call) = pieces.next() else {
+            return;
+        };
+        let value_text = value.as_str().trim();
+        let calls_text =
+            pipeline.as_str()[first_call.as_span().start() - pipeline.as_span().start()..].trim();
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::M113,
+                self.span(&pipeline),
+                format!("`| {calls_text}` after `{}` applies to `{value_text}` alone", op.as_str()),
+                "transforms only this operand",
+            )
+            .with_help(format!(
+                "write `({left_text} {op} {value_text}) | {calls_text}` to transform the result, or `{left_text} {op} ({value_text} | {calls_text})` to transform only `{value_text}`",
+                op = op.as_str()
+            )),
+        );
     }
 
     fn template(&mut self, pair: P<'_>, span: Span) -> Expr {
@@ -464,6 +536,17 @@ impl Lowerer {
         for arg in parts {
             if arg.as_rule() == Rule::name || arg.as_rule() == Rule::transform_name {
                 args.push(Arg::Name(self.ident(arg)));
+            } else if arg.as_rule() == Rule::path {
+                let span = self.span(&arg);
+                let path = self.path(arg)?;
+                args.push(if path.segments.is_empty() {
+                    Arg::Name(path.root)
+                } else {
+                    Arg::Value(Expr {
+                        kind: ExprKind::Path(path),
+                        span,
+                    })
+                });
             } else {
                 args.push(Arg::Literal(self.literal(arg)?));
             }

@@ -249,7 +249,7 @@ pub fn parse_call(text: &str) -> Option<Vec<serde_json::Value>> {
         .iter()
         .map(|arg| match arg {
             super::ast::Arg::Literal(literal) => Some(literal.kind.to_json()),
-            super::ast::Arg::Name(_) => None,
+            super::ast::Arg::Name(_) | super::ast::Arg::Value(_) => None,
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 //! arguments (regexes built, tables resolved), run by [`run_pipeline`]. A pipeline stops at the
 //! first failure, unless a later `default(...)` step supplies a value.
 
+pub mod arith;
 pub mod dates;
 pub mod registry;
 pub mod table;
@@ -47,8 +48,8 @@ pub enum Step {
     Number,
     /// `integer`
     Integer,
-    /// `round(places)`
-    Round(u32),
+    /// `round(places)`, `round(places, mode)`
+    Round(u32, arith::Rounding),
     /// `string`
     ToString,
     /// `boolean`
@@ -162,7 +163,14 @@ impl Step {
             "company_name" => Step::CompanyName,
             "number" => Step::Number,
             "integer" => Step::Integer,
-            "round" => Step::Round(int(0).ok_or_else(missing)? as u32),
+            "round" => Step::Round(
+                int(0).ok_or_else(missing)? as u32,
+                match text(1) {
+                    None => arith::Rounding::HalfUp,
+                    Some(mode) => arith::Rounding::named(&mode)
+                        .ok_or_else(|| format!("`{mode}` is not a rounding mode"))?,
+                },
+            ),
             "string" => Step::ToString,
             "boolean" => Step::Boolean,
             "date" => Step::Date(text(0)),
@@ -218,7 +226,7 @@ impl Step {
             Step::CompanyName => owned_str(input, text::company_name),
             Step::Number => to_number(input),
             Step::Integer => to_integer(input),
-            Step::Round(places) => round(input, *places),
+            Step::Round(places, mode) => arith::round(input, *places, *mode),
             Step::ToString => input
                 .to_text()
                 .map(|t| Val::Str(Cow::Owned(t.into_owned())))
@@ -326,22 +334,6 @@ fn to_integer<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
             Err("has a fractional part; add `round(0)` before `integer` to round it".to_string())
         }
         _ => Err("is not a number".to_string()),
-    }
-}
-
-fn round<'a>(input: &Val<'_>, places: u32) -> Result<Val<'a>, String> {
-    let value = input
-        .as_f64()
-        .ok_or_else(|| format!("is {}, not a number", input.kind().a()))?;
-    let factor = 10f64.powi(places as i32);
-    let rounded = (value * factor).round() / factor;
-    if !rounded.is_finite() {
-        return Err("is too large to round".to_string());
-    }
-    if places == 0 && rounded.abs() < 9.2e18 {
-        Ok(Val::Int(rounded as i64))
-    } else {
-        Ok(Val::Num(rounded))
     }
 }
 

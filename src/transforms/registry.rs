@@ -24,6 +24,15 @@ pub enum ParamKind {
     Table,
     /// Any literal.
     Literal,
+    /// A literal, a field or a named value (`default`).
+    Value,
+    /// One of a few words (`"half_even"`), named `what` in messages.
+    OneOf {
+        /// What the words are, in words ("a rounding mode").
+        what: &'static str,
+        /// The words allowed.
+        words: &'static [&'static str],
+    },
 }
 
 impl ParamKind {
@@ -36,6 +45,8 @@ impl ParamKind {
             ParamKind::DateFormat => "a date format string such as \"%Y-%m-%d\"",
             ParamKind::Table => "a table name",
             ParamKind::Literal => "a literal value",
+            ParamKind::Value => "a literal, a field or a named value",
+            ParamKind::OneOf { what, .. } => what,
         }
     }
 }
@@ -283,15 +294,28 @@ pub static TRANSFORMS: &[TransformDecl] = &[
     },
     TransformDecl {
         name: "round",
-        params: &[p("places", ParamKind::Int { min: 0, max: 12 })],
+        params: &[
+            p("places", ParamKind::Int { min: 0, max: 12 }),
+            opt(
+                "mode",
+                ParamKind::OneOf {
+                    what: "a rounding mode (\"half_up\", \"half_even\", \"half_down\", \"up\", \"down\", \"ceiling\" or \"floor\")",
+                    words: super::arith::Rounding::NAMES,
+                },
+            ),
+        ],
         input: Kinds::NUMBER,
         output: Output::Rounded,
         can_fail: false,
-        doc: "Rounds to the given number of decimal places, halves away from zero. `round(0)` gives an integer.",
+        doc: "Rounds to the given number of decimal places, exactly in decimal (`1.005 | round(2)` is 1.01). `mode` says how: `\"half_up\"` (the default) to the nearest with halves away from zero, `\"half_even\"` to the nearest with halves to the even digit (banker's rounding), `\"half_down\"` halves toward zero, `\"up\"` away from zero, `\"down\"` toward zero (truncating), `\"ceiling\"` and `\"floor\"` toward positive and negative infinity. `round(0)` gives an integer.",
         examples: &[
             ex("round(0)", "2.5", "3"),
             ex("round(2)", "9.999", "10"),
             ex("round(1)", "1.25", "1.3"),
+            ex("round(2)", "1.005", "1.01"),
+            ex("round(0, \"half_even\")", "2.5", "2"),
+            ex("round(2, \"down\")", "19.999", "19.99"),
+            ex("round(0, \"ceiling\")", "-2.5", "-2"),
         ],
     },
     TransformDecl {
@@ -485,11 +509,11 @@ pub static TRANSFORMS: &[TransformDecl] = &[
     },
     TransformDecl {
         name: "default",
-        params: &[p("value", ParamKind::Literal)],
+        params: &[p("value", ParamKind::Value)],
         input: Kinds::ANY,
         output: Output::InputOrArgument,
         can_fail: false,
-        doc: "Gives `value` when everything before it produced nothing: the source was absent, or an earlier transform failed. The one way to turn a failure into a value.",
+        doc: "Gives `value` when everything before it produced nothing: the source was absent, or an earlier transform failed. The one way to turn a failure into a value. `value` is a literal, a field (`default(deal.close_date)`) or a named value (`default(start)`); a field or named value is read only when it is needed, and may itself be absent.",
         examples: &[ex("default(0)", "null", "0"), ex("default(0)", "5", "5")],
     },
 ];

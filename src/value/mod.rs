@@ -8,7 +8,7 @@ mod val;
 
 pub use equal::json_equal;
 pub use kinds::Kinds;
-pub use val::Val;
+pub use val::{Val, number_to_json};
 
 /// Objects up to this many members are searched key by key: cheaper than hashing the name
 /// (`serde_json`'s maps hash with SipHash).

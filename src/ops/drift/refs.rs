@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::source::Span;
 use crate::syntax::ast::{
     Assignment, CompareOp, Cond, CondKind, Expr, ExprKind, Item, LitKind, MappingFile, Path,
-    SegmentKind, TableBody, TemplatePart,
+    SegmentKind, TableBody,
 };
 
 /// One step of a mapping path.
@@ -285,21 +285,15 @@ impl Collector<'_> {
     fn expr(&mut self, expr: &Expr) {
         match &expr.kind {
             ExprKind::Path(path) => self.path(path, false),
-            ExprKind::Literal(_) => {}
-            ExprKind::Template(parts) => {
-                for part in parts {
-                    if let TemplatePart::Expr(inner) = part {
-                        self.expr(inner);
-                    }
-                }
-            }
             ExprKind::Pipeline { input, calls } => {
-                self.expr(input);
                 if let (Some(path), Some(first)) = (direct_path(input), calls.first()) {
                     self.lookup(path, first);
                 }
             }
-            ExprKind::Coalesce(options) => options.iter().for_each(|e| self.expr(e)),
+            _ => {}
+        }
+        for child in expr.children() {
+            self.expr(child);
         }
     }
 
