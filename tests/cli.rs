@@ -131,8 +131,13 @@ fn every_shipped_mapping_checks_clean_with_warnings_denied() {
 
 #[test]
 fn renamed_source_field_is_caught_with_a_suggestion() {
-    let dir =
-        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let dir = edited_copy(|m| {
+        m.replacen(
+            "= deal.properties.dealname |",
+            "= deal.properties.dealnme |",
+            1,
+        )
+    });
     let out = mapctl(&["check", "hubspot_to_accelo.map"], dir.path());
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
@@ -191,8 +196,13 @@ fn never_transfer_field_in_a_template_is_refused() {
 
 #[test]
 fn json_format_is_one_parseable_document() {
-    let dir =
-        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let dir = edited_copy(|m| {
+        m.replacen(
+            "= deal.properties.dealname |",
+            "= deal.properties.dealnme |",
+            1,
+        )
+    });
     let out = mapctl(
         &["check", "--format", "json", "hubspot_to_accelo.map"],
         dir.path(),
@@ -220,8 +230,13 @@ fn json_format_is_one_parseable_document() {
 
 #[test]
 fn github_format_prints_workflow_annotations() {
-    let dir =
-        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let dir = edited_copy(|m| {
+        m.replacen(
+            "= deal.properties.dealname |",
+            "= deal.properties.dealnme |",
+            1,
+        )
+    });
     let out = mapctl(
         &["check", "--format", "github", "hubspot_to_accelo.map"],
         dir.path(),
@@ -237,8 +252,13 @@ fn github_format_prints_workflow_annotations() {
 
 #[test]
 fn no_colour_when_not_on_a_terminal() {
-    let dir =
-        edited_copy(|m| m.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1));
+    let dir = edited_copy(|m| {
+        m.replacen(
+            "= deal.properties.dealname |",
+            "= deal.properties.dealnme |",
+            1,
+        )
+    });
     let out = mapctl(&["check", "hubspot_to_accelo.map"], dir.path());
     assert!(
         !text(&out).contains('\u{1b}'),

@@ -173,7 +173,11 @@ fn a_typo_gets_the_checks_diagnostic_and_a_fix_that_restores_the_name() {
         "the shipped mapping is clean"
     );
 
-    let typo = text.replacen("deal.properties.dealname |", "deal.properties.dealnme |", 1);
+    let typo = text.replacen(
+        "= deal.properties.dealname |",
+        "= deal.properties.dealnme |",
+        1,
+    );
     let started = Instant::now();
     client.change(&uri, 2, &typo);
     let diagnostics = client.diagnostics_for(&uri);

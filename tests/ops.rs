@@ -271,7 +271,13 @@ fn plan_writes_nothing_and_names_only_the_changed_field() {
     assert_eq!(entry["action"], "update");
     assert_eq!(entry["changes"].as_array().unwrap().len(), 1);
     assert_eq!(entry["changes"][0]["field"], "budget.amount");
-    assert_eq!(entry["template_rule"]["line"], 92);
+    let mapping = std::fs::read_to_string("mappings/zoho_to_custom.map").unwrap();
+    let rule_line = mapping
+        .lines()
+        .position(|l| l.contains("when deal.Project_Type => deal.Project_Type | lookup(templates)"))
+        .unwrap()
+        + 1;
+    assert_eq!(entry["template_rule"]["line"], rule_line);
     assert_eq!(entry["client"]["match"], "existing");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),

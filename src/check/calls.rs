@@ -287,6 +287,7 @@ impl Env<'_> {
         if decl.name == "round" {
             next.ty.range = info.ty.range.rounded();
         }
+        (next.ty.min_length, next.ty.nonblank) = text_length_after(decl.name, args, &info.ty);
         next.ty.max_length = match decl.name {
             "truncate" => args.first().and_then(|a| match a {
                 ArgValue::Json(v) => v.as_u64(),
@@ -312,6 +313,8 @@ impl Env<'_> {
                 values: None,
                 max_length: flat.max_length,
                 range: Range::of_schema(flat.minimum, flat.maximum),
+                min_length: super::exprs::schema_min_length(&flat),
+                nonblank: false,
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
@@ -320,6 +323,35 @@ impl Env<'_> {
             None if ty.kinds == Kinds::ARRAY => Ty::of(Kinds::STRING),
             None => Ty::of(Kinds::ANY),
         }
+    }
+}
+
+/// What is known of the length of a transform's text output: the fewest characters, and
+/// whether a character that is not whitespace is always left.
+fn text_length_after(name: &str, args: &[ArgValue], input: &Ty) -> (u64, bool) {
+    let kept = (input.min_length, input.nonblank);
+    let at_least_one = |nonblank: bool| (u64::from(nonblank), nonblank);
+    match name {
+        "nonblank" => (1, true),
+        "trim" | "collapse_whitespace" => at_least_one(input.nonblank),
+        "lower" | "upper" => kept,
+        "truncate" => match args.first() {
+            Some(ArgValue::Json(length)) => {
+                (input.min_length.min(length.as_u64().unwrap_or(0)), false)
+            }
+            _ => (0, false),
+        },
+        "string" if !input.kinds.intersects(Kinds::STRING) => (1, true),
+        "string" | "default" => kept,
+        "format_date" => match args.first() {
+            Some(ArgValue::Json(format)) => at_least_one(
+                format
+                    .as_str()
+                    .is_some_and(|f| f.chars().any(|c| !c.is_whitespace())),
+            ),
+            _ => (0, false),
+        },
+        _ => (0, false),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `match client NAME into TARGET`: the name must be text and the target a field that can hold
 //! a client id (an integer or a string). The target counts as written (M303) and is claimed
-//! (M302); the name's reads are forward reads (never-transfer applies).
+//! (M302); the name's reads are forward reads (never-transfer applies). A name that may be absent
+//! or blank when the deal is handed off is M215: such deals are rejected at the client match
+//! (M504).
 
 use super::context::Context;
 use super::exprs::{Scope, input_description};
@@ -39,6 +41,20 @@ impl WritePass<'_> {
                 .with_help("match on the company name, e.g. `company.properties.name`"),
             );
             return None;
+        }
+        if info.may_be_absent || !info.ty.nonblank {
+            let text = input_description(&rule.name);
+            cx.report(
+                Diagnostic::new(
+                    Code::M215,
+                    rule.name.span,
+                    format!("`{text}` may be absent or blank; deals without a client name are rejected at the client match"),
+                    "may be absent or blank when the deal is handed off",
+                )
+                .with_help(format!(
+                    "require it where the deal is handed off: `{text} | nonblank` in the `require at stage` block"
+                )),
+            );
         }
         let id_kinds = Kinds::INT.or(Kinds::STRING);
         if !target.flat.kinds.intersects(id_kinds) {

@@ -87,6 +87,16 @@ pub(crate) fn check(
                 &help_call,
             ));
     }
+    if let Some(limit) = field.flat.min_length
+        && limit > 0
+        && kinds.intersects(Kinds::STRING)
+        && info.ty.constant.is_none()
+        && info.ty.values.is_none()
+        && info.ty.alternatives.is_empty()
+        && info.ty.min_length < limit
+    {
+        cx.report(too_short(value, field, declared(cx, field), limit));
+    }
     for literal in info.ty.literals.clone() {
         check_constant(
             cx,
@@ -399,6 +409,34 @@ fn lossy(
         field.display,
         input_description(value)
     ))
+}
+
+/// M320: text that may be shorter than the field's `minLength` (a name of only spaces, after
+/// `collapse_whitespace`, is `""`).
+fn too_short(value: &Expr, field: &Field<'_>, declared: Option<Span>, limit: u64) -> Diagnostic {
+    let text = input_description(value);
+    let help = if limit == 1 {
+        format!(
+            "require it where the deal is handed off: `{text}` in the `require at stage` block (a rule on the value as written proves it is not empty)"
+        )
+    } else {
+        format!(
+            "`{}` takes at least {limit} characters: check the length with a `require` rule such as `{text} matches \"^.{{{limit},}}$\"`, or write a longer value",
+            field.display
+        )
+    };
+    Diagnostic::new(
+        Code::M320,
+        value.span,
+        format!(
+            "`{}` needs at least {limit} character{}, but this text may be shorter (empty, or only spaces trimmed away); such deals are rejected",
+            field.display,
+            if limit == 1 { "" } else { "s" }
+        ),
+        "may be too short",
+    )
+    .with_optional_label(declared, "the minimum length is declared here")
+    .with_help(help)
 }
 
 fn enum_list(flat: &Flat) -> String {

@@ -431,15 +431,20 @@ fn cond_info(info: ExprInfo) -> CondInfo {
     CondInfo { reads: info.reads }
 }
 
-/// Paths that must be present for a test on `expr` to hold: the path a plain pipeline reads.
+/// What must be present for a test on `expr` to hold: the path a plain pipeline reads, and the
+/// expression itself as written (`(a ?? b)`, `a | nonblank`), so that a rule naming a computed
+/// value proves that value present where the same expression is written.
 fn implied_paths(expr: &Expr) -> Vec<String> {
-    match &expr.kind {
-        ExprKind::Path(path) => vec![path.display()],
+    let mut found = match &expr.kind {
+        ExprKind::Path(path) => return vec![path.display()],
+        ExprKind::Literal(_) => return Vec::new(),
         ExprKind::Pipeline { input, calls } if !calls.iter().any(|c| c.name.name == "default") => {
             implied_paths(input)
         }
         _ => Vec::new(),
-    }
+    };
+    found.push(input_description(expr));
+    found
 }
 
 /// The useful line of a `regex` compile error, without its "error: " prefix.

@@ -109,8 +109,33 @@ impl<'a> Env<'a> {
         }))
     }
 
-    /// Types and compiles an expression; `None` when it has an error (already reported).
+    /// Types and compiles an expression; `None` when it has an error (already reported). An
+    /// expression a `require` rule proves present (as written) is not absent.
     pub(crate) fn expr(
+        &mut self,
+        cx: &mut Context<'_>,
+        expr: &Expr,
+        scope: Scope<'_>,
+    ) -> Option<(CExpr, ExprInfo)> {
+        let (cexpr, mut info) = self.expr_as_written(cx, expr, scope)?;
+        if matches!(scope, Scope::Back) {
+            return Some((cexpr, info));
+        }
+        let text = input_description(expr);
+        if self.stages.is_guaranteed(&text) {
+            // Present in the sense of `require`: not absent, not null, not "".
+            info.may_be_absent = false;
+            info.ty.min_length = info.ty.min_length.max(1);
+        }
+        if self.stages.is_guaranteed(&format!("{text} | nonblank")) {
+            info.may_be_absent = false;
+            info.ty.min_length = info.ty.min_length.max(1);
+            info.ty.nonblank = true;
+        }
+        Some((cexpr, info))
+    }
+
+    fn expr_as_written(
         &mut self,
         cx: &mut Context<'_>,
         expr: &Expr,
@@ -190,6 +215,8 @@ impl<'a> Env<'a> {
                 values,
                 max_length: flat.max_length,
                 range: Range::of_schema(flat.minimum, flat.maximum),
+                min_length: schema_min_length(&flat),
+                nonblank: false,
                 schema: Some(flat),
                 constant: None,
                 literals: Vec::new(),
@@ -212,9 +239,14 @@ impl<'a> Env<'a> {
         let mut reads = Vec::new();
         let mut may_fail = false;
         let mut ok = true;
+        let (mut min_length, mut nonblank) = (0u64, false);
         for part in parts {
             match part {
-                TemplatePart::Text(text) => compiled.push(CPart::Text(text.clone())),
+                TemplatePart::Text(text) => {
+                    min_length += text.chars().count() as u64;
+                    nonblank |= text.chars().any(|c| !c.is_whitespace());
+                    compiled.push(CPart::Text(text.clone()));
+                }
                 TemplatePart::Expr(expr) => {
                     let Some((cexpr, info)) = self.expr(cx, expr, scope) else {
                         ok = false;
@@ -234,14 +266,20 @@ impl<'a> Env<'a> {
                     }
                     may_fail |=
                         info.may_fail || !info.ty.kinds.within(Kinds::SCALAR.or(Kinds::NULL));
+                    if !info.may_be_absent {
+                        min_length += info.ty.min_length;
+                        nonblank |= info.ty.nonblank;
+                    }
                     reads.extend(info.reads);
                     compiled.push(CPart::Expr(cexpr));
                 }
             }
         }
         ok.then(|| {
+            let mut ty = Ty::of(Kinds::STRING);
+            (ty.min_length, ty.nonblank) = (min_length, nonblank);
             let info = ExprInfo {
-                ty: Ty::of(Kinds::STRING),
+                ty,
                 may_be_absent: false,
                 may_fail,
                 reads,
@@ -411,6 +449,16 @@ fn fallback_union(
     }
 }
 
+/// The fewest characters a string valid under `flat` has: its `minLength`, or 1 when one of its
+/// `pattern`s does not match the empty string (`^[0-9]+$`).
+pub(crate) fn schema_min_length(flat: &crate::schema::Flat) -> u64 {
+    let declared = flat.min_length.unwrap_or(0);
+    let pattern_needs_a_character = flat.patterns.iter().any(|pattern| {
+        crate::transforms::build_regex(pattern).is_ok_and(|regex| !regex.is_match(""))
+    });
+    declared.max(u64::from(pattern_needs_a_character))
+}
+
 /// For a target read in map/select: whether it was written earlier (M311 if not), and
 /// whether the written value may be absent.
 fn written_before(
@@ -462,6 +510,8 @@ pub(crate) fn union_ty(a: &Ty, b: &Ty) -> Ty {
         kinds: a.kinds.or(b.kinds),
         values,
         range: a.range.or(b.range),
+        min_length: a.min_length.min(b.min_length),
+        nonblank: a.nonblank && b.nonblank,
         schema: None,
         max_length: a.max_length.zip(b.max_length).map(|(x, y)| x.max(y)),
         constant: None,

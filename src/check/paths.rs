@@ -1,8 +1,15 @@
 //! Resolving paths against record schemas: unknown records (M109), wrong record (M110), unknown
 //! fields with "did you mean" (M201/M301), steps into scalars (M202), array searches (M203).
 //!
-//! A field must be declared in the schema's `properties` to be read or written; an object that
-//! declares no properties but types its `additionalProperties` is a dictionary and accepts any key.
+//! A field must be declared in the schema's `properties` to be read or written, or be typed by
+//! the object's `patternProperties` (a name a pattern matches) or by a typed
+//! `additionalProperties` schema: that is how vendors describe custom fields (HubSpot's and
+//! Zoho's custom properties). An object that declares no properties and leaves
+//! `additionalProperties` open is a dictionary and accepts any key; one that declares some and
+//! leaves the rest open accepts only those (a typo is M201, not a field that is always absent).
+//! A name that is a near miss of a declared one stays M201 with "did you mean" even where the
+//! schema would type it as a custom field: that is a typo far more often than a custom field
+//! (which can be declared in the schema when it is real).
 //! [`step`] is the one place that decides what a step leads to; the checker reports its misses,
 //! and `lookup.rs` answers tools (the language server) with it.
 
@@ -101,9 +108,10 @@ pub(crate) fn step<'s>(
             }
             let child = match flat.properties.get(name) {
                 Some(dnf) => flattener.dnf(schemas, dnf),
-                None => match (&flat.additional, flat.properties.is_empty()) {
-                    (Additional::Any, true) => Rc::new(Flat::any()),
-                    (Additional::Typed(dnf), true) => flattener.dnf(schemas, dnf),
+                // A near miss of a declared name is a typo far more often than a custom field:
+                // M201 with "did you mean", even where the schema would type it.
+                None => match undeclared(schemas, flattener, flat, name) {
+                    Some(child) if !is_near_miss(flat, name) => child,
                     _ => return Err(Miss::UnknownField(name)),
                 },
             };
@@ -184,6 +192,35 @@ fn items_of(
         Some(dnf) => flattener.dnf(schemas, dnf),
         None => Rc::new(Flat::any()),
     })
+}
+
+/// The type of a field `flat` does not declare: the first `patternProperties` entry whose
+/// pattern matches the name (JSON Schema applies every matching one; any one of them is true of
+/// the value), else a typed `additionalProperties`, else anything for an object that declares
+/// nothing; `None` when the object does not allow the name.
+fn undeclared(
+    schemas: &SchemaSet,
+    flattener: &Flattener,
+    flat: &Flat,
+    name: &str,
+) -> Option<Rc<Flat>> {
+    let matched = flat.pattern_properties.iter().find(|(pattern, _)| {
+        crate::transforms::build_regex(pattern).is_ok_and(|regex| regex.is_match(name))
+    });
+    if let Some((_, dnf)) = matched {
+        return Some(flattener.dnf(schemas, dnf));
+    }
+    match (&flat.additional, flat.properties.is_empty()) {
+        (Additional::Typed(dnf), _) => Some(flattener.dnf(schemas, dnf)),
+        (Additional::Any, true) if flat.pattern_properties.is_empty() => Some(Rc::new(Flat::any())),
+        _ => None,
+    }
+}
+
+/// True when `name` is close to a field `flat` declares (the "did you mean" of M201).
+fn is_near_miss(flat: &Flat, name: &str) -> bool {
+    !flat.properties.is_empty()
+        && suggest::closest(name, flat.properties.keys().map(String::as_str)).is_some()
 }
 
 /// Resolves a path; reports and returns `None` when it does not resolve. Returns `None`

@@ -59,6 +59,8 @@ impl TableInfo {
             ),
             schema: None,
             range: Range::default(),
+            min_length: 0,
+            nonblank: false,
             max_length,
             constant: None,
             literals: Vec::new(),

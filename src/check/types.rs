@@ -59,6 +59,11 @@ pub struct Ty {
     pub schema: Option<Rc<Flat>>,
     /// Known bounds, when it is a number.
     pub range: Range,
+    /// The fewest characters it has as text (0 when nothing is known).
+    pub min_length: u64,
+    /// True when, as text, it always holds a character that is not whitespace (so trimming or
+    /// collapsing whitespace cannot empty it).
+    pub nonblank: bool,
     /// The longest string it can be, when known.
     pub max_length: Option<u64>,
     /// The constant value, for literals.
@@ -90,6 +95,8 @@ impl Ty {
             values: None,
             schema: None,
             range: Range::default(),
+            min_length: 0,
+            nonblank: false,
             max_length: None,
             constant: None,
             literals: Vec::new(),
@@ -107,6 +114,10 @@ impl Ty {
             }]),
             schema: None,
             range: Range::of_constant(value),
+            min_length: value.as_str().map_or(1, |s| s.chars().count() as u64),
+            nonblank: value
+                .as_str()
+                .is_none_or(|s| s.chars().any(|c| !c.is_whitespace())),
             max_length: value.as_str().map(|s| s.chars().count() as u64),
             constant: Some(value.clone()),
             literals: vec![KnownValue {

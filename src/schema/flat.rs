@@ -55,6 +55,9 @@ pub struct Flat {
     pub properties: IndexMap<String, Dnf>,
     /// Required property names.
     pub required: Vec<String>,
+    /// `patternProperties`: the properties whose names match a pattern, and their types (a name
+    /// that matches one is not an additional property).
+    pub pattern_properties: Vec<(String, Dnf)>,
     /// Properties not listed.
     pub additional: Additional,
     /// Array items.
@@ -83,6 +86,7 @@ impl Flat {
             maximum: None,
             properties: IndexMap::new(),
             required: Vec::new(),
+            pattern_properties: Vec::new(),
             additional: Additional::Any,
             items: None,
             title: None,
@@ -139,6 +143,9 @@ impl Flat {
             if !self.required.contains(name) {
                 self.required.push(name.clone());
             }
+        }
+        for (pattern, dnf) in &other.pattern_properties {
+            self.pattern_properties.push((pattern.clone(), dnf.clone()));
         }
         self.additional = match (&self.additional, &other.additional) {
             (Additional::Closed, _) | (_, Additional::Closed) => Additional::Closed,
@@ -212,6 +219,9 @@ impl Flat {
         }
         self.properties = merged;
         self.required.retain(|name| other.required.contains(name));
+        // Either branch's patterns may be the one that applies: a name they match is typed by
+        // neither here (it falls back to `additional`, which is then weaker).
+        self.pattern_properties.clear();
         self.additional = match (&self.additional, &other.additional) {
             (Additional::Closed, Additional::Closed) => Additional::Closed,
             (Additional::Typed(a), Additional::Typed(b)) => {
@@ -388,6 +398,11 @@ impl Flattener {
             .map(|(name, child)| (name.clone(), vec![vec![*child]]))
             .collect();
         flat.required = node.required.clone();
+        flat.pattern_properties = node
+            .pattern_properties
+            .iter()
+            .map(|(pattern, child)| (pattern.clone(), vec![vec![*child]]))
+            .collect();
         flat.additional = match node.additional.map(|a| set.node(a).boolean) {
             None => Additional::Any,
             Some(Some(false)) => Additional::Closed,

@@ -85,6 +85,8 @@ pub struct Node {
     pub required: Vec<String>,
     /// `additionalProperties`.
     pub additional: Option<NodeId>,
+    /// `patternProperties`: each pattern and its subschema, in document order.
+    pub pattern_properties: Vec<(String, NodeId)>,
     /// `items` (single schema form).
     pub items: Option<NodeId>,
     /// `allOf`.
@@ -299,6 +301,16 @@ impl SchemaSet {
                     let child = format!("{pointer}/properties/{}", escape_segment(name));
                     node.properties
                         .push((name.clone(), self.node_at(doc, &child)));
+                }
+            }
+            if let Some(Value::Object(patterns)) = member(map, "patternProperties") {
+                for (pattern, subschema) in patterns {
+                    if is_schema(subschema) {
+                        let child =
+                            format!("{pointer}/patternProperties/{}", escape_segment(pattern));
+                        node.pattern_properties
+                            .push((pattern.clone(), self.node_at(doc, &child)));
+                    }
                 }
             }
             if member(map, "additionalProperties").is_some_and(is_schema) {

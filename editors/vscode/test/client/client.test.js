@@ -66,7 +66,7 @@ test('the extension starts mapctl lsp through the language client', { skip: !fs.
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mapctl-vscode-'));
   fs.cpSync(path.join(repository, 'mappings'), folder, { recursive: true });
   const mappingPath = path.join(folder, 'hubspot_to_accelo.map');
-  const text = fs.readFileSync(mappingPath, 'utf8').replace('deal.properties.dealname |', 'deal.properties.dealnme |');
+  const text = fs.readFileSync(mappingPath, 'utf8').replace('= deal.properties.dealname |', '= deal.properties.dealnme |');
   fs.writeFileSync(mappingPath, text);
   state.settings = { 'mapctl.path': binary, 'mapctl.server.args': ['lsp'], 'mapctl.server.env': { MAPCTL_CACHE_DIR: '' } };
   state.folders = [{ uri: fake.Uri.file(folder), name: 'w', index: 0 }];
