@@ -631,6 +631,20 @@ impl Lowerer {
         }
         let parsed = text.parse::<f64>().ok().filter(|f| f.is_finite());
         match parsed.and_then(serde_json::Number::from_f64) {
+            Some(n) if !represents(text, n.as_f64().unwrap_or_default()) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::M103,
+                        span,
+                        format!(
+                            "number `{text}` cannot be represented exactly: it would be read as `{n}`"
+                        ),
+                        "would be rounded",
+                    )
+                    .with_help("numbers are 64-bit floats: write at most 15 significant digits, or compare an identifier of this size as text (`\"...\"`)"),
+                );
+                None
+            }
             Some(n) => Some(n),
             None => {
                 self.diagnostics.push(
@@ -725,6 +739,65 @@ fn single_or(
         Cond {
             kind: make(parts),
             span: span(),
+        }
+    }
+}
+
+/// True when the float `read` is the number the literal `text` writes: the same significant
+/// digits at the same decimal exponent as the float's shortest form (`0.1` is, a 23-digit
+/// integer is not).
+fn represents(text: &str, read: f64) -> bool {
+    significant(text) == significant(&format!("{read:e}"))
+}
+
+/// A decimal number's sign, significant digits and the decimal exponent of its first digit
+/// (`-0.0125` is `(true, "125", -2)`); zero is `(false, "", 0)`.
+fn significant(text: &str) -> Option<(bool, String, i64)> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(at) => (&rest[..at], rest[at + 1..].parse::<i64>().ok()?),
+        None => (rest, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{whole}{fraction}");
+    let leading = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_start_matches('0').trim_end_matches('0');
+    if digits.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    let first = whole.len() as i64 - 1 - leading as i64 + exponent;
+    Some((negative, digits.to_string(), first))
+}
+
+#[cfg(test)]
+mod exactness_tests {
+    use super::represents;
+
+    #[test]
+    fn literals_a_float_holds_exactly_and_ones_it_would_round() {
+        for text in [
+            "0.1",
+            "12500.50",
+            "1e6",
+            "-3.25",
+            "0.000125",
+            "48500.00",
+            "100000000000000000000",
+            "0",
+        ] {
+            let read: f64 = text.parse().unwrap();
+            assert!(represents(text, read), "{text}");
+        }
+        for text in [
+            "12345678901234567890123",
+            "0.12345678901234567891",
+            "9007199254740993.5",
+        ] {
+            let read: f64 = text.parse().unwrap();
+            assert!(!represents(text, read), "{text}");
         }
     }
 }
