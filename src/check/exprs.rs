@@ -348,16 +348,7 @@ impl<'a> Env<'a> {
                     value: Box::new(close_pipeline(cinput, &mut steps, &mut names)),
                     fallback: Box::new(cfallback),
                 };
-                info = fallback_union(
-                    info,
-                    Alternative {
-                        span: tried_span,
-                        text: described.clone(),
-                        ty: Ty::of(Kinds::NONE),
-                    },
-                    &fallback,
-                    fallback_info,
-                );
+                info = fallback_union((info, tried_span, &described), &fallback, fallback_info);
                 described = format!("{described} | {}", call_text(call));
                 tried_span = tried_span.to(call.span);
                 continue;
@@ -424,15 +415,17 @@ fn close_pipeline(input: CExpr, steps: &mut Vec<Step>, names: &mut Vec<String>) 
 /// the field it is written to), absent only when the fallback may be, failing only when the
 /// fallback may fail.
 fn fallback_union(
-    tried: ExprInfo,
-    mut first: Alternative,
+    (tried, tried_span, tried_text): (ExprInfo, Span, &str),
     fallback: &Expr,
     fallback_info: ExprInfo,
 ) -> ExprInfo {
-    first.ty = tried.ty.clone();
     let mut ty = union_ty(&tried.ty, &fallback_info.ty);
     ty.alternatives = vec![
-        first,
+        Alternative {
+            span: tried_span,
+            text: tried_text.to_string(),
+            ty: tried.ty,
+        },
         Alternative {
             span: fallback.span,
             text: input_description(fallback),
