@@ -140,7 +140,11 @@ fn a_closed_won_deal_becomes_a_valid_accelo_job() {
         job["against_id"], 101,
         "Acme Corporation's existing Accelo id is reused"
     );
-    assert_eq!(job["budget"], 48500);
+    assert_eq!(
+        job["budget"].to_string(),
+        "48500.00",
+        "the amount keeps its digits"
+    );
     assert_eq!(job["date_started"], "1741910400");
     assert!(
         !String::from_utf8_lossy(&output.stdout).contains("210/h"),

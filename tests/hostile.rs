@@ -662,8 +662,13 @@ fn integers_beyond_2_pow_53_and_2_pow_64() {
         "big_integers.ndjson",
         &[
             bad(2, "M502", &["deal.properties.amount"]),
-            bad(3, "M512", &["too large"]),
-            bad(4, "M512", &["too large"]),
+            // Read with every digit (not rounded, not ambiguous), and refused by the schema.
+            bad(3, "M502", &["18446744073709551617 is not of type string"]),
+            bad(
+                4,
+                "M502",
+                &["123456789012345678901234567890 is not of type string"],
+            ),
         ],
     );
     // "9007199254740993" (2^53 + 1) as a string goes through `| number` exactly.
@@ -1041,9 +1046,10 @@ fn batch_of_20000_with_1_percent_malformed_lines_is_accounted_exactly() {
                     .into_bytes(),
                     "M512",
                 ),
+                // Read exactly (no longer ambiguous), and refused by the schema: amounts are text.
                 7 => (
                     with_raw_field(&good, "amount", "18446744073709551617").into_bytes(),
-                    "M512",
+                    "M502",
                 ),
                 8 => (
                     good.replace("Acme Corp", "Acme \\ud800").into_bytes(),
@@ -1130,39 +1136,27 @@ fn numbers_read_as_numbers_stay_exact_or_are_refused() {
     let a = apply_with(&mapping, &[&input], &[]);
     assert_laws(&a, 9);
     let rejected = a.outcomes("rejected");
-    let want: BTreeMap<usize, Vec<String>> = [(4, "M501"), (5, "M512"), (6, "M501"), (7, "M512")]
+    // Beyond a float's range (1e400, 1e999) no PSA can hold the number: refused as out of range.
+    let want: BTreeMap<usize, Vec<String>> = [(4, "M501"), (6, "M501")]
         .into_iter()
         .map(|(l, c)| (l, vec![c.to_string()]))
         .collect();
     assert_eq!(rejected, want, "{}", a.rejects_text);
     assert_eq!(a.outcomes("skipped").into_keys().collect::<Vec<_>>(), [9]);
     let lines: Vec<&str> = a.out_text.lines().collect();
-    assert_eq!(lines.len(), 4);
-    assert!(
-        lines[0].contains("\"external_ref\":9007199254740993,"),
-        "2^53+1 rounded: {}",
-        lines[0]
-    );
-    assert!(
-        lines[0].contains("\"external_ref_text\":\"9007199254740993\""),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[1].contains("\"budget\":9007199254740993,"),
-        "{}",
-        lines[1]
-    );
-    assert!(
-        lines[1].contains("\"external_ref\":18446744073709551615,"),
-        "2^64-1 rounded: {}",
-        lines[1]
-    );
-    assert!(
-        lines[2].contains("\"external_ref\":-9223372036854775808,"),
-        "-2^63 rounded: {}",
-        lines[2]
-    );
+    assert_eq!(lines.len(), 6);
+    let has = |line: usize, text: &str| {
+        assert!(lines[line].contains(text), "{text} not in {}", lines[line]);
+    };
+    has(0, "\"external_ref\":9007199254740993,");
+    has(0, "\"external_ref_text\":\"9007199254740993\"");
+    has(1, "\"budget\":9007199254740993,");
+    has(1, "\"external_ref\":18446744073709551615,");
+    has(2, "\"external_ref\":-9223372036854775808,");
+    // 2^64 and a 30-digit amount are written with every digit, as they were sent.
+    has(3, "\"external_ref\":18446744073709551616,");
+    has(3, "\"external_ref_text\":\"18446744073709551616\"");
+    has(4, "\"budget\":123456789012345678901234567890,");
     assert_eq!(
         a.records[2]["budget"].as_f64(),
         Some(0.0),
@@ -1170,16 +1164,16 @@ fn numbers_read_as_numbers_stay_exact_or_are_refused() {
         lines[2]
     );
     assert_eq!(
-        a.records[3]["external_ref"].as_f64(),
+        a.records[5]["external_ref"].as_f64(),
         Some(0.0),
         "{}",
-        lines[3]
+        lines[5]
     );
 }
 
 #[test]
-fn negative_integers_beyond_i64_are_m512_not_rounded() {
-    // external_ref -9223372036854775809 is written as -9.223372036854776e+18 into an integer field.
+fn negative_integers_beyond_i64_are_written_with_every_digit() {
+    // external_ref -9223372036854775809 was once written as -9.223372036854776e+18.
     let mapping = hostile("numeric/numeric.map");
     let input = hostile("numeric/negative_beyond_i64.ndjson");
     let a = apply_with(&mapping, &[&input], &[]);
@@ -1189,18 +1183,23 @@ fn negative_integers_beyond_i64_are_m512_not_rounded() {
         "a rounded integer was written: {}",
         a.out_text
     );
-    let rejected = a.outcomes("rejected");
-    assert_eq!(
-        rejected.get(&2).map(|c| c[0].as_str()),
-        Some("M512"),
+    assert!(a.outcomes("rejected").is_empty(), "{}", a.rejects_text);
+    assert!(
+        a.out_text
+            .contains("\"external_ref\":-9223372036854775809,"),
         "{}",
-        a.rejects_text
+        a.out_text
     );
-    assert_eq!(
-        rejected.get(&3).map(|c| c[0].as_str()),
-        Some("M512"),
+    assert!(
+        a.out_text
+            .contains("\"external_ref_text\":\"-9223372036854775809\""),
         "{}",
-        a.rejects_text
+        a.out_text
+    );
+    assert!(
+        a.out_text.contains("\"budget\":-18446744073709551615,"),
+        "{}",
+        a.out_text
     );
 }
 
@@ -1209,18 +1208,18 @@ fn negative_integers_beyond_i64_are_m512_not_rounded() {
 #[test]
 fn ambiguous_deal_ids_are_not_guessed_in_rejections() {
     // Line 2: "id" twice ("18000000002", then "18000000099"): deal_id is reported as 18000000099.
-    // Line 3: "id": 18446744073709551617: deal_id is reported as "1.8446744073709552e+19".
+    // Line 3: "id": 18446744073709551617 was once reported as "1.8446744073709552e+19"; it is
+    // read exactly now, and the schema (ids are text) refuses it.
     let a = apply_case(
         "ambiguous_deal_id.ndjson",
-        &[bad(2, "M512", &["\"id\""]), bad(3, "M512", &["too large"])],
+        &[
+            bad(2, "M512", &["\"id\""]),
+            bad(3, "M502", &["18446744073709551617 is not of type string"]),
+        ],
     );
-    for line in [2, 3] {
-        let reject = a.reject_at(line);
-        assert!(
-            reject["deal_id"].is_null(),
-            "line {line}: deal id guessed: {reject}"
-        );
-    }
+    let reject = a.reject_at(2);
+    assert!(reject["deal_id"].is_null(), "deal id guessed: {reject}");
+    assert_eq!(a.reject_at(3)["deal_id"], "18446744073709551617");
 }
 
 #[test]

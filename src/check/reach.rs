@@ -150,11 +150,7 @@ fn equality_key(atom: &Atom) -> Option<String> {
         _ => return None,
     };
     let value = match value {
-        Value::Number(n) => match n.as_f64() {
-            Some(0.0) => "n0".to_string(),
-            Some(f) => format!("n{f:e}"),
-            None => format!("n{n}"),
-        },
+        Value::Number(n) => format!("n{}", crate::value::number::canonical(n)),
         other => other.to_string(),
     };
     Some(format!("{subject}\u{0}{value}"))

@@ -322,8 +322,10 @@ fn yaml_rows(
         ));
     };
     for (key, value) in map {
-        let key = serde_json::to_value(&key).unwrap_or(Value::Null);
-        let value = serde_json::to_value(&value).unwrap_or(Value::Null);
+        let mut key = serde_json::to_value(&key).unwrap_or(Value::Null);
+        let mut value = serde_json::to_value(&value).unwrap_or(Value::Null);
+        crate::value::number::tidy_floats(&mut key);
+        crate::value::number::tidy_floats(&mut value);
         let key_text = match &key {
             Value::String(s) => s.clone(),
             other => other.to_string(),

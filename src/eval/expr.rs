@@ -202,10 +202,7 @@ fn compare(left: &Val<'_>, op: CompareOp, right: &Val<'_>) -> bool {
         }),
         _ => match (as_moment(left), as_moment(right)) {
             (Some(a), Some(b)) => Some(a.cmp(&b)),
-            _ => match (left.as_f64(), right.as_f64()) {
-                (Some(a), Some(b)) => a.partial_cmp(&b),
-                _ => None,
-            },
+            _ => left.compare_number(right),
         },
     };
     let Some(ordering) = ordering else {

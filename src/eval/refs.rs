@@ -18,7 +18,7 @@ pub struct RefIndex {
 pub fn key_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) if !s.is_empty() => Some(format!("s:{s}")),
-        Value::Number(n) => n.as_f64().map(|f| format!("n:{f}")),
+        Value::Number(n) => Some(format!("n:{}", crate::value::number::canonical(n))),
         _ => None,
     }
 }
@@ -28,9 +28,9 @@ pub fn loose_key(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => s
             .trim()
-            .parse::<f64>()
+            .parse::<serde_json::Number>()
             .ok()
-            .map(|f| format!("n:{f}"))
+            .map(|n| format!("n:{}", crate::value::number::canonical(&n)))
             .or_else(|| key_text(value)),
         other => key_text(other),
     }

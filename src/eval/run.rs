@@ -358,7 +358,16 @@ impl Runner {
             .map(|s| format!("\"{s}\""))
             .collect::<Vec<_>>()
             .join(", ");
+        let at_trigger_stage = stage
+            .and_then(Value::as_str)
+            .is_some_and(|s| self.program.trigger_stages.iter().any(|t| t == s));
         let (field, message) = match (&self.program.stage_path, stage) {
+            (Some(path), Some(value)) if at_trigger_stage => (
+                Some(path.display.clone()),
+                format!(
+                    "the deal is at stage {value}, but the trigger's other conditions do not hold"
+                ),
+            ),
             (Some(path), Some(value)) => (
                 Some(path.display.clone()),
                 format!("the deal is at stage {value}; the handoff fires at {stages}"),

@@ -8,5 +8,6 @@ mod detect;
 pub mod envelope;
 pub mod files;
 pub mod input;
+pub mod numbers;
 pub mod outputs;
 pub mod strict;

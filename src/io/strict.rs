@@ -1,6 +1,7 @@
-//! Parsing JSON without silent choices: a key given twice in one object, or an integer too large to
-//! be held exactly, is an error instead of a guess (`serde_json` keeps the last duplicate and
-//! rounds big integers to the nearest float).
+//! Parsing JSON without silent choices: a key given twice in one object is an error instead of
+//! a guess (`serde_json` keeps the last duplicate). Numbers keep their digits as written
+//! (serde_json's `arbitrary_precision`, read through [`super::numbers`]), so no number is
+//! rounded on the way in, however many digits it has.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -8,12 +9,14 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::numbers::{MapRead, classify};
+
 /// Why strict parsing refused the text.
 #[derive(Debug)]
 pub enum StrictError {
     /// Not valid JSON.
     Json(serde_json::Error),
-    /// Valid JSON that is ambiguous: a duplicate key or an inexact number.
+    /// Valid JSON that is ambiguous: a duplicate key.
     Ambiguous(String),
 }
 
@@ -31,14 +34,10 @@ impl fmt::Display for StrictError {
 /// before anything inside its value.
 pub fn parse(text: &[u8]) -> Result<Value, StrictError> {
     let mut deserializer = serde_json::Deserializer::from_slice(text);
-    let literals = Literals::new(text);
     let note = RefCell::new(None);
-    let value = StrictValue {
-        note: &note,
-        literals: &literals,
-    }
-    .deserialize(&mut deserializer)
-    .map_err(StrictError::Json)?;
+    let value = StrictValue { note: &note }
+        .deserialize(&mut deserializer)
+        .map_err(StrictError::Json)?;
     deserializer.end().map_err(StrictError::Json)?;
     match note.into_inner() {
         Some(reason) => Err(StrictError::Ambiguous(reason)),
@@ -46,102 +45,13 @@ pub fn parse(text: &[u8]) -> Result<Value, StrictError> {
     }
 }
 
-/// 2^64: serde reads integers as floats only beyond the 64-bit range.
-const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
-/// -2^63, the smallest 64-bit signed integer: serde reads it as an integer, so a float equal to it
-/// was rounded from something smaller.
-const MINUS_TWO_POW_63: f64 = -9_223_372_036_854_775_808.0;
-
-/// True when serde may have read `v` from an integer literal too large for 64 bits: a whole
-/// number outside the 64-bit range (serde gives such literals as floats, rounded).
-fn maybe_rounded_integer(v: f64) -> bool {
-    v.fract() == 0.0 && (v >= TWO_POW_64 || v <= MINUS_TWO_POW_63)
-}
-
-/// The text a value is read from, asked only when a number looks rounded: serde gives the same
-/// float for the integer literal `100000000000000000000` (rounded: ambiguous) and for `1e20`
-/// (a float as written: not ambiguous), so the text says which one was sent.
-pub struct Literals<'t> {
-    text: &'t [u8],
-    /// The integer literals beyond 64 bits in the text, as floats (found on first use).
-    long: std::cell::OnceCell<Vec<f64>>,
-}
-
-impl<'t> Literals<'t> {
-    /// The literals of `text` (nothing is read until a number looks rounded).
-    pub fn new(text: &'t [u8]) -> Literals<'t> {
-        Literals {
-            text,
-            long: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// Why the number serde read as the float `v` is ambiguous: it was written as an integer
-    /// literal outside the 64-bit range and rounded on the way in, so the value is not the
-    /// one the sender wrote. `None` for every other number (`1e308` is a float as written).
-    pub fn inexact_integer(&self, v: f64) -> Option<String> {
-        if !maybe_rounded_integer(v) {
-            return None;
-        }
-        let long = self.long.get_or_init(|| long_integer_literals(self.text));
-        // The text's literal parsed here and serde's reading of it may differ in the last bit.
-        let written = long.iter().any(|l| (l - v).abs() <= v.abs() * 1e-15);
-        written.then(|| {
-            format!("the integer {v:e} is too large (beyond 64 bits) to be read exactly; send large ids as strings")
-        })
-    }
-}
-
-/// The integer literals (digits only: no fraction, no exponent) outside the 64-bit range in a
-/// JSON text, as floats; strings are skipped.
-fn long_integer_literals(text: &[u8]) -> Vec<f64> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at < text.len() {
-        match text[at] {
-            b'"' => {
-                at += 1;
-                while at < text.len() && text[at] != b'"' {
-                    at += if text[at] == b'\\' { 2 } else { 1 };
-                }
-                at += 1;
-            }
-            b'-' | b'0'..=b'9' => {
-                let start = at;
-                while at < text.len()
-                    && matches!(text[at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                {
-                    at += 1;
-                }
-                let literal = &text[start..at];
-                let integer = !literal.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
-                let long = std::str::from_utf8(literal)
-                    .ok()
-                    .filter(|l| integer && l.parse::<i64>().is_err() && l.parse::<u64>().is_err())
-                    .and_then(|l| l.parse::<f64>().ok());
-                found.extend(long.filter(|v| maybe_rounded_integer(*v)));
-            }
-            _ => at += 1,
-        }
-    }
-    found
-}
-
-/// Deserializes a `Value`, noting the first duplicate key or integer too large for 64 bits it
-/// meets (a repeated key is noted before anything inside its value) and reading on, so that a
-/// syntax error later in the text is still found.
+/// Deserializes a `Value`, noting the first duplicate key it meets (a repeated key is noted
+/// before anything inside its value) and reading on, so that a syntax error later in the text
+/// is still found.
 #[derive(Clone, Copy)]
 pub struct StrictValue<'n> {
     /// Where the first ambiguity is noted.
     pub note: &'n RefCell<Option<String>>,
-    /// The text being read, asked whether a number that looks rounded was written as an integer.
-    pub literals: &'n Literals<'n>,
-}
-
-impl StrictValue<'_> {
-    fn ambiguous(self, reason: String) {
-        self.note.borrow_mut().get_or_insert(reason);
-    }
 }
 
 impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
@@ -172,9 +82,6 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        if let Some(reason) = self.literals.inexact_integer(v) {
-            self.ambiguous(reason);
-        }
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -192,7 +99,17 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        match classify(map)? {
+            MapRead::Number(number) => Ok(Value::Number(number)),
+            MapRead::Object(object) => self.object(object),
+        }
+    }
+}
+
+impl StrictValue<'_> {
+    /// Reads an object, noting its first repeated key.
+    fn object<'de, A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             // A repeated key is noted where it is read: the note is taken before anything
@@ -222,7 +139,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicates_and_inexact_integers_are_refused() {
+    fn duplicates_are_refused_and_numbers_keep_their_digits() {
         assert!(parse(br#"{"a": 1, "b": {"c": [1, 2.5, null]}}"#).is_ok());
         assert!(
             matches!(parse(br#"{"amount": "1", "amount": "2"}"#), Err(StrictError::Ambiguous(r)) if r.contains("\"amount\" appears twice"))
@@ -231,20 +148,16 @@ mod tests {
             parse(br#"{"x": {"id": 1, "id": 1}}"#),
             Err(StrictError::Ambiguous(_))
         ));
-        assert!(parse(b"18446744073709551615").is_ok());
-        assert!(matches!(
-            parse(b"18446744073709551617"),
-            Err(StrictError::Ambiguous(_))
-        ));
+        let exact = |text: &str| parse(text.as_bytes()).map(|v| v.to_string()).ok();
+        assert_eq!(
+            exact("18446744073709551617").as_deref(),
+            Some("18446744073709551617")
+        );
+        assert_eq!(
+            exact(r#"{"a":48500.00,"b":[-100000000000000000000],"c":1e300}"#).as_deref(),
+            Some(r#"{"a":48500.00,"b":[-100000000000000000000],"c":1e+300}"#)
+        );
         assert!(matches!(parse(b"1e400"), Err(StrictError::Json(_))));
-        // A float as written, however large, is not a rounded integer.
-        assert!(parse(br#"{"a": 1e308, "b": -2.0E19, "c": "18446744073709551617"}"#).is_ok());
-        assert!(matches!(
-            parse(br#"{"a": 1e20, "b": [-100000000000000000000]}"#),
-            Err(StrictError::Ambiguous(_))
-        ));
-        // -2^63 fits; the same value written as a float is a float.
-        assert!(parse(br#"[-9223372036854775808, -9.223372036854775808e18]"#).is_ok());
         assert!(matches!(parse(br#"{"a": 1} x"#), Err(StrictError::Json(_))));
     }
 
@@ -264,9 +177,6 @@ mod tests {
         // A repeated key comes before what its value holds, after what came before it.
         let reason = ambiguity(r#"{"a": 1, "a": {"b": 1, "b": 2}}"#).unwrap_or_default();
         assert!(reason.contains("\"a\" appears twice"), "{reason}");
-        let reason =
-            ambiguity(r#"{"a": 1, "n": 123456789012345678901234, "a": 2}"#).unwrap_or_default();
-        assert!(reason.contains("the integer"), "{reason}");
         // An ambiguous text that is not JSON is not JSON.
         assert!(matches!(
             parse(br#"{"a": 1, "a": 2"#),
@@ -274,6 +184,11 @@ mod tests {
         ));
         assert!(matches!(
             parse(br#"[1e20, 100000000000000000000, "#),
+            Err(StrictError::Json(_))
+        ));
+        // An object that pretends to be a number's private form is refused, not misread.
+        assert!(matches!(
+            parse(br#"{"$serde_json::private::Number": "abc"}"#),
             Err(StrictError::Json(_))
         ));
     }

@@ -79,11 +79,9 @@ pub fn key_of(record: &Value, key: &KeyField) -> Option<String> {
     }
     match current {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(match n.as_f64() {
-            Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                format!("{}", f as i64)
-            }
-            _ => n.to_string(),
+        Value::Number(n) => Some(match crate::value::number::to_i64(n) {
+            Some(whole) => whole.to_string(),
+            None => n.to_string(),
         }),
         _ => None,
     }

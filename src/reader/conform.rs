@@ -76,7 +76,7 @@ impl Shapes {
         }
         match value {
             Value::String(text) => self.check_text(s, text, pointer, out),
-            Value::Number(n) => check_number(s, n.as_f64().unwrap_or(f64::NAN), pointer, out),
+            Value::Number(n) => check_number(s, n, pointer, out),
             _ => {}
         }
     }
@@ -285,45 +285,50 @@ pub fn check_item_count(s: &Shape, count: usize, pointer: &str, out: &mut Vec<Fa
     }
 }
 
-/// Checks numeric bounds.
-pub fn check_number(s: &Shape, n: f64, pointer: &str, out: &mut Vec<Failure>) {
-    let [min, max, xmin, xmax] = s.bounds;
-    // The number as JSON shows it, written only for a failure (most numbers pass).
-    let shown = || crate::value::Val::Num(n).to_json().to_string();
+/// Checks numeric bounds, at the precision of a 64-bit float as the tree validator
+/// (`jsonschema`) checks them, so that both readers find the same failures.
+pub fn check_number(s: &Shape, number: &serde_json::Number, pointer: &str, out: &mut Vec<Failure>) {
+    let [min, max, xmin, xmax] = s
+        .bounds
+        .each_ref()
+        .map(|b| b.as_ref().and_then(|b| b.as_str().parse::<f64>().ok()));
+    // Beyond a float's range the number counts as infinite, as the tree validator counts it.
+    let n = number.as_str().parse::<f64>().unwrap_or(f64::NAN);
+    let fmt = |at: usize| {
+        s.bounds[at]
+            .as_ref()
+            .map_or_else(String::new, |b| b.to_string())
+    };
+    // The number with its digits as written, shown only for a failure (most numbers pass).
+    let shown = || number.to_string();
     if min.is_some_and(|m| n < m) {
         out.push(failure(
             pointer,
             Keyword::Minimum,
-            format!("{} is less than the minimum of {}", shown(), fmt(min)),
+            format!("{} is less than the minimum of {}", shown(), fmt(0)),
         ));
     }
     if max.is_some_and(|m| n > m) {
         out.push(failure(
             pointer,
             Keyword::Maximum,
-            format!("{} is greater than the maximum of {}", shown(), fmt(max)),
+            format!("{} is greater than the maximum of {}", shown(), fmt(1)),
         ));
     }
     if xmin.is_some_and(|m| n <= m) {
         out.push(failure(
             pointer,
             Keyword::ExclusiveMinimum,
-            format!("{} is not greater than {}", shown(), fmt(xmin)),
+            format!("{} is not greater than {}", shown(), fmt(2)),
         ));
     }
     if xmax.is_some_and(|m| n >= m) {
         out.push(failure(
             pointer,
             Keyword::ExclusiveMaximum,
-            format!("{} is not less than {}", shown(), fmt(xmax)),
+            format!("{} is not less than {}", shown(), fmt(3)),
         ));
     }
-}
-
-fn fmt(bound: Option<f64>) -> String {
-    crate::value::Val::Num(bound.unwrap_or(0.0))
-        .to_json()
-        .to_string()
 }
 
 /// Appends an escaped JSON pointer segment.

@@ -100,7 +100,6 @@ impl Reader {
             roots: &self.roots,
             names: &self.names,
             pool: &self.pool,
-            literals: &crate::io::strict::Literals::new(text),
         };
         projector.project(text)
     }

@@ -22,7 +22,7 @@ use super::shape::{Failure, ShapeId, Shapes};
 use super::skip::{KeySeed, SeenKeys, note_duplicate};
 use super::spares::Spares;
 use super::walk::{ObjectKeys, Required, Walk};
-use crate::io::strict::Literals;
+use crate::io::numbers::{MapRead, classify};
 
 /// Most validation failures reported per record (the first ones in reading order).
 pub(super) const MAX_FAILURES: usize = 10;
@@ -78,8 +78,6 @@ pub(super) struct Projector<'a> {
     pub names: &'a [String],
     /// The buffers deals are read with.
     pub pool: &'a ScratchPool,
-    /// The deal's text, asked whether a number that looks rounded was written as an integer.
-    pub literals: &'a Literals<'a>,
 }
 
 /// The mutable state of one projection.
@@ -286,7 +284,11 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         formatter.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        // A deal that is a number is not an object (as a deal that is an integer is not).
+        let MapRead::Object(mut map) = classify(map)? else {
+            return Ok(None);
+        };
         let p = self.projector;
         let primary = p.plan.roots[0];
         let top = Walk {

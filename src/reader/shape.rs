@@ -50,7 +50,7 @@ pub struct Shape {
     /// `maxLength`.
     pub max_length: Option<u64>,
     /// `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`.
-    pub bounds: [Option<f64>; 4],
+    pub bounds: [Option<serde_json::Number>; 4],
     /// `format`, as an index into [`Shapes::formats`].
     pub format: Option<usize>,
     /// `properties` (a fast non-cryptographic hash: keys come from the schema, not the input),
@@ -504,10 +504,10 @@ fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
     }
 }
 
-fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<f64>> {
+fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<serde_json::Number>> {
     match member(map, key) {
         None => Some(None),
-        Some(Value::Number(n)) => Some(n.as_f64()),
+        Some(Value::Number(n)) => Some(Some(n.clone())),
         Some(_) => None,
     }
 }
@@ -582,7 +582,7 @@ mod tests {
         shapes.push(Shape::default());
         shapes.push(Shape {
             kinds: Some(Kinds::INT.or(Kinds::FRAC)),
-            bounds: [Some(0.0), None, None, None],
+            bounds: [Some(serde_json::Number::from(0)), None, None, None],
             ..Shape::default()
         });
         shapes

@@ -1,6 +1,6 @@
-//! What the walk notices besides schema failures: keys repeated in one object and integers too
-//! large to read exactly (the deal is then ambiguous, M512), also in values nobody reads, which
-//! [`Skip`] passes over without building them.
+//! What the walk notices besides schema failures: keys repeated in one object (the deal is then
+//! ambiguous, M512), also in values nobody reads, which [`Skip`] passes over without building
+//! them.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -10,7 +10,8 @@ use std::hash::BuildHasher;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::project::State;
-use crate::io::strict::Literals;
+pub(super) use crate::io::numbers::KeySeed;
+use crate::io::numbers::{MapRead, classify};
 
 /// The keys of one object seen so far, each with its hash, so that most comparisons are of
 /// two integers.
@@ -55,14 +56,13 @@ pub(super) fn note_ambiguous(state: &mut State) {
     state.ambiguous = true;
 }
 
-/// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key, an
-/// inexact integer): the same deal gets the same answer however much of it a mapping reads.
-pub(super) struct Skip<'p, 's> {
-    pub(super) literals: &'p Literals<'p>,
+/// Skips a value nobody reads, still refusing what makes a deal ambiguous (a duplicate key):
+/// the same deal gets the same answer however much of it a mapping reads.
+pub(super) struct Skip<'s> {
     pub(super) state: &'s RefCell<State>,
 }
 
-impl<'de> DeserializeSeed<'de> for Skip<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -70,7 +70,7 @@ impl<'de> DeserializeSeed<'de> for Skip<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for Skip<'_, '_> {
+impl<'de> Visitor<'de> for Skip<'_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -89,10 +89,7 @@ impl<'de> Visitor<'de> for Skip<'_, '_> {
     fn visit_u64<E>(self, _: u64) -> Result<(), E> {
         Ok(())
     }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        if self.literals.inexact_integer(v).is_some() {
-            note_ambiguous(&mut self.state.borrow_mut());
-        }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
         Ok(())
     }
     fn visit_str<E>(self, _: &str) -> Result<(), E> {
@@ -104,7 +101,10 @@ impl<'de> Visitor<'de> for Skip<'_, '_> {
         Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let MapRead::Object(mut map) = classify(map)? else {
+            return Ok(());
+        };
         let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
@@ -114,43 +114,9 @@ impl<'de> Visitor<'de> for Skip<'_, '_> {
     }
 }
 
-impl Skip<'_, '_> {
+impl Skip<'_> {
     /// The same skip, for a value inside this one.
     fn again(&self) -> Self {
-        Skip {
-            literals: self.literals,
-            state: self.state,
-        }
-    }
-}
-
-/// An object key, borrowed from the text when it has no escapes.
-pub(super) struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
-        deserializer.deserialize_str(KeySeed)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v))
+        Skip { state: self.state }
     }
 }

@@ -15,6 +15,7 @@ use super::shape::{
     not_one_of, push_segment,
 };
 use super::skip::{KeySeed, SeenKeys, Skip, note_ambiguous, note_duplicate, note_repeated_key};
+use crate::io::numbers::{MapRead, classify};
 use crate::io::strict::StrictValue;
 use crate::value::Kinds;
 
@@ -61,11 +62,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
             return self.whole(|strict| strict.deserialize(deserializer));
         }
         if self.plan.is_none() && self.shapes.is_empty() {
-            Skip {
-                literals: self.projector.literals,
-                state: self.state,
-            }
-            .deserialize(deserializer)?;
+            Skip { state: self.state }.deserialize(deserializer)?;
             return Ok(None);
         }
         deserializer.deserialize_any(self)
@@ -82,10 +79,7 @@ impl Walk<'_, '_> {
         read: impl FnOnce(StrictValue<'_>) -> Result<Value, E>,
     ) -> Result<Option<Value>, E> {
         let note = RefCell::new(None);
-        let value = read(StrictValue {
-            note: &note,
-            literals: self.projector.literals,
-        })?;
+        let value = read(StrictValue { note: &note })?;
         let mut state = self.state.borrow_mut();
         if note.into_inner().is_some() {
             note_ambiguous(&mut state);
@@ -191,9 +185,6 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.scalar(Value::from(v), self.plan.is_some()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
-        if self.projector.literals.inexact_integer(v).is_some() {
-            note_ambiguous(&mut self.state.borrow_mut());
-        }
         let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
         Ok(self.scalar(value, self.plan.is_some()))
     }
@@ -204,7 +195,21 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.text(v))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        match classify(map)? {
+            MapRead::Number(number) => Ok(self.scalar(Value::Number(number), self.plan.is_some())),
+            MapRead::Object(object) => self.object(object),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<Value>, A::Error> {
+        self.array(seq)
+    }
+}
+
+impl Walk<'_, '_> {
+    /// Reads an object: its planned members kept, every member validated.
+    fn object<'de, A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         if self.refuses(Kinds::OBJECT) {
             return self.whole(|strict| strict.visit_map(map));
         }
@@ -228,7 +233,8 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         Ok(self.plan.map(|_| Value::Object(kept)))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+    /// Reads an array: its items validated, kept when planned.
+    fn array<'de, A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
         if self.refuses(Kinds::ARRAY) {
             return self.whole(|strict| strict.visit_seq(seq));
         }

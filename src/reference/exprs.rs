@@ -50,7 +50,7 @@ pub fn follow<'v>(root: &'v Value, steps: &[PathStep]) -> Option<&'v Value> {
 /// JSON equality where numbers are equal by value (`1` and `1.0`).
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => crate::value::number::same(x, y),
         _ => a == b,
     }
 }
@@ -235,10 +235,7 @@ fn compare(left: &Val<'_>, op: CompareOp, right: &Val<'_>) -> bool {
         }),
         _ => match (moment(left), moment(right)) {
             (Some(a), Some(b)) => Some(a.cmp(&b)),
-            _ => left
-                .as_f64()
-                .zip(right.as_f64())
-                .and_then(|(a, b)| a.partial_cmp(&b)),
+            _ => left.compare_number(right),
         },
     };
     match (ordering, op) {

@@ -184,7 +184,7 @@ mod tests {
         };
         assert_eq!(
             record,
-            r#"{"client":{"name":"Umbrella"},"title":"Umbrella","budget":5700,"start_date":"2024-11-09","billing_type":"retainer","template":"retainer-standard","manager_email":null,"notes":"Sold as: retainer\nx","source":{"system":"hubspot","deal_id":"1"}}"#
+            r#"{"client":{"name":"Umbrella"},"title":"Umbrella","budget":5700.00,"start_date":"2024-11-09","billing_type":"retainer","template":"retainer-standard","manager_email":null,"notes":"Sold as: retainer\nx","source":{"system":"hubspot","deal_id":"1"}}"#
         );
         assert_eq!(template, Some(Value::from("retainer-standard")));
         assert_eq!(branches, vec![(5, 0)]);

@@ -1,10 +1,8 @@
-//! Reading a deal's text. `serde_json` decides whether it is JSON and builds the tree; two
-//! choices it would make silently are refused instead (M512): a key given twice in one object
-//! (it keeps the last), and an integer literal outside the 64-bit range (it rounds it to a
-//! float). A number written with a fraction or an exponent (`1e308`) is a float as written, and
-//! is read as one.
+//! Reading a deal's text. `serde_json` decides whether it is JSON and builds the tree, numbers
+//! with their digits as written (`arbitrary_precision`); the one choice it would make silently
+//! is refused instead (M512): a key given twice in one object (it keeps the last).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -19,77 +17,36 @@ pub enum Refusal {
     Ambiguous(String),
 }
 
-/// Parses one JSON value: first as `serde_json` reads it, then for its ambiguities.
+/// Parses one JSON value, noting its first repeated key and reading on, so that a syntax error
+/// later in the text is still found first.
 pub fn parse(text: &[u8]) -> Result<Value, Refusal> {
-    let value: Value = serde_json::from_slice(text).map_err(Refusal::Invalid)?;
-    let literals = number_literals(text);
     let walk = Walk {
-        literals: &literals,
-        next: Cell::new(0),
         first: RefCell::new(None),
     };
     let mut deserializer = serde_json::Deserializer::from_slice(text);
-    // The text was read once already: this second reading cannot fail.
-    let _ = (&walk).deserialize(&mut deserializer);
+    let value = (&walk)
+        .deserialize(&mut deserializer)
+        .map_err(Refusal::Invalid)?;
+    deserializer.end().map_err(Refusal::Invalid)?;
     match walk.first.into_inner() {
         Some(reason) => Err(Refusal::Ambiguous(reason)),
         None => Ok(value),
     }
 }
 
-/// Each number literal of a valid JSON text, in order: its text when it is an integer literal
-/// (no fraction, no exponent), `None` otherwise.
-fn number_literals(text: &[u8]) -> Vec<Option<String>> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at < text.len() {
-        match text[at] {
-            b'"' => {
-                at += 1;
-                while at < text.len() && text[at] != b'"' {
-                    at += if text[at] == b'\\' { 2 } else { 1 };
-                }
-                at += 1;
-            }
-            b'-' | b'0'..=b'9' => {
-                let start = at;
-                while at < text.len()
-                    && matches!(text[at], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                {
-                    at += 1;
-                }
-                let literal = String::from_utf8_lossy(&text[start..at]).into_owned();
-                let integer = !literal.contains(['.', 'e', 'E']);
-                found.push(integer.then_some(literal));
-            }
-            _ => at += 1,
-        }
-    }
-    found
-}
-
-/// A reading that notes the first ambiguity. Numbers reach it in the order they are written,
-/// so the `n`th number it is given is the `n`th literal of the text.
-struct Walk<'l> {
-    literals: &'l [Option<String>],
-    next: Cell<usize>,
+/// A reading that builds the value and notes the first repeated key. Numbers keep their digits
+/// (`crate::io::numbers` tells them from objects).
+struct Walk {
     first: RefCell<Option<String>>,
 }
 
-impl Walk<'_> {
+impl Walk {
     fn note(&self, reason: String) {
         self.first.borrow_mut().get_or_insert(reason);
     }
-
-    /// The literal of the number being read.
-    fn literal(&self) -> Option<&str> {
-        let index = self.next.get();
-        self.next.set(index + 1);
-        self.literals.get(index).and_then(Option::as_deref)
-    }
 }
 
-impl<'de> DeserializeSeed<'de> for &Walk<'_> {
+impl<'de> DeserializeSeed<'de> for &Walk {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -97,7 +54,7 @@ impl<'de> DeserializeSeed<'de> for &Walk<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for &Walk<'_> {
+impl<'de> Visitor<'de> for &Walk {
     type Value = Value;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,22 +68,12 @@ impl<'de> Visitor<'de> for &Walk<'_> {
         Ok(Value::Bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        self.literal();
         Ok(Value::from(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        self.literal();
         Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        let outside_64_bits = self
-            .literal()
-            .is_some_and(|text| text.parse::<i64>().is_err() && text.parse::<u64>().is_err());
-        if outside_64_bits {
-            self.note(format!(
-                "the integer {v:e} is too large (beyond 64 bits) to be read exactly; send large ids as strings"
-            ));
-        }
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -141,7 +88,11 @@ impl<'de> Visitor<'de> for &Walk<'_> {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        let mut map = match crate::io::numbers::classify(map)? {
+            crate::io::numbers::MapRead::Number(number) => return Ok(Value::Number(number)),
+            crate::io::numbers::MapRead::Object(object) => object,
+        };
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             // A repeated key is noted where it is read: before anything inside its value.
@@ -177,13 +128,14 @@ mod tests {
     }
 
     #[test]
-    fn integer_literals_beyond_64_bits_are_ambiguous_floats_are_not() {
-        assert!(ambiguity(r#"{"id": 123456789012345678901234}"#).is_some());
-        assert!(ambiguity(r#"{"id": -9223372036854775809}"#).is_some());
-        assert!(ambiguity(r#"{"id": 18446744073709551615, "b": -9223372036854775808}"#).is_none());
-        assert!(ambiguity(r#"{"x": 1e308, "y": 2e19, "z": -0, "w": 1.5}"#).is_none());
-        // Numbers inside strings are not literals.
-        assert!(ambiguity(r#"{"s": "123456789012345678901234 \" 1e5", "n": 5}"#).is_none());
+    fn numbers_of_any_length_are_read_with_their_digits() {
+        let read = |text: &str| parse(text.as_bytes()).map(|v| v.to_string()).ok();
+        assert_eq!(
+            read(r#"{"id":123456789012345678901234,"x":1e308,"w":48500.00}"#).as_deref(),
+            Some(r#"{"id":123456789012345678901234,"x":1e+308,"w":48500.00}"#)
+        );
+        assert!(matches!(parse(b"[1e400]"), Err(Refusal::Invalid(_))));
+        assert!(ambiguity(r#"{"id": -9223372036854775809, "n": 1.5}"#).is_none());
     }
 
     #[test]
@@ -195,13 +147,9 @@ mod tests {
         // The first ambiguity in reading order counts.
         let reason = ambiguity(r#"{"a": 1, "a": {"b": 1, "b": 2}}"#).unwrap_or_default();
         assert!(reason.contains("\"a\" appears twice"), "{reason}");
-        let reason =
-            ambiguity(r#"{"a": 1, "n": 123456789012345678901234, "a": 2}"#).unwrap_or_default();
-        assert!(reason.contains("the integer"), "{reason}");
         assert!(matches!(
             parse(br#"{"a": 1, "a": 2"#),
             Err(Refusal::Invalid(_))
         ));
-        assert!(matches!(parse(b"1e400"), Err(Refusal::Invalid(_))));
     }
 }

@@ -206,7 +206,15 @@ impl Interpreter {
             .collect();
         let stages = stages.join(", ");
         let path = self.program.stage_path.as_ref();
+        let at_trigger_stage = stage
+            .and_then(Value::as_str)
+            .is_some_and(|s| self.program.trigger_stages.iter().any(|t| t == s));
         let message = match (path, stage) {
+            (Some(_), Some(value)) if at_trigger_stage => {
+                format!(
+                    "the deal is at stage {value}, but the trigger's other conditions do not hold"
+                )
+            }
             (Some(_), Some(value)) => {
                 format!("the deal is at stage {value}; the handoff fires at {stages}")
             }
@@ -358,7 +366,10 @@ pub(super) fn kind_name(value: &Value) -> &'static str {
 /// The conversion the target field's schema asks for.
 fn coerce(value: Val<'_>, coercion: Coercion) -> Val<'_> {
     match (coercion, value) {
-        (Coercion::RoundToInteger, Val::Num(f)) if f.abs() < 9.0e15 => Val::Int(f.round() as i64),
+        (Coercion::RoundToInteger, Val::Num(d)) => match Val::Num(d).rounded_to_integer() {
+            Some(whole) => Val::Int(whole),
+            None => Val::Num(d),
+        },
         (Coercion::DateOnly, Val::DateTime(t)) => Val::Date(t.date_naive()),
         (Coercion::DateTimeText, Val::Date(d)) => match d.and_hms_opt(0, 0, 0) {
             Some(midnight) => Val::DateTime(midnight.and_utc().fixed_offset()),

@@ -186,10 +186,15 @@ pub fn parse_document(
             let at = source.offset_of(e.line(), e.column());
             (at, e.to_string())
         }),
-        DocFormat::Yaml => serde_yaml::from_str::<Value>(text).map_err(|e| {
-            let at = e.location().map_or(0, |l| l.index());
-            (at, e.to_string())
-        }),
+        DocFormat::Yaml => serde_yaml::from_str::<Value>(text)
+            .map(|mut value| {
+                crate::value::number::tidy_floats(&mut value);
+                value
+            })
+            .map_err(|e| {
+                let at = e.location().map_or(0, |l| l.index());
+                (at, e.to_string())
+            }),
     };
     if let (Ok(_), DocFormat::Json) = (&parsed, format)
         && let Err(crate::io::strict::StrictError::Ambiguous(reason)) =

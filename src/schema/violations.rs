@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::locate::{escape_segment, pointer_segments};
 use super::validate::{MAX_VIOLATIONS, Violation};
-use crate::value::{Kinds, Val};
+use crate::value::Kinds;
 
 /// The violations of `value` against `validator`, in reading order (empty when valid).
 pub fn violations(validator: &Validator, value: &Value) -> Vec<Violation> {
@@ -257,11 +257,9 @@ fn items(instance: &Value) -> usize {
     instance.as_array().map_or(0, Vec::len)
 }
 
-/// A number as mapctl writes numbers (whole values without a fraction).
+/// A number with the digits it was written with.
 fn number_text(number: &Value) -> String {
-    Val::Num(number.as_f64().unwrap_or_default())
-        .to_json()
-        .to_string()
+    number.to_string()
 }
 
 /// A value as messages quote it: JSON, cut to about 60 characters.

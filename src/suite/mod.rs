@@ -35,6 +35,25 @@ struct TestFile {
     cases: Vec<Case>,
 }
 
+impl TestFile {
+    /// Writes the numbers YAML gave as floats in their shortest form (`48500.0` as `48500`).
+    fn tidy_numbers(&mut self) {
+        use crate::value::number::tidy_floats;
+        for case in &mut self.cases {
+            tidy_floats(&mut case.input);
+            let expect = &mut case.expect;
+            let values = [
+                &mut case.with,
+                &mut expect.output,
+                &mut expect.output_includes,
+                &mut expect.template,
+                &mut expect.client,
+            ];
+            values.into_iter().flatten().for_each(tidy_floats);
+        }
+    }
+}
+
 /// One case as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,8 +120,9 @@ pub fn run_file(path: &Path, update: bool) -> Result<SuiteResult, String> {
             crate::io::depth::MAX_DEPTH
         ));
     }
-    let file: TestFile = serde_yaml::from_str(&text)
+    let mut file: TestFile = serde_yaml::from_str(&text)
         .map_err(|e| format!("`{}` is not a valid tests file: {e}", path.display()))?;
+    file.tidy_numbers();
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mapping = dir.join(
         file.mapping
@@ -434,7 +454,7 @@ fn write_json(path: &Path, value: &Value) -> Result<(), String> {
 fn rewrite_outputs(path: &Path, text: &str, outputs: &[(usize, Value)]) -> Result<(), String> {
     let mut document: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
     for (index, output) in outputs {
-        let yaml = serde_yaml::to_value(output).map_err(|e| e.to_string())?;
+        let yaml = crate::value::number::to_yaml(output);
         if let Some(expect) = document
             .get_mut("cases")
             .and_then(|cases| cases.get_mut(*index))

@@ -1,6 +1,7 @@
 //! Lowering pest parse trees into the AST. Decodes string escapes and numbers; reports M102/M103.
 
 use pest::iterators::Pair;
+use std::str::FromStr;
 
 use super::ast::*;
 use super::parser::{Rule, to_span};
@@ -625,28 +626,17 @@ impl Lowerer {
         Some(Literal { kind, span })
     }
 
+    /// A number literal, exactly as written (`12345678901234567890123` keeps every digit). One
+    /// beyond the range of a 64-bit float (about ±1.8e308) is M103: the systems a record is sent
+    /// to read JSON numbers as floats, and would see infinity.
     fn number(&mut self, text: &str, span: Span) -> Option<serde_json::Number> {
         if let Ok(i) = text.parse::<i64>() {
             return Some(i.into());
         }
-        let parsed = text.parse::<f64>().ok().filter(|f| f.is_finite());
-        match parsed.and_then(serde_json::Number::from_f64) {
-            Some(n) if !represents(text, n.as_f64().unwrap_or_default()) => {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::M103,
-                        span,
-                        format!(
-                            "number `{text}` cannot be represented exactly: it would be read as `{n}`"
-                        ),
-                        "would be rounded",
-                    )
-                    .with_help("numbers are 64-bit floats: write at most 15 significant digits, or compare an identifier of this size as text (`\"...\"`)"),
-                );
-                None
-            }
-            Some(n) => Some(n),
-            None => {
+        let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
+        match serde_json::Number::from_str(&json_number_text(text)) {
+            Ok(number) if finite => Some(number),
+            _ => {
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::M103,
@@ -743,61 +733,35 @@ fn single_or(
     }
 }
 
-/// True when the float `read` is the number the literal `text` writes: the same significant
-/// digits at the same decimal exponent as the float's shortest form (`0.1` is, a 23-digit
-/// integer is not).
-fn represents(text: &str, read: f64) -> bool {
-    significant(text) == significant(&format!("{read:e}"))
-}
-
-/// A decimal number's sign, significant digits and the decimal exponent of its first digit
-/// (`-0.0125` is `(true, "125", -2)`); zero is `(false, "", 0)`.
-fn significant(text: &str) -> Option<(bool, String, i64)> {
-    let (negative, rest) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
+/// A number literal in JSON's form: the grammar allows leading zeros (`007`), JSON does not.
+fn json_number_text(text: &str) -> String {
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
     };
-    let (mantissa, exponent) = match rest.find(['e', 'E']) {
-        Some(at) => (&rest[..at], rest[at + 1..].parse::<i64>().ok()?),
-        None => (rest, 0),
-    };
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let all = format!("{whole}{fraction}");
-    let leading = all.len() - all.trim_start_matches('0').len();
-    let digits = all.trim_start_matches('0').trim_end_matches('0');
-    if digits.is_empty() {
-        return Some((false, String::new(), 0));
+    let digits = unsigned.len()
+        - unsigned
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    let (whole, after) = unsigned.split_at(digits);
+    match whole.trim_start_matches('0') {
+        "" => format!("{sign}0{after}"),
+        significant => format!("{sign}{significant}{after}"),
     }
-    let first = whole.len() as i64 - 1 - leading as i64 + exponent;
-    Some((negative, digits.to_string(), first))
 }
 
 #[cfg(test)]
 mod exactness_tests {
-    use super::represents;
+    use super::json_number_text;
 
     #[test]
-    fn literals_a_float_holds_exactly_and_ones_it_would_round() {
-        for text in [
-            "0.1",
-            "12500.50",
-            "1e6",
-            "-3.25",
-            "0.000125",
-            "48500.00",
-            "100000000000000000000",
-            "0",
-        ] {
-            let read: f64 = text.parse().unwrap();
-            assert!(represents(text, read), "{text}");
-        }
-        for text in [
-            "12345678901234567890123",
-            "0.12345678901234567891",
-            "9007199254740993.5",
-        ] {
-            let read: f64 = text.parse().unwrap();
-            assert!(!represents(text, read), "{text}");
-        }
+    fn literals_are_written_in_json_form() {
+        assert_eq!(json_number_text("007"), "7");
+        assert_eq!(json_number_text("-00.5e3"), "-0.5e3");
+        assert_eq!(json_number_text("48500.00"), "48500.00");
+        assert_eq!(
+            json_number_text("12345678901234567890123"),
+            "12345678901234567890123"
+        );
     }
 }

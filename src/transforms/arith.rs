@@ -1,12 +1,9 @@
 //! Arithmetic (`+ - * /`) and rounding, exact in decimal: `0.1 + 0.2` is `0.3`, `1.005 |
-//! round(2)` is `1.01`. A number is read as the shortest decimal that names it (the digits a
-//! JSON number was written with, for up to 17 significant digits); the result is exact to 28
-//! significant digits and is stored as a whole number when it is one, else as the nearest
-//! 64-bit float, which prints back as the same decimal up to 15 significant digits. Numbers
-//! beyond the decimal range (about 7.9e28) are combined as floats; a result no float can hold
-//! fails the operation, as does a division by zero.
-
-use std::str::FromStr;
+//! round(2)` is `1.01`. Numbers are read exactly (the digits a deal or a mapping wrote, up to 28
+//! significant digits); sums, differences and products are exact, a quotient is exact to 28
+//! significant digits. A result is written in its shortest form (`48500.00 * 1` is `48500`).
+//! An operand with more significant digits than a decimal holds, or a result beyond it (about
+//! 7.9e28), fails the operation naming it rather than being rounded; so does a division by zero.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -69,50 +66,29 @@ impl Rounding {
             Rounding::Floor => RoundingStrategy::ToNegativeInfinity,
         }
     }
+}
 
-    fn float(self, value: f64) -> f64 {
-        match self {
-            Rounding::HalfUp | Rounding::HalfDown | Rounding::HalfEven => value.round(),
-            Rounding::Up => value.abs().ceil().copysign(value),
-            Rounding::Down => value.trunc(),
-            Rounding::Ceiling => value.ceil(),
-            Rounding::Floor => value.floor(),
-        }
+/// The operand as a decimal; fails naming what it is when it is not a number a decimal holds.
+fn operand(value: &Val<'_>) -> Result<Decimal, String> {
+    match value.as_decimal() {
+        Some(exact) => Ok(exact),
+        None if value.is_number() => Err(
+            "has more than 28 significant digits (or is beyond about 7.9e28), more than arithmetic holds exactly"
+                .to_string(),
+        ),
+        None => Err(format!("is {}, not a number", value.kind().a())),
     }
 }
 
-/// A number as an exact decimal, when it is a number inside the decimal range.
-fn decimal(value: &Val<'_>) -> Option<Decimal> {
-    match value {
-        Val::Int(i) => Some(Decimal::from(*i)),
-        Val::Num(f) => Decimal::from_str_exact(&f.to_string()).ok(),
-        Val::Json(v) => v.as_u64().map(Decimal::from).or_else(|| {
-            v.as_f64()
-                .and_then(|f| Decimal::from_str_exact(&f.to_string()).ok())
-        }),
-        _ => None,
-    }
-}
-
-/// A decimal result as a value: whole numbers as integers when they fit, others as the nearest
-/// float.
-fn from_decimal<'a>(value: Decimal) -> Result<Val<'a>, String> {
+/// A decimal result as a value, in its shortest form: whole numbers as integers when they fit.
+fn from_decimal<'a>(value: Decimal) -> Val<'a> {
     let normal = value.normalize();
     if normal.scale() == 0
         && let Ok(whole) = i64::try_from(normal.mantissa())
     {
-        return Ok(Val::Int(whole));
+        return Val::Int(whole);
     }
-    f64::from_str(&normal.to_string())
-        .map(Val::Num)
-        .map_err(|_| "cannot be written as a number".to_string())
-}
-
-fn float<'a>(value: f64) -> Result<Val<'a>, String> {
-    if !value.is_finite() {
-        return Err("is too large: the result is beyond any number a field can hold".to_string());
-    }
-    Ok(Val::from_owned_json(crate::value::number_to_json(value)))
+    Val::Num(normal)
 }
 
 /// Why an operation failed, and which operand the reason is about.
@@ -125,67 +101,52 @@ pub struct ArithFailure {
     pub reason: String,
 }
 
-/// `left OP right`: absent when either side is absent; fails on a value that is not a number,
-/// on a division by zero, and on a result too large for a float.
+/// `left OP right`: absent when either side is absent; fails on a value that is not a number a
+/// decimal holds, on a division by zero, and on a result beyond the decimal range.
 pub fn apply<'a>(op: ArithOp, left: &Val<'_>, right: &Val<'_>) -> Result<Val<'a>, ArithFailure> {
     if left.is_absent() || right.is_absent() {
         return Ok(Val::Absent);
     }
-    for (side, is_right) in [(left, false), (right, true)] {
-        if side.as_f64().is_none() {
-            return Err(ArithFailure {
-                right: is_right,
-                reason: format!("is {}, not a number", side.kind().a()),
-            });
-        }
-    }
-    if op == ArithOp::Div && right.as_f64() == Some(0.0) {
+    let a = operand(left).map_err(|reason| ArithFailure {
+        right: false,
+        reason,
+    })?;
+    let b = operand(right).map_err(|reason| ArithFailure {
+        right: true,
+        reason,
+    })?;
+    if op == ArithOp::Div && b.is_zero() {
         return Err(ArithFailure {
             right: true,
             reason: "is zero, and no number can be divided by zero".to_string(),
         });
     }
-    if let (Some(a), Some(b)) = (decimal(left), decimal(right)) {
-        let exact = match op {
-            ArithOp::Add => a.checked_add(b),
-            ArithOp::Sub => a.checked_sub(b),
-            ArithOp::Mul => a.checked_mul(b),
-            ArithOp::Div => a.checked_div(b),
-        };
-        if let Some(result) = exact {
-            return from_decimal(result).map_err(|reason| ArithFailure {
-                right: false,
-                reason,
-            });
-        }
-    }
-    let (a, b) = (left.as_f64().unwrap_or(0.0), right.as_f64().unwrap_or(0.0));
-    float(match op {
-        ArithOp::Add => a + b,
-        ArithOp::Sub => a - b,
-        ArithOp::Mul => a * b,
-        ArithOp::Div => a / b,
-    })
-    .map_err(|reason| ArithFailure {
+    let exact = match op {
+        ArithOp::Add => a.checked_add(b),
+        ArithOp::Sub => a.checked_sub(b),
+        ArithOp::Mul => a.checked_mul(b),
+        ArithOp::Div => a.checked_div(b),
+    };
+    exact.map(from_decimal).ok_or_else(|| ArithFailure {
         right: false,
-        reason,
+        reason:
+            "is too large: the result is beyond about 7.9e28, the most arithmetic holds exactly"
+                .to_string(),
     })
 }
 
-/// `round(places, mode)`: exact in decimal; `round(0)` gives a whole number.
+/// `round(places, mode)`: exact in decimal; `round(0)` gives a whole number. A whole number
+/// with more digits than a decimal holds is already round and is kept as it is.
 pub fn round<'a>(input: &Val<'_>, places: u32, mode: Rounding) -> Result<Val<'a>, String> {
-    let Some(value) = input.as_f64() else {
-        return Err(format!("is {}, not a number", input.kind().a()));
-    };
-    match decimal(input) {
-        Some(exact) => from_decimal(exact.round_dp_with_strategy(places, mode.strategy())),
-        // Beyond the decimal range a float has no digits after the point to round.
-        None if value.abs() >= 1e28 => float(value),
-        None => {
-            let factor = 10f64.powi(places as i32);
-            float(mode.float(value * factor) / factor)
-        }
+    if let Val::Json(json) = input
+        && json.as_number().is_some_and(crate::value::number::is_whole)
+    {
+        return Ok(Val::Json(std::borrow::Cow::Owned(json.as_ref().clone())));
     }
+    let exact = operand(input)?;
+    Ok(from_decimal(
+        exact.round_dp_with_strategy(places, mode.strategy()),
+    ))
 }
 
 #[cfg(test)]
@@ -219,10 +180,20 @@ mod tests {
     fn absence_division_by_zero_and_overflow() {
         assert_eq!(show(apply(ArithOp::Add, &Val::Absent, &num("1"))), "null");
         assert!(show(apply(ArithOp::Div, &num("1"), &num("0"))).contains("divided by zero"));
-        assert!(show(apply(ArithOp::Mul, &num("1e300"), &num("1e300"))).contains("too large"));
+        assert!(show(apply(ArithOp::Mul, &num("1e20"), &num("1e20"))).contains("too large"));
+        // Nothing is rounded silently: an operand a decimal cannot hold fails, naming it.
+        let long = show(apply(ArithOp::Mul, &num("1e200"), &num("2")));
+        assert!(
+            long.contains("right: false") && long.contains("28 significant"),
+            "{long}"
+        );
         assert_eq!(
-            show(apply(ArithOp::Mul, &num("1e200"), &num("2"))),
-            "2e+200"
+            show(apply(
+                ArithOp::Add,
+                &num("12345678901234567890123.45"),
+                &num("0.05")
+            )),
+            "12345678901234567890123.5"
         );
         assert!(
             show(apply(ArithOp::Add, &Val::Str("1".into()), &num("1"))).contains("not a number")
@@ -243,5 +214,6 @@ mod tests {
         assert_eq!(r("-2.1", 0, Rounding::Floor), "-3");
         assert_eq!(r("9.999", 2, Rounding::HalfUp), "10");
         assert_eq!(r("1e300", 2, Rounding::HalfUp), "1e+300");
+        assert_eq!(r("48500.00", 2, Rounding::HalfUp), "48500");
     }
 }

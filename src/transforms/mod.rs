@@ -315,13 +315,12 @@ fn owned_str<'a>(input: &Val<'a>, f: impl FnOnce(&str) -> String) -> Result<Val<
 fn to_number<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
     match input {
         Val::Int(i) => Ok(Val::Int(*i)),
-        Val::Num(f) => Ok(Val::Num(*f)),
+        Val::Num(d) => Ok(Val::Num(*d)),
         Val::Str(s) => match text::parse_number(s) {
-            Some(text::ParsedNumber::Int(i)) => Ok(Val::Int(i)),
-            Some(text::ParsedNumber::Float(f)) => Ok(Val::Num(f)),
+            Some(number) => Ok(Val::from_number(number)),
             None => Err("is not a number (expected digits with an optional sign, fraction and comma thousands separators)".to_string()),
         },
-        Val::Json(v) if v.is_number() => v.as_f64().map(Val::Num).ok_or_else(|| "is not a finite number".to_string()),
+        Val::Json(v) if v.is_number() => Ok(Val::Json(Cow::Owned(v.as_ref().clone()))),
         other => Err(format!("is {}, not a number", other.kind().a())),
     }
 }
@@ -329,8 +328,17 @@ fn to_number<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
 fn to_integer<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
     match to_number(input)? {
         Val::Int(i) => Ok(Val::Int(i)),
-        Val::Num(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Val::Int(f as i64)),
+        Val::Num(d) if d.fract().is_zero() => match Val::Num(d).rounded_to_integer() {
+            Some(whole) => Ok(Val::Int(whole)),
+            None => Err("is beyond the 64-bit range of whole numbers".to_string()),
+        },
         Val::Num(_) => {
+            Err("has a fractional part; add `round(0)` before `integer` to round it".to_string())
+        }
+        Val::Json(v) if v.as_number().is_some_and(crate::value::number::is_whole) => {
+            Err("is beyond the 64-bit range of whole numbers".to_string())
+        }
+        Val::Json(_) => {
             Err("has a fractional part; add `round(0)` before `integer` to round it".to_string())
         }
         _ => Err("is not a number".to_string()),

@@ -269,10 +269,10 @@ pub static TRANSFORMS: &[TransformDecl] = &[
         input: NUMBER_IN,
         output: Output::Fixed(Kinds::NUMBER),
         can_fail: true,
-        doc: "Reads a number from a string such as \"48500.00\" or \"12,500.00\" (comma thousands separators in groups of three, optional sign and fraction, surrounding spaces ignored). Numbers pass through. Fails on anything else, including \"NaN\", \"inf\", exponents and currency symbols.",
+        doc: "Reads a number from a string such as \"48500.00\" or \"12,500.00\" (comma thousands separators in groups of three, optional sign and fraction, surrounding spaces ignored), exactly, with the digits written: \"48500.00\" is written 48500.00, a 25-digit amount keeps all 25. Numbers pass through. Fails on anything else, including \"NaN\", \"inf\", exponents and currency symbols.",
         examples: &[
-            ex("number", "\"48500.00\"", "48500"),
-            ex("number", "\"12,500.50\"", "12500.5"),
+            ex("number", "\"48500.00\"", "48500.00"),
+            ex("number", "\"12,500.50\"", "12500.50"),
             ex("number", "-3", "-3"),
             fails("number", "\"12,50\""),
             fails("number", "\"$100\""),

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 
 use crate::value::Val;
+use crate::value::number::same;
 
 /// A value table, ready for lookups.
 #[derive(Debug, Default)]
@@ -18,7 +19,7 @@ pub struct Table {
     rows: Vec<(Value, Value)>,
     /// Rows keyed by text. Keys come from the mapping (trusted), so a fast hash is safe.
     strings: rustc_hash::FxHashMap<String, usize>,
-    numbers: Vec<(f64, usize)>,
+    numbers: Vec<(serde_json::Number, usize)>,
     bools: [Option<usize>; 2],
     /// The `_` row.
     pub default: Option<Value>,
@@ -62,7 +63,7 @@ impl Table {
             Value::String(s) => {
                 self.strings.insert(s.clone(), index);
             }
-            Value::Number(n) => self.numbers.push((n.as_f64().unwrap_or(f64::NAN), index)),
+            Value::Number(n) => self.numbers.push((n.clone(), index)),
             Value::Bool(b) => self.bools[usize::from(*b)] = Some(index),
             _ => return false,
         }
@@ -75,9 +76,7 @@ impl Table {
     pub fn has_key(&self, key: &Value) -> bool {
         match key {
             Value::String(s) => self.strings.contains_key(s),
-            Value::Number(n) => n
-                .as_f64()
-                .is_some_and(|f| self.numbers.iter().any(|(k, _)| *k == f)),
+            Value::Number(n) => self.numbers.iter().any(|(k, _)| same(k, n)),
             Value::Bool(b) => self.bools[usize::from(*b)].is_some(),
             _ => false,
         }
@@ -87,9 +86,15 @@ impl Table {
         match key {
             Val::Str(s) => self.strings.get(s.as_ref()).copied(),
             Val::Bool(b) => self.bools[usize::from(*b)],
-            other => other
-                .as_f64()
-                .and_then(|f| self.numbers.iter().find(|(k, _)| *k == f).map(|(_, i)| *i)),
+            other if other.is_number() => {
+                let json = other.to_json();
+                let number = json.as_number()?;
+                self.numbers
+                    .iter()
+                    .find(|(k, _)| same(k, number))
+                    .map(|(_, i)| *i)
+            }
+            _ => None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! Text transforms coded by hand because they sit on the hot path: company names and numbers.
 
+use std::str::FromStr;
+
 /// ASCII whitespace as CRMs produce it: space, tab, LF, CR.
 fn is_crm_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
@@ -90,23 +92,14 @@ fn strip_suffix_ignore_ascii_case<'a>(text: &'a str, suffix: &str) -> Option<&'a
     (text.is_char_boundary(cut) && text[cut..].eq_ignore_ascii_case(suffix)).then(|| &text[..cut])
 }
 
-/// A number read from CRM text.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ParsedNumber {
-    /// No fractional digits and fits in i64.
-    Int(i64),
-    /// Anything else (finite).
-    Float(f64),
-}
-
-/// Reads `"48500.00"`, `"12,500.50"`, `"-3"`; `None` for anything else.
-pub fn parse_number(text: &str) -> Option<ParsedNumber> {
+/// Reads `"48500.00"`, `"12,500.50"`, `"-3"` as the number they write, digits kept exactly as
+/// written (`"48500.00"` is 48500.00, a 25-digit amount keeps all 25); `None` for anything else.
+pub fn parse_number(text: &str) -> Option<serde_json::Number> {
     let text = text.trim_matches(is_crm_space);
     let unsigned = match text.as_bytes().first()? {
         b'-' | b'+' => &text[1..],
         _ => text,
     };
-    let sign_len = text.len() - unsigned.len();
     let (whole, fraction) = match unsigned.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
         None => (unsigned, None),
@@ -116,35 +109,27 @@ pub fn parse_number(text: &str) -> Option<ParsedNumber> {
     {
         return None;
     }
-    let fraction_is_zero = fraction.is_none_or(|f| f.bytes().all(|b| b == b'0'));
-    if !whole.contains(',') {
-        // Plain digits: the text itself is what Rust's parsers read (they accept the sign).
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let integer_part = &text[..sign_len + whole.len()];
-        if fraction_is_zero && let Ok(i) = integer_part.parse::<i64>() {
-            return Some(ParsedNumber::Int(i));
-        }
-        return finite_float(text);
+    let digits = if whole.contains(',') {
+        grouped_digits(whole)?
+    } else if !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) {
+        whole.to_string()
+    } else {
+        return None;
+    };
+    // JSON's form of the same number: no plus sign, no leading zeros.
+    let mut json = String::with_capacity(text.len());
+    if text.starts_with('-') {
+        json.push('-');
     }
-    let digits = grouped_digits(whole)?;
-    let sign = if text.starts_with('-') { "-" } else { "" };
-    if fraction_is_zero && let Ok(i) = format!("{sign}{digits}").parse::<i64>() {
-        return Some(ParsedNumber::Int(i));
+    match digits.trim_start_matches('0') {
+        "" => json.push('0'),
+        significant => json.push_str(significant),
     }
-    match fraction {
-        Some(fraction) => finite_float(&format!("{sign}{digits}.{fraction}")),
-        None => finite_float(&format!("{sign}{digits}")),
+    if let Some(fraction) = fraction {
+        json.push('.');
+        json.push_str(fraction);
     }
-}
-
-/// `text` (an optional sign, digits, an optional fraction) as a finite float.
-fn finite_float(text: &str) -> Option<ParsedNumber> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|f| f.is_finite())
-        .map(ParsedNumber::Float)
+    serde_json::Number::from_str(&json).ok()
 }
 
 /// The digits of a whole part written with comma thousands separators, when they are well
@@ -191,14 +176,26 @@ mod tests {
         }
     }
 
+    fn text_of(number: Option<serde_json::Number>) -> Option<String> {
+        number.map(|n| n.to_string())
+    }
+
     #[test]
-    fn numbers_accept_separators_and_refuse_junk() {
-        assert_eq!(parse_number("48500.00"), Some(ParsedNumber::Int(48500)));
+    fn numbers_accept_separators_keep_their_digits_and_refuse_junk() {
         assert_eq!(
-            parse_number("12,500.50"),
-            Some(ParsedNumber::Float(12500.5))
+            text_of(parse_number("48500.00")).as_deref(),
+            Some("48500.00")
         );
-        assert_eq!(parse_number(" -1,000 "), Some(ParsedNumber::Int(-1000)));
+        assert_eq!(
+            text_of(parse_number("12,500.50")).as_deref(),
+            Some("12500.50")
+        );
+        assert_eq!(text_of(parse_number(" -1,000 ")).as_deref(), Some("-1000"));
+        assert_eq!(text_of(parse_number("+007")).as_deref(), Some("7"));
+        assert_eq!(
+            text_of(parse_number("12,345,678,901,234,567,890,123.45")).as_deref(),
+            Some("12345678901234567890123.45")
+        );
         for junk in [
             "", "-", "1,00", "12,50", "$1", "NaN", "inf", "1e999", "1.", ".5", "1..2", "1 000",
         ] {
@@ -207,26 +204,28 @@ mod tests {
     }
 
     /// What `parse_number` must answer, from the specification: an optional sign, digits (or
-    /// digits in well-placed comma groups of three), an optional non-empty fraction; an integer
-    /// when the fraction is all zeros and the value fits, else the finite float.
-    fn specified_number(text: &str) -> Option<ParsedNumber> {
+    /// digits in well-placed comma groups of three), an optional non-empty fraction; the
+    /// number with those digits, commas, a plus sign and leading zeros left out.
+    fn specified_number(text: &str) -> Option<String> {
         let shape = regex::Regex::new(r"^[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?$").ok()?;
         let text = text.trim_matches(is_crm_space);
         if !shape.is_match(text) {
             return None;
         }
-        let plain = text.replace(',', "");
-        let (integer, fraction) = plain.split_once('.').unwrap_or((&plain, "0"));
-        if fraction.bytes().all(|b| b == b'0')
-            && let Ok(i) = integer.parse::<i64>()
-        {
-            return Some(ParsedNumber::Int(i));
-        }
-        plain
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .map(ParsedNumber::Float)
+        let plain = text.replace([',', '+'], "");
+        let (sign, unsigned) = match plain.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", plain.as_str()),
+        };
+        let (integer, fraction) = match unsigned.split_once('.') {
+            Some((integer, fraction)) => (integer, format!(".{fraction}")),
+            None => (unsigned, String::new()),
+        };
+        let integer = match integer.trim_start_matches('0') {
+            "" => "0",
+            digits => digits,
+        };
+        Some(format!("{sign}{integer}{fraction}"))
     }
 
     proptest::proptest! {
@@ -235,7 +234,7 @@ mod tests {
             "[ ]?[+-]?[0-9,]{0,24}([.][0-9]{0,4})?[.]?[ ]?",
             "[+-]?[0-9]{1,5}(,[0-9]{2,4}){0,3}([.][0-9]{0,3})?",
         ]) {
-            proptest::prop_assert_eq!(parse_number(&text), specified_number(&text), "input {:?}", text);
+            proptest::prop_assert_eq!(text_of(parse_number(&text)), specified_number(&text), "input {:?}", text);
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Equality of JSON values as mapctl compares them: numbers by value (`1` equals `1.0`),
-//! everything else exactly. Table keys, `in [...]` lists, array searches and `enum` checks all
+//! Equality of JSON values as mapctl compares them: numbers by value, exactly (`1` equals
+//! `1.0`; two 23-digit amounts are equal only when every digit is), everything else exactly. Table keys, `in [...]` lists, array searches and `enum` checks all
 //! use it, in the checker and at run time alike.
 
 use serde_json::Value;
@@ -7,7 +7,7 @@ use serde_json::Value;
 /// True when `a` and `b` are the same value; numbers compare by value.
 pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => super::number::same(x, y),
         _ => a == b,
     }
 }
@@ -23,5 +23,11 @@ mod tests {
         assert!(!json_equal(&json!(1), &json!("1")));
         assert!(json_equal(&json!({"a": [1]}), &json!({"a": [1]})));
         assert!(!json_equal(&json!(true), &json!(1)));
+        let long = |text: &str| serde_json::from_str::<Value>(text).expect("a number");
+        assert!(!json_equal(
+            &long("12345678901234567890123"),
+            &long("12345678901234567890124")
+        ));
+        assert!(json_equal(&long("48500.00"), &long("48500")));
     }
 }

@@ -67,7 +67,7 @@ impl Kinds {
             Value::Null => Kinds::NULL,
             Value::Bool(_) => Kinds::BOOL,
             Value::Number(n) if n.is_i64() || n.is_u64() => Kinds::INT,
-            Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => Kinds::INT,
+            Value::Number(n) if super::number::is_whole(n) => Kinds::INT,
             Value::Number(_) => Kinds::FRAC,
             Value::String(_) => Kinds::STRING,
             Value::Array(_) => Kinds::ARRAY,

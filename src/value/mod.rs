@@ -3,12 +3,13 @@
 
 pub mod equal;
 mod kinds;
+pub mod number;
 pub mod path;
 mod val;
 
 pub use equal::json_equal;
 pub use kinds::Kinds;
-pub use val::{Val, number_to_json};
+pub use val::Val;
 
 /// Objects up to this many members are searched key by key: cheaper than hashing the name
 /// (`serde_json`'s maps hash with SipHash).

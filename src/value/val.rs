@@ -2,10 +2,14 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
-use serde_json::Value;
+use std::cmp::Ordering;
 
-use super::Kinds;
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Number, Value};
+
+use super::{Kinds, number};
 
 /// A value flowing through a mapping. `Absent` stands for a missing key or JSON null.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,17 +20,19 @@ pub enum Val<'a> {
     Null,
     /// A boolean.
     Bool(bool),
-    /// A whole number.
+    /// A whole number written without a fraction, in the 64-bit range.
     Int(i64),
-    /// Any other number (always finite).
-    Num(f64),
+    /// Any other number with at most 28 significant digits, exactly, with the scale it was
+    /// written or computed with (`48500.00` keeps its two places).
+    Num(Decimal),
     /// A string.
     Str(Cow<'a, str>),
     /// A calendar date.
     Date(NaiveDate),
     /// A date and time with its offset.
     DateTime(DateTime<FixedOffset>),
-    /// An array or object (or a number too large for the other variants).
+    /// An array or object, or a number with more digits than a decimal holds (kept exactly,
+    /// as written).
     Json(Cow<'a, Value>),
 }
 
@@ -36,10 +42,9 @@ impl<'a> Val<'a> {
         match value {
             Value::Null => Val::Absent,
             Value::Bool(b) => Val::Bool(*b),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => Val::Int(i),
-                None if n.is_u64() => Val::Json(Cow::Borrowed(value)),
-                None => n.as_f64().map_or(Val::Absent, Val::Num),
+            Value::Number(n) => match Val::small_number(n) {
+                Some(small) => small,
+                None => Val::Json(Cow::Borrowed(value)),
             },
             Value::String(s) => Val::Str(Cow::Borrowed(s)),
             Value::Array(_) | Value::Object(_) => Val::Json(Cow::Borrowed(value)),
@@ -51,14 +56,30 @@ impl<'a> Val<'a> {
         match value {
             Value::Null => Val::Absent,
             Value::Bool(b) => Val::Bool(b),
-            Value::Number(ref n) => match n.as_i64() {
-                Some(i) => Val::Int(i),
-                None if n.is_u64() => Val::Json(Cow::Owned(value)),
-                None => n.as_f64().map_or(Val::Absent, Val::Num),
+            Value::Number(ref n) => match Val::small_number(n) {
+                Some(small) => small,
+                None => Val::Json(Cow::Owned(value)),
             },
             Value::String(s) => Val::Str(Cow::Owned(s)),
             other => Val::Json(Cow::Owned(other)),
         }
+    }
+
+    /// A JSON number as a value: an integer, a decimal, or (more digits than a decimal holds)
+    /// the number itself, exactly.
+    pub fn from_number(number: Number) -> Val<'static> {
+        match Val::small_number(&number) {
+            Some(small) => small,
+            None => Val::Json(Cow::Owned(Value::Number(number))),
+        }
+    }
+
+    /// A number as [`Val::Int`] or [`Val::Num`], when it fits one exactly.
+    fn small_number(number: &Number) -> Option<Val<'static>> {
+        if let Some(i) = number.as_i64() {
+            return Some(Val::Int(i));
+        }
+        number::to_decimal(number).map(Val::Num)
     }
 
     /// Converts into JSON, moving owned text. Whole floats print as integers; dates as ISO 8601
@@ -77,7 +98,7 @@ impl<'a> Val<'a> {
             Val::Absent | Val::Null => Value::Null,
             Val::Bool(b) => Value::Bool(*b),
             Val::Int(i) => Value::from(*i),
-            Val::Num(f) => number_to_json(*f),
+            Val::Num(d) => Value::Number(number::from_decimal(*d)),
             Val::Str(s) => Value::String(s.to_string()),
             Val::Date(d) => Value::String(d.format("%Y-%m-%d").to_string()),
             Val::DateTime(t) => Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
@@ -92,7 +113,7 @@ impl<'a> Val<'a> {
             Val::Null => Kinds::NULL,
             Val::Bool(_) => Kinds::BOOL,
             Val::Int(_) => Kinds::INT,
-            Val::Num(f) if f.fract() == 0.0 => Kinds::INT,
+            Val::Num(d) if d.fract().is_zero() => Kinds::INT,
             Val::Num(_) => Kinds::FRAC,
             Val::Str(_) => Kinds::STRING,
             Val::Date(_) => Kinds::DATE,
@@ -115,13 +136,58 @@ impl<'a> Val<'a> {
         }
     }
 
-    /// The value as a number, when it is one.
+    /// The value as the nearest float, when it is a number (for what is measured, not
+    /// counted: date arithmetic and ranges; money goes through [`Val::compare_number`] and
+    /// decimals).
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Val::Int(i) => Some(*i as f64),
-            Val::Num(f) => Some(*f),
+            Val::Num(d) => d.to_f64(),
             Val::Json(v) => v.as_f64(),
             _ => None,
+        }
+    }
+
+    /// True when the value is a number.
+    pub fn is_number(&self) -> bool {
+        match self {
+            Val::Int(_) | Val::Num(_) => true,
+            Val::Json(v) => v.is_number(),
+            _ => false,
+        }
+    }
+
+    /// The value as an exact decimal, when it is a number a decimal holds.
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        match self {
+            Val::Int(i) => Some(Decimal::from(*i)),
+            Val::Num(d) => Some(*d),
+            Val::Json(v) => v.as_number().and_then(number::to_decimal),
+            _ => None,
+        }
+    }
+
+    /// A decimal rounded to the nearest whole number (halves away from zero), when that is in
+    /// the 64-bit range; `None` for anything else.
+    pub fn rounded_to_integer(&self) -> Option<i64> {
+        match self {
+            Val::Int(i) => Some(*i),
+            Val::Num(d) => d
+                .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                .to_i64(),
+            _ => None,
+        }
+    }
+
+    /// The order of two numbers by value, exactly; `None` unless both are numbers.
+    pub fn compare_number(&self, other: &Val<'_>) -> Option<Ordering> {
+        match (self, other) {
+            (Val::Int(a), Val::Int(b)) => Some(a.cmp(b)),
+            (Val::Json(_), _) | (_, Val::Json(_)) => {
+                let (a, b) = (self.to_json(), other.to_json());
+                Some(number::compare(a.as_number()?, b.as_number()?))
+            }
+            _ => Some(self.as_decimal()?.cmp(&other.as_decimal()?)),
         }
     }
 
@@ -166,7 +232,7 @@ impl<'a> Val<'a> {
             Val::Null => Val::Null,
             Val::Bool(b) => Val::Bool(b),
             Val::Int(i) => Val::Int(i),
-            Val::Num(f) => Val::Num(f),
+            Val::Num(d) => Val::Num(d),
             Val::Str(s) => Val::Str(Cow::Owned(s.into_owned())),
             Val::Date(d) => Val::Date(d),
             Val::DateTime(t) => Val::DateTime(t),
@@ -175,24 +241,45 @@ impl<'a> Val<'a> {
     }
 }
 
-/// A finite float as JSON: whole values within ±2^53 print as integers.
-pub fn number_to_json(f: f64) -> Value {
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    if f.fract() == 0.0 && f.abs() <= EXACT {
-        Value::from(f as i64)
-    } else {
-        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn whole_floats_print_as_integers() {
-        assert_eq!(Val::Num(12500.0).to_json().to_string(), "12500");
-        assert_eq!(Val::Num(9999.99).to_json().to_string(), "9999.99");
+    fn numbers_print_with_their_digits() {
+        let read = |text: &str| Val::from_owned_json(serde_json::from_str(text).expect("json"));
+        for text in [
+            "12500",
+            "48500.00",
+            "9999.99",
+            "12345678901234567890123",
+            "1e+300",
+        ] {
+            assert_eq!(read(text).to_json().to_string(), text);
+        }
+        assert_eq!(read("1.5e3").to_json().to_string(), "1500");
+        assert!(matches!(read("48500.00"), Val::Num(_)));
+        assert!(matches!(
+            read("1234567890123456789012345678901"),
+            Val::Json(_)
+        ));
+    }
+
+    #[test]
+    fn numbers_compare_exactly_across_representations() {
+        let read = |text: &str| Val::from_owned_json(serde_json::from_str(text).expect("json"));
+        let order = |a: &str, b: &str| read(a).compare_number(&read(b));
+        assert_eq!(order("48500.00", "48500"), Some(Ordering::Equal));
+        assert_eq!(order("0.1", "0.10000000000000001"), Some(Ordering::Less));
+        assert_eq!(
+            order(
+                "1234567890123456789012345678901",
+                "1234567890123456789012345678902"
+            ),
+            Some(Ordering::Less)
+        );
+        assert_eq!(order("1e300", "7"), Some(Ordering::Greater));
+        assert_eq!(read("2").compare_number(&Val::Str("2".into())), None);
     }
 
     #[test]
