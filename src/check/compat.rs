@@ -57,7 +57,7 @@ pub(crate) fn check(
             value,
             field,
             declared(cx, field),
-            "a fractional number is written into an integer field; the fraction is rounded away",
+            "a fractional number is written into an integer field, which refuses it (a deal with a fraction is rejected; nothing is rounded unless you say so)",
             "round(0)",
         ));
     }

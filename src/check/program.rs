@@ -163,8 +163,9 @@ pub enum Coercion {
     /// Write the value as it is.
     #[default]
     None,
-    /// An integer-only field: fractional numbers are rounded (half away from zero).
-    RoundToInteger,
+    /// An integer-only field: a whole decimal (`48500.00`) is written as the integer (`48500`).
+    /// A fractional one is left as it is, for the target's schema to refuse: never rounded.
+    WholeToInteger,
     /// A `format: date` text field: date-times keep only their date.
     DateOnly,
     /// A `format: date-time` text field: dates become midnight UTC.

@@ -457,7 +457,7 @@ fn coercion(flat: &Flat) -> Coercion {
     use crate::value::Kinds;
     let kinds = flat.kinds;
     if kinds.contains(Kinds::INT) && !kinds.intersects(Kinds::FRAC.or(Kinds::STRING)) {
-        Coercion::RoundToInteger
+        Coercion::WholeToInteger
     } else if kinds.intersects(Kinds::STRING) && flat.format.as_deref() == Some("date") {
         Coercion::DateOnly
     } else if kinds.intersects(Kinds::STRING) && flat.format.as_deref() == Some("date-time") {
