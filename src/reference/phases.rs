@@ -314,16 +314,16 @@ impl Interpreter {
     }
 }
 
-/// Join keys are equal as numbers when both read as numbers (`"42"` joins `42`), else as
-/// non-empty text.
+/// Join keys are equal as numbers, exactly, when both read as numbers (`"42"` joins `42`),
+/// else as non-empty text.
 fn same_key(a: &Value, b: &Value) -> bool {
     let number = |v: &Value| match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Number(n) => Some(n.clone()),
+        Value::String(s) => s.trim().parse::<serde_json::Number>().ok(),
         _ => None,
     };
     match (number(a), number(b)) {
-        (Some(x), Some(y)) => x == y,
+        (Some(x), Some(y)) => crate::value::number::same(&x, &y),
         (None, None) => a.as_str().is_some_and(|s| !s.is_empty()) && same(a, b),
         _ => false,
     }
