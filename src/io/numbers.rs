@@ -46,9 +46,18 @@ pub struct Resumed<'de, A> {
     map: A,
 }
 
+impl<'de, A> Resumed<'de, A> {
+    /// The first key and the map after it, for a reader that loops over the keys itself (and
+    /// so keeps the map's own type on its hot path).
+    pub fn into_parts(self) -> (Option<Cow<'de, str>>, A) {
+        (self.first, self.map)
+    }
+}
+
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Resumed<'de, A> {
     type Error = A::Error;
 
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
@@ -64,6 +73,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Resumed<'de, A> {
         }
     }
 
+    #[inline]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         self.map.next_value_seed(seed)
     }

@@ -288,16 +288,16 @@ pub fn check_item_count(s: &Shape, count: usize, pointer: &str, out: &mut Vec<Fa
 /// Checks numeric bounds, at the precision of a 64-bit float as the tree validator
 /// (`jsonschema`) checks them, so that both readers find the same failures.
 pub fn check_number(s: &Shape, number: &serde_json::Number, pointer: &str, out: &mut Vec<Failure>) {
-    let [min, max, xmin, xmax] = s
-        .bounds
-        .each_ref()
-        .map(|b| b.as_ref().and_then(|b| b.as_str().parse::<f64>().ok()));
+    if s.bounds.iter().all(Option::is_none) {
+        return;
+    }
+    let [min, max, xmin, xmax] = s.bounds.each_ref().map(|b| b.as_ref().map(|b| b.value));
     // Beyond a float's range the number counts as infinite, as the tree validator counts it.
     let n = number.as_str().parse::<f64>().unwrap_or(f64::NAN);
     let fmt = |at: usize| {
         s.bounds[at]
             .as_ref()
-            .map_or_else(String::new, |b| b.to_string())
+            .map_or_else(String::new, |b| b.text.to_string())
     };
     // The number with its digits as written, shown only for a failure (most numbers pass).
     let shown = || number.to_string();

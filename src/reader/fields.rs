@@ -458,7 +458,7 @@ mod tests {
         });
         let budget = add(Shape {
             kinds: Some(Kinds::INT.or(Kinds::FRAC)),
-            bounds: [None, None, Some(serde_json::Number::from(0)), None],
+            bounds: [None, None, Some(crate::reader::shape::Bound::of(&0.into())), None],
             ..Shape::default()
         });
         let object = |members: &[(&str, ShapeId, bool)]| Shape {

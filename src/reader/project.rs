@@ -286,9 +286,10 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
         // A deal that is a number is not an object (as a deal that is an integer is not).
-        let MapRead::Object(mut map) = classify(map)? else {
+        let MapRead::Object(object) = classify(map)? else {
             return Ok(None);
         };
+        let (mut next, mut map) = object.into_parts();
         let p = self.projector;
         let primary = p.plan.roots[0];
         let top = Walk {
@@ -303,7 +304,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         let mut primary_keys = 0usize;
         let mut names_seen = SeenKeys::default();
         let mut keys = ObjectKeys::new(&top);
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = next {
             if let Some(index) = p.names.iter().position(|n| *n == key) {
                 let mut state = self.state.borrow_mut();
                 note_duplicate(&mut names_seen, key.clone(), &mut state);
@@ -319,12 +320,13 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 if let Some(value) = map.next_value_seed(BundleRecord(seed))? {
                     members.insert(key.into_owned(), value);
                 }
-                continue;
+            } else {
+                self.state.borrow_mut().record = 0;
+                required.saw(&key);
+                primary_keys += 1;
+                top.read_member(&mut keys, &mut map, key, &mut fields)?;
             }
-            self.state.borrow_mut().record = 0;
-            required.saw(&key);
-            primary_keys += 1;
-            top.read_member(&mut keys, &mut map, key, &mut fields)?;
+            next = map.next_key_seed(KeySeed)?;
         }
         keys.finish(&mut self.state.borrow_mut());
         match (members.is_empty(), primary_keys == 0) {

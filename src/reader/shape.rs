@@ -50,7 +50,7 @@ pub struct Shape {
     /// `maxLength`.
     pub max_length: Option<u64>,
     /// `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`.
-    pub bounds: [Option<serde_json::Number>; 4],
+    pub bounds: [Option<Bound>; 4],
     /// `format`, as an index into [`Shapes::formats`].
     pub format: Option<usize>,
     /// `properties` (a fast non-cryptographic hash: keys come from the schema, not the input),
@@ -504,10 +504,30 @@ fn count(map: &Map<String, Value>, key: &str) -> Option<Option<u64>> {
     }
 }
 
-fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<serde_json::Number>> {
+/// A numeric bound of a schema: the float it is compared as (as the tree validator compares
+/// it; beyond a float's range, infinite) and its text as written, for messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    /// The value compared against.
+    pub value: f64,
+    /// The bound with its digits as written.
+    pub text: serde_json::Number,
+}
+
+impl Bound {
+    /// The bound `number`.
+    pub fn of(number: &serde_json::Number) -> Bound {
+        Bound {
+            value: number.as_str().parse().unwrap_or(f64::NAN),
+            text: number.clone(),
+        }
+    }
+}
+
+fn bound(map: &Map<String, Value>, key: &str) -> Option<Option<Bound>> {
     match member(map, key) {
         None => Some(None),
-        Some(Value::Number(n)) => Some(Some(n.clone())),
+        Some(Value::Number(n)) => Some(Some(Bound::of(n))),
         Some(_) => None,
     }
 }
@@ -582,7 +602,7 @@ mod tests {
         shapes.push(Shape::default());
         shapes.push(Shape {
             kinds: Some(Kinds::INT.or(Kinds::FRAC)),
-            bounds: [Some(serde_json::Number::from(0)), None, None, None],
+            bounds: [Some(Bound::of(&0.into())), None, None, None],
             ..Shape::default()
         });
         shapes

@@ -102,13 +102,15 @@ impl<'de> Visitor<'de> for Skip<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let MapRead::Object(mut map) = classify(map)? else {
+        let MapRead::Object(object) = classify(map)? else {
             return Ok(());
         };
+        let (mut next, mut map) = object.into_parts();
         let mut seen = SeenKeys::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = next {
             note_duplicate(&mut seen, key, &mut self.state.borrow_mut());
             map.next_value_seed(self.again())?;
+            next = map.next_key_seed(KeySeed)?;
         }
         Ok(())
     }

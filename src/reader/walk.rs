@@ -15,7 +15,7 @@ use super::shape::{
     not_one_of, push_segment,
 };
 use super::skip::{KeySeed, SeenKeys, Skip, note_ambiguous, note_duplicate, note_repeated_key};
-use crate::io::numbers::{MapRead, classify};
+use crate::io::numbers::{MapRead, Resumed, classify};
 use crate::io::strict::StrictValue;
 use crate::value::Kinds;
 
@@ -209,10 +209,14 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
 
 impl Walk<'_, '_> {
     /// Reads an object: its planned members kept, every member validated.
-    fn object<'de, A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+    fn object<'de, A: MapAccess<'de>>(
+        self,
+        object: Resumed<'de, A>,
+    ) -> Result<Option<Value>, A::Error> {
         if self.refuses(Kinds::OBJECT) {
-            return self.whole(|strict| strict.visit_map(map));
+            return self.whole(|strict| strict.visit_map(object));
         }
+        let (mut next, mut map) = object.into_parts();
         let p = self.projector;
         let mut kept = Map::with_capacity(self.plan.map_or(0, |node| p.plan.width(node)));
         let mut required = Required::of(p.shapes, &self.shapes);
@@ -223,9 +227,10 @@ impl Walk<'_, '_> {
             false => self.state.borrow().failures.len(),
         };
         let mut keys = ObjectKeys::new(&self);
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = next {
             required.saw(&key);
             self.read_member(&mut keys, &mut map, key, &mut kept)?;
+            next = map.next_key_seed(KeySeed)?;
         }
         let mut state = self.state.borrow_mut();
         keys.finish(&mut state);
@@ -367,6 +372,7 @@ fn note_failures(state: &mut State, mut found: Vec<Failure>) {
 
 /// Keeps a member's value: in the deal's slot table when its plan node is kept only there,
 /// else in the object being built.
+#[inline(always)]
 pub(super) fn keep(
     object: &mut Map<String, Value>,
     state: &RefCell<State>,
@@ -401,7 +407,10 @@ impl<'p> Member<'p> {
     ) -> Member<'p> {
         Member {
             info: MemberInfo { plan, shape },
-            shapes: Cow::Borrowed(shape.map_or(&[], |s| projector.shapes.expanded(s))),
+            shapes: Cow::Borrowed(match shape {
+                Some(s) => projector.shapes.expanded(s),
+                None => &[],
+            }),
         }
     }
 }
@@ -447,6 +456,7 @@ impl<'de> ObjectKeys<'de> {
         clippy::ptr_arg,
         reason = "a looked-up key is kept; cloning a borrowed `Cow` copies no text"
     )]
+    #[inline(always)]
     pub(super) fn resolve<'p>(&mut self, walk: &Walk<'p, '_>, key: &Cow<'de, str>) -> Member<'p> {
         let Some(index) = self.layout else {
             note_duplicate(

@@ -317,7 +317,7 @@ fn to_number<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
         Val::Int(i) => Ok(Val::Int(*i)),
         Val::Num(d) => Ok(Val::Num(*d)),
         Val::Str(s) => match text::parse_number(s) {
-            Some(number) => Ok(Val::from_number(number)),
+            Some(number) => Ok(number),
             None => Err("is not a number (expected digits with an optional sign, fraction and comma thousands separators)".to_string()),
         },
         Val::Json(v) if v.is_number() => Ok(Val::Json(Cow::Owned(v.as_ref().clone()))),

@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+use crate::value::Val;
+
 /// ASCII whitespace as CRMs produce it: space, tab, LF, CR.
 fn is_crm_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
@@ -94,7 +96,7 @@ fn strip_suffix_ignore_ascii_case<'a>(text: &'a str, suffix: &str) -> Option<&'a
 
 /// Reads `"48500.00"`, `"12,500.50"`, `"-3"` as the number they write, digits kept exactly as
 /// written (`"48500.00"` is 48500.00, a 25-digit amount keeps all 25); `None` for anything else.
-pub fn parse_number(text: &str) -> Option<serde_json::Number> {
+pub fn parse_number(text: &str) -> Option<Val<'static>> {
     let text = text.trim_matches(is_crm_space);
     let unsigned = match text.as_bytes().first()? {
         b'-' | b'+' => &text[1..],
@@ -109,12 +111,23 @@ pub fn parse_number(text: &str) -> Option<serde_json::Number> {
     {
         return None;
     }
-    let digits = if whole.contains(',') {
-        grouped_digits(whole)?
-    } else if !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) {
-        whole.to_string()
-    } else {
-        return None;
+    let plain = !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit());
+    if plain {
+        // The common case, read without building any text: an integer, or a decimal with the
+        // places written (Rust's parsers accept the sign and leading zeros).
+        if fraction.is_none()
+            && let Ok(i) = text.parse::<i64>()
+        {
+            return Some(Val::Int(i));
+        }
+        if let Ok(exact) = rust_decimal::Decimal::from_str_exact(text) {
+            return Some(Val::Num(exact));
+        }
+    }
+    let digits = match plain {
+        true => whole.to_string(),
+        false if whole.contains(',') => grouped_digits(whole)?,
+        false => return None,
     };
     // JSON's form of the same number: no plus sign, no leading zeros.
     let mut json = String::with_capacity(text.len());
@@ -129,7 +142,9 @@ pub fn parse_number(text: &str) -> Option<serde_json::Number> {
         json.push('.');
         json.push_str(fraction);
     }
-    serde_json::Number::from_str(&json).ok()
+    serde_json::Number::from_str(&json)
+        .ok()
+        .map(Val::from_number)
 }
 
 /// The digits of a whole part written with comma thousands separators, when they are well
@@ -176,8 +191,8 @@ mod tests {
         }
     }
 
-    fn text_of(number: Option<serde_json::Number>) -> Option<String> {
-        number.map(|n| n.to_string())
+    fn text_of(number: Option<Val<'_>>) -> Option<String> {
+        number.map(|n| n.to_json().to_string())
     }
 
     #[test]

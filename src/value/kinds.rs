@@ -66,7 +66,6 @@ impl Kinds {
         match value {
             Value::Null => Kinds::NULL,
             Value::Bool(_) => Kinds::BOOL,
-            Value::Number(n) if n.is_i64() || n.is_u64() => Kinds::INT,
             Value::Number(n) if super::number::is_whole(n) => Kinds::INT,
             Value::Number(_) => Kinds::FRAC,
             Value::String(_) => Kinds::STRING,

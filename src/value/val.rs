@@ -38,14 +38,12 @@ pub enum Val<'a> {
 
 impl<'a> Val<'a> {
     /// Reads a JSON value without copying it. JSON null becomes [`Val::Absent`].
+    #[inline]
     pub fn from_json(value: &'a Value) -> Val<'a> {
         match value {
             Value::Null => Val::Absent,
             Value::Bool(b) => Val::Bool(*b),
-            Value::Number(n) => match Val::small_number(n) {
-                Some(small) => small,
-                None => Val::Json(Cow::Borrowed(value)),
-            },
+            Value::Number(n) => Val::borrowed_number(value, n),
             Value::String(s) => Val::Str(Cow::Borrowed(s)),
             Value::Array(_) | Value::Object(_) => Val::Json(Cow::Borrowed(value)),
         }
@@ -71,6 +69,16 @@ impl<'a> Val<'a> {
         match Val::small_number(&number) {
             Some(small) => small,
             None => Val::Json(Cow::Owned(Value::Number(number))),
+        }
+    }
+
+    /// The number `number` (which is `value`) as a value. Kept out of line: most values read
+    /// are text, and [`Val::from_json`] stays small for them.
+    #[inline(never)]
+    fn borrowed_number(value: &'a Value, number: &Number) -> Val<'a> {
+        match Val::small_number(number) {
+            Some(small) => small,
+            None => Val::Json(Cow::Borrowed(value)),
         }
     }
 
