@@ -458,7 +458,12 @@ mod tests {
         });
         let budget = add(Shape {
             kinds: Some(Kinds::INT.or(Kinds::FRAC)),
-            bounds: [None, None, Some(crate::reader::shape::Bound::of(&0.into())), None],
+            bounds: [
+                None,
+                None,
+                Some(crate::reader::shape::Bound::of(&0.into())),
+                None,
+            ],
             ..Shape::default()
         });
         let object = |members: &[(&str, ShapeId, bool)]| Shape {
