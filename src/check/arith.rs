@@ -8,13 +8,14 @@ use super::bounds::proven_range;
 use super::context::Context;
 use super::exprs::{Env, Scope, input_description};
 use super::program::CExpr;
-use super::range::Range;
+use super::range::{Affine, Range};
 use super::types::{ExprInfo, KnownValue, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{ArithOp, Expr};
+use crate::syntax::ast::{ArithOp, Expr, ExprKind};
 use crate::transforms::arith;
 use crate::value::{Kinds, Val};
+use serde_json::Value;
 
 /// One operator and its operands, as written.
 pub(crate) struct Operation<'e> {
@@ -68,6 +69,14 @@ impl Env<'_> {
         ty.range = self
             .known_range(left, &left_info.ty)
             .combine(op, self.known_range(right, &right_info.ty));
+        // Both are true of the result: intervals, and (when the operands are of one value) the
+        // affine form, which knows `x - x * 0.1` is `0.9 × x`.
+        ty.affine = self
+            .affine_of(left, &left_info.ty)
+            .combine(op, &self.affine_of(right, &right_info.ty));
+        if let Some(affine) = &ty.affine {
+            ty.range = ty.range.and(affine.range());
+        }
         if let (Some(a), Some(b)) = (&left_info.ty.constant, &right_info.ty.constant)
             && let Ok(value) = arith::apply(op, &Val::from_json(a), &Val::from_json(b))
         {
@@ -146,6 +155,19 @@ impl Env<'_> {
     }
 
     /// What is known of an operand's size: its type's range, tightened by the rules.
+    /// An operand as `scale × BASE + offset`: a constant; the result of arithmetic, as that
+    /// arithmetic found it (only then is the type's affine form the operand's: a transform or a
+    /// `??` changes the value); anything else is its own base, named by its text.
+    fn affine_of(&self, operand: &Expr, ty: &Ty) -> Affine {
+        if let Some(constant) = ty.constant.as_ref().and_then(Value::as_f64) {
+            return Affine::constant(constant);
+        }
+        if let (ExprKind::Arith { .. }, Some(affine)) = (&operand.kind, &ty.affine) {
+            return affine.clone();
+        }
+        Affine::of(input_description(operand), self.known_range(operand, ty))
+    }
+
     fn known_range(&self, operand: &Expr, ty: &Ty) -> Range {
         ty.range.and(proven_range(
             &self.stages.bounds,

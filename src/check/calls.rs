@@ -319,6 +319,7 @@ impl Env<'_> {
                 constant: None,
                 literals: Vec::new(),
                 alternatives: Vec::new(),
+                affine: None,
             },
             None if ty.kinds == Kinds::ARRAY => Ty::of(Kinds::STRING),
             None => Ty::of(Kinds::ANY),

@@ -221,6 +221,7 @@ impl<'a> Env<'a> {
                 constant: None,
                 literals: Vec::new(),
                 alternatives: Vec::new(),
+                affine: None,
             },
             may_be_absent,
             may_fail: false,
@@ -510,6 +511,7 @@ pub(crate) fn union_ty(a: &Ty, b: &Ty) -> Ty {
         constant: None,
         literals: a.literals.iter().chain(&b.literals).cloned().collect(),
         alternatives: Vec::new(),
+        affine: None,
     }
 }
 

@@ -128,6 +128,89 @@ impl Range {
     }
 }
 
+/// A number known as `scale × BASE + offset`, where BASE is one value (named by the text it is
+/// written with; the same text reads the same value of the same deal) whose range is known.
+/// Interval arithmetic forgets that both sides of `x - x * 0.1` are the same `x` (from `x >= 0`
+/// it only knows the difference is unbounded); as `0.9 × x` it is at least 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Affine {
+    /// The value it is computed from, as written; `None` for a constant.
+    pub base: Option<String>,
+    /// What is known of the base.
+    pub base_range: Range,
+    /// The factor on the base.
+    pub scale: f64,
+    /// The constant added.
+    pub offset: f64,
+}
+
+impl Affine {
+    /// A constant.
+    pub fn constant(value: f64) -> Affine {
+        Affine {
+            base: None,
+            base_range: Range::default(),
+            scale: 0.0,
+            offset: value,
+        }
+    }
+
+    /// The value `base` itself, with what is known of it.
+    pub fn of(base: String, base_range: Range) -> Affine {
+        Affine {
+            base: Some(base),
+            base_range,
+            scale: 1.0,
+            offset: 0.0,
+        }
+    }
+
+    /// `self OP other`, when it is still `scale × BASE + offset` of one base (`x * x` is not).
+    pub fn combine(&self, op: ArithOp, other: &Affine) -> Option<Affine> {
+        let base = match (&self.base, &other.base) {
+            (Some(a), Some(b)) if a != b => return None,
+            (a, b) => a.clone().or_else(|| b.clone()),
+        };
+        let base_range = match (&self.base, &other.base) {
+            (Some(_), Some(_)) => self.base_range.and(other.base_range),
+            (Some(_), None) => self.base_range,
+            _ => other.base_range,
+        };
+        let (scale, offset) = match op {
+            ArithOp::Add => (self.scale + other.scale, self.offset + other.offset),
+            ArithOp::Sub => (self.scale - other.scale, self.offset - other.offset),
+            ArithOp::Mul if other.base.is_none() => {
+                (self.scale * other.offset, self.offset * other.offset)
+            }
+            ArithOp::Mul if self.base.is_none() => {
+                (other.scale * self.offset, other.offset * self.offset)
+            }
+            ArithOp::Div if other.base.is_none() && other.offset != 0.0 => {
+                (self.scale / other.offset, self.offset / other.offset)
+            }
+            _ => return None,
+        };
+        (scale.is_finite() && offset.is_finite()).then_some(Affine {
+            base,
+            base_range,
+            scale,
+            offset,
+        })
+    }
+
+    /// What is known of the number.
+    pub fn range(&self) -> Range {
+        let point = |x: f64| Range::from_floats(x, x);
+        match self.base {
+            None => point(self.offset),
+            Some(_) => self
+                .base_range
+                .combine(ArithOp::Mul, point(self.scale))
+                .combine(ArithOp::Add, point(self.offset)),
+        }
+    }
+}
+
 /// The sum of two bounds: excluded when either is.
 fn add(a: Option<Limit>, b: Option<Limit>) -> Option<Limit> {
     let ((x, xe), (y, ye)) = (a?, b?);
@@ -189,6 +272,31 @@ mod tests {
             at_least(0.0).combine(ArithOp::Sub, at_least(0.0)),
             Range::default()
         );
+    }
+
+    #[test]
+    fn a_value_less_a_share_of_itself_keeps_its_sign() {
+        let amount = Affine::of("amount".into(), at_least(0.0));
+        let share = amount
+            .combine(ArithOp::Mul, &Affine::constant(0.1))
+            .expect("affine");
+        let net = amount.combine(ArithOp::Sub, &share).expect("affine");
+        assert_eq!(net.range().min, Some((0.0, false)));
+        assert_eq!(net.range().max, None);
+        let other = Affine::of("seats".into(), at_least(1.0));
+        assert_eq!(amount.combine(ArithOp::Sub, &other), None);
+        assert_eq!(amount.combine(ArithOp::Mul, &amount), None);
+        let nothing = amount.combine(ArithOp::Sub, &amount).expect("affine");
+        assert_eq!(
+            nothing.range(),
+            Range::of_schema(Some((0.0, false)), Some((0.0, false)))
+        );
+        let halved = amount
+            .combine(ArithOp::Div, &Affine::constant(2.0))
+            .and_then(|a| a.combine(ArithOp::Add, &Affine::constant(5.0)))
+            .expect("affine");
+        assert_eq!(halved.range().min, Some((5.0, false)));
+        assert_eq!(amount.combine(ArithOp::Div, &Affine::constant(0.0)), None);
     }
 
     #[test]

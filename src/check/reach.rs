@@ -163,7 +163,7 @@ enum Atom {
     Eq(String, Value),
     Ne(String, Value),
     In(String, Vec<Value>),
-    Bound(String, CompareOp, f64),
+    Bound(String, CompareOp, serde_json::Number),
 }
 
 impl Atom {
@@ -212,7 +212,7 @@ fn atoms(cond: &Cond, labelled: &FxHashMap<Span, Vec<Value>>) -> Option<Vec<Atom
                 (ordering, _) => vec![Atom::Bound(
                     name,
                     *ordering,
-                    literal.kind.to_json().as_f64()?,
+                    literal.kind.to_json().as_number()?.clone(),
                 )],
             })
         }
@@ -249,33 +249,41 @@ fn atom_implies(b: &Atom, a: &Atom) -> bool {
         (Atom::Ne(_, v), Atom::Ne(_, w)) => same(v, w),
         (Atom::Ne(_, v), Atom::Eq(_, w)) => !same(v, w),
         (Atom::Ne(_, v), Atom::In(_, set)) => !set.iter().any(|w| same(v, w)),
-        (Atom::Bound(_, op, x), Atom::Bound(_, op2, y)) => bound_implies(*op2, *y, *op, *x),
+        (Atom::Bound(_, op, x), Atom::Bound(_, op2, y)) => bound_implies(*op2, y, *op, x),
         (Atom::Bound(_, op, x), Atom::Eq(_, w)) => {
-            w.as_f64().is_some_and(|n| satisfies(n, *op, *x))
+            w.as_number().is_some_and(|n| satisfies(n, *op, x))
         }
         _ => false,
     }
 }
 
-fn satisfies(n: f64, op: CompareOp, x: f64) -> bool {
+/// True when `n op x`, comparing the numbers exactly.
+fn satisfies(n: &serde_json::Number, op: CompareOp, x: &serde_json::Number) -> bool {
+    let order = crate::value::number::compare(n, x);
     match op {
-        CompareOp::Ge => n >= x,
-        CompareOp::Gt => n > x,
-        CompareOp::Le => n <= x,
-        CompareOp::Lt => n < x,
-        CompareOp::Eq => n == x,
-        CompareOp::Ne => n != x,
+        CompareOp::Ge => order.is_ge(),
+        CompareOp::Gt => order.is_gt(),
+        CompareOp::Le => order.is_le(),
+        CompareOp::Lt => order.is_lt(),
+        CompareOp::Eq => order.is_eq(),
+        CompareOp::Ne => order.is_ne(),
     }
 }
 
-/// True when `v op_b y` implies `v op_a x`.
-fn bound_implies(op_b: CompareOp, y: f64, op_a: CompareOp, x: f64) -> bool {
+/// True when `v op_b y` implies `v op_a x` (numbers compared exactly).
+fn bound_implies(
+    op_b: CompareOp,
+    y: &serde_json::Number,
+    op_a: CompareOp,
+    x: &serde_json::Number,
+) -> bool {
     use CompareOp::*;
+    let order = crate::value::number::compare(y, x);
     match (op_a, op_b) {
-        (Ge, Ge) | (Ge, Gt) | (Gt, Gt) => y >= x,
-        (Gt, Ge) => y > x,
-        (Le, Le) | (Le, Lt) | (Lt, Lt) => y <= x,
-        (Lt, Le) => y < x,
+        (Ge, Ge) | (Ge, Gt) | (Gt, Gt) => order.is_ge(),
+        (Gt, Ge) => order.is_gt(),
+        (Le, Le) | (Le, Lt) | (Lt, Lt) => order.is_le(),
+        (Lt, Le) => order.is_lt(),
         _ => false,
     }
 }

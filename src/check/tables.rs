@@ -65,6 +65,7 @@ impl TableInfo {
             constant: None,
             literals: Vec::new(),
             alternatives: Vec::new(),
+            affine: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::program::{PathStep, RecordRef};
-use super::range::Range;
+use super::range::{Affine, Range};
 use crate::schema::Flat;
 use crate::source::Span;
 use crate::value::Kinds;
@@ -74,6 +74,9 @@ pub struct Ty {
     /// The alternatives of a `??`, each with its own type, so that every one is checked against
     /// the field it is written to (empty for other expressions).
     pub alternatives: Vec<Alternative>,
+    /// For the result of `+ - * /` only: the number as `scale × BASE + offset` of one value,
+    /// when it is one (read only by the arithmetic that uses this result as an operand).
+    pub affine: Option<Affine>,
 }
 
 /// One alternative of `a ?? b`: where it is written, how it reads, and its type.
@@ -101,6 +104,7 @@ impl Ty {
             constant: None,
             literals: Vec::new(),
             alternatives: Vec::new(),
+            affine: None,
         }
     }
 
@@ -125,6 +129,7 @@ impl Ty {
                 span: Some(span),
             }],
             alternatives: Vec::new(),
+            affine: None,
         }
     }
 }

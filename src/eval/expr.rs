@@ -195,11 +195,13 @@ fn compare(left: &Val<'_>, op: CompareOp, right: &Val<'_>) -> bool {
     let ordering = match (left, right) {
         (Val::Str(a), Val::Str(b)) if !op.is_ordering() => Some(a.as_ref().cmp(b.as_ref())),
         (Val::Bool(a), Val::Bool(b)) if !op.is_ordering() => Some(a.cmp(b)),
-        (Val::Json(a), Val::Json(b)) if !op.is_ordering() && !a.is_number() => Some(if a == b {
-            Ordering::Equal
-        } else {
-            Ordering::Less
-        }),
+        (Val::Json(a), Val::Json(b)) if !op.is_ordering() && !a.is_number() => {
+            Some(if json_equal(a, b) {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            })
+        }
         _ => match (as_moment(left), as_moment(right)) {
             (Some(a), Some(b)) => Some(a.cmp(&b)),
             _ => left.compare_number(right),

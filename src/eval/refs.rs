@@ -26,10 +26,7 @@ pub fn key_text(value: &Value) -> Option<String> {
 /// A key compared across types: `"42"` and `42` join (CRMs mix string and number ids).
 pub fn loose_key(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) => s
-            .trim()
-            .parse::<serde_json::Number>()
-            .ok()
+        Value::String(s) => crate::value::number::parse_loose(s)
             .map(|n| format!("n:{}", crate::value::number::canonical(&n)))
             .or_else(|| key_text(value)),
         other => key_text(other),

@@ -79,9 +79,10 @@ pub fn key_of(record: &Value, key: &KeyField) -> Option<String> {
     }
     match current {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
+        // Whole numbers by their digits (`48500.00` is the key `48500`), others by value.
         Value::Number(n) => Some(match crate::value::number::to_i64(n) {
             Some(whole) => whole.to_string(),
-            None => n.to_string(),
+            None => crate::value::number::canonical(n),
         }),
         _ => None,
     }

@@ -51,6 +51,12 @@ pub fn follow<'v>(root: &'v Value, steps: &[PathStep]) -> Option<&'v Value> {
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => crate::value::number::same(x, y),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -228,7 +234,7 @@ fn compare(left: &Val<'_>, op: CompareOp, right: &Val<'_>) -> bool {
     let ordering = match (left, right) {
         (Val::Str(a), Val::Str(b)) if equality => Some(a.cmp(b)),
         (Val::Bool(a), Val::Bool(b)) if equality => Some(a.cmp(b)),
-        (Val::Json(a), Val::Json(b)) if equality && !a.is_number() => Some(if a == b {
+        (Val::Json(a), Val::Json(b)) if equality && !a.is_number() => Some(if same(a, b) {
             Ordering::Equal
         } else {
             Ordering::Less

@@ -319,7 +319,7 @@ impl Interpreter {
 fn same_key(a: &Value, b: &Value) -> bool {
     let number = |v: &Value| match v {
         Value::Number(n) => Some(n.clone()),
-        Value::String(s) => s.trim().parse::<serde_json::Number>().ok(),
+        Value::String(s) => crate::value::number::parse_loose(s),
         _ => None,
     };
     match (number(a), number(b)) {

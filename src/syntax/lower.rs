@@ -1,7 +1,6 @@
 //! Lowering pest parse trees into the AST. Decodes string escapes and numbers; reports M102/M103.
 
 use pest::iterators::Pair;
-use std::str::FromStr;
 
 use super::ast::*;
 use super::parser::{Rule, to_span};
@@ -634,8 +633,9 @@ impl Lowerer {
             return Some(i.into());
         }
         let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
-        match serde_json::Number::from_str(&json_number_text(text)) {
-            Ok(number) if finite => Some(number),
+        // JSON's form of the literal (the grammar allows leading zeros, `007`; JSON does not).
+        match crate::value::number::parse_loose(text) {
+            Some(number) if finite => Some(number),
             _ => {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -730,38 +730,5 @@ fn single_or(
             kind: make(parts),
             span: span(),
         }
-    }
-}
-
-/// A number literal in JSON's form: the grammar allows leading zeros (`007`), JSON does not.
-fn json_number_text(text: &str) -> String {
-    let (sign, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", text),
-    };
-    let digits = unsigned.len()
-        - unsigned
-            .trim_start_matches(|c: char| c.is_ascii_digit())
-            .len();
-    let (whole, after) = unsigned.split_at(digits);
-    match whole.trim_start_matches('0') {
-        "" => format!("{sign}0{after}"),
-        significant => format!("{sign}{significant}{after}"),
-    }
-}
-
-#[cfg(test)]
-mod exactness_tests {
-    use super::json_number_text;
-
-    #[test]
-    fn literals_are_written_in_json_form() {
-        assert_eq!(json_number_text("007"), "7");
-        assert_eq!(json_number_text("-00.5e3"), "-0.5e3");
-        assert_eq!(json_number_text("48500.00"), "48500.00");
-        assert_eq!(
-            json_number_text("12345678901234567890123"),
-            "12345678901234567890123"
-        );
     }
 }

@@ -25,7 +25,10 @@ pub fn to_date(value: &Val<'_>, format: Option<&str>) -> Result<NaiveDate, Strin
         Val::DateTime(t) => Ok(t.date_naive()),
         Val::Int(seconds) => unix_to_utc(*seconds).map(|t| t.date_naive()),
         Val::Str(text) => parse_date_text(text.trim()),
-        _ => Err("is not a date".to_string()),
+        whole => match whole_seconds(whole) {
+            Some(seconds) => unix_to_utc(seconds).map(|t| t.date_naive()),
+            None => Err("is not a date".to_string()),
+        },
     }
 }
 
@@ -48,7 +51,19 @@ pub fn to_datetime(value: &Val<'_>, format: Option<&str>) -> Result<DateTime<Fix
         Val::DateTime(t) => Ok(*t),
         Val::Int(seconds) => unix_to_utc(*seconds),
         Val::Str(text) => parse_datetime_text(text.trim()),
-        _ => Err("is not a date-time".to_string()),
+        whole => match whole_seconds(whole) {
+            Some(seconds) => unix_to_utc(seconds),
+            None => Err("is not a date-time".to_string()),
+        },
+    }
+}
+
+/// Unix seconds written with a fraction of zeros (`1741910400.00`, as `| number` reads such
+/// text), as the whole number they are.
+fn whole_seconds(value: &Val<'_>) -> Option<i64> {
+    match value {
+        Val::Num(d) if d.fract().is_zero() => value.rounded_to_integer(),
+        _ => None,
     }
 }
 

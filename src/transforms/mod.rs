@@ -350,6 +350,8 @@ fn to_boolean<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
         Val::Bool(b) => Ok(Val::Bool(*b)),
         Val::Int(0) => Ok(Val::Bool(false)),
         Val::Int(1) => Ok(Val::Bool(true)),
+        Val::Num(d) if d.is_zero() => Ok(Val::Bool(false)),
+        Val::Num(d) if *d == rust_decimal::Decimal::ONE => Ok(Val::Bool(true)),
         Val::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Ok(Val::Bool(true)),
             "false" | "no" | "0" => Ok(Val::Bool(false)),

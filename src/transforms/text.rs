@@ -207,6 +207,8 @@ mod tests {
         );
         assert_eq!(text_of(parse_number(" -1,000 ")).as_deref(), Some("-1000"));
         assert_eq!(text_of(parse_number("+007")).as_deref(), Some("7"));
+        assert_eq!(text_of(parse_number("-0,000")).as_deref(), Some("0"));
+        assert_eq!(text_of(parse_number("-0")).as_deref(), Some("0"));
         assert_eq!(
             text_of(parse_number("12,345,678,901,234,567,890,123.45")).as_deref(),
             Some("12345678901234567890123.45")
@@ -220,7 +222,8 @@ mod tests {
 
     /// What `parse_number` must answer, from the specification: an optional sign, digits (or
     /// digits in well-placed comma groups of three), an optional non-empty fraction; the
-    /// number with those digits, commas, a plus sign and leading zeros left out.
+    /// number with those digits, commas, a plus sign and leading zeros left out (and the sign
+    /// of a whole zero).
     fn specified_number(text: &str) -> Option<String> {
         let shape = regex::Regex::new(r"^[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?$").ok()?;
         let text = text.trim_matches(is_crm_space);
@@ -239,6 +242,12 @@ mod tests {
         let integer = match integer.trim_start_matches('0') {
             "" => "0",
             digits => digits,
+        };
+        // A whole number is an integer, and the integer zero has no sign.
+        let sign = if fraction.is_empty() && integer == "0" {
+            ""
+        } else {
+            sign
         };
         Some(format!("{sign}{integer}{fraction}"))
     }

@@ -8,6 +8,14 @@ use serde_json::Value;
 pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => super::number::same(x, y),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_equal(v, w))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(key, v)| y.get(key).is_some_and(|w| json_equal(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -29,5 +37,10 @@ mod tests {
             &long("12345678901234567890124")
         ));
         assert!(json_equal(&long("48500.00"), &long("48500")));
+        assert!(json_equal(
+            &long(r#"{"rate":[150.00]}"#),
+            &long(r#"{"rate":[150]}"#)
+        ));
+        assert!(!json_equal(&long(r#"{"a":1}"#), &long(r#"{"a":1,"b":2}"#)));
     }
 }

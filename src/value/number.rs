@@ -40,11 +40,29 @@ pub fn canonical(number: &Number) -> String {
 /// The exact decimal a JSON number's text stands for, keeping its scale (`48500.00` has two
 /// places); `None` when it does not fit a decimal exactly.
 pub fn decimal_of_text(text: &str) -> Option<Decimal> {
-    if text.bytes().any(|b| b == b'e' || b == b'E') {
-        let parsed = Decimal::from_scientific(text).ok()?;
-        return (compare_text(&parsed.to_string(), text) == Ordering::Equal).then_some(parsed);
+    if !text.bytes().any(|b| b == b'e' || b == b'E') {
+        return Decimal::from_str_exact(text).ok();
     }
-    Decimal::from_str_exact(text).ok()
+    // With an exponent: the same digits written out (`1.5e3` is `1500`, `5e-3` is `0.005`).
+    let parts = Parts::of(text)?;
+    if parts.is_zero() {
+        return Some(Decimal::ZERO);
+    }
+    if !(-30..=30).contains(&parts.exponent) {
+        return None;
+    }
+    let digits = format!("{}{}", parts.head, parts.tail);
+    let point = parts.exponent;
+    let written = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (whole, fraction) = digits.split_at(point as usize);
+        format!("{whole}.{fraction}")
+    };
+    let sign = if parts.negative { "-" } else { "" };
+    Decimal::from_str_exact(&format!("{sign}{written}")).ok()
 }
 
 /// A decimal as a JSON number, with the digits the decimal holds (its scale kept: `48500.00`
@@ -103,6 +121,30 @@ pub fn to_yaml(value: &serde_json::Value) -> serde_yaml::Value {
                 .collect(),
         ),
     }
+}
+
+/// A number written as text the way ids are (`"42"`, `" 0042 "`, `"+42"`, `"4.2e1"`), for
+/// comparing keys across types; `None` for anything else (`"NaN"`, `"inf"`, `"1,000"`).
+pub fn parse_loose(text: &str) -> Option<Number> {
+    let text = text.trim();
+    let (sign, unsigned) = match text.as_bytes().first()? {
+        b'-' => ("-", &text[1..]),
+        b'+' => ("", &text[1..]),
+        _ => ("", text),
+    };
+    let integer_digits = unsigned.len()
+        - unsigned
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    let (integer, rest) = unsigned.split_at(integer_digits);
+    if integer.is_empty() {
+        return None;
+    }
+    let integer = match integer.trim_start_matches('0') {
+        "" => "0",
+        digits => digits,
+    };
+    Number::from_str(&format!("{sign}{integer}{rest}")).ok()
 }
 
 /// The whole number a JSON number is, when it is one in the 64-bit range (`48500.00` is
@@ -310,7 +352,37 @@ mod tests {
         );
         assert!(to_decimal(&n("1234567890123456789012345678901")).is_none());
         assert!(to_decimal(&n("1e40")).is_none());
+        assert_eq!(
+            to_decimal(&n("0.5e29")).map(|d| d.to_string()),
+            Some("50000000000000000000000000000".into())
+        );
+        assert_eq!(
+            to_decimal(&n("-25e-4")).map(|d| d.to_string()),
+            Some("-0.0025".into())
+        );
+        assert_eq!(
+            to_decimal(&n("100e-30")).map(|d| d.to_string()),
+            Some("0.0000000000000000000000000001".into())
+        );
         assert!(to_decimal(&n("12345678901234567890123")).is_some());
+    }
+
+    #[test]
+    fn ids_as_text_read_as_numbers() {
+        for (text, number) in [
+            ("42", "42"),
+            (" 0042 ", "42"),
+            ("+42", "42"),
+            ("-0.50", "-0.50"),
+        ] {
+            assert_eq!(
+                parse_loose(text).map(|n| n.to_string()).as_deref(),
+                Some(number)
+            );
+        }
+        for junk in ["", "NaN", "inf", "1,000", "4 2", "-", ".5", "0x1F"] {
+            assert_eq!(parse_loose(junk), None, "{junk:?}");
+        }
     }
 
     #[test]
