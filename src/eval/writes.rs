@@ -191,12 +191,10 @@ pub(super) fn top_level_targets(program: &Program) -> usize {
 
 fn coerce(value: Val<'_>, coercion: Coercion) -> Val<'_> {
     match (coercion, value) {
-        (Coercion::WholeToInteger, Val::Num(d)) if d.fract().is_zero() => {
-            match Val::Num(d).rounded_to_integer() {
-                Some(whole) => Val::Int(whole),
-                None => Val::Num(d),
-            }
-        }
+        (Coercion::WholeToInteger, Val::Num(d)) => match crate::value::number::whole_i64(d) {
+            Some(whole) => Val::Int(whole),
+            None => Val::Num(d),
+        },
         (Coercion::DateOnly, Val::DateTime(t)) => Val::Date(t.date_naive()),
         (Coercion::DateTimeText, Val::Date(d)) => Val::DateTime(
             d.and_hms_opt(0, 0, 0)

@@ -366,12 +366,10 @@ pub(super) fn kind_name(value: &Value) -> &'static str {
 /// The conversion the target field's schema asks for.
 fn coerce(value: Val<'_>, coercion: Coercion) -> Val<'_> {
     match (coercion, value) {
-        (Coercion::WholeToInteger, Val::Num(d)) if d.fract().is_zero() => {
-            match Val::Num(d).rounded_to_integer() {
-                Some(whole) => Val::Int(whole),
-                None => Val::Num(d),
-            }
-        }
+        (Coercion::WholeToInteger, Val::Num(d)) => match crate::value::number::whole_i64(d) {
+            Some(whole) => Val::Int(whole),
+            None => Val::Num(d),
+        },
         (Coercion::DateOnly, Val::DateTime(t)) => Val::Date(t.date_naive()),
         (Coercion::DateTimeText, Val::Date(d)) => match d.and_hms_opt(0, 0, 0) {
             Some(midnight) => Val::DateTime(midnight.and_utc().fixed_offset()),

@@ -62,7 +62,7 @@ pub fn to_datetime(value: &Val<'_>, format: Option<&str>) -> Result<DateTime<Fix
 /// text), as the whole number they are.
 fn whole_seconds(value: &Val<'_>) -> Option<i64> {
     match value {
-        Val::Num(d) if d.fract().is_zero() => value.rounded_to_integer(),
+        Val::Num(d) => crate::value::number::whole_i64(*d),
         _ => None,
     }
 }

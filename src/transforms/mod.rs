@@ -328,7 +328,7 @@ fn to_number<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
 fn to_integer<'a>(input: &Val<'_>) -> Result<Val<'a>, String> {
     match to_number(input)? {
         Val::Int(i) => Ok(Val::Int(i)),
-        Val::Num(d) if d.fract().is_zero() => match Val::Num(d).rounded_to_integer() {
+        Val::Num(d) if d.fract().is_zero() => match crate::value::number::whole_i64(d) {
             Some(whole) => Ok(Val::Int(whole)),
             None => Err("is beyond the 64-bit range of whole numbers".to_string()),
         },

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 
 use crate::value::Val;
-use crate::value::number::same;
 
 /// A value table, ready for lookups.
 #[derive(Debug, Default)]
@@ -19,7 +18,7 @@ pub struct Table {
     rows: Vec<(Value, Value)>,
     /// Rows keyed by text. Keys come from the mapping (trusted), so a fast hash is safe.
     strings: rustc_hash::FxHashMap<String, usize>,
-    numbers: Vec<(serde_json::Number, usize)>,
+    numbers: Vec<(Val<'static>, usize)>,
     bools: [Option<usize>; 2],
     /// The `_` row.
     pub default: Option<Value>,
@@ -63,7 +62,7 @@ impl Table {
             Value::String(s) => {
                 self.strings.insert(s.clone(), index);
             }
-            Value::Number(n) => self.numbers.push((n.clone(), index)),
+            Value::Number(n) => self.numbers.push((Val::from_number(n.clone()), index)),
             Value::Bool(b) => self.bools[usize::from(*b)] = Some(index),
             _ => return false,
         }
@@ -76,7 +75,7 @@ impl Table {
     pub fn has_key(&self, key: &Value) -> bool {
         match key {
             Value::String(s) => self.strings.contains_key(s),
-            Value::Number(n) => self.numbers.iter().any(|(k, _)| same(k, n)),
+            Value::Number(_) => self.number_row(&Val::from_json(key)).is_some(),
             Value::Bool(b) => self.bools[usize::from(*b)].is_some(),
             _ => false,
         }
@@ -86,16 +85,17 @@ impl Table {
         match key {
             Val::Str(s) => self.strings.get(s.as_ref()).copied(),
             Val::Bool(b) => self.bools[usize::from(*b)],
-            other if other.is_number() => {
-                let json = other.to_json();
-                let number = json.as_number()?;
-                self.numbers
-                    .iter()
-                    .find(|(k, _)| same(k, number))
-                    .map(|(_, i)| *i)
-            }
+            other if other.is_number() => self.number_row(other),
             _ => None,
         }
+    }
+
+    /// The row whose key is the number `key` by value (exactly, as decimals).
+    fn number_row(&self, key: &Val<'_>) -> Option<usize> {
+        self.numbers
+            .iter()
+            .find(|(k, _)| k.compare_number(key) == Some(std::cmp::Ordering::Equal))
+            .map(|(_, i)| *i)
     }
 
     /// The value for `key`, the default row, or an explanation.

@@ -1,7 +1,5 @@
 //! Text transforms coded by hand because they sit on the hot path: company names and numbers.
 
-use std::str::FromStr;
-
 use crate::value::Val;
 
 /// ASCII whitespace as CRMs produce it: space, tab, LF, CR.
@@ -129,22 +127,9 @@ pub fn parse_number(text: &str) -> Option<Val<'static>> {
         false if whole.contains(',') => grouped_digits(whole)?,
         false => return None,
     };
-    // JSON's form of the same number: no plus sign, no leading zeros.
-    let mut json = String::with_capacity(text.len());
-    if text.starts_with('-') {
-        json.push('-');
-    }
-    match digits.trim_start_matches('0') {
-        "" => json.push('0'),
-        significant => json.push_str(significant),
-    }
-    if let Some(fraction) = fraction {
-        json.push('.');
-        json.push_str(fraction);
-    }
-    serde_json::Number::from_str(&json)
-        .ok()
-        .map(Val::from_number)
+    let sign = if text.starts_with('-') { "-" } else { "" };
+    let fraction = fraction.map_or(String::new(), |f| format!(".{f}"));
+    crate::value::number::parse_loose(&format!("{sign}{digits}{fraction}")).map(Val::from_number)
 }
 
 /// The digits of a whole part written with comma thousands separators, when they are well

@@ -123,6 +123,17 @@ pub fn to_yaml(value: &serde_json::Value) -> serde_yaml::Value {
     }
 }
 
+/// A decimal that is a whole number in the 64-bit range (`48500.00`), as that integer; `None`
+/// for a fraction or a larger number.
+pub fn whole_i64(value: Decimal) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    if value.fract().is_zero() {
+        value.to_i64()
+    } else {
+        None
+    }
+}
+
 /// A number written as text the way ids are (`"42"`, `" 0042 "`, `"+42"`, `"4.2e1"`), for
 /// comparing keys across types; `None` for anything else (`"NaN"`, `"inf"`, `"1,000"`).
 pub fn parse_loose(text: &str) -> Option<Number> {

@@ -175,18 +175,6 @@ impl<'a> Val<'a> {
         }
     }
 
-    /// A decimal rounded to the nearest whole number (halves away from zero), when that is in
-    /// the 64-bit range; `None` for anything else.
-    pub fn rounded_to_integer(&self) -> Option<i64> {
-        match self {
-            Val::Int(i) => Some(*i),
-            Val::Num(d) => d
-                .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-                .to_i64(),
-            _ => None,
-        }
-    }
-
     /// The order of two numbers by value, exactly; `None` unless both are numbers.
     pub fn compare_number(&self, other: &Val<'_>) -> Option<Ordering> {
         match (self, other) {
