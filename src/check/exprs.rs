@@ -9,7 +9,7 @@ use super::paths::{self, Allowed};
 use super::program::{CExpr, CPart, PathStep, RecordRef};
 use super::range::Range;
 use super::records::Record;
-use super::stages::StageFacts;
+use super::stages::{StageFacts, covers};
 use super::table_use::{self, TableUse};
 use super::tables::TableInfo;
 use super::types::{Alternative, ExprInfo, KnownValue, Ty};
@@ -52,6 +52,9 @@ pub(crate) struct Env<'a> {
     /// The named values (`let`), and the ones being typed now (to refuse a cycle).
     pub(super) lets: Rc<Vec<LetDecl>>,
     in_progress: Vec<String>,
+    /// What the condition of the select branch being typed proves present (paths and
+    /// expressions as written, `conds::implied_by`); empty outside a branch.
+    pub(super) branch: Vec<String>,
 }
 
 impl<'a> Env<'a> {
@@ -70,6 +73,7 @@ impl<'a> Env<'a> {
             labelled: Vec::new(),
             lets: Rc::new(Vec::new()),
             in_progress: Vec::new(),
+            branch: Vec::new(),
         }
     }
 
@@ -77,6 +81,12 @@ impl<'a> Env<'a> {
     pub fn with_lets(mut self, lets: &Rc<Vec<LetDecl>>) -> Self {
         self.lets = lets.clone();
         self
+    }
+
+    /// True when `display` (a path or an expression as written) is present where it is read:
+    /// required at every trigger stage, or proven by the condition of the select branch.
+    pub(super) fn is_present(&self, display: &str) -> bool {
+        self.stages.is_guaranteed(display) || self.branch.iter().any(|p| covers(p, display))
     }
 
     /// A named value read as `path` (a name with no steps), typed where it is used.
@@ -102,7 +112,7 @@ impl<'a> Env<'a> {
         let typed = self.expr(cx, &decl.value, Scope::Sources);
         self.in_progress.pop();
         Some(typed.map(|(cexpr, mut info)| {
-            if self.stages.is_guaranteed(&decl.name.name) {
+            if self.is_present(&decl.name.name) {
                 info.may_be_absent = false;
             }
             (cexpr, info)
@@ -122,12 +132,12 @@ impl<'a> Env<'a> {
             return Some((cexpr, info));
         }
         let text = input_description(expr);
-        if self.stages.is_guaranteed(&text) {
+        if self.is_present(&text) {
             // Present in the sense of `require`: not absent, not null, not "".
             info.may_be_absent = false;
             info.ty.min_length = info.ty.min_length.max(1);
         }
-        if self.stages.is_guaranteed(&format!("{text} | nonblank")) {
+        if self.is_present(&format!("{text} | nonblank")) {
             info.may_be_absent = false;
             info.ty.min_length = info.ty.min_length.max(1);
             info.ty.nonblank = true;
@@ -193,7 +203,7 @@ impl<'a> Env<'a> {
             Scope::Forward(written) if resolved.cpath.record == RecordRef::Target => {
                 written_before(cx, written, &resolved.read.steps, path)?
             }
-            _ => resolved.may_be_absent && !self.stages.is_guaranteed(&resolved.cpath.display),
+            _ => resolved.may_be_absent && !self.is_present(&resolved.cpath.display),
         };
         let flat = resolved.flat.clone();
         let values = flat.non_null_enum().map(|values| {

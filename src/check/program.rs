@@ -281,6 +281,31 @@ pub struct Program {
 }
 
 impl Program {
+    /// The rule that wrote the target field at `fields` (a target violation is pointed back to
+    /// it): the write or client match whose target holds the field; for a select, the branch
+    /// taken (`branches`: write index and branch index, as the interpreters record them).
+    pub fn rule_for_field(&self, fields: &[String], branches: &[(usize, usize)]) -> Option<Origin> {
+        let wrote = |target: &[String]| !target.is_empty() && fields.starts_with(target);
+        let write = self
+            .writes
+            .iter()
+            .enumerate()
+            .find(|(_, w)| wrote(&w.target));
+        let client = self.client.as_ref().filter(|c| wrote(&c.target));
+        let Some((index, write)) = write else {
+            return client.map(|c| c.origin.clone());
+        };
+        let branch = branches.iter().find(|(w, _)| *w == index).map(|(_, b)| *b);
+        let origin = match (&write.kind, branch) {
+            (WriteKind::Select { arms, otherwise }, Some(branch)) => arms
+                .get(branch)
+                .map(|(_, _, origin)| origin)
+                .or(otherwise.as_ref().map(|(_, origin)| origin)),
+            _ => None,
+        };
+        Some(origin.unwrap_or(&write.origin).clone())
+    }
+
     /// Calls `visit` with every path the program reads from a deal's records: trigger, stage,
     /// requirements, writes, client rule, and the other side of each join.
     pub fn for_each_read<'p>(&'p self, visit: &mut dyn FnMut(&'p CPath)) {

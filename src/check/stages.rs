@@ -49,12 +49,16 @@ pub(crate) struct StageFacts {
 impl StageFacts {
     /// True when a source path (or a path below it) is required at every trigger stage.
     pub fn is_guaranteed(&self, display: &str) -> bool {
-        self.guaranteed.iter().any(|g| {
-            g == display
-                || (g.starts_with(display)
-                    && matches!(g.as_bytes().get(display.len()), Some(b'.' | b'[')))
-        })
+        self.guaranteed.iter().any(|g| covers(g, display))
     }
+}
+
+/// True when `present` (a path or expression known present) is `display` or a path below it
+/// (a present field means its parents are present).
+pub(crate) fn covers(present: &str, display: &str) -> bool {
+    present == display
+        || (present.starts_with(display)
+            && matches!(present.as_bytes().get(display.len()), Some(b'.' | b'[')))
 }
 
 /// The stages pass's result.

@@ -4,10 +4,12 @@
 //! clauses out of place (M111). A literal label written into an enumerated field is written as
 //! the value it names (`labels`; M313 when it names several).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use super::bounds;
 use super::compat::{self, Field};
+use super::conds::implied_by;
 use super::context::Context;
 use super::exprs::{Env, Scope, input_description};
 use super::labels;
@@ -18,7 +20,9 @@ use super::types::{ExprInfo, Read, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Flat;
 use crate::source::Span;
-use crate::syntax::ast::{Assignment, Expr, Item, MappingFile, Path, SegmentKind, SelectBlock};
+use crate::syntax::ast::{
+    Assignment, Cond, Expr, Item, MappingFile, Path, SegmentKind, SelectBlock,
+};
 
 /// A target path written so far.
 #[derive(Debug, Clone)]
@@ -205,6 +209,8 @@ impl WritePass<'_> {
                 .env
                 .cond(cx, &arm.condition, Scope::Forward(&self.written));
             reach.check(cx, select, index, &self.env.labelled);
+            // The branch's value is read only where its condition holds.
+            self.env.branch = implied_by(&arm.condition);
             let value = self.env.expr(cx, &arm.value, Scope::Forward(&self.written));
             let value = value.and_then(|v| match &target {
                 Some(target) => labelled_write(cx, &arm.value, target, v),
@@ -217,12 +223,15 @@ impl WritePass<'_> {
             self.forward_reads.extend(cond_info.reads);
             self.forward_reads.extend(info.reads.iter().cloned());
             if let Some(target) = &target {
-                compat::check(cx, &arm.value, &info, &target.as_field(), None);
+                let proven = self.proven_in_branch(&arm.condition);
+                compat::check(cx, &arm.value, &info, &target.as_field(), Some(&proven));
                 self.check_absence(cx, &arm.value, &info, target);
             }
+            self.env.branch.clear();
             may_be_absent |= info.may_be_absent;
             arms.push((ccond, cexpr, cx.origin(arm.span)));
         }
+        self.env.branch.clear();
         let mut otherwise = None;
         if let Some(arm) = &select.otherwise {
             let value = self.env.expr(cx, &arm.value, Scope::Forward(&self.written));
@@ -234,7 +243,8 @@ impl WritePass<'_> {
                 Some((cexpr, info)) => {
                     self.forward_reads.extend(info.reads.iter().cloned());
                     if let Some(target) = &target {
-                        compat::check(cx, &arm.value, &info, &target.as_field(), None);
+                        let proven = &self.env.stages.bounds;
+                        compat::check(cx, &arm.value, &info, &target.as_field(), Some(proven));
                         self.check_absence(cx, &arm.value, &info, target);
                     }
                     may_be_absent |= info.may_be_absent;
@@ -269,6 +279,16 @@ impl WritePass<'_> {
             coerce: coercion(&target.flat),
             origin: cx.origin(select.target.span.to(select.span)),
         })
+    }
+
+    /// The number bounds that hold where a select branch is taken: those the `require` rules
+    /// prove at every trigger stage, and those the branch's own condition proves.
+    fn proven_in_branch(&self, condition: &Cond) -> HashSet<String> {
+        let mut in_branch = Vec::new();
+        bounds::proved_by(condition, &mut in_branch);
+        let mut proven = self.env.stages.bounds.clone();
+        proven.extend(in_branch);
+        proven
     }
 
     /// Resolves the target of a map or select; remembers it when a field is unknown (M301).
@@ -383,7 +403,7 @@ impl WritePass<'_> {
         let sources: Vec<String> = info
             .reads
             .iter()
-            .filter(|r| !stages.is_guaranteed(&r.display))
+            .filter(|r| !self.env.is_present(&r.display))
             .map(|r| format!("`{}`", r.display))
             .collect();
         let stage = match stages.trigger_stages.as_slice() {

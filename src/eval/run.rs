@@ -237,7 +237,7 @@ impl Runner {
         if !violations.is_empty() {
             return Err(rejected(
                 Phase::ValidateTarget,
-                self.explain_violations(&violations),
+                self.explain_violations(&violations, &branches),
             ));
         }
         let template = self

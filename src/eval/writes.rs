@@ -149,28 +149,24 @@ impl Runner {
         }
     }
 
-    /// Target violations, each pointed back to the rule that wrote the field.
-    pub(super) fn explain_violations(&self, violations: &[Violation]) -> Vec<Reason> {
+    /// Target violations, each pointed back to the rule that wrote the field (for a select, the
+    /// branch taken, from `branches`).
+    pub(super) fn explain_violations(
+        &self,
+        violations: &[Violation],
+        branches: &[(usize, usize)],
+    ) -> Vec<Reason> {
         violations
             .iter()
             .map(|violation| {
-                let fields: Vec<String> =
-                    crate::schema::locate::pointer_segments(&violation.pointer);
-                let rule = self
-                    .program
-                    .writes
-                    .iter()
-                    .map(|w| (&w.target, &w.origin))
-                    .chain(self.program.client.iter().map(|c| (&c.target, &c.origin)))
-                    .find(|(target, _)| !target.is_empty() && fields.starts_with(target))
-                    .map(|(_, origin)| origin.clone());
+                let fields = crate::schema::locate::pointer_segments(&violation.pointer);
                 let field = format!("{}{}", self.program.target_name, dotted(&violation.pointer));
                 Reason {
                     code: Code::M507,
                     message: format!("`{field}` {}", violation.message),
                     field: Some(field),
                     value: None,
-                    rule,
+                    rule: self.program.rule_for_field(&fields, branches),
                 }
             })
             .collect()

@@ -103,7 +103,7 @@ impl Interpreter {
         if client_at.is_some_and(|at| at >= self.program.writes.len()) {
             client = self.match_client(&sources, &mut record, clients, input)?;
         }
-        self.validate_target(&record, client.as_ref())?;
+        self.validate_target(&record, client.as_ref(), &branches)?;
         let template = self.program.template_field.as_ref().and_then(|fields| {
             fields
                 .iter()

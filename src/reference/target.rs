@@ -87,6 +87,7 @@ impl Interpreter {
         &self,
         record: &Value,
         client: Option<&ClientOutcome>,
+        branches: &[(usize, usize)],
     ) -> Phase<()> {
         let mut found = violations(&self.target, record);
         if let (Some(ClientOutcome::New { name, .. }), Some(rule)) = (client, &self.program.client)
@@ -113,28 +114,20 @@ impl Interpreter {
             true => Ok(()),
             false => Err(Outcome::rejected(
                 "validate-target",
-                found.iter().map(|v| self.explain(v)).collect(),
+                found.iter().map(|v| self.explain(v, branches)).collect(),
             )),
         }
     }
 
-    /// A target violation as a reason naming the rule that wrote the field.
-    fn explain(&self, violation: &Violation) -> Reason {
+    /// A target violation as a reason naming the rule that wrote the field (for a select, the
+    /// branch taken).
+    fn explain(&self, violation: &Violation, branches: &[(usize, usize)]) -> Reason {
         let fields = crate::schema::locate::pointer_segments(&violation.pointer);
-        let client = self.program.client.iter().map(|c| (&c.target, &c.origin));
-        let rule = self
-            .program
-            .writes
-            .iter()
-            .map(|w| (&w.target, &w.origin))
-            .chain(client)
-            .find(|(target, _)| !target.is_empty() && fields.starts_with(target))
-            .map(|(_, origin)| origin.clone());
         let field = format!("{}{}", self.program.target_name, dotted(&violation.pointer));
         Reason {
             message: format!("`{field}` {}", violation.message),
             field: Some(field),
-            rule,
+            rule: self.program.rule_for_field(&fields, branches),
             ..Reason::new(Code::M507, "")
         }
     }
