@@ -75,43 +75,63 @@ pub(crate) fn proved_by(cond: &Cond, out: &mut Vec<String>) {
         CondKind::And(parts) => parts.iter().for_each(|p| proved_by(p, out)),
         CondKind::Compare {
             left, op, right, ..
+        } => compared(left, *op, right, out),
+        _ => {}
+    }
+}
+
+/// The bounds `left op right` states when it holds, where one side is a number literal.
+fn compared(left: &Expr, op: CompareOp, right: &Expr, out: &mut Vec<String>) {
+    let (expr, limit, op) = match (number(left), number(right)) {
+        (None, Some(limit)) => (left, limit, op),
+        (Some(limit), None) => (right, limit, flipped(op)),
+        _ => return,
+    };
+    let expr = input_description(expr);
+    let mut push = |lower, exclusive| {
+        out.push(
+            Bound {
+                expr: expr.clone(),
+                limit,
+                lower,
+                exclusive,
+            }
+            .key(),
+        )
+    };
+    match op {
+        CompareOp::Gt => push(true, true),
+        CompareOp::Ge => push(true, false),
+        CompareOp::Lt => push(false, true),
+        CompareOp::Le => push(false, false),
+        CompareOp::Eq => {
+            push(true, false);
+            push(false, false);
+        }
+        CompareOp::Ne => {}
+    }
+}
+
+/// The bounds that hold where `cond` does not (a later select branch, `otherwise`): a
+/// comparison that fails on a present number states the opposite bound (`not (x < 0)` is
+/// `x >= 0`; an absent `x` writes nothing to bound); all parts of an `or` fail; a `not` fails
+/// where its condition holds.
+pub(crate) fn refuted_by(cond: &Cond, out: &mut Vec<String>) {
+    match &cond.kind {
+        CondKind::Or(parts) => parts.iter().for_each(|p| refuted_by(p, out)),
+        CondKind::Not(inner) => proved_by(inner, out),
+        CondKind::Compare {
+            left, op, right, ..
         } => {
-            let (expr, limit, op) = match (number(left), number(right)) {
-                (None, Some(limit)) => (left, limit, *op),
-                (Some(limit), None) => (right, limit, flipped(*op)),
-                _ => return,
+            let opposite = match op {
+                CompareOp::Lt => CompareOp::Ge,
+                CompareOp::Le => CompareOp::Gt,
+                CompareOp::Gt => CompareOp::Le,
+                CompareOp::Ge => CompareOp::Lt,
+                CompareOp::Ne => CompareOp::Eq,
+                CompareOp::Eq => return,
             };
-            let expr = input_description(expr);
-            let (lower, exclusive) = match op {
-                CompareOp::Gt => (true, true),
-                CompareOp::Ge => (true, false),
-                CompareOp::Lt => (false, true),
-                CompareOp::Le => (false, false),
-                CompareOp::Eq => {
-                    for lower in [true, false] {
-                        out.push(
-                            Bound {
-                                expr: expr.clone(),
-                                limit,
-                                lower,
-                                exclusive: false,
-                            }
-                            .key(),
-                        );
-                    }
-                    return;
-                }
-                CompareOp::Ne => return,
-            };
-            out.push(
-                Bound {
-                    expr,
-                    limit,
-                    lower,
-                    exclusive,
-                }
-                .key(),
-            );
+            compared(left, opposite, right, out);
         }
         _ => {}
     }

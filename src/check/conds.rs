@@ -453,6 +453,16 @@ pub(crate) fn regex_reason(reason: &str) -> String {
     line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
+/// Source paths that are present whenever `cond` does not hold (a later select branch,
+/// `otherwise`): a `not` fails where its condition holds, and every part of an `or` fails.
+pub(crate) fn implied_when_false(cond: &Cond) -> Vec<String> {
+    match &cond.kind {
+        CondKind::Not(inner) => implied_by(inner),
+        CondKind::Or(parts) => parts.iter().flat_map(implied_when_false).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Source paths that are present whenever `cond` holds, read from its syntax alone (so a rule
 /// with a type error still counts as requiring its field, and adds no follow-on M204).
 pub(crate) fn implied_by(cond: &Cond) -> Vec<String> {

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::bounds;
 use super::compat::{self, Field};
-use super::conds::implied_by;
+use super::conds::{implied_by, implied_when_false};
 use super::context::Context;
 use super::exprs::{Env, Scope, input_description};
 use super::labels;
@@ -209,8 +209,10 @@ impl WritePass<'_> {
                 .env
                 .cond(cx, &arm.condition, Scope::Forward(&self.written));
             reach.check(cx, select, index, &self.env.labelled);
-            // The branch's value is read only where its condition holds.
-            self.env.branch = implied_by(&arm.condition);
+            // The branch's value is read only where its condition holds and the earlier ones failed.
+            let earlier = select.arms[..index].iter().map(|a| &a.condition);
+            let (present, proven) = self.branch_facts(Some(&arm.condition), earlier);
+            self.env.branch = present;
             let value = self.env.expr(cx, &arm.value, Scope::Forward(&self.written));
             let value = value.and_then(|v| match &target {
                 Some(target) => labelled_write(cx, &arm.value, target, v),
@@ -223,7 +225,6 @@ impl WritePass<'_> {
             self.forward_reads.extend(cond_info.reads);
             self.forward_reads.extend(info.reads.iter().cloned());
             if let Some(target) = &target {
-                let proven = self.proven_in_branch(&arm.condition);
                 compat::check(cx, &arm.value, &info, &target.as_field(), Some(&proven));
                 self.check_absence(cx, &arm.value, &info, target);
             }
@@ -234,6 +235,9 @@ impl WritePass<'_> {
         self.env.branch.clear();
         let mut otherwise = None;
         if let Some(arm) = &select.otherwise {
+            let every = select.arms.iter().map(|a| &a.condition);
+            let (present, proven) = self.branch_facts(None, every);
+            self.env.branch = present;
             let value = self.env.expr(cx, &arm.value, Scope::Forward(&self.written));
             let value = value.and_then(|v| match &target {
                 Some(target) => labelled_write(cx, &arm.value, target, v),
@@ -243,8 +247,7 @@ impl WritePass<'_> {
                 Some((cexpr, info)) => {
                     self.forward_reads.extend(info.reads.iter().cloned());
                     if let Some(target) = &target {
-                        let proven = &self.env.stages.bounds;
-                        compat::check(cx, &arm.value, &info, &target.as_field(), Some(proven));
+                        compat::check(cx, &arm.value, &info, &target.as_field(), Some(&proven));
                         self.check_absence(cx, &arm.value, &info, target);
                     }
                     may_be_absent |= info.may_be_absent;
@@ -252,6 +255,7 @@ impl WritePass<'_> {
                 }
                 None => ok = false,
             }
+            self.env.branch.clear();
         }
         let target = target?;
         if select.otherwise.is_none() && target.required {
@@ -281,14 +285,27 @@ impl WritePass<'_> {
         })
     }
 
-    /// The number bounds that hold where a select branch is taken: those the `require` rules
-    /// prove at every trigger stage, and those the branch's own condition proves.
-    fn proven_in_branch(&self, condition: &Cond) -> HashSet<String> {
-        let mut in_branch = Vec::new();
-        bounds::proved_by(condition, &mut in_branch);
+    /// What holds where a select branch is taken, that is where its condition (`None` for
+    /// `otherwise`) holds and every `failed` one did not: the paths and expressions present
+    /// (`conds::implied_by`, `implied_when_false`) and the number bounds (`bounds::Bound` keys:
+    /// the require rules' at every trigger stage, and the conditions').
+    fn branch_facts<'c>(
+        &self,
+        holds: Option<&Cond>,
+        failed: impl Iterator<Item = &'c Cond>,
+    ) -> (Vec<String>, HashSet<String>) {
+        let mut present = holds.map(implied_by).unwrap_or_default();
+        let mut bounds = Vec::new();
+        if let Some(condition) = holds {
+            bounds::proved_by(condition, &mut bounds);
+        }
+        for condition in failed {
+            present.extend(implied_when_false(condition));
+            bounds::refuted_by(condition, &mut bounds);
+        }
         let mut proven = self.env.stages.bounds.clone();
-        proven.extend(in_branch);
-        proven
+        proven.extend(bounds);
+        (present, proven)
     }
 
     /// Resolves the target of a map or select; remembers it when a field is unknown (M301).
