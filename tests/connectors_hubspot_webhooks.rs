@@ -145,8 +145,10 @@ fn a_signed_webhook_resent_is_one_job_and_forged_or_stale_ones_are_refused() {
         200,
         "HubSpot re-sends events"
     );
+    // The fake sees the PATCH before the server records its answer in the ledger: wait for both.
     wait_until("the job and its sync back", || {
         pair.hub.patches().len() == 1
+            && pair.status(Some("18000000027"))["sync_state"].as_str() == Some("done")
     });
     wait_until("the re-sent event to be read", || {
         pair.status(None)["inbox"] == 0

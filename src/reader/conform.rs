@@ -240,24 +240,15 @@ pub fn schema_equal(a: &Value, b: &Value) -> bool {
 
 /// [`schema_equal`] for numbers, arrays, objects and the other scalars.
 fn containers_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            // As the tree validator compares them: fractions as floats, integers by value.
-            if x.is_f64() || y.is_f64() {
-                x.as_f64() == y.as_f64()
-            } else {
-                crate::value::number::same(x, y)
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| schema_equal(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(key, p)| y.get(key).is_some_and(|q| schema_equal(p, q)))
-        }
-        _ => a == b,
+    crate::value::equal::equal_with(a, b, validator_number_equal)
+}
+
+/// Numbers as the tree validator compares them: fractions as floats, integers by value.
+fn validator_number_equal(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    if x.is_f64() || y.is_f64() {
+        x.as_f64() == y.as_f64()
+    } else {
+        crate::value::number::same(x, y)
     }
 }
 

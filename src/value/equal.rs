@@ -2,19 +2,25 @@
 //! `1.0`; two 23-digit amounts are equal only when every digit is), everything else exactly. Table keys, `in [...]` lists, array searches and `enum` checks all
 //! use it, in the checker and at run time alike.
 
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 /// True when `a` and `b` are the same value; numbers compare by value.
 pub fn json_equal(a: &Value, b: &Value) -> bool {
+    equal_with(a, b, super::number::same)
+}
+
+/// Structural equality at any depth, with numbers compared by `numbers` (the one walk behind
+/// [`json_equal`] and the reader's `enum`/`const` check, which compares as the validator does).
+pub fn equal_with(a: &Value, b: &Value, numbers: fn(&Number, &Number) -> bool) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => super::number::same(x, y),
+        (Value::Number(x), Value::Number(y)) => numbers(x, y),
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_equal(v, w))
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| equal_with(v, w, numbers))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .all(|(key, v)| y.get(key).is_some_and(|w| json_equal(v, w)))
+                    .all(|(key, v)| y.get(key).is_some_and(|w| equal_with(v, w, numbers)))
         }
         _ => a == b,
     }
